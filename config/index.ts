@@ -1,0 +1,2 @@
+export { ConfigSchema, type Config, type ConfigInput } from './schema.ts';
+export { loadConfig, ConfigError, envName, configKeys, type LoadOptions } from './load.ts';

@@ -1,0 +1,66 @@
+/**
+ * The whole configuration: one zod schema whose defaults are the embedded, one-machine
+ * setup. Every leaf is settable from the environment as PARLEY_<PATH> (see envName())
+ * or from a JSON file named by PARLEY_CONFIG.
+ */
+import os from 'node:os';
+import { z } from 'zod';
+
+const Port = z.coerce.number().int().min(1).max(65535);
+const Bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])]).transform((v) =>
+	typeof v === 'boolean' ? v : v === 'true' || v === '1' || v === 'yes',
+);
+const LogLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+
+export const ConfigSchema = z.strictObject({
+	/** Development mode: dev token endpoint on, random JWT secret allowed. */
+	dev: Bool.default(false),
+	http: z
+		.strictObject({
+			host: z.string().min(1).default('0.0.0.0'),
+			port: Port.default(3000),
+			/** The URL people open (printed at start, used in shareable links). Default: http://localhost:<port>. */
+			publicUrl: z.url().optional(),
+		})
+		.prefault({}),
+	media: z
+		.strictObject({
+			/** mediasoup workers; default one per CPU core. */
+			workers: z.coerce.number().int().min(1).max(64).default(() => os.availableParallelism()),
+			/** Address the WebRtcServers listen on. */
+			listenIp: z.union([z.ipv4(), z.ipv6()]).default('0.0.0.0'),
+			/** Address put in ICE candidates; default: the machine's first non-internal IPv4, else 127.0.0.1. */
+			announcedAddress: z.string().min(1).optional(),
+			/** Worker i listens on UDP and TCP port basePort + i. */
+			basePort: Port.default(40000),
+			/** Initial outgoing bitrate estimate of a WebRTC transport (bps). */
+			initialOutgoingBitrate: z.coerce.number().int().min(100_000).max(10_000_000).default(1_000_000),
+			workerLogLevel: z.enum(['debug', 'warn', 'error', 'none']).default('warn'),
+		})
+		.prefault({}),
+	rooms: z
+		.strictObject({
+			/** How long an empty room keeps its router before it is closed (ms). */
+			emptyTimeoutMs: z.coerce.number().int().min(0).max(3_600_000).default(10_000),
+			maxPeers: z.coerce.number().int().min(2).max(1000).default(100),
+		})
+		.prefault({}),
+	auth: z
+		.strictObject({
+			/** HS256 secrets, comma-separated: the first signs, all verify (rotation). At least 32 characters each. */
+			jwtSecrets: z
+				.union([z.array(z.string()), z.string()])
+				.transform((v) => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter(Boolean))
+				.pipe(z.array(z.string().min(32, 'JWT secrets must be at least 32 characters')))
+				.default([]),
+			audience: z.string().min(1).default('parley'),
+			issuer: z.string().min(1).default('parley'),
+			/** Lifetime of tokens minted by the dev endpoint and the token CLI (seconds). */
+			tokenTtlSeconds: z.coerce.number().int().min(60).max(30 * 86400).default(6 * 3600),
+		})
+		.prefault({}),
+	log: z.strictObject({ level: LogLevel.default('info') }).prefault({}),
+});
+
+export type ConfigInput = z.input<typeof ConfigSchema>;
+export type Config = z.output<typeof ConfigSchema>;

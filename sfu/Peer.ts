@@ -1,0 +1,228 @@
+/**
+ * One participant's media in a room: its WebRTC transports, producers and consumers.
+ * close() is idempotent and cascades (transports → producers/consumers); every other
+ * method throws InvalidStateError once closed.
+ */
+import { EventEmitter } from 'node:events';
+import type { types } from 'mediasoup';
+import type { Logger } from 'pino';
+import type { MediaKind, MediaSource, ProducerInfo } from '../signaling/protocol/index.ts';
+import { InvalidStateError, NotFoundError } from './errors.ts';
+
+export type Direction = 'send' | 'recv';
+export type TransportAppData = { direction: Direction };
+export type ProducerAppData = { peerId: string; source: MediaSource };
+export type ConsumerAppData = { peerId: string; producerPeerId: string; source: MediaSource };
+export type Producer = types.Producer<ProducerAppData>;
+export type Consumer = types.Consumer<ConsumerAppData>;
+type Transport = types.WebRtcTransport<TransportAppData>;
+
+export interface PeerContext {
+	router: types.Router;
+	webRtcServer: types.WebRtcServer;
+	initialOutgoingBitrate: number;
+	logger: Logger;
+}
+
+export type PeerEvents = {
+	close: [];
+	newproducer: [producer: Producer];
+	producerclose: [producer: Producer];
+	producerpause: [producer: Producer];
+	producerresume: [producer: Producer];
+	/** A consumer closed because its producer (or the producer's peer) went away. */
+	consumerclose: [consumer: Consumer];
+};
+
+export class Peer extends EventEmitter<PeerEvents> {
+	readonly id: string;
+	readonly name: string;
+	readonly joinedAt = Date.now();
+	readonly log: Logger;
+	/** The receive capabilities the client announced when joining. */
+	readonly rtpCapabilities: types.RtpCapabilities;
+	readonly #ctx: PeerContext;
+	readonly #transports = new Map<string, Transport>();
+	readonly #producers = new Map<string, Producer>();
+	readonly #consumers = new Map<string, Consumer>();
+	#closed = false;
+
+	constructor(id: string, name: string, rtpCapabilities: types.RtpCapabilities, ctx: PeerContext) {
+		super();
+		this.id = id;
+		this.name = name;
+		this.rtpCapabilities = rtpCapabilities;
+		this.#ctx = ctx;
+		this.log = ctx.logger.child({ peerId: id });
+	}
+
+	get closed(): boolean {
+		return this.#closed;
+	}
+
+	get producers(): ReadonlyMap<string, Producer> {
+		return this.#producers;
+	}
+
+	get consumers(): ReadonlyMap<string, Consumer> {
+		return this.#consumers;
+	}
+
+	get transports(): ReadonlyMap<string, Transport> {
+		return this.#transports;
+	}
+
+	producerInfos(): ProducerInfo[] {
+		return [...this.#producers.values()].map(producerInfo);
+	}
+
+	async createTransport(direction: Direction): Promise<Transport> {
+		this.#assertOpen();
+		const transport = await this.#ctx.router.createWebRtcTransport<TransportAppData>({
+			webRtcServer: this.#ctx.webRtcServer,
+			enableUdp: true,
+			enableTcp: true,
+			preferUdp: true,
+			initialAvailableOutgoingBitrate: this.#ctx.initialOutgoingBitrate,
+			appData: { direction },
+		});
+		// The peer may have closed while the worker was creating the transport.
+		if (this.#closed) {
+			transport.close();
+			throw new InvalidStateError(`peer ${this.id} closed`);
+		}
+		this.#transports.set(transport.id, transport);
+		transport.observer.once('close', () => this.#transports.delete(transport.id));
+		transport.on('icestatechange', (state) => {
+			if (state === 'disconnected') this.log.info({ transportId: transport.id, direction }, 'ICE disconnected');
+		});
+		transport.on('dtlsstatechange', (state) => {
+			if (state === 'failed' || state === 'closed') {
+				this.log.warn({ transportId: transport.id, direction, state }, 'DTLS state');
+			}
+		});
+		this.log.debug({ transportId: transport.id, direction }, 'transport created');
+		return transport;
+	}
+
+	async connectTransport(transportId: string, dtlsParameters: types.DtlsParameters): Promise<void> {
+		await this.transport(transportId).connect({ dtlsParameters });
+	}
+
+	async restartIce(transportId: string): Promise<types.IceParameters> {
+		return this.transport(transportId).restartIce();
+	}
+
+	async produce(options: {
+		transportId: string;
+		kind: MediaKind;
+		rtpParameters: types.RtpParameters;
+		source: MediaSource;
+		paused?: boolean;
+	}): Promise<Producer> {
+		const transport = this.transport(options.transportId, 'send');
+		for (const p of this.#producers.values()) {
+			if (p.appData.source === options.source) {
+				throw new InvalidStateError(`already producing ${options.source} (producer ${p.id})`);
+			}
+		}
+		const expectedKind: MediaKind = options.source === 'camera' || options.source === 'screen' ? 'video' : 'audio';
+		if (options.kind !== expectedKind) throw new TypeError(`source ${options.source} must be ${expectedKind}`);
+		const producer = await transport.produce<ProducerAppData>({
+			kind: options.kind,
+			rtpParameters: options.rtpParameters,
+			paused: options.paused ?? false,
+			appData: { peerId: this.id, source: options.source },
+		});
+		if (this.#closed) {
+			producer.close();
+			throw new InvalidStateError(`peer ${this.id} closed`);
+		}
+		this.#producers.set(producer.id, producer);
+		producer.observer.once('close', () => {
+			this.#producers.delete(producer.id);
+			this.emit('producerclose', producer);
+		});
+		producer.observer.on('pause', () => this.emit('producerpause', producer));
+		producer.observer.on('resume', () => this.emit('producerresume', producer));
+		this.log.info({ producerId: producer.id, kind: producer.kind, source: options.source }, 'producing');
+		this.emit('newproducer', producer);
+		return producer;
+	}
+
+	producer(producerId: string): Producer {
+		this.#assertOpen();
+		const producer = this.#producers.get(producerId);
+		if (!producer) throw new NotFoundError(`no producer ${producerId}`);
+		return producer;
+	}
+
+	closeProducer(producerId: string): void {
+		this.producer(producerId).close();
+	}
+
+	/** Consume another peer's producer on one of this peer's receive transports (starts paused). */
+	async consume(transportId: string, producer: Producer): Promise<Consumer> {
+		const transport = this.transport(transportId, 'recv');
+		if (!this.#ctx.router.canConsume({ producerId: producer.id, rtpCapabilities: this.rtpCapabilities })) {
+			throw new TypeError(`cannot consume producer ${producer.id} with this device's RTP capabilities`);
+		}
+		const consumer = await transport.consume<ConsumerAppData>({
+			producerId: producer.id,
+			rtpCapabilities: this.rtpCapabilities,
+			paused: true,
+			appData: { peerId: this.id, producerPeerId: producer.appData.peerId, source: producer.appData.source },
+		});
+		if (this.#closed) {
+			consumer.close();
+			throw new InvalidStateError(`peer ${this.id} closed`);
+		}
+		this.#consumers.set(consumer.id, consumer);
+		consumer.observer.once('close', () => this.#consumers.delete(consumer.id));
+		// Closed from the producer's side: the client must be told (transport close is our own doing).
+		consumer.on('producerclose', () => this.emit('consumerclose', consumer));
+		return consumer;
+	}
+
+	consumer(consumerId: string): Consumer {
+		this.#assertOpen();
+		const consumer = this.#consumers.get(consumerId);
+		if (!consumer) throw new NotFoundError(`no consumer ${consumerId}`);
+		return consumer;
+	}
+
+	transport(transportId: string, direction?: Direction): Transport {
+		this.#assertOpen();
+		const transport = this.#transports.get(transportId);
+		if (!transport) throw new NotFoundError(`no transport ${transportId}`);
+		if (direction && transport.appData.direction !== direction) {
+			throw new InvalidStateError(`transport ${transportId} is not a ${direction} transport`);
+		}
+		return transport;
+	}
+
+	close(): void {
+		if (this.#closed) return;
+		this.#closed = true;
+		// Closing a transport closes its producers and consumers (their observers clean the maps).
+		for (const transport of this.#transports.values()) transport.close();
+		this.#transports.clear();
+		this.log.debug('peer closed');
+		this.emit('close');
+		this.removeAllListeners();
+	}
+
+	#assertOpen(): void {
+		if (this.#closed) throw new InvalidStateError(`peer ${this.id} closed`);
+	}
+}
+
+export function producerInfo(producer: Producer): ProducerInfo {
+	return {
+		id: producer.id,
+		peerId: producer.appData.peerId,
+		kind: producer.kind,
+		source: producer.appData.source,
+		paused: producer.paused,
+	};
+}

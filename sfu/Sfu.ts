@@ -1,0 +1,90 @@
+/**
+ * The media side of Parley: a worker pool and the rooms on it. The signaling layer asks
+ * it for rooms by name; rooms are created on the least loaded worker on first use.
+ */
+import { EventEmitter } from 'node:events';
+import type { Logger } from 'pino';
+import type { Config } from '../config/index.ts';
+import { InvalidStateError } from './errors.ts';
+import { Room } from './Room.ts';
+import { WorkerPool } from './WorkerPool.ts';
+
+export type SfuEvents = {
+	roomcreated: [room: Room];
+};
+
+export class Sfu extends EventEmitter<SfuEvents> {
+	readonly pool: WorkerPool;
+	readonly #config: Config;
+	readonly #logger: Logger;
+	readonly #rooms = new Map<string, Room>();
+	readonly #creating = new Map<string, Promise<Room>>();
+	#closed = false;
+
+	private constructor(pool: WorkerPool, config: Config, logger: Logger) {
+		super();
+		this.pool = pool;
+		this.#config = config;
+		this.#logger = logger;
+	}
+
+	static async create(config: Config, logger: Logger): Promise<Sfu> {
+		const pool = await WorkerPool.create({
+			workers: config.media.workers,
+			listenIp: config.media.listenIp,
+			announcedAddress: config.media.announcedAddress ?? config.media.listenIp,
+			basePort: config.media.basePort,
+			logLevel: config.media.workerLogLevel,
+			logger: logger.child({ component: 'sfu' }),
+		});
+		return new Sfu(pool, config, logger);
+	}
+
+	get rooms(): ReadonlyMap<string, Room> {
+		return this.#rooms;
+	}
+
+	/** The open room with this name, creating it if needed (concurrent callers share one creation). */
+	async room(id: string): Promise<Room> {
+		if (this.#closed) throw new InvalidStateError('sfu closed');
+		const existing = this.#rooms.get(id);
+		if (existing && !existing.closed) return existing;
+		let pending = this.#creating.get(id);
+		if (!pending) {
+			pending = Room.create(id, this.pool.pick(), {
+				emptyTimeoutMs: this.#config.rooms.emptyTimeoutMs,
+				maxPeers: this.#config.rooms.maxPeers,
+				initialOutgoingBitrate: this.#config.media.initialOutgoingBitrate,
+				logger: this.#logger,
+			}).then(
+				(room) => {
+					this.#creating.delete(id);
+					if (this.#closed) {
+						room.close();
+						throw new InvalidStateError('sfu closed');
+					}
+					this.#rooms.set(id, room);
+					room.once('close', () => {
+						if (this.#rooms.get(id) === room) this.#rooms.delete(id);
+					});
+					this.emit('roomcreated', room);
+					return room;
+				},
+				(error: unknown) => {
+					this.#creating.delete(id);
+					throw error;
+				},
+			);
+			this.#creating.set(id, pending);
+		}
+		return pending;
+	}
+
+	close(): void {
+		if (this.#closed) return;
+		this.#closed = true;
+		for (const room of [...this.#rooms.values()]) room.close();
+		this.pool.close();
+		this.removeAllListeners();
+	}
+}

@@ -1,0 +1,6 @@
+export { Sfu, type SfuEvents } from './Sfu.ts';
+export { Room, peerInfo, type RoomEvents, type RoomOptions } from './Room.ts';
+export { Peer, producerInfo, type PeerEvents, type Producer, type Consumer, type Direction } from './Peer.ts';
+export { WorkerPool, type PooledWorker, type WorkerPoolOptions } from './WorkerPool.ts';
+export { InvalidStateError, NotFoundError } from './errors.ts';
+export { mediaCodecs } from './codecs.ts';

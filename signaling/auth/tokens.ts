@@ -1,0 +1,123 @@
+/**
+ * Join tokens: HS256 JWTs naming a room, an identity and what the holder may do.
+ * Verification pins the algorithm, requires `exp`, and checks audience and issuer;
+ * several secrets may verify (rotation), the first one signs.
+ */
+import jwt from 'jsonwebtoken';
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import type { Config } from '../../config/index.ts';
+import { DisplayNameSchema, MediaSourceSchema, RoomNameSchema } from '../protocol/index.ts';
+
+export const GrantsSchema = z.strictObject({
+	/** May publish media (the sources listed, or all when omitted). */
+	publish: z.boolean().default(true),
+	publishSources: z.array(MediaSourceSchema).optional(),
+	/** May receive others' media. */
+	subscribe: z.boolean().default(true),
+	/** May send chat messages. */
+	chat: z.boolean().default(true),
+});
+export type Grants = z.output<typeof GrantsSchema>;
+
+export const TokenClaimsSchema = z.looseObject({
+	sub: z.string().regex(/^[A-Za-z0-9_.@-]{1,64}$/, 'identity (sub) must be 1-64 of A-Z a-z 0-9 _ . @ -'),
+	room: RoomNameSchema,
+	name: DisplayNameSchema,
+	grants: GrantsSchema.prefault({}),
+	exp: z.number().int(),
+	iat: z.number().int().optional(),
+});
+export type TokenClaims = z.output<typeof TokenClaimsSchema>;
+
+export const AuthFailure = {
+	Missing: 'missing',
+	Malformed: 'malformed',
+	Expired: 'expired',
+	BadSignature: 'bad_signature',
+	WrongAudience: 'wrong_audience',
+	WrongIssuer: 'wrong_issuer',
+	BadClaims: 'bad_claims',
+} as const;
+export type AuthFailure = (typeof AuthFailure)[keyof typeof AuthFailure];
+
+export class AuthError extends Error {
+	readonly reason: AuthFailure;
+
+	constructor(reason: AuthFailure, message: string) {
+		super(message);
+		this.name = 'AuthError';
+		this.reason = reason;
+	}
+}
+
+type AuthConfig = Pick<Config['auth'], 'jwtSecrets' | 'audience' | 'issuer' | 'tokenTtlSeconds'>;
+
+export interface MintOptions {
+	room: string;
+	identity?: string;
+	name: string;
+	grants?: Partial<Grants>;
+	ttlSeconds?: number;
+}
+
+export function mintToken(auth: AuthConfig, options: MintOptions): { token: string; identity: string; expiresAt: number } {
+	const secret = auth.jwtSecrets[0];
+	if (!secret) throw new Error('no JWT secret configured');
+	const identity = options.identity ?? `u-${randomUUID().slice(0, 12)}`;
+	const ttl = options.ttlSeconds ?? auth.tokenTtlSeconds;
+	const claims = {
+		sub: identity,
+		room: RoomNameSchema.parse(options.room),
+		name: DisplayNameSchema.parse(options.name),
+		grants: GrantsSchema.parse(options.grants ?? {}),
+	};
+	const token = jwt.sign(claims, secret, {
+		algorithm: 'HS256',
+		expiresIn: ttl,
+		audience: auth.audience,
+		issuer: auth.issuer,
+	});
+	return { token, identity, expiresAt: Math.floor(Date.now() / 1000) + ttl };
+}
+
+export function verifyToken(auth: AuthConfig, token: unknown): TokenClaims {
+	if (typeof token !== 'string' || token.length === 0) throw new AuthError(AuthFailure.Missing, 'no token given');
+	if (token.length > 4096) throw new AuthError(AuthFailure.Malformed, 'token too long');
+	let lastError: AuthError | undefined;
+	for (const secret of auth.jwtSecrets) {
+		try {
+			const payload = jwt.verify(token, secret, {
+				algorithms: ['HS256'],
+				audience: auth.audience,
+				issuer: auth.issuer,
+				clockTolerance: 5,
+			});
+			if (typeof payload === 'string') throw new AuthError(AuthFailure.Malformed, 'token payload is not an object');
+			const claims = TokenClaimsSchema.safeParse(payload);
+			if (!claims.success) {
+				const first = claims.error.issues[0];
+				throw new AuthError(AuthFailure.BadClaims, `bad claim ${first?.path.join('.') || ''}: ${first?.message ?? 'invalid'}`);
+			}
+			return claims.data;
+		} catch (error) {
+			if (error instanceof AuthError) throw error;
+			lastError = classify(error);
+			// Only a signature mismatch may be fixed by the next (older) secret.
+			if (lastError.reason !== AuthFailure.BadSignature) throw lastError;
+		}
+	}
+	throw lastError ?? new AuthError(AuthFailure.BadSignature, 'no secret configured');
+}
+
+function classify(error: unknown): AuthError {
+	if (error instanceof jwt.TokenExpiredError) return new AuthError(AuthFailure.Expired, 'token expired');
+	if (error instanceof jwt.JsonWebTokenError) {
+		const m = error.message;
+		if (m.startsWith('jwt audience invalid')) return new AuthError(AuthFailure.WrongAudience, 'token is for another audience');
+		if (m.startsWith('jwt issuer invalid')) return new AuthError(AuthFailure.WrongIssuer, 'token from another issuer');
+		if (m === 'invalid signature') return new AuthError(AuthFailure.BadSignature, 'invalid token signature');
+		return new AuthError(AuthFailure.Malformed, `invalid token: ${m}`);
+	}
+	return new AuthError(AuthFailure.Malformed, 'invalid token');
+}

@@ -1,0 +1,21 @@
+import type { Config } from '../../config/index.ts';
+import type { Sfu, Peer, Room } from '../../sfu/index.ts';
+import { ErrorCode, ProtocolError } from '../protocol/index.ts';
+import type { RpcContext } from '../rpc.ts';
+import type { ParleyServer, Session, SessionRegistry } from '../session.ts';
+
+/** What every feature handler gets: the connection, its session and the shared services. */
+export interface HandlerContext extends RpcContext {
+	config: Config;
+	io: ParleyServer;
+	sfu: Sfu;
+	session: Session;
+	sessions: SessionRegistry;
+}
+
+/** The session's peer and room, or an `invalid_state` answer when not joined. */
+export function joined(session: Session): { room: Room; peer: Peer } {
+	const { room, peer } = session;
+	if (!room || !peer || peer.closed) throw new ProtocolError(ErrorCode.InvalidState, 'join the room first');
+	return { room, peer };
+}

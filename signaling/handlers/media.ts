@@ -1,0 +1,97 @@
+/**
+ * Media negotiation: WebRTC transports, producing, consuming. Grants from the token are
+ * enforced here (publish, publishSources, subscribe), not in the client.
+ */
+import type { types } from 'mediasoup';
+import { ErrorCode, ProtocolError } from '../protocol/index.ts';
+import { handle } from '../rpc.ts';
+import { wire } from './wire.ts';
+import { joined, type HandlerContext } from './context.ts';
+
+export function registerMediaHandlers(ctx: HandlerContext): void {
+	const { session } = ctx;
+	const grants = session.claims.grants;
+
+	handle(ctx, 'media:createTransport', async ({ direction }) => {
+		const { peer } = joined(session);
+		if (direction === 'send' && !grants.publish) throw forbidden('this token may not publish');
+		if (direction === 'recv' && !grants.subscribe) throw forbidden('this token may not subscribe');
+		const transport = await peer.createTransport(direction);
+		return {
+			id: transport.id,
+			iceParameters: transport.iceParameters,
+			iceCandidates: transport.iceCandidates,
+			dtlsParameters: transport.dtlsParameters,
+		};
+	});
+
+	handle(ctx, 'media:connectTransport', async ({ transportId, dtlsParameters }) => {
+		const { peer } = joined(session);
+		await peer.connectTransport(transportId, dtlsParameters as types.DtlsParameters);
+		return {};
+	});
+
+	handle(ctx, 'media:restartIce', async ({ transportId }) => {
+		const { peer } = joined(session);
+		return { iceParameters: await peer.restartIce(transportId) };
+	});
+
+	handle(ctx, 'media:produce', async ({ transportId, kind, rtpParameters, source, paused }) => {
+		const { peer } = joined(session);
+		if (!grants.publish) throw forbidden('this token may not publish');
+		if (grants.publishSources && !grants.publishSources.includes(source)) {
+			throw forbidden(`this token may not publish ${source}`);
+		}
+		const producer = await peer.produce({
+			transportId,
+			kind,
+			rtpParameters: rtpParameters as types.RtpParameters,
+			source,
+			paused: paused ?? false,
+		});
+		return { producerId: producer.id };
+	});
+
+	handle(ctx, 'media:closeProducer', ({ producerId }) => {
+		joined(session).peer.closeProducer(producerId);
+		return {};
+	});
+
+	handle(ctx, 'media:pauseProducer', async ({ producerId }) => {
+		await joined(session).peer.producer(producerId).pause();
+		return {};
+	});
+
+	handle(ctx, 'media:resumeProducer', async ({ producerId }) => {
+		await joined(session).peer.producer(producerId).resume();
+		return {};
+	});
+
+	handle(ctx, 'media:consume', async ({ transportId, producerId }) => {
+		const { room, peer } = joined(session);
+		if (!grants.subscribe) throw forbidden('this token may not subscribe');
+		const producer = room.producer(producerId);
+		if (producer.appData.peerId === peer.id) {
+			throw new ProtocolError(ErrorCode.InvalidState, 'cannot consume your own producer');
+		}
+		const consumer = await peer.consume(transportId, producer);
+		return {
+			id: consumer.id,
+			producerId: producer.id,
+			peerId: producer.appData.peerId,
+			kind: consumer.kind,
+			source: producer.appData.source,
+			rtpParameters: wire.rtpParameters(consumer.rtpParameters),
+			producerPaused: consumer.producerPaused,
+		};
+	});
+
+	handle(ctx, 'media:resumeConsumer', async ({ consumerId }) => {
+		await joined(session).peer.consumer(consumerId).resume();
+		return {};
+	});
+}
+
+function forbidden(message: string): ProtocolError {
+	return new ProtocolError(ErrorCode.Forbidden, message);
+}

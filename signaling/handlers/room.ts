@@ -1,0 +1,70 @@
+/**
+ * Entering and leaving a meeting: router capabilities, join (replacing an older session
+ * of the same identity), leave, and cleanup on disconnect.
+ */
+import type { types } from 'mediasoup';
+import { peerInfo } from '../../sfu/index.ts';
+import { channels } from '../session.ts';
+import { handle } from '../rpc.ts';
+import { wire } from './wire.ts';
+import { joined, type HandlerContext } from './context.ts';
+
+export function registerRoomHandlers(ctx: HandlerContext): void {
+	const { socket, session, sfu, sessions } = ctx;
+	const roomId = session.claims.room;
+
+	handle(ctx, 'media:getRouterRtpCapabilities', async () => {
+		const room = session.room ?? (await sfu.room(roomId));
+		return { rtpCapabilities: wire.rtpCapabilities(room.rtpCapabilities) };
+	});
+
+	handle(ctx, 'room:join', async ({ rtpCapabilities }) => {
+		leave(ctx);
+		const previous = sessions.get(roomId, session.claims.sub);
+		if (previous && previous !== session) {
+			previous.log.info('replaced by a newer session of the same identity');
+			previous.socket.emit('session:ended', { reason: 'duplicate-identity' });
+			leave({ ...ctx, session: previous });
+			previous.socket.disconnect(true);
+		}
+		const room = await sfu.room(roomId);
+		// mediasoup checks the capabilities in depth when they are used (canConsume/consume).
+		const peer = room.join(session.claims.sub, session.claims.name, rtpCapabilities as types.RtpCapabilities);
+		session.room = room;
+		session.peer = peer;
+		sessions.set(session);
+		peer.on('consumerclose', (consumer) => {
+			socket.emit('consumer:closed', { consumerId: consumer.id, producerId: consumer.producerId });
+		});
+		peer.once('close', () => {
+			if (session.peer === peer) {
+				session.peer = undefined;
+				session.room = undefined;
+				void socket.leave(channels.room(roomId));
+				void socket.leave(channels.peer(roomId, peer.id));
+			}
+		});
+		await socket.join([channels.room(roomId), channels.peer(roomId, peer.id)]);
+		const peers = room.peerInfos().filter((p) => p.id !== peer.id);
+		return { self: peerInfo(peer), peers };
+	});
+
+	handle(ctx, 'room:leave', () => {
+		joined(session);
+		leave(ctx);
+		return {};
+	});
+
+	socket.on('disconnect', (reason) => {
+		session.log.info({ reason }, 'disconnected');
+		leave(ctx);
+	});
+}
+
+function leave({ session, sessions }: Pick<HandlerContext, 'session' | 'sessions'>): void {
+	const peer = session.peer;
+	session.peer = undefined;
+	session.room = undefined;
+	sessions.delete(session);
+	peer?.close();
+}

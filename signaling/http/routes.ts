@@ -1,0 +1,64 @@
+/**
+ * The HTTP API: health, public info, the dev-mode token endpoint. Bodies are validated
+ * with zod and errors answered as `{ error: { code, message } }`.
+ */
+import express, { type ErrorRequestHandler, type Request, type Response, type Router } from 'express';
+import type { Config } from '../../config/index.ts';
+import type { Sfu } from '../../sfu/index.ts';
+import { mintToken } from '../auth/tokens.ts';
+import { DevTokenRequestSchema, ErrorCode, type DevTokenResponse, type ErrorCode as Code } from '../protocol/index.ts';
+import { describeZodError } from '../rpc.ts';
+
+export function sendError(res: Response, status: number, code: Code, message: string): void {
+	res.status(status).json({ error: { code, message } });
+}
+
+export function apiRouter(config: Config, sfu: Sfu): Router {
+	const router = express.Router();
+
+	router.get('/healthz', (_req: Request, res: Response) => {
+		const workers = sfu.pool.workers.length;
+		res.status(workers > 0 ? 200 : 503).json({
+			status: workers > 0 ? 'ok' : 'degraded',
+			workers,
+			rooms: sfu.rooms.size,
+		});
+	});
+
+	router.get('/api/info', (_req: Request, res: Response) => {
+		res.json({ dev: config.dev, publicUrl: config.http.publicUrl });
+	});
+
+	router.post('/api/dev/token', express.json({ limit: '4kb' }), (req: Request, res: Response) => {
+		if (!config.dev) {
+			sendError(res, 404, ErrorCode.NotFound, 'the dev token endpoint exists only in dev mode');
+			return;
+		}
+		const parsed = DevTokenRequestSchema.safeParse(req.body);
+		if (!parsed.success) {
+			sendError(res, 400, ErrorCode.BadRequest, describeZodError(parsed.error));
+			return;
+		}
+		const minted = mintToken(config.auth, {
+			room: parsed.data.room,
+			name: parsed.data.name,
+			...(parsed.data.identity ? { identity: parsed.data.identity } : {}),
+		});
+		const body: DevTokenResponse = { ...minted, room: parsed.data.room };
+		res.json(body);
+	});
+
+	router.use('/api', (_req: Request, res: Response) => sendError(res, 404, ErrorCode.NotFound, 'no such endpoint'));
+	return router;
+}
+
+/** Malformed JSON and oversized bodies get a typed 4xx, anything else a 500 without details. */
+export const errorHandler: ErrorRequestHandler = (error: unknown, req, res, _next) => {
+	const status = typeof (error as { status?: unknown }).status === 'number' ? (error as { status: number }).status : 500;
+	if (status >= 400 && status < 500) {
+		sendError(res, status, ErrorCode.BadRequest, (error as Error).message || 'bad request');
+		return;
+	}
+	req.log.error({ err: error }, 'http request failed');
+	sendError(res, 500, ErrorCode.Internal, 'internal error');
+};

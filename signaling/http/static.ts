@@ -1,0 +1,19 @@
+/** Serves the built React client, with index.html for client-side routes like /r/<room>. */
+import express, { type Request, type Response, type Router } from 'express';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+
+export function clientRouter(distDir: string): Router {
+	const router = express.Router();
+	const index = path.join(distDir, 'index.html');
+	router.use(express.static(distDir, { index: false, maxAge: '1h', immutable: false }));
+	router.get('/{*splat}', (_req: Request, res: Response) => {
+		if (!existsSync(index)) {
+			res.status(503).type('text/plain').send('The client is not built yet: run `npm run build` (npm start does it for you).\n');
+			return;
+		}
+		res.setHeader('Cache-Control', 'no-cache');
+		res.sendFile(index);
+	});
+	return router;
+}

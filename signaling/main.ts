@@ -1,0 +1,56 @@
+/**
+ * Entry point: `node signaling/main.ts`. Loads the configuration, starts the mediasoup
+ * workers and the HTTP/Socket.IO server, and shuts both down on SIGINT/SIGTERM.
+ */
+import { ConfigError, loadConfig } from '../config/index.ts';
+import { Sfu } from '../sfu/index.ts';
+import { createLogger } from './logger.ts';
+import { createParleyServer } from './server.ts';
+
+async function main(): Promise<void> {
+	let config;
+	try {
+		config = loadConfig();
+	} catch (error) {
+		if (error instanceof ConfigError) {
+			process.stderr.write(`${error.message}\n`);
+			process.exit(78); // EX_CONFIG
+		}
+		throw error;
+	}
+	const logger = createLogger(config);
+	logger.info({ dev: config.dev, workers: config.media.workers, node: process.version }, 'starting Parley');
+	const sfu = await Sfu.create(config, logger);
+	const server = createParleyServer({ config, logger, sfu });
+	const address = await server.listen();
+	logger.info(
+		{ url: config.http.publicUrl, listen: `${address.address}:${address.port}`, mediaPorts: sfu.pool.ports },
+		`Parley is running: open ${config.http.publicUrl}`,
+	);
+	if (config.dev) logger.warn('dev mode: anyone who can reach this server can mint join tokens at /api/dev/token');
+
+	let stopping = false;
+	const stop = (signal: string): void => {
+		if (stopping) return;
+		stopping = true;
+		logger.info({ signal }, 'shutting down');
+		const force = setTimeout(() => process.exit(1), 5000);
+		force.unref();
+		server
+			.close()
+			.catch((err: unknown) => logger.error({ err }, 'error while closing the server'))
+			.finally(() => {
+				sfu.close();
+				logger.flush();
+				process.exit(0);
+			});
+	};
+	process.on('SIGINT', () => stop('SIGINT'));
+	process.on('SIGTERM', () => stop('SIGTERM'));
+	sfu.pool.on('workerdied', (index) => logger.error({ worker: index }, 'a mediasoup worker died; its rooms were closed'));
+}
+
+main().catch((error: unknown) => {
+	process.stderr.write(`Parley failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+	process.exit(1);
+});

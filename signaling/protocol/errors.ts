@@ -1,0 +1,46 @@
+/**
+ * Error codes carried in `{ ok: false, error: { code, message } }` answers.
+ * A closed set: clients switch on `code`, humans read `message`.
+ */
+export const ErrorCode = {
+	/** The payload failed validation (shape, types, limits). */
+	BadRequest: 'bad_request',
+	/** No valid token, or the token is expired, malformed or for another audience. */
+	Unauthorized: 'unauthorized',
+	/** The token is valid but its grants do not allow this action. */
+	Forbidden: 'forbidden',
+	/** The referenced transport, producer, consumer or peer does not exist (for this peer). */
+	NotFound: 'not_found',
+	/** The action does not fit the current state (e.g. media before joining). */
+	InvalidState: 'invalid_state',
+	/** Too many requests or messages in a short time. */
+	RateLimited: 'rate_limited',
+	/** The event name is not part of the protocol. */
+	UnknownEvent: 'unknown_event',
+	/** A server-side fault; details are in the server log, not in the answer. */
+	Internal: 'internal',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export interface ProtocolErrorBody {
+	code: ErrorCode;
+	message: string;
+}
+
+/** What every request's acknowledgement carries. */
+export type Result<T> = { ok: true; data: T } | { ok: false; error: ProtocolErrorBody };
+
+/** An error that handlers throw to answer with a specific code. */
+export class ProtocolError extends Error {
+	readonly code: ErrorCode;
+
+	constructor(code: ErrorCode, message: string) {
+		super(message);
+		this.name = 'ProtocolError';
+		this.code = code;
+	}
+
+	toBody(): ProtocolErrorBody {
+		return { code: this.code, message: this.message };
+	}
+}

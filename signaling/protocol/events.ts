@@ -1,0 +1,31 @@
+/**
+ * The typed Socket.IO event maps. The server and the client both build their sockets
+ * with these, so an event's name, payload and ack type are checked on both sides.
+ */
+import type { ProducerInfo, PeerInfo } from './entities.ts';
+import type { Result } from './errors.ts';
+import type { RequestName, RequestPayload, ResponseData } from './requests.ts';
+
+export type Ack<K extends RequestName> = (result: Result<ResponseData<K>>) => void;
+
+export type ClientToServerEvents = {
+	[K in RequestName]: (payload: RequestPayload<K>, ack: Ack<K>) => void;
+};
+
+/** Server → client notifications (no ack). */
+export interface NotificationMap {
+	'peer:joined': PeerInfo;
+	'peer:left': { peerId: string };
+	'producer:new': ProducerInfo;
+	'producer:closed': { producerId: string; peerId: string };
+	'producer:paused': { producerId: string; peerId: string };
+	'producer:resumed': { producerId: string; peerId: string };
+	/** A consumer of this peer was closed by the server (its producer went away). */
+	'consumer:closed': { consumerId: string; producerId: string };
+	/** The server is ending this session (kicked, replaced by a newer connection, shutting down). */
+	'session:ended': { reason: 'duplicate-identity' | 'server-shutdown' | 'room-closed' };
+}
+
+export type ServerToClientEvents = {
+	[K in keyof NotificationMap]: (payload: NotificationMap[K]) => void;
+};

@@ -1,0 +1,7 @@
+/** The one signaling contract between the server and the browser client. */
+export * from './errors.ts';
+export * from './media.ts';
+export * from './entities.ts';
+export * from './requests.ts';
+export * from './events.ts';
+export * from './http.ts';

@@ -1,0 +1,90 @@
+/**
+ * zod schemas for the WebRTC parameter objects that cross the wire. They check the
+ * shape at the edge; mediasoup checks the semantics (and throws TypeError, which the
+ * handlers turn into `bad_request`).
+ */
+import { z } from 'zod';
+
+const Id = z.string().min(1).max(128);
+const Params = z.record(z.string().max(64), z.union([z.string().max(1024), z.number(), z.boolean()]));
+
+const RtcpFeedback = z.looseObject({ type: z.string().max(64), parameter: z.string().max(64).optional() });
+
+export const RtpCodecCapabilitySchema = z.looseObject({
+	kind: z.enum(['audio', 'video']),
+	mimeType: z.string().min(3).max(64),
+	preferredPayloadType: z.number().int().min(0).max(127).optional(),
+	clockRate: z.number().int().positive(),
+	channels: z.number().int().positive().max(8).optional(),
+	parameters: Params.optional(),
+	rtcpFeedback: z.array(RtcpFeedback).max(32).optional(),
+});
+
+const HeaderExtensionCapability = z.looseObject({
+	kind: z.enum(['audio', 'video']),
+	uri: z.string().max(256),
+	preferredId: z.number().int().min(1).max(255),
+	preferredEncrypt: z.boolean().optional(),
+	direction: z.enum(['sendrecv', 'sendonly', 'recvonly', 'inactive']).optional(),
+});
+
+export const RtpCapabilitiesSchema = z.looseObject({
+	codecs: z.array(RtpCodecCapabilitySchema).max(64).optional(),
+	headerExtensions: z.array(HeaderExtensionCapability).max(64).optional(),
+});
+
+const RtpCodecParameters = z.looseObject({
+	mimeType: z.string().min(3).max(64),
+	payloadType: z.number().int().min(0).max(127),
+	clockRate: z.number().int().positive(),
+	channels: z.number().int().positive().max(8).optional(),
+	parameters: Params.optional(),
+	rtcpFeedback: z.array(RtcpFeedback).max(32).optional(),
+});
+
+const RtpEncodingParameters = z.looseObject({
+	ssrc: z.number().int().nonnegative().optional(),
+	rid: z.string().max(32).optional(),
+	codecPayloadType: z.number().int().optional(),
+	rtx: z.looseObject({ ssrc: z.number().int().nonnegative() }).optional(),
+	dtx: z.boolean().optional(),
+	scalabilityMode: z.string().max(16).optional(),
+	scaleResolutionDownBy: z.number().positive().optional(),
+	maxBitrate: z.number().positive().optional(),
+	maxFramerate: z.number().positive().optional(),
+	active: z.boolean().optional(),
+});
+
+export const RtpParametersSchema = z.looseObject({
+	mid: z.string().max(32).optional(),
+	codecs: z.array(RtpCodecParameters).min(1).max(32),
+	headerExtensions: z
+		.array(
+			z.looseObject({
+				uri: z.string().max(256),
+				id: z.number().int().min(1).max(255),
+				encrypt: z.boolean().optional(),
+				parameters: Params.optional(),
+			}),
+		)
+		.max(32)
+		.optional(),
+	encodings: z.array(RtpEncodingParameters).max(8).optional(),
+	rtcp: z.looseObject({ cname: z.string().max(256).optional(), reducedSize: z.boolean().optional() }).optional(),
+});
+
+export const DtlsParametersSchema = z.looseObject({
+	role: z.enum(['auto', 'client', 'server']).optional(),
+	fingerprints: z
+		.array(z.looseObject({ algorithm: z.string().max(32), value: z.string().max(256) }))
+		.min(1)
+		.max(8),
+});
+
+export const MediaKindSchema = z.enum(['audio', 'video']);
+/** What a producer carries, from the user's point of view. */
+export const MediaSourceSchema = z.enum(['camera', 'microphone', 'screen', 'screen-audio']);
+export type MediaSource = z.infer<typeof MediaSourceSchema>;
+export type MediaKind = z.infer<typeof MediaKindSchema>;
+
+export { Id as IdSchema };

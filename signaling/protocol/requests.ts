@@ -1,0 +1,85 @@
+/**
+ * Client → server requests. Every request is a Socket.IO event with an acknowledgement;
+ * the payload is validated with the schema below and the ack carries a Result.
+ */
+import { z } from 'zod';
+import type { types as msc } from 'mediasoup-client';
+import {
+	DtlsParametersSchema,
+	IdSchema,
+	MediaKindSchema,
+	MediaSourceSchema,
+	RtpCapabilitiesSchema,
+	RtpParametersSchema,
+} from './media.ts';
+import type { PeerInfo, ProducerInfo } from './entities.ts';
+
+const Empty = z.strictObject({});
+const TransportRef = z.strictObject({ transportId: IdSchema });
+const ProducerRef = z.strictObject({ producerId: IdSchema });
+const ConsumerRef = z.strictObject({ consumerId: IdSchema });
+
+export const requestSchemas = {
+	/** The router's RTP capabilities, to load the mediasoup-client Device. */
+	'media:getRouterRtpCapabilities': Empty,
+	/** Enter the room (the room comes from the token) with the device's receive capabilities. */
+	'room:join': z.strictObject({ rtpCapabilities: RtpCapabilitiesSchema }),
+	/** Leave the room; the socket may then disconnect. */
+	'room:leave': Empty,
+	'media:createTransport': z.strictObject({ direction: z.enum(['send', 'recv']) }),
+	'media:connectTransport': z.strictObject({ transportId: IdSchema, dtlsParameters: DtlsParametersSchema }),
+	'media:restartIce': TransportRef,
+	'media:produce': z.strictObject({
+		transportId: IdSchema,
+		kind: MediaKindSchema,
+		rtpParameters: RtpParametersSchema,
+		source: MediaSourceSchema,
+		paused: z.boolean().optional(),
+	}),
+	'media:closeProducer': ProducerRef,
+	'media:pauseProducer': ProducerRef,
+	'media:resumeProducer': ProducerRef,
+	/** Create a (paused) consumer of another peer's producer on one of this peer's recv transports. */
+	'media:consume': z.strictObject({ transportId: IdSchema, producerId: IdSchema }),
+	/** The client has set the consumer up and is ready for media. */
+	'media:resumeConsumer': ConsumerRef,
+} as const;
+
+export type RequestName = keyof typeof requestSchemas;
+export type RequestPayload<K extends RequestName> = z.input<(typeof requestSchemas)[K]>;
+export type ParsedRequest<K extends RequestName> = z.output<(typeof requestSchemas)[K]>;
+
+export interface TransportOptions {
+	id: string;
+	iceParameters: msc.IceParameters;
+	iceCandidates: msc.IceCandidate[];
+	dtlsParameters: msc.DtlsParameters;
+}
+
+export interface ConsumerOptions {
+	id: string;
+	producerId: string;
+	peerId: string;
+	kind: 'audio' | 'video';
+	source: ProducerInfo['source'];
+	rtpParameters: msc.RtpParameters;
+	/** Whether the producer is paused (e.g. a muted microphone). */
+	producerPaused: boolean;
+}
+
+export interface ResponseMap {
+	'media:getRouterRtpCapabilities': { rtpCapabilities: msc.RtpCapabilities };
+	'room:join': { self: PeerInfo; peers: PeerInfo[] };
+	'room:leave': Record<string, never>;
+	'media:createTransport': TransportOptions;
+	'media:connectTransport': Record<string, never>;
+	'media:restartIce': { iceParameters: msc.IceParameters };
+	'media:produce': { producerId: string };
+	'media:closeProducer': Record<string, never>;
+	'media:pauseProducer': Record<string, never>;
+	'media:resumeProducer': Record<string, never>;
+	'media:consume': ConsumerOptions;
+	'media:resumeConsumer': Record<string, never>;
+}
+
+export type ResponseData<K extends RequestName> = ResponseMap[K];

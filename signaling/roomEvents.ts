@@ -1,0 +1,27 @@
+/**
+ * Fan-out of room events to the room's sockets. Bound once per room when the SFU
+ * creates it; producers' own peers are left out of notifications about themselves.
+ */
+import { peerInfo, producerInfo, type Room } from '../sfu/index.ts';
+import { channels, type ParleyServer } from './session.ts';
+
+export function bindRoomEvents(io: ParleyServer, room: Room): void {
+	const everyone = channels.room(room.id);
+	const othersThan = (peerId: string) => io.to(everyone).except(channels.peer(room.id, peerId));
+
+	room.on('peerjoined', (peer) => othersThan(peer.id).emit('peer:joined', peerInfo(peer)));
+	room.on('peerleft', (peer) => othersThan(peer.id).emit('peer:left', { peerId: peer.id }));
+	room.on('newproducer', (p) => othersThan(p.appData.peerId).emit('producer:new', producerInfo(p)));
+	room.on('producerclose', (p) =>
+		othersThan(p.appData.peerId).emit('producer:closed', { producerId: p.id, peerId: p.appData.peerId }),
+	);
+	room.on('producerpause', (p) =>
+		othersThan(p.appData.peerId).emit('producer:paused', { producerId: p.id, peerId: p.appData.peerId }),
+	);
+	room.on('producerresume', (p) =>
+		othersThan(p.appData.peerId).emit('producer:resumed', { producerId: p.id, peerId: p.appData.peerId }),
+	);
+	room.once('close', (reason) => {
+		if (reason === 'worker-died') io.to(everyone).emit('session:ended', { reason: 'room-closed' });
+	});
+}

@@ -1,0 +1,52 @@
+/**
+ * Per-connection state. A Session exists from the authenticated handshake until the
+ * socket disconnects; `peer` is set while the participant is in the room.
+ */
+import type { Server, Socket } from 'socket.io';
+import type { Logger } from 'pino';
+import type { ClientToServerEvents, ServerToClientEvents } from './protocol/index.ts';
+import type { TokenClaims } from './auth/tokens.ts';
+import type { Peer, Room } from '../sfu/index.ts';
+
+export interface SocketData {
+	claims: TokenClaims;
+}
+
+export type ParleyServer = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+export type ParleySocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+
+export interface Session {
+	readonly socket: ParleySocket;
+	readonly claims: TokenClaims;
+	readonly log: Logger;
+	room: Room | undefined;
+	peer: Peer | undefined;
+}
+
+/** Socket.IO room names: everyone in a meeting, and one peer's own sockets. */
+export const channels = {
+	room: (roomId: string): string => `room:${roomId}`,
+	peer: (roomId: string, peerId: string): string => `peer:${roomId}:${peerId}`,
+};
+
+/** The sessions in rooms, by room and identity, to replace a duplicate identity's older session. */
+export class SessionRegistry {
+	readonly #byKey = new Map<string, Session>();
+
+	get(roomId: string, identity: string): Session | undefined {
+		return this.#byKey.get(`${roomId}\u0000${identity}`);
+	}
+
+	set(session: Session): void {
+		this.#byKey.set(`${session.claims.room}\u0000${session.claims.sub}`, session);
+	}
+
+	delete(session: Session): void {
+		const key = `${session.claims.room}\u0000${session.claims.sub}`;
+		if (this.#byKey.get(key) === session) this.#byKey.delete(key);
+	}
+
+	get size(): number {
+		return this.#byKey.size;
+	}
+}

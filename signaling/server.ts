@@ -54,6 +54,10 @@ export function createParleyServer({ config, logger, sfu, clientDist }: ParleySe
 		pinoHttp({
 			logger: logger.child({ component: 'http' }),
 			autoLogging: { ignore: (req) => req.url === '/healthz' || !req.url?.startsWith('/api') },
+			serializers: {
+				req: (req: { method?: string; url?: string }) => ({ method: req.method, url: req.url }),
+				res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
+			},
 		}),
 	);
 	app.use(apiRouter(config, sfu));

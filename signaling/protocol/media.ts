@@ -6,7 +6,8 @@
 import { z } from 'zod';
 
 const Id = z.string().min(1).max(128);
-const Params = z.record(z.string().max(64), z.union([z.string().max(1024), z.number(), z.boolean()]));
+// Codec and header-extension parameters are free-form in the specs; mediasoup checks what it uses.
+const Params = z.record(z.string().max(64), z.unknown());
 
 const RtcpFeedback = z.looseObject({ type: z.string().max(64), parameter: z.string().max(64).optional() });
 

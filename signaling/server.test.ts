@@ -1,0 +1,238 @@
+/**
+ * Integration: a real mediasoup worker behind the real Socket.IO server, driven by real
+ * Socket.IO clients. Media negotiation uses synthetic RTP parameters (no browser), so
+ * these tests cover the signaling contract; the browser E2E tests cover media.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import jwt from 'jsonwebtoken';
+import {
+	connectError,
+	joinRoom,
+	next,
+	ok,
+	request,
+	startTestServer,
+	syntheticRtpParameters,
+	type TestServer,
+} from './testing/harness.ts';
+
+let t: TestServer;
+before(async () => {
+	t = await startTestServer();
+});
+after(async () => {
+	await t.close();
+});
+
+describe('handshake', () => {
+	it('refuses a connection without a token', async () => {
+		const error = await connectError(t.url, {});
+		assert.equal(error.data?.code, 'unauthorized');
+		assert.match(error.message, /no token/);
+	});
+
+	it('refuses expired, forged, alg:none and wrong-audience tokens', async () => {
+		const secret = t.config.auth.jwtSecrets[0]!;
+		const claims = { sub: 'x', room: 'r1', name: 'X' };
+		const base = { audience: t.config.auth.audience, issuer: t.config.auth.issuer };
+		const cases: [string, string, RegExp][] = [
+			['expired', jwt.sign({ ...claims, exp: Math.floor(Date.now() / 1000) - 60 }, secret, base), /expired/],
+			['wrong secret', jwt.sign(claims, 'another-secret-0123456789abcdef0123456789', { ...base, expiresIn: 60 }), /signature/],
+			['alg none', jwt.sign(claims, '', { ...base, algorithm: 'none', expiresIn: 60 }), /invalid token/],
+			['wrong audience', jwt.sign(claims, secret, { ...base, audience: 'other', expiresIn: 60 }), /audience/],
+			['no exp', jwt.sign(claims, secret, base), /exp/],
+			['garbage', 'not.a.jwt', /invalid token/],
+		];
+		for (const [label, token, message] of cases) {
+			const error = await connectError(t.url, { token });
+			assert.equal(error.data?.code, 'unauthorized', label);
+			assert.match(error.message, message, label);
+		}
+	});
+
+	it('accepts a valid token', async () => {
+		const socket = await t.client(t.token({ room: 'hs-ok', identity: 'ok1' }));
+		assert.equal(socket.connected, true);
+		socket.disconnect();
+	});
+});
+
+describe('requests', () => {
+	it('answers malformed payloads with bad_request and keeps serving', async () => {
+		const socket = await t.client(t.token({ room: 'bad-input', identity: 'b1' }));
+		const bad: [string, unknown][] = [
+			['room:join', { rtpCapabilities: 'nope' }],
+			['room:join', null],
+			['media:createTransport', { direction: 'sideways' }],
+			['media:createTransport', { direction: 'send', extra: true }],
+			['media:consume', { transportId: 5, producerId: 'x' }],
+			['media:produce', { transportId: 'x', kind: 'video', rtpParameters: { codecs: [] }, source: 'camera' }],
+		];
+		const emit = socket.timeout(3000).emitWithAck.bind(socket.timeout(3000)) as (e: string, p: unknown) => Promise<unknown>;
+		for (const [event, payload] of bad) {
+			const result = (await emit(event, payload)) as { ok: boolean; error?: { code: string; message: string } };
+			assert.equal(result.ok, false, event);
+			assert.equal(result.error?.code, 'bad_request', `${event} ${JSON.stringify(payload)}`);
+			assert.ok(result.error?.message.length, 'a message says what is wrong');
+		}
+		const unknown = (await emit('nonsense:event', {})) as { error?: { code: string } };
+		assert.equal(unknown.error?.code, 'unknown_event');
+		// Still alive and serving.
+		await joinRoom(socket);
+		socket.disconnect();
+	});
+
+	it('refuses media requests before joining', async () => {
+		const socket = await t.client(t.token({ room: 'not-joined', identity: 'n1' }));
+		const result = await request(socket, 'media:createTransport', { direction: 'send' });
+		assert.equal(result.ok, false);
+		assert.equal(!result.ok && result.error.code, 'invalid_state');
+		socket.disconnect();
+	});
+
+	it('rate-limits a flood of requests', async () => {
+		const socket = await t.client(t.token({ room: 'flood', identity: 'f1' }));
+		const results = await Promise.all(
+			Array.from({ length: 400 }, () => request(socket, 'media:getRouterRtpCapabilities', {})),
+		);
+		const limited = results.filter((r) => !r.ok && r.error.code === 'rate_limited').length;
+		assert.ok(limited > 0, 'some requests were rate limited');
+		assert.ok(results.some((r) => r.ok), 'the first ones were served');
+		socket.disconnect();
+	});
+});
+
+describe('a session in a room', () => {
+	it('negotiates transports, produces, and notifies and lets others consume', async () => {
+		const a = await t.client(t.token({ room: 'call', identity: 'alice', name: 'Alice' }));
+		const b = await t.client(t.token({ room: 'call', identity: 'bob', name: 'Bob' }));
+		const joinedA = await joinRoom(a);
+		assert.equal(joinedA.self.id, 'alice');
+		assert.deepEqual(joinedA.peers, []);
+
+		const bobJoined = next(a, 'peer:joined');
+		const joinedB = await joinRoom(b);
+		assert.deepEqual(joinedB.peers.map((p) => p.name), ['Alice']);
+		assert.equal((await bobJoined).name, 'Bob');
+
+		const send = await ok(a, 'media:createTransport', { direction: 'send' });
+		assert.ok(send.iceCandidates.length >= 1);
+		assert.ok(send.iceCandidates.every((c) => c.address === '127.0.0.1'));
+		assert.ok(send.dtlsParameters.fingerprints.length >= 1);
+
+		const newProducer = next(b, 'producer:new');
+		const { producerId } = await ok(a, 'media:produce', {
+			transportId: send.id,
+			kind: 'video',
+			rtpParameters: syntheticRtpParameters('video', 1111),
+			source: 'camera',
+		});
+		const announced = await newProducer;
+		assert.deepEqual(announced, { id: producerId, peerId: 'alice', kind: 'video', source: 'camera', paused: false });
+
+		// The same source twice is refused; a producer on a recv transport is refused.
+		const again = await request(a, 'media:produce', {
+			transportId: send.id,
+			kind: 'video',
+			rtpParameters: syntheticRtpParameters('video', 2222),
+			source: 'camera',
+		});
+		assert.equal(!again.ok && again.error.code, 'invalid_state');
+
+		const recv = await ok(b, 'media:createTransport', { direction: 'recv' });
+		const consumer = await ok(b, 'media:consume', { transportId: recv.id, producerId });
+		assert.equal(consumer.peerId, 'alice');
+		assert.equal(consumer.kind, 'video');
+		assert.equal(consumer.rtpParameters.codecs[0]?.mimeType, 'video/VP8');
+		await ok(b, 'media:resumeConsumer', { consumerId: consumer.id });
+
+		// Alice's own producer cannot be consumed by Alice; a send transport cannot consume.
+		const own = await request(a, 'media:consume', { transportId: send.id, producerId });
+		assert.equal(!own.ok && own.error.code, 'invalid_state');
+
+		// Pause/resume is announced; closing the producer closes Bob's consumer.
+		const paused = next(b, 'producer:paused');
+		await ok(a, 'media:pauseProducer', { producerId });
+		assert.equal((await paused).producerId, producerId);
+		const consumerClosed = next(b, 'consumer:closed');
+		const producerClosed = next(b, 'producer:closed');
+		await ok(a, 'media:closeProducer', { producerId });
+		assert.equal((await consumerClosed).consumerId, consumer.id);
+		assert.equal((await producerClosed).producerId, producerId);
+
+		// Alice leaving is announced and cleans up her server-side state.
+		const left = next(b, 'peer:left');
+		a.disconnect();
+		assert.equal((await left).peerId, 'alice');
+		const room = t.sfu.rooms.get('call');
+		assert.ok(room);
+		assert.deepEqual([...room.peers.keys()], ['bob']);
+		b.disconnect();
+	});
+
+	it('never reaches another room: a producer id from room A is not found from room B', async () => {
+		const a = await t.client(t.token({ room: 'room-a', identity: 'pa' }));
+		const b = await t.client(t.token({ room: 'room-b', identity: 'pb' }));
+		await joinRoom(a);
+		await joinRoom(b);
+		const send = await ok(a, 'media:createTransport', { direction: 'send' });
+		const { producerId } = await ok(a, 'media:produce', {
+			transportId: send.id,
+			kind: 'audio',
+			rtpParameters: syntheticRtpParameters('audio', 3333),
+			source: 'microphone',
+		});
+		const recv = await ok(b, 'media:createTransport', { direction: 'recv' });
+		const result = await request(b, 'media:consume', { transportId: recv.id, producerId });
+		assert.equal(!result.ok && result.error.code, 'not_found');
+		// Nor can B use A's transport id.
+		const foreign = await request(b, 'media:connectTransport', {
+			transportId: send.id,
+			dtlsParameters: { role: 'client', fingerprints: [{ algorithm: 'sha-256', value: 'AA:BB' }] },
+		});
+		assert.equal(!foreign.ok && foreign.error.code, 'not_found');
+		a.disconnect();
+		b.disconnect();
+	});
+
+	it('enforces publish/subscribe grants on the server', async () => {
+		const viewer = await t.client(t.token({ room: 'grants', identity: 'v', grants: { publish: false } }));
+		await joinRoom(viewer);
+		const send = await request(viewer, 'media:createTransport', { direction: 'send' });
+		assert.equal(!send.ok && send.error.code, 'forbidden');
+		const micOnly = await t.client(t.token({ room: 'grants', identity: 'm', grants: { publishSources: ['microphone'] } }));
+		await joinRoom(micOnly);
+		const transport = await ok(micOnly, 'media:createTransport', { direction: 'send' });
+		const video = await request(micOnly, 'media:produce', {
+			transportId: transport.id,
+			kind: 'video',
+			rtpParameters: syntheticRtpParameters('video', 4444),
+			source: 'camera',
+		});
+		assert.equal(!video.ok && video.error.code, 'forbidden');
+		viewer.disconnect();
+		micOnly.disconnect();
+	});
+
+	it('replaces an older session of the same identity', async () => {
+		const first = await t.client(t.token({ room: 'dup', identity: 'same' }));
+		await joinRoom(first);
+		const ended = next(first, 'session:ended');
+		const second = await t.client(t.token({ room: 'dup', identity: 'same' }));
+		await joinRoom(second);
+		assert.equal((await ended).reason, 'duplicate-identity');
+		const room = t.sfu.rooms.get('dup');
+		assert.equal(room?.peers.size, 1);
+		second.disconnect();
+	});
+
+	it('closes an empty room after the grace period', async () => {
+		const socket = await t.client(t.token({ room: 'ephemeral', identity: 'e' }));
+		await joinRoom(socket);
+		assert.ok(t.sfu.rooms.has('ephemeral'));
+		socket.disconnect();
+		await new Promise((r) => setTimeout(r, 600));
+		assert.equal(t.sfu.rooms.has('ephemeral'), false);
+	});
+});

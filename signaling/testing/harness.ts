@@ -1,0 +1,157 @@
+/**
+ * Test harness: a real Parley server (real mediasoup worker, real Socket.IO) on random
+ * loopback ports, and typed Socket.IO clients. Used by the integration tests.
+ */
+import { io as connect, type Socket } from 'socket.io-client';
+import { pino } from 'pino';
+import { loadConfig, type Config } from '../../config/index.ts';
+import { Sfu } from '../../sfu/index.ts';
+import { mintToken, type MintOptions } from '../auth/tokens.ts';
+import type {
+	ClientToServerEvents,
+	NotificationMap,
+	RequestName,
+	RequestPayload,
+	ResponseData,
+	Result,
+	ServerToClientEvents,
+} from '../protocol/index.ts';
+import { createParleyServer, type ParleyHttpServer } from '../server.ts';
+
+export type TestClient = Socket<ServerToClientEvents, ClientToServerEvents>;
+
+export interface TestServer {
+	config: Config;
+	sfu: Sfu;
+	server: ParleyHttpServer;
+	url: string;
+	token(options: Partial<MintOptions> & { room: string }): string;
+	client(token: string): Promise<TestClient>;
+	close(): Promise<void>;
+}
+
+/** A free-ish media port range per test process (workers listen on basePort + i). */
+function randomBasePort(): number {
+	return 20000 + Math.floor(Math.random() * 20000);
+}
+
+export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+	const config = loadConfig({
+		env: {
+			PARLEY_DEV: 'false',
+			PARLEY_AUTH_JWT_SECRETS: 'test-secret-0123456789abcdef0123456789abcdef',
+			PARLEY_HTTP_HOST: '127.0.0.1',
+			PARLEY_HTTP_PORT: '1',
+			PARLEY_MEDIA_WORKERS: '1',
+			PARLEY_MEDIA_LISTEN_IP: '127.0.0.1',
+			PARLEY_MEDIA_BASE_PORT: String(randomBasePort()),
+			PARLEY_ROOMS_EMPTY_TIMEOUT_MS: '200',
+			...env,
+		},
+	});
+	config.http.port = 0;
+	const logger = pino({ level: process.env.PARLEY_TEST_LOG_LEVEL ?? 'silent' });
+	const sfu = await Sfu.create(config, logger);
+	const server = createParleyServer({ config, logger, sfu, clientDist: '/nonexistent' });
+	const address = await server.listen();
+	const url = `http://127.0.0.1:${address.port}`;
+	const clients: TestClient[] = [];
+	return {
+		config,
+		sfu,
+		server,
+		url,
+		token: (options) => mintToken(config.auth, { name: 'Tester', ...options }).token,
+		client: async (token) => {
+			const socket: TestClient = connect(url, { auth: { token }, transports: ['websocket'], reconnection: false, forceNew: true });
+			clients.push(socket);
+			await new Promise<void>((resolve, reject) => {
+				socket.once('connect', () => resolve());
+				socket.once('connect_error', reject);
+			});
+			return socket;
+		},
+		close: async () => {
+			for (const c of clients) c.disconnect();
+			await server.close();
+			sfu.close();
+		},
+	};
+}
+
+/** Connect without expecting success: resolves with the connect_error (or throws if it connected). */
+export function connectError(url: string, auth: Record<string, unknown>): Promise<Error & { data?: { code: string; message: string } }> {
+	const socket: TestClient = connect(url, { auth, transports: ['websocket'], reconnection: false, forceNew: true });
+	return new Promise((resolve, reject) => {
+		socket.once('connect', () => {
+			socket.disconnect();
+			reject(new Error('connected although it should have been refused'));
+		});
+		socket.once('connect_error', (error) => {
+			socket.disconnect();
+			resolve(error as Error & { data?: { code: string; message: string } });
+		});
+	});
+}
+
+/** Send a request and return the raw Result. */
+export async function request<K extends RequestName>(
+	socket: TestClient,
+	name: K,
+	payload: RequestPayload<K>,
+): Promise<Result<ResponseData<K>>> {
+	const emit = socket.timeout(5000).emitWithAck as unknown as (
+		event: K,
+		payload: RequestPayload<K>,
+	) => Promise<Result<ResponseData<K>>>;
+	return emit.call(socket.timeout(5000), name, payload);
+}
+
+/** Send a request and return its data, failing the test on an error answer. */
+export async function ok<K extends RequestName>(socket: TestClient, name: K, payload: RequestPayload<K>): Promise<ResponseData<K>> {
+	const result = await request(socket, name, payload);
+	if (!result.ok) throw new Error(`${name} failed: ${result.error.code}: ${result.error.message}`);
+	return result.data;
+}
+
+/** Wait for the next notification of one kind (matching a predicate), with a timeout. */
+export function next<E extends keyof NotificationMap>(
+	socket: TestClient,
+	event: E,
+	match: (payload: NotificationMap[E]) => boolean = () => true,
+	timeoutMs = 3000,
+): Promise<NotificationMap[E]> {
+	return new Promise((resolve, reject) => {
+		const timer = setTimeout(() => {
+			socket.off(event, listener as never);
+			reject(new Error(`no ${event} within ${timeoutMs} ms`));
+		}, timeoutMs);
+		const listener = (payload: NotificationMap[E]): void => {
+			if (!match(payload)) return;
+			clearTimeout(timer);
+			socket.off(event, listener as never);
+			resolve(payload);
+		};
+		socket.on(event, listener as never);
+	});
+}
+
+/** Minimal, valid RTP parameters for a synthetic producer (no real media needed to negotiate). */
+export function syntheticRtpParameters(kind: 'audio' | 'video', ssrc: number) {
+	return {
+		mid: kind === 'audio' ? '0' : '1',
+		codecs:
+			kind === 'audio'
+				? [{ mimeType: 'audio/opus', payloadType: 100, clockRate: 48000, channels: 2, parameters: { useinbandfec: 1 } }]
+				: [{ mimeType: 'video/VP8', payloadType: 101, clockRate: 90000, rtcpFeedback: [{ type: 'nack' }] }],
+		headerExtensions: [],
+		encodings: [{ ssrc }],
+		rtcp: { cname: `cname-${ssrc}` },
+	};
+}
+
+/** Join a room with the router's own capabilities (able to consume everything). */
+export async function joinRoom(socket: TestClient) {
+	const { rtpCapabilities } = await ok(socket, 'media:getRouterRtpCapabilities', {});
+	return ok(socket, 'room:join', { rtpCapabilities });
+}

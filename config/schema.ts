@@ -60,6 +60,33 @@ export const ConfigSchema = z.strictObject({
 		})
 		.prefault({}),
 	log: z.strictObject({ level: LogLevel.default('info') }).prefault({}),
+	data: z
+		.strictObject({
+			/** Where the embedded default keeps chat messages (SQLite) and uploaded files. */
+			dir: z.string().min(1).default('data'),
+		})
+		.prefault({}),
+	redis: z
+		.strictObject({
+			/** redis:// URL. When set, chat messages live in Redis (the scale-out setting). */
+			url: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').optional(),
+		})
+		.prefault({}),
+	presence: z
+		.strictObject({
+			/** Socket.IO heartbeat: a ping every interval; a client silent for interval + timeout is dead. */
+			heartbeatIntervalMs: z.coerce.number().int().min(1000).max(60_000).default(5000),
+			heartbeatTimeoutMs: z.coerce.number().int().min(1000).max(60_000).default(5000),
+			/** A disconnected participant shows as reconnecting for this long, then as left. */
+			leaveAfterMs: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
+		})
+		.prefault({}),
+	files: z
+		.strictObject({
+			/** Largest file that may be attached to a chat message (bytes). */
+			maxBytes: z.coerce.number().int().min(1024).max(2 ** 31).default(25 * 1024 * 1024),
+		})
+		.prefault({}),
 });
 
 export type ConfigInput = z.input<typeof ConfigSchema>;

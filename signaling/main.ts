@@ -6,6 +6,8 @@ import { ConfigError, loadConfig } from '../config/index.ts';
 import { Sfu } from '../sfu/index.ts';
 import { createLogger } from './logger.ts';
 import { createParleyServer } from './server.ts';
+import { createMessageStore } from './chat/index.ts';
+import { FileStore } from './files/index.ts';
 
 async function main(): Promise<void> {
 	let config;
@@ -21,7 +23,9 @@ async function main(): Promise<void> {
 	const logger = createLogger(config);
 	logger.info({ dev: config.dev, workers: config.media.workers, node: process.version }, 'starting Parley');
 	const sfu = await Sfu.create(config, logger);
-	const server = createParleyServer({ config, logger, sfu });
+	const messages = createMessageStore({ dataDir: config.data.dir, redisUrl: config.redis.url, logger });
+	const files = new FileStore({ dataDir: config.data.dir, logger });
+	const server = createParleyServer({ config, logger, sfu, messages, files });
 	const address = await server.listen();
 	logger.info(
 		{ url: config.http.publicUrl, listen: `${address.address}:${address.port}`, mediaPorts: sfu.pool.ports },
@@ -41,6 +45,7 @@ async function main(): Promise<void> {
 			.catch((err: unknown) => logger.error({ err }, 'error while closing the server'))
 			.finally(() => {
 				sfu.close();
+				void messages.close();
 				logger.flush();
 				process.exit(0);
 			});

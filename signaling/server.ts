@@ -15,6 +15,12 @@ import type { Config } from '../config/index.ts';
 import type { Sfu } from '../sfu/index.ts';
 import { AuthError, verifyToken } from './auth/tokens.ts';
 import type { HandlerContext } from './handlers/context.ts';
+import type { FileStore } from './files/index.ts';
+import { filesRouter } from './http/files.ts';
+import { registerChatHandlers } from './handlers/chat.ts';
+import { registerPresenceHandlers } from './handlers/presence.ts';
+import type { MessageStore } from './chat/index.ts';
+import { PresenceTracker } from './presence/PresenceTracker.ts';
 import { registerMediaHandlers } from './handlers/media.ts';
 import { registerRoomHandlers } from './handlers/room.ts';
 import { apiRouter, errorHandler } from './http/routes.ts';
@@ -23,7 +29,7 @@ import { ErrorCode, requestSchemas } from './protocol/index.ts';
 import { TokenBucket } from './rateLimit.ts';
 import { bindRoomEvents } from './roomEvents.ts';
 import { rejectUnknownEvents } from './rpc.ts';
-import { SessionRegistry, type ParleyServer, type Session } from './session.ts';
+import { SessionRegistry, channels, type ParleyServer, type Session } from './session.ts';
 
 const DEFAULT_CLIENT_DIST = fileURLToPath(new URL('../client/dist', import.meta.url));
 
@@ -31,6 +37,8 @@ export interface ParleyServerOptions {
 	config: Config;
 	logger: Logger;
 	sfu: Sfu;
+	messages: MessageStore;
+	files: FileStore;
 	clientDist?: string;
 }
 
@@ -38,15 +46,22 @@ export interface ParleyHttpServer {
 	readonly http: HttpServer;
 	readonly io: ParleyServer;
 	readonly sessions: SessionRegistry;
+	readonly presence: PresenceTracker;
 	listen(): Promise<AddressInfo>;
 	close(): Promise<void>;
 }
 
 /** Feature handlers, one small module each; every connection gets all of them. */
-const features: ((ctx: HandlerContext) => void)[] = [registerRoomHandlers, registerMediaHandlers];
+const features: ((ctx: HandlerContext) => void)[] = [
+	registerPresenceHandlers,
+	registerRoomHandlers,
+	registerMediaHandlers,
+	registerChatHandlers,
+];
 const knownEvents: ReadonlySet<string> = new Set(Object.keys(requestSchemas));
 
-export function createParleyServer({ config, logger, sfu, clientDist }: ParleyServerOptions): ParleyHttpServer {
+export function createParleyServer(options: ParleyServerOptions): ParleyHttpServer {
+	const { config, logger, sfu, messages, files, clientDist } = options;
 	const app = express();
 	app.disable('x-powered-by');
 	app.set('trust proxy', 'loopback');
@@ -55,23 +70,30 @@ export function createParleyServer({ config, logger, sfu, clientDist }: ParleySe
 			logger: logger.child({ component: 'http' }),
 			autoLogging: { ignore: (req) => req.url === '/healthz' || !req.url?.startsWith('/api') },
 			serializers: {
-				req: (req: { method?: string; url?: string }) => ({ method: req.method, url: req.url }),
+				// Download links carry the join token in the query: never log it.
+				req: (req: { method?: string; url?: string }) => ({
+					method: req.method,
+					url: req.url?.replace(/([?&]token=)[^&]*/gi, '$1[redacted]'),
+				}),
 				res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
 			},
 		}),
 	);
+	app.use(filesRouter({ config, store: files, logger: logger.child({ component: 'files' }) }));
 	app.use(apiRouter(config, sfu));
 	app.use(clientRouter(path.resolve(clientDist ?? DEFAULT_CLIENT_DIST)));
 	app.use(errorHandler);
 
-	const http = createServer(app);
+	const http = createServer({ requestTimeout: 30 * 60_000 }, app); // large uploads on slow links
 	const io: ParleyServer = new Server(http, {
 		serveClient: false,
 		maxHttpBufferSize: 256 * 1024,
-		pingInterval: 10_000,
-		pingTimeout: 10_000,
+		pingInterval: config.presence.heartbeatIntervalMs,
+		pingTimeout: config.presence.heartbeatTimeoutMs,
 	});
 	const sessions = new SessionRegistry();
+	const presence = new PresenceTracker({ leaveAfterMs: config.presence.leaveAfterMs });
+	presence.on('update', (room, p) => io.to(channels.chat(room)).emit('presence:update', p));
 	const log = logger.child({ component: 'signaling' });
 
 	io.use((socket, next) => {
@@ -103,6 +125,9 @@ export function createParleyServer({ config, logger, sfu, clientDist }: ParleySe
 			sfu,
 			session,
 			sessions,
+			messages,
+			files,
+			presence,
 		};
 		for (const register of features) register(ctx);
 		rejectUnknownEvents(ctx, knownEvents);
@@ -113,6 +138,7 @@ export function createParleyServer({ config, logger, sfu, clientDist }: ParleySe
 		http,
 		io,
 		sessions,
+		presence,
 		listen: () =>
 			new Promise<AddressInfo>((resolve, reject) => {
 				http.once('error', reject);
@@ -124,6 +150,7 @@ export function createParleyServer({ config, logger, sfu, clientDist }: ParleySe
 		close: async () => {
 			io.emit('session:ended', { reason: 'server-shutdown' });
 			await io.close();
+			presence.close();
 			http.closeAllConnections();
 		},
 	};

@@ -27,6 +27,10 @@ export interface Session {
 export const channels = {
 	room: (roomId: string): string => `room:${roomId}`,
 	peer: (roomId: string, peerId: string): string => `peer:${roomId}:${peerId}`,
+	/** Everyone connected to a room's messaging (joined or not to the media). */
+	chat: (roomId: string): string => `chat:${roomId}`,
+	/** Every socket of one identity in a room (direct messages, receipts). */
+	identity: (roomId: string, identity: string): string => `id:${roomId}:${identity}`,
 };
 
 /** The sessions in rooms, by room and identity, to replace a duplicate identity's older session. */

@@ -3,6 +3,14 @@ import type { Sfu, Peer, Room } from '../../sfu/index.ts';
 import { ErrorCode, ProtocolError } from '../protocol/index.ts';
 import type { RpcContext } from '../rpc.ts';
 import type { ParleyServer, Session, SessionRegistry } from '../session.ts';
+import type { MessageStore } from '../chat/index.ts';
+import type { PresenceTracker } from '../presence/PresenceTracker.ts';
+import type { ChatAttachment } from '../protocol/index.ts';
+
+/** What the chat handler needs of the file store: a room's file, described for a message. */
+export interface AttachmentLookup {
+	describe(room: string, fileId: string): Promise<ChatAttachment | null>;
+}
 
 /** What every feature handler gets: the connection, its session and the shared services. */
 export interface HandlerContext extends RpcContext {
@@ -11,6 +19,9 @@ export interface HandlerContext extends RpcContext {
 	sfu: Sfu;
 	session: Session;
 	sessions: SessionRegistry;
+	messages: MessageStore;
+	files: AttachmentLookup;
+	presence: PresenceTracker;
 }
 
 /** The session's peer and room, or an `invalid_state` answer when not joined. */

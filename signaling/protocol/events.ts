@@ -4,6 +4,7 @@
  */
 import type { ProducerInfo, PeerInfo } from './entities.ts';
 import type { Result } from './errors.ts';
+import type { ChatNotificationMap } from './chat.ts';
 import type { RequestName, RequestPayload, ResponseData } from './requests.ts';
 
 export type Ack<K extends RequestName> = (result: Result<ResponseData<K>>) => void;
@@ -13,7 +14,7 @@ export type ClientToServerEvents = {
 };
 
 /** Server → client notifications (no ack). */
-export interface NotificationMap {
+export interface NotificationMap extends ChatNotificationMap {
 	'peer:joined': PeerInfo;
 	'peer:left': { peerId: string };
 	'producer:new': ProducerInfo;

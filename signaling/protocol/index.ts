@@ -5,3 +5,4 @@ export * from './entities.ts';
 export * from './requests.ts';
 export * from './events.ts';
 export * from './http.ts';
+export * from './chat.ts';

@@ -13,6 +13,7 @@ import {
 	RtpParametersSchema,
 } from './media.ts';
 import type { PeerInfo, ProducerInfo } from './entities.ts';
+import { chatRequestSchemas, type ChatResponseMap } from './chat.ts';
 
 const Empty = z.strictObject({});
 const TransportRef = z.strictObject({ transportId: IdSchema });
@@ -43,6 +44,7 @@ export const requestSchemas = {
 	'media:consume': z.strictObject({ transportId: IdSchema, producerId: IdSchema }),
 	/** The client has set the consumer up and is ready for media. */
 	'media:resumeConsumer': ConsumerRef,
+	...chatRequestSchemas,
 } as const;
 
 export type RequestName = keyof typeof requestSchemas;
@@ -67,7 +69,7 @@ export interface ConsumerOptions {
 	producerPaused: boolean;
 }
 
-export interface ResponseMap {
+export interface ResponseMap extends ChatResponseMap {
 	'media:getRouterRtpCapabilities': { rtpCapabilities: msc.RtpCapabilities };
 	'room:join': { self: PeerInfo; peers: PeerInfo[] };
 	'room:leave': Record<string, never>;

@@ -17,6 +17,11 @@ import type {
 	ServerToClientEvents,
 } from '../protocol/index.ts';
 import { createParleyServer, type ParleyHttpServer } from '../server.ts';
+import { createMessageStore, type MessageStore } from '../chat/index.ts';
+import { FileStore } from '../files/index.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 
 export type TestClient = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -24,9 +29,10 @@ export interface TestServer {
 	config: Config;
 	sfu: Sfu;
 	server: ParleyHttpServer;
+	messages: MessageStore;
 	url: string;
 	token(options: Partial<MintOptions> & { room: string }): string;
-	client(token: string): Promise<TestClient>;
+	client(token: string, reconnection?: boolean): Promise<TestClient>;
 	close(): Promise<void>;
 }
 
@@ -35,7 +41,16 @@ function randomBasePort(): number {
 	return 20000 + Math.floor(Math.random() * 20000);
 }
 
-export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+export interface TestServerOptions {
+	env?: Record<string, string>;
+	/** Share a message store across restarts (the test owns it). */
+	messages?: MessageStore;
+	/** HTTP port (default: any free one). */
+	port?: number;
+}
+
+export async function startTestServer({ env = {}, ...options }: TestServerOptions = {}): Promise<TestServer> {
+	const dataDir = mkdtempSync(path.join(os.tmpdir(), 'parley-test-'));
 	const config = loadConfig({
 		env: {
 			PARLEY_DEV: 'false',
@@ -46,13 +61,16 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
 			PARLEY_MEDIA_LISTEN_IP: '127.0.0.1',
 			PARLEY_MEDIA_BASE_PORT: String(randomBasePort()),
 			PARLEY_ROOMS_EMPTY_TIMEOUT_MS: '200',
+			PARLEY_DATA_DIR: dataDir,
 			...env,
 		},
 	});
-	config.http.port = 0;
+	config.http.port = options.port ?? 0;
 	const logger = pino({ level: process.env.PARLEY_TEST_LOG_LEVEL ?? 'silent' });
 	const sfu = await Sfu.create(config, logger);
-	const server = createParleyServer({ config, logger, sfu, clientDist: '/nonexistent' });
+	const messages = options.messages ?? createMessageStore({ dataDir });
+	const files = new FileStore({ dataDir: config.data.dir });
+	const server = createParleyServer({ config, logger, sfu, messages, files, clientDist: '/nonexistent' });
 	const address = await server.listen();
 	const url = `http://127.0.0.1:${address.port}`;
 	const clients: TestClient[] = [];
@@ -60,10 +78,18 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
 		config,
 		sfu,
 		server,
+		messages,
 		url,
 		token: (options) => mintToken(config.auth, { name: 'Tester', ...options }).token,
-		client: async (token) => {
-			const socket: TestClient = connect(url, { auth: { token }, transports: ['websocket'], reconnection: false, forceNew: true });
+		client: async (token, reconnection = false) => {
+			const socket: TestClient = connect(url, {
+				auth: { token },
+				transports: ['websocket'],
+				reconnection,
+				reconnectionDelay: 50,
+				reconnectionDelayMax: 500,
+				forceNew: true,
+			});
 			clients.push(socket);
 			await new Promise<void>((resolve, reject) => {
 				socket.once('connect', () => resolve());
@@ -75,6 +101,8 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
 			for (const c of clients) c.disconnect();
 			await server.close();
 			sfu.close();
+			if (!options.messages) await messages.close();
+			rmSync(dataDir, { recursive: true, force: true });
 		},
 	};
 }

@@ -1,0 +1,188 @@
+/**
+ * Messaging over the real server and real Socket.IO clients, with the SQLite store:
+ * acknowledged sends, idempotent retries, direct-message privacy, receipts, typing,
+ * presence, flood control and bad input.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { io as connect } from 'socket.io-client';
+import { ChatClient } from '../client/src/chat/ChatClient.ts';
+import { next, ok, request, startTestServer, type TestClient, type TestServer } from './testing/harness.ts';
+
+let t: TestServer;
+before(async () => {
+	t = await startTestServer({ env: { PARLEY_PRESENCE_LEAVE_AFTER_MS: '300' } });
+});
+after(async () => {
+	await t.close();
+});
+
+const member = (room: string, identity: string, name = identity) => t.client(t.token({ room, identity, name }));
+const send = (socket: TestClient, id: string, text: string, to: string | null = null) => request(socket, 'chat:send', { id, text, to });
+
+describe('chat', () => {
+	it('acknowledges with a seq, stores once on retry, and forwards to the room', async () => {
+		const a = await member('chat1', 'ann');
+		const b = await member('chat1', 'ben');
+		const incoming = next(b, 'chat:message');
+		const first = await ok(a, 'chat:send', { id: 'msg-00000001', text: 'hello <script>alert(1)</script>' });
+		assert.equal(first.duplicate, false);
+		assert.equal(first.message.seq, 1);
+		assert.equal(first.message.from, 'ann');
+		assert.equal(first.message.text, 'hello <script>alert(1)</script>', 'stored verbatim; the client renders text, never HTML');
+		assert.deepEqual(await incoming, first.message);
+
+		const retry = await ok(a, 'chat:send', { id: 'msg-00000001', text: 'hello <script>alert(1)</script>' });
+		assert.equal(retry.duplicate, true);
+		assert.equal(retry.message.seq, 1);
+		assert.equal(await t.messages.lastSeq('chat1'), 1);
+
+		const synced = await ok(b, 'chat:sync', { afterSeq: 0 });
+		assert.deepEqual(synced.messages.map((m) => m.id), ['msg-00000001']);
+		assert.equal(synced.lastSeq, 1);
+		a.disconnect();
+		b.disconnect();
+	});
+
+	it('keeps direct messages between their two participants', async () => {
+		const a = await member('dm', 'amy');
+		const b = await member('dm', 'bob');
+		const c = await member('dm', 'cat');
+		let leaked = false;
+		c.on('chat:message', () => (leaked = true));
+		const toBob = next(b, 'chat:message');
+		const sent = await ok(a, 'chat:send', { id: 'dm-00000001', text: 'psst', to: 'bob' });
+		assert.equal((await toBob).seq, sent.message.seq);
+		assert.equal((await ok(c, 'chat:sync', { afterSeq: 0 })).messages.length, 0);
+		assert.equal((await ok(c, 'chat:history', { beforeSeq: null })).messages.length, 0);
+		const unknown = await send(a, 'dm-00000002', 'hi', 'nobody');
+		assert.equal(!unknown.ok && unknown.error.code, 'not_found');
+		await new Promise((r) => setTimeout(r, 100));
+		assert.equal(leaked, false);
+		for (const s of [a, b, c]) s.disconnect();
+	});
+
+	it('aggregates delivered and read receipts for the sender', async () => {
+		const a = await member('rcpt', 'al');
+		const b = await member('rcpt', 'bo');
+		const c = await member('rcpt', 'cy');
+		const { message } = await ok(a, 'chat:send', { id: 'rc-00000001', text: 'did you get this?' });
+		const delivered = next(a, 'chat:receipts', (p) => p.receipts.some((r) => r.deliveredTo.length === 2));
+		await ok(b, 'chat:delivered', { seqs: [message.seq] });
+		await ok(c, 'chat:delivered', { seqs: [message.seq] });
+		const d = (await delivered).receipts.find((r) => r.seq === message.seq);
+		assert.deepEqual(d, { seq: message.seq, deliveredTo: ['bo', 'cy'], readBy: [] });
+		const read = next(a, 'chat:receipts', (p) => p.receipts.some((r) => r.readBy.includes('bo')));
+		assert.equal((await ok(b, 'chat:read', { upToSeq: message.seq })).readUpTo, message.seq);
+		assert.deepEqual((await read).receipts[0]?.readBy, ['bo']);
+		for (const s of [a, b, c]) s.disconnect();
+	});
+
+	it('refuses bad, oversized, empty and flooding messages with clear errors', async () => {
+		const a = await member('bad', 'ab');
+		const cases: [unknown, string][] = [
+			[{ id: 'short', text: 'x' }, 'bad_request'],
+			[{ id: 'okid-0000001', text: 'x'.repeat(4001) }, 'bad_request'],
+			[{ id: 'okid-0000002', text: '   ' }, 'bad_request'],
+			[{ id: 'okid-0000003', text: 'x', extra: 1 }, 'bad_request'],
+			[{ id: 'okid-0000004', text: 'x', attachment: { fileId: 'nonexistent-file' } }, 'not_found'],
+			['just a string', 'bad_request'],
+		];
+		const emit = a.timeout(3000).emitWithAck.bind(a.timeout(3000)) as (e: string, p: unknown) => Promise<{ ok: boolean; error?: { code: string; message: string } }>;
+		for (const [payload, code] of cases) {
+			const result = await emit('chat:send', payload);
+			assert.equal(result.error?.code, code, JSON.stringify(payload).slice(0, 60));
+			assert.ok(result.error?.message);
+		}
+		const flood = await Promise.all(Array.from({ length: 60 }, (_, i) => send(a, `flood-${String(i).padStart(6, '0')}`, `m${i}`)));
+		const limited = flood.filter((r) => !r.ok && r.error.code === 'rate_limited').length;
+		assert.ok(limited >= 30, `flood control refused ${limited} of 60`);
+		assert.ok(flood.filter((r) => r.ok).length >= 15);
+		// A retry of a stored message is still acknowledged while limited.
+		const storedId = flood.map((r, i) => (r.ok ? i : -1)).find((i) => i >= 0)!;
+		const again = await send(a, `flood-${String(storedId).padStart(6, '0')}`, `m${storedId}`);
+		assert.equal(again.ok && again.data.duplicate, true);
+		a.disconnect();
+	});
+
+	it('never shows one room the messages of another, even with the same ids', async () => {
+		const a = await member('iso-a', 'same-person');
+		const b = await member('iso-b', 'same-person');
+		await ok(a, 'chat:send', { id: 'iso-0000001', text: 'in A' });
+		const inB = await ok(b, 'chat:send', { id: 'iso-0000001', text: 'in B' });
+		assert.equal(inB.duplicate, false);
+		assert.equal(inB.message.text, 'in B');
+		assert.deepEqual((await ok(b, 'chat:sync', { afterSeq: 0 })).messages.map((m) => m.text), ['in B']);
+		a.disconnect();
+		b.disconnect();
+	});
+
+	it('relays typing and tracks presence: online, away, reconnecting, left', async () => {
+		const a = await member('pres', 'pa', 'Pat');
+		// Listen before connecting: the snapshot is the first thing the server sends.
+		const b: TestClient = connect(t.url, { auth: { token: t.token({ room: 'pres', identity: 'pb' }) }, transports: ['websocket'], autoConnect: false, reconnection: false });
+		const snapshot = next(b, 'presence:snapshot');
+		const bOnline = next(a, 'presence:update', (p) => p.identity === 'pb' && p.state === 'online');
+		b.connect();
+		const snap = await snapshot;
+		assert.deepEqual(
+			snap.participants.map((p) => [p.identity, p.state]).sort(),
+			[['pa', 'online'], ['pb', 'online']],
+		);
+		await bOnline;
+		const typing = next(b, 'chat:typing');
+		await ok(a, 'chat:typing', { typing: true });
+		assert.deepEqual(await typing, { identity: 'pa', name: 'Pat', typing: true, direct: false });
+		const away = next(b, 'presence:update', (p) => p.identity === 'pa' && p.state === 'away');
+		await ok(a, 'presence:set', { state: 'away' });
+		await away;
+		const reconnecting = next(b, 'presence:update', (p) => p.identity === 'pa' && p.state === 'reconnecting');
+		const left = next(b, 'presence:update', (p) => p.identity === 'pa' && p.state === 'left');
+		a.disconnect();
+		await reconnecting;
+		await left;
+		b.disconnect();
+	});
+
+	it('attaches an uploaded file of the same room, and only of the same room', async () => {
+		const token = t.token({ room: 'files', identity: 'fa' });
+		const upload = await fetch(`${t.url}/api/rooms/files/files`, {
+			method: 'POST',
+			headers: { authorization: `Bearer ${token}`, 'content-type': 'text/plain', 'x-file-name': encodeURIComponent('notes.txt') },
+			body: 'minutes of the meeting',
+		});
+		assert.equal(upload.status, 201);
+		const { fileId } = (await upload.json()) as { fileId: string };
+		const a = await t.client(token);
+		const sent = await ok(a, 'chat:send', { id: 'file-0000001', text: '', attachment: { fileId } });
+		assert.deepEqual(sent.message.attachment, { fileId, name: 'notes.txt', size: 22, mime: 'text/plain' });
+		const other = await member('elsewhere', 'fb');
+		const stolen = await send(other, 'file-0000002', 'look', null);
+		assert.equal(stolen.ok, true);
+		const foreign = await request(other, 'chat:send', { id: 'file-0000003', text: 'x', attachment: { fileId } });
+		assert.equal(!foreign.ok && foreign.error.code, 'not_found');
+		a.disconnect();
+		other.disconnect();
+	});
+
+	it('ChatClient: queued while offline, sent once with the same ids, history complete', async () => {
+		const a = await t.client(t.token({ room: 'outbox', identity: 'oa' }), true);
+		const b = await t.client(t.token({ room: 'outbox', identity: 'ob' }), true);
+		const ca = new ChatClient({ socket: a, identity: 'oa' });
+		const cb = new ChatClient({ socket: b, identity: 'ob' });
+		ca.send('one');
+		await ca.drained();
+		a.io.engine.close(); // the connection drops
+		ca.send('two');
+		ca.send('three');
+		await ca.drained();
+		await new Promise((r) => setTimeout(r, 200));
+		assert.deepEqual(ca.messages.map((m) => m.text), ['one', 'two', 'three']);
+		assert.deepEqual(cb.messages.map((m) => m.text), ['one', 'two', 'three']);
+		assert.deepEqual(cb.messages.map((m) => m.seq), [1, 2, 3]);
+		ca.close();
+		cb.close();
+		a.disconnect();
+		b.disconnect();
+	});
+});

@@ -1,0 +1,261 @@
+/**
+ * Storage of in-meeting messages (room chat and direct messages) and their receipts.
+ *
+ * The promise to users: a message is never lost, never duplicated, stored and forwarded,
+ * acknowledged. The store is the part that makes "never duplicated" and "stored" true:
+ *  - every message gets a per-room sequence number (1, 2, 3, … gap-free, strictly increasing);
+ *  - appends are idempotent by (room, sender, client-generated id), so a client may retry
+ *    until it gets an acknowledgement without ever creating a second copy;
+ *  - the client remembers the last seq it has and asks for `after(room, me, lastSeq)` on
+ *    reconnect; with direct messages filtered out, the seqs one viewer sees may have gaps.
+ *
+ * Two implementations: SqliteMessageStore (one machine) and RedisMessageStore (several
+ * signaling processes). Both are checked by the same contract suite (messageStoreContract.ts).
+ *
+ * Seq numbers are never reused in a room, not even after `deleteRoom()`: the room's counter
+ * survives the deletion, so a client still holding an old `lastSeq` cannot miss new messages.
+ */
+import { z } from 'zod';
+
+export const MessageLimits = {
+	/** Room names: 1-64 characters of [A-Za-z0-9_-]. */
+	roomMax: 64,
+	/** The client-generated idempotency key. */
+	idMax: 64,
+	/** Identities (token subjects) of senders, recipients, viewers. */
+	identityMax: 256,
+	/** Display name of the sender. */
+	nameMax: 256,
+	/** Message text, in UTF-16 code units (String.length, like a textarea's maxLength). */
+	textMax: 4000,
+	/** Attachment file id, file name, MIME type. */
+	fileIdMax: 128,
+	fileNameMax: 255,
+	mimeMax: 255,
+	/** `after()` / `before()` return at most this many messages (larger limits are clamped). */
+	pageMax: 500,
+	/** `receipts()` accepts at most this many seqs per call. */
+	receiptsMax: 500,
+} as const;
+
+export const ROOM_NAME_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+
+export const RoomNameSchema = z.string().regex(ROOM_NAME_PATTERN, 'room names are 1-64 characters of A-Z a-z 0-9 _ -');
+export const IdentitySchema = z.string().min(1).max(MessageLimits.identityMax);
+
+export const AttachmentSchema = z.object({
+	fileId: z.string().min(1).max(MessageLimits.fileIdMax),
+	name: z.string().min(1).max(MessageLimits.fileNameMax),
+	size: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+	mime: z.string().min(1).max(MessageLimits.mimeMax),
+});
+
+export const AppendInputSchema = z
+	.object({
+		/** Client-generated idempotency key (e.g. a UUID). */
+		id: z.string().min(1).max(MessageLimits.idMax),
+		room: RoomNameSchema,
+		/** The sender's identity (from the join token, never from the client's payload). */
+		from: IdentitySchema,
+		fromName: z.string().max(MessageLimits.nameMax),
+		/** null/absent: to the whole room; otherwise the recipient's identity (direct message). */
+		to: IdentitySchema.nullable().optional(),
+		text: z.string().max(MessageLimits.textMax),
+		attachment: AttachmentSchema.nullable().optional(),
+	})
+	.refine((m) => m.text.length > 0 || m.attachment != null, {
+		message: 'a message needs text or an attachment',
+		path: ['text'],
+	});
+
+export type Attachment = z.output<typeof AttachmentSchema>;
+export type AppendInput = z.input<typeof AppendInputSchema>;
+
+export interface StoredMessage {
+	/** Client-generated idempotency key; unique per (room, from). */
+	id: string;
+	room: string;
+	/** Per-room sequence number assigned by the store: 1, 2, 3, … */
+	seq: number;
+	/** Server timestamp (ms since the epoch) taken when the message was first stored. */
+	ts: number;
+	from: string;
+	fromName: string;
+	/** null for room chat; the recipient's identity for a direct message. */
+	to: string | null;
+	text: string;
+	attachment: Attachment | null;
+}
+
+export interface AppendResult {
+	/** The stored message (for a duplicate: the one stored first, whatever the retry carried). */
+	message: StoredMessage;
+	/** true when (room, from, id) was already stored and nothing new was written. */
+	duplicate: boolean;
+}
+
+export interface MessageReceipts {
+	seq: number;
+	/** Identities the message was delivered to (includes every reader), sorted; never the sender. */
+	deliveredTo: string[];
+	/** Identities that have read the message, sorted; never the sender. */
+	readBy: string[];
+}
+
+export interface ReadResult {
+	/** The identity's read watermark after the call: everything visible to it up to here is read. */
+	readUpTo: number;
+	/** true when the watermark moved forward. */
+	advanced: boolean;
+}
+
+export interface MessageStore {
+	/**
+	 * Store a message, assigning the next seq of its room. Idempotent by (room, from, id):
+	 * a retry returns the originally stored message with duplicate=true and stores nothing.
+	 * Rejects with MessageValidationError when the input breaks the limits.
+	 */
+	append(input: AppendInput): Promise<AppendResult>;
+	/** Messages with seq > afterSeq visible to `viewer`, ascending, at most `limit`. */
+	after(room: string, viewer: string, afterSeq: number, limit: number): Promise<StoredMessage[]>;
+	/** The newest messages with seq < beforeSeq (null: the latest) visible to `viewer`, returned ascending. */
+	before(room: string, viewer: string, beforeSeq: number | null, limit: number): Promise<StoredMessage[]>;
+	/** One message by seq, or null. No visibility check: the caller decides who may see it. */
+	get(room: string, seq: number): Promise<StoredMessage | null>;
+	/** One message by its idempotency key (unique per room and sender), or null. */
+	getById(room: string, from: string, id: string): Promise<StoredMessage | null>;
+	/**
+	 * Record that message `seq` reached `identity`. Ignored (false) when the message does not
+	 * exist, is not visible to the identity, was sent by it, or is already delivered/read by it.
+	 */
+	markDelivered(room: string, seq: number, identity: string): Promise<boolean>;
+	/**
+	 * Mark everything visible to `identity` up to `upToSeq` as read (and so delivered).
+	 * Idempotent; never moves backwards; `upToSeq` is clamped to the room's last seq.
+	 */
+	markRead(room: string, upToSeq: number, identity: string): Promise<ReadResult>;
+	/** The identity's read watermark in the room (0 when it has read nothing). */
+	readUpTo(room: string, identity: string): Promise<number>;
+	/** Receipts of the given messages, ascending by seq; seqs that do not exist are left out. */
+	receipts(room: string, seqs: readonly number[]): Promise<MessageReceipts[]>;
+	/** The highest seq ever assigned in the room (0 when none). */
+	lastSeq(room: string): Promise<number>;
+	/**
+	 * Forget the room's messages, receipts and idempotency keys (retention). The seq counter
+	 * is kept, so the room's next message continues after the old lastSeq.
+	 */
+	deleteRoom(room: string): Promise<void>;
+	close(): Promise<void>;
+}
+
+export interface MessageStoreOptions {
+	/** Clock for `ts` (default Date.now); injectable for tests. */
+	now?: () => number;
+}
+
+/** Thrown (as a rejection) when an argument breaks the limits above. */
+export class MessageValidationError extends Error {
+	readonly issues: string[];
+
+	constructor(issues: string[]) {
+		super(`Invalid message store argument: ${issues.join('; ')}`);
+		this.name = 'MessageValidationError';
+		this.issues = issues;
+	}
+}
+
+// ---- helpers shared by the implementations -------------------------------------------------
+
+export interface NormalizedInput {
+	id: string;
+	room: string;
+	from: string;
+	fromName: string;
+	to: string | null;
+	text: string;
+	attachment: Attachment | null;
+}
+
+export function parseAppendInput(input: AppendInput): NormalizedInput {
+	const parsed = AppendInputSchema.safeParse(input);
+	if (!parsed.success) {
+		throw new MessageValidationError(
+			parsed.error.issues.map((issue) => `${issue.path.join('.') || '(input)'}: ${issue.message}`),
+		);
+	}
+	const m = parsed.data;
+	return {
+		id: m.id,
+		room: m.room,
+		from: m.from,
+		fromName: m.fromName,
+		to: m.to ?? null,
+		text: m.text,
+		attachment: m.attachment
+			? { fileId: m.attachment.fileId, name: m.attachment.name, size: m.attachment.size, mime: m.attachment.mime }
+			: null,
+	};
+}
+
+export function checkRoom(room: string): void {
+	if (typeof room !== 'string' || !ROOM_NAME_PATTERN.test(room)) {
+		throw new MessageValidationError([`room: invalid room name ${JSON.stringify(room)}`]);
+	}
+}
+
+export function checkIdentity(identity: string, what = 'identity'): void {
+	if (typeof identity !== 'string' || identity.length < 1 || identity.length > MessageLimits.identityMax) {
+		throw new MessageValidationError([`${what}: must be 1-${MessageLimits.identityMax} characters`]);
+	}
+}
+
+/** A seq argument: an integer ≥ min (0 for "after", 1 for a message's seq). */
+export function checkSeq(seq: number, what: string, min: number): void {
+	if (!Number.isSafeInteger(seq) || seq < min) {
+		throw new MessageValidationError([`${what}: must be an integer ≥ ${min}`]);
+	}
+}
+
+/** Validate a page limit and clamp it to MessageLimits.pageMax. */
+export function clampLimit(limit: number): number {
+	if (!Number.isSafeInteger(limit) || limit < 0) {
+		throw new MessageValidationError(['limit: must be an integer ≥ 0']);
+	}
+	return Math.min(limit, MessageLimits.pageMax);
+}
+
+/** Validate a receipts() seq list; returns the distinct seqs, ascending. */
+export function normalizeSeqList(seqs: readonly number[]): number[] {
+	if (!Array.isArray(seqs)) throw new MessageValidationError(['seqs: must be an array']);
+	const distinct = [...new Set(seqs)];
+	for (const seq of distinct) checkSeq(seq, 'seqs[]', 1);
+	if (distinct.length > MessageLimits.receiptsMax) {
+		throw new MessageValidationError([`seqs: at most ${MessageLimits.receiptsMax} per call`]);
+	}
+	return distinct.sort((a, b) => a - b);
+}
+
+/** Room messages are visible to everyone; a direct message to its sender and recipient. */
+export function isVisibleTo(message: Pick<StoredMessage, 'from' | 'to'>, identity: string): boolean {
+	return message.to === null || message.from === identity || message.to === identity;
+}
+
+/**
+ * Receipts of one message from the raw state: the read watermarks of the room and the
+ * explicit delivery records of this message. Reading implies delivery; the sender and
+ * identities the message is not visible to are never listed.
+ */
+export function computeReceipts(
+	message: Pick<StoredMessage, 'seq' | 'from' | 'to'>,
+	readWatermarks: Iterable<readonly [identity: string, upTo: number]>,
+	deliveredTo: Iterable<string>,
+): MessageReceipts {
+	const counts = (identity: string): boolean => identity !== message.from && isVisibleTo(message, identity);
+	const readBy = new Set<string>();
+	for (const [identity, upTo] of readWatermarks) {
+		if (upTo >= message.seq && counts(identity)) readBy.add(identity);
+	}
+	const delivered = new Set(readBy);
+	for (const identity of deliveredTo) if (counts(identity)) delivered.add(identity);
+	return { seq: message.seq, deliveredTo: [...delivered].sort(), readBy: [...readBy].sort() };
+}

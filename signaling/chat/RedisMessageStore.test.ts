@@ -1,0 +1,175 @@
+/**
+ * Runs against PARLEY_TEST_REDIS_URL when set; otherwise starts a throwaway redis-server on a
+ * free loopback port (no persistence) and stops it afterwards. Never skips.
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import net from 'node:net';
+import { after, describe, test } from 'node:test';
+import { Redis } from 'ioredis';
+import { createMessageStore } from './index.ts';
+import { messageStoreContract } from './messageStoreContract.ts';
+import { RedisMessageStore } from './RedisMessageStore.ts';
+
+function freePort(): Promise<number> {
+	return new Promise((resolve, reject) => {
+		const server = net.createServer();
+		server.once('error', reject);
+		server.listen(0, '127.0.0.1', () => {
+			const address = server.address();
+			server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+		});
+	});
+}
+
+function startRedisOnce(port: number): Promise<ChildProcess> {
+	return new Promise((resolve, reject) => {
+		const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+			stdio: ['ignore', 'pipe', 'pipe'],
+		});
+		let output = '';
+		const timer = setTimeout(() => {
+			child.kill('SIGKILL');
+			reject(new Error(`redis-server did not become ready within 5 s:\n${output}`));
+		}, 5000);
+		const onData = (chunk: Buffer) => {
+			output += chunk.toString();
+			if (output.includes('Ready to accept connections')) {
+				clearTimeout(timer);
+				resolve(child);
+			}
+		};
+		child.stdout?.on('data', onData);
+		child.stderr?.on('data', onData);
+		child.once('error', (error: NodeJS.ErrnoException) => {
+			clearTimeout(timer);
+			reject(
+				error.code === 'ENOENT'
+					? new Error('redis-server is not installed (not on PATH): install Redis or set PARLEY_TEST_REDIS_URL to run the Redis message store tests')
+					: error,
+			);
+		});
+		child.once('exit', (code) => {
+			clearTimeout(timer);
+			reject(new Error(`redis-server exited with code ${code} before it was ready:\n${output}`));
+		});
+	});
+}
+
+async function redisForTests(): Promise<{ url: string; stop: () => Promise<void> }> {
+	const external = process.env.PARLEY_TEST_REDIS_URL;
+	if (external) return { url: external, stop: async () => {} };
+	let lastError: unknown;
+	for (let attempt = 0; attempt < 3; attempt++) {
+		const port = await freePort();
+		try {
+			const child = await startRedisOnce(port);
+			return {
+				url: `redis://127.0.0.1:${port}`,
+				stop: () =>
+					new Promise<void>((resolve) => {
+						if (child.exitCode !== null) return resolve();
+						child.once('exit', () => resolve());
+						child.kill('SIGTERM');
+					}),
+			};
+		} catch (error) {
+			if (error instanceof Error && error.message.includes('not installed')) throw error;
+			lastError = error; // most likely the port was taken in between: try another
+		}
+	}
+	throw lastError;
+}
+
+const redis = await redisForTests();
+const admin = new Redis(redis.url);
+after(async () => {
+	await admin.quit();
+	await redis.stop();
+});
+
+let envCounter = 0;
+function uniquePrefix(): string {
+	return `parley-test:${process.pid}:${Date.now()}:${++envCounter}:`;
+}
+
+async function keysWithPrefix(prefix: string): Promise<string[]> {
+	const keys: string[] = [];
+	let cursor = '0';
+	do {
+		const [next, batch] = await admin.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+		cursor = next;
+		keys.push(...batch);
+	} while (cursor !== '0');
+	return keys;
+}
+
+async function deleteKeys(prefix: string): Promise<void> {
+	const keys = await keysWithPrefix(prefix);
+	if (keys.length) await admin.del(...keys);
+}
+
+messageStoreContract({
+	name: 'Redis',
+	async createEnv() {
+		const keyPrefix = uniquePrefix();
+		return {
+			open: async (options) => new RedisMessageStore({ url: redis.url, keyPrefix, ...options }),
+			dispose: () => deleteKeys(keyPrefix),
+		};
+	},
+});
+
+describe('RedisMessageStore specifics', () => {
+	test('createMessageStore with a Redis URL stores everything under the key prefix', async () => {
+		const keyPrefix = uniquePrefix();
+		const store = createMessageStore({ redisUrl: redis.url, dataDir: '/nonexistent/never-created', keyPrefix });
+		try {
+			assert.ok(store instanceof RedisMessageStore);
+			await store.append({ id: 'a', room: 'r', from: 'alice', fromName: 'A', text: 'room' });
+			await store.append({ id: 'b', room: 'r', from: 'alice', fromName: 'A', text: 'dm', to: 'bob' });
+			await store.markDelivered('r', 1, 'bob');
+			await store.markRead('r', 2, 'bob');
+			const keys = await keysWithPrefix(keyPrefix);
+			assert.ok(keys.length >= 8, `expected the room's keys, got ${keys.join(', ')}`);
+			for (const key of keys) assert.ok(key.startsWith(`${keyPrefix}chat:{r}:`), key);
+
+			await store.deleteRoom('r');
+			assert.deepEqual(await keysWithPrefix(keyPrefix), [`${keyPrefix}chat:{r}:seq`], 'only the seq counter is left');
+		} finally {
+			await store.close();
+			await deleteKeys(keyPrefix);
+		}
+	});
+
+	test('the default key prefix is parley:', async () => {
+		const room = `default-prefix-${process.pid}-${Date.now()}`;
+		const store = new RedisMessageStore({ url: redis.url });
+		try {
+			await store.append({ id: 'a', room, from: 'alice', fromName: 'A', text: 'x' });
+			assert.equal(await admin.get(`parley:chat:{${room}}:seq`), '1');
+			await store.deleteRoom(room);
+		} finally {
+			await store.close();
+			await admin.del(`parley:chat:{${room}}:seq`);
+		}
+	});
+
+	test('works after the script cache is flushed, and leaves a borrowed client open', async () => {
+		const keyPrefix = uniquePrefix();
+		const client = new Redis(redis.url);
+		const store = new RedisMessageStore({ client, keyPrefix });
+		try {
+			await store.append({ id: 'a', room: 'r', from: 'alice', fromName: 'A', text: 'one' });
+			await admin.script('FLUSH');
+			const { message, duplicate } = await store.append({ id: 'b', room: 'r', from: 'alice', fromName: 'A', text: 'two' });
+			assert.equal(duplicate, false);
+			assert.equal(message.seq, 2);
+			await store.close();
+			assert.equal(await client.ping(), 'PONG');
+		} finally {
+			await client.quit();
+			await deleteKeys(keyPrefix);
+		}
+	});
+});

@@ -1,0 +1,385 @@
+/**
+ * MessageStore on Redis (ioredis), for several signaling processes sharing one Redis.
+ *
+ * Keys of a room R (prefix P, default 'parley:'; the {R} hash tag keeps a room's keys in one
+ * cluster slot):
+ *   P chat:{R}:seq       string  the room's seq counter (kept by deleteRoom: seqs are never reused)
+ *   P chat:{R}:msg       hash    seq → message JSON
+ *   P chat:{R}:from      hash    seq → sender identity (for receipt checks inside Lua)
+ *   P chat:{R}:pub       zset    seqs of room messages (score = member = seq)
+ *   P chat:{R}:dm:<id>   zset    seqs of the direct messages <id> sent or received
+ *   P chat:{R}:dmusers   set     identities that have a dm zset (for deleteRoom)
+ *   P chat:{R}:idem      hash    JSON [from, id] → seq (idempotency)
+ *   P chat:{R}:dlv       zset    "<seq>\n<identity>" scored by seq: explicit delivery receipts
+ *   P chat:{R}:reads     hash    identity → read watermark
+ *
+ * Every write that touches several keys is one Lua script (atomic); reads that need a
+ * consistent view are a script or a MULTI.
+ */
+import { createHash } from 'node:crypto';
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import {
+	type AppendInput,
+	type AppendResult,
+	type MessageReceipts,
+	type MessageStore,
+	type MessageStoreOptions,
+	type ReadResult,
+	type StoredMessage,
+	checkIdentity,
+	checkRoom,
+	checkSeq,
+	clampLimit,
+	computeReceipts,
+	normalizeSeqList,
+	parseAppendInput,
+} from './MessageStore.ts';
+
+export interface RedisMessageStoreOptions extends MessageStoreOptions {
+	/** A redis:// URL; the store opens (and on close() quits) its own connection. */
+	url?: string;
+	/** Or an existing client; close() leaves it open. */
+	client?: Redis;
+	/** Key prefix, default 'parley:'. */
+	keyPrefix?: string;
+	/** Connection errors of an owned client are logged here (otherwise ioredis prints them). */
+	logger?: Logger;
+}
+
+class LuaScript {
+	readonly source: string;
+	readonly sha: string;
+
+	constructor(source: string) {
+		this.source = source;
+		this.sha = createHash('sha1').update(source).digest('hex');
+	}
+
+	async run(client: Redis, keys: string[], args: (string | number)[]): Promise<unknown> {
+		try {
+			return await client.evalsha(this.sha, keys.length, ...keys, ...args);
+		} catch (error) {
+			if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+			return client.eval(this.source, keys.length, ...keys, ...args);
+		}
+	}
+}
+
+/**
+ * KEYS: seq, msg, from, pub, idem, dmusers
+ * ARGV: idempotency field, body JSON without seq ('{"id":…}'), from, to ('' = room message), dm key prefix
+ * Returns {1, stored JSON} for a new message, {0, stored JSON} for a duplicate.
+ */
+const APPEND = new LuaScript(`
+local existing = redis.call('HGET', KEYS[5], ARGV[1])
+if existing then
+	local stored = redis.call('HGET', KEYS[2], existing)
+	if not stored then return redis.error_reply('chat store: idempotency key without message') end
+	return {0, stored}
+end
+local seq = redis.call('INCR', KEYS[1])
+local stored = '{"seq":' .. seq .. ',' .. string.sub(ARGV[2], 2)
+redis.call('HSET', KEYS[2], seq, stored)
+redis.call('HSET', KEYS[3], seq, ARGV[3])
+redis.call('HSET', KEYS[5], ARGV[1], seq)
+if ARGV[4] == '' then
+	redis.call('ZADD', KEYS[4], seq, seq)
+else
+	redis.call('ZADD', ARGV[5] .. ARGV[3], seq, seq)
+	redis.call('ZADD', ARGV[5] .. ARGV[4], seq, seq)
+	redis.call('SADD', KEYS[6], ARGV[3], ARGV[4])
+end
+return {1, stored}
+`);
+
+/**
+ * Merge the viewer's room messages and direct messages in seq order and fetch them.
+ * KEYS: msg, pub, dm:<viewer>
+ * ARGV: first score bound, second score bound (as ZRANGEBYSCORE / ZREVRANGEBYSCORE take them),
+ *       limit, 'asc' | 'desc'
+ */
+const PAGE = new LuaScript(`
+local asc = ARGV[4] == 'asc'
+local cmd = asc and 'ZRANGEBYSCORE' or 'ZREVRANGEBYSCORE'
+local n = tonumber(ARGV[3])
+local a = redis.call(cmd, KEYS[2], ARGV[1], ARGV[2], 'LIMIT', 0, n)
+local b = redis.call(cmd, KEYS[3], ARGV[1], ARGV[2], 'LIMIT', 0, n)
+local out = {}
+local i, j = 1, 1
+while #out < n do
+	local x, y = a[i], b[j]
+	if x == nil and y == nil then break end
+	local takeA
+	if y == nil then takeA = true
+	elseif x == nil then takeA = false
+	else
+		local nx, ny = tonumber(x), tonumber(y)
+		if nx == ny then j = j + 1; takeA = true
+		elseif asc then takeA = nx < ny
+		else takeA = nx > ny end
+	end
+	if takeA then out[#out + 1] = x; i = i + 1 else out[#out + 1] = y; j = j + 1 end
+end
+if #out == 0 then return {} end
+return redis.call('HMGET', KEYS[1], unpack(out))
+`);
+
+/**
+ * KEYS: from, pub, dm:<identity>, reads, dlv
+ * ARGV: seq, identity
+ */
+const MARK_DELIVERED = new LuaScript(`
+local sender = redis.call('HGET', KEYS[1], ARGV[1])
+if not sender or sender == ARGV[2] then return 0 end
+if not redis.call('ZSCORE', KEYS[2], ARGV[1]) and not redis.call('ZSCORE', KEYS[3], ARGV[1]) then return 0 end
+local upTo = redis.call('HGET', KEYS[4], ARGV[2])
+if upTo and tonumber(upTo) >= tonumber(ARGV[1]) then return 0 end
+return redis.call('ZADD', KEYS[5], 'NX', ARGV[1], ARGV[1] .. '\\n' .. ARGV[2])
+`);
+
+/**
+ * KEYS: seq, reads
+ * ARGV: identity, upToSeq
+ * Returns {watermark, advanced 0|1}.
+ */
+const MARK_READ = new LuaScript(`
+local last = tonumber(redis.call('GET', KEYS[1]) or '0')
+local target = math.min(tonumber(ARGV[2]), last)
+local current = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
+if target > current then
+	redis.call('HSET', KEYS[2], ARGV[1], target)
+	return {target, 1}
+end
+return {current, 0}
+`);
+
+/**
+ * KEYS: msg, from, pub, idem, dmusers, dlv, reads
+ * ARGV: dm key prefix
+ */
+const DELETE_ROOM = new LuaScript(`
+local users = redis.call('SMEMBERS', KEYS[5])
+for _, identity in ipairs(users) do redis.call('DEL', ARGV[1] .. identity) end
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7])
+return 1
+`);
+
+function parseMessage(json: string): StoredMessage {
+	const raw = JSON.parse(json) as StoredMessage;
+	return {
+		id: raw.id,
+		room: raw.room,
+		seq: raw.seq,
+		ts: raw.ts,
+		from: raw.from,
+		fromName: raw.fromName,
+		to: raw.to ?? null,
+		text: raw.text,
+		attachment: raw.attachment ?? null,
+	};
+}
+
+function toInt(value: unknown): number {
+	const n = typeof value === 'number' ? value : Number(value);
+	if (!Number.isSafeInteger(n)) throw new Error(`chat store: unexpected Redis reply ${String(value)}`);
+	return n;
+}
+
+export class RedisMessageStore implements MessageStore {
+	readonly #redis: Redis;
+	readonly #owned: boolean;
+	readonly #prefix: string;
+	readonly #now: () => number;
+	#closed = false;
+
+	constructor(options: RedisMessageStoreOptions) {
+		this.#now = options.now ?? Date.now;
+		this.#prefix = options.keyPrefix ?? 'parley:';
+		if (options.client) {
+			this.#redis = options.client;
+			this.#owned = false;
+		} else if (options.url) {
+			this.#redis = new Redis(options.url);
+			this.#owned = true;
+			const logger = options.logger;
+			if (logger) this.#redis.on('error', (error: Error) => logger.warn({ err: error }, 'chat store: Redis connection error'));
+		} else {
+			throw new Error('RedisMessageStore needs a url or a client');
+		}
+	}
+
+	#keys(room: string) {
+		const base = `${this.#prefix}chat:{${room}}:`;
+		return {
+			seq: `${base}seq`,
+			msg: `${base}msg`,
+			from: `${base}from`,
+			pub: `${base}pub`,
+			dmPrefix: `${base}dm:`,
+			dmusers: `${base}dmusers`,
+			idem: `${base}idem`,
+			dlv: `${base}dlv`,
+			reads: `${base}reads`,
+		};
+	}
+
+	#open(): void {
+		if (this.#closed) throw new Error('chat store: the Redis message store is closed');
+	}
+
+	async append(input: AppendInput): Promise<AppendResult> {
+		this.#open();
+		const m = parseAppendInput(input);
+		const k = this.#keys(m.room);
+		const body = JSON.stringify({
+			id: m.id,
+			room: m.room,
+			ts: this.#now(),
+			from: m.from,
+			fromName: m.fromName,
+			to: m.to,
+			text: m.text,
+			attachment: m.attachment,
+		});
+		const reply = await APPEND.run(
+			this.#redis,
+			[k.seq, k.msg, k.from, k.pub, k.idem, k.dmusers],
+			[JSON.stringify([m.from, m.id]), body, m.from, m.to ?? '', k.dmPrefix],
+		);
+		if (!Array.isArray(reply) || reply.length !== 2 || typeof reply[1] !== 'string') {
+			throw new Error('chat store: unexpected reply to append');
+		}
+		return { message: parseMessage(reply[1]), duplicate: toInt(reply[0]) === 0 };
+	}
+
+	async after(room: string, viewer: string, afterSeq: number, limit: number): Promise<StoredMessage[]> {
+		this.#open();
+		checkRoom(room);
+		checkIdentity(viewer, 'viewer');
+		checkSeq(afterSeq, 'afterSeq', 0);
+		const n = clampLimit(limit);
+		if (n === 0) return [];
+		return this.#page(room, viewer, `(${afterSeq}`, '+inf', n, 'asc');
+	}
+
+	async before(room: string, viewer: string, beforeSeq: number | null, limit: number): Promise<StoredMessage[]> {
+		this.#open();
+		checkRoom(room);
+		checkIdentity(viewer, 'viewer');
+		if (beforeSeq !== null) checkSeq(beforeSeq, 'beforeSeq', 1);
+		const n = clampLimit(limit);
+		if (n === 0) return [];
+		const newestFirst = await this.#page(room, viewer, beforeSeq === null ? '+inf' : `(${beforeSeq}`, '-inf', n, 'desc');
+		return newestFirst.reverse();
+	}
+
+	async #page(room: string, viewer: string, first: string, second: string, n: number, dir: 'asc' | 'desc'): Promise<StoredMessage[]> {
+		const k = this.#keys(room);
+		const reply = await PAGE.run(this.#redis, [k.msg, k.pub, k.dmPrefix + viewer], [first, second, n, dir]);
+		if (!Array.isArray(reply)) throw new Error('chat store: unexpected reply to a page query');
+		return reply.filter((item): item is string => typeof item === 'string').map(parseMessage);
+	}
+
+	async get(room: string, seq: number): Promise<StoredMessage | null> {
+		this.#open();
+		checkRoom(room);
+		checkSeq(seq, 'seq', 1);
+		const json = await this.#redis.hget(this.#keys(room).msg, String(seq));
+		return json === null ? null : parseMessage(json);
+	}
+
+	async getById(room: string, from: string, id: string): Promise<StoredMessage | null> {
+		this.#open();
+		checkRoom(room);
+		checkIdentity(from, 'from');
+		const k = this.#keys(room);
+		const seq = await this.#redis.hget(k.idem, JSON.stringify([from, id]));
+		if (seq === null) return null;
+		const json = await this.#redis.hget(k.msg, seq);
+		return json === null ? null : parseMessage(json);
+	}
+
+	async markDelivered(room: string, seq: number, identity: string): Promise<boolean> {
+		this.#open();
+		checkRoom(room);
+		checkSeq(seq, 'seq', 1);
+		checkIdentity(identity);
+		const k = this.#keys(room);
+		const reply = await MARK_DELIVERED.run(this.#redis, [k.from, k.pub, k.dmPrefix + identity, k.reads, k.dlv], [seq, identity]);
+		return toInt(reply) > 0;
+	}
+
+	async markRead(room: string, upToSeq: number, identity: string): Promise<ReadResult> {
+		this.#open();
+		checkRoom(room);
+		checkSeq(upToSeq, 'upToSeq', 0);
+		checkIdentity(identity);
+		const k = this.#keys(room);
+		const reply = await MARK_READ.run(this.#redis, [k.seq, k.reads], [identity, upToSeq]);
+		if (!Array.isArray(reply) || reply.length !== 2) throw new Error('chat store: unexpected reply to markRead');
+		return { readUpTo: toInt(reply[0]), advanced: toInt(reply[1]) === 1 };
+	}
+
+	async readUpTo(room: string, identity: string): Promise<number> {
+		this.#open();
+		checkRoom(room);
+		checkIdentity(identity);
+		const value = await this.#redis.hget(this.#keys(room).reads, identity);
+		return value === null ? 0 : toInt(value);
+	}
+
+	async receipts(room: string, seqs: readonly number[]): Promise<MessageReceipts[]> {
+		this.#open();
+		checkRoom(room);
+		const wanted = normalizeSeqList(seqs);
+		if (wanted.length === 0) return [];
+		const k = this.#keys(room);
+		const multi = this.#redis.multi();
+		multi.hmget(k.msg, ...wanted.map(String));
+		multi.hgetall(k.reads);
+		for (const seq of wanted) multi.zrangebyscore(k.dlv, seq, seq);
+		const replies = await multi.exec();
+		if (!replies) throw new Error('chat store: receipts transaction aborted');
+		const results = replies.map(([error, value]) => {
+			if (error) throw error;
+			return value;
+		});
+		const messages = results[0] as (string | null)[];
+		const reads = Object.entries(results[1] as Record<string, string>).map(([identity, upTo]) => [identity, toInt(upTo)] as const);
+		const out: MessageReceipts[] = [];
+		wanted.forEach((seq, index) => {
+			const json = messages[index];
+			if (json == null) return;
+			const delivered = (results[index + 2] as string[]).map((member) => member.slice(member.indexOf('\n') + 1));
+			out.push(computeReceipts(parseMessage(json), reads, delivered));
+		});
+		return out;
+	}
+
+	async lastSeq(room: string): Promise<number> {
+		this.#open();
+		checkRoom(room);
+		const value = await this.#redis.get(this.#keys(room).seq);
+		return value === null ? 0 : toInt(value);
+	}
+
+	async deleteRoom(room: string): Promise<void> {
+		this.#open();
+		checkRoom(room);
+		const k = this.#keys(room);
+		await DELETE_ROOM.run(this.#redis, [k.msg, k.from, k.pub, k.idem, k.dmusers, k.dlv, k.reads], [k.dmPrefix]);
+	}
+
+	async close(): Promise<void> {
+		if (this.#closed) return;
+		this.#closed = true;
+		if (this.#owned) {
+			try {
+				await this.#redis.quit();
+			} catch {
+				this.#redis.disconnect();
+			}
+		}
+	}
+}

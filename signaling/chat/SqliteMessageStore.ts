@@ -1,0 +1,368 @@
+/**
+ * MessageStore on SQLite (node:sqlite, synchronous I/O behind the async interface).
+ *
+ * One database file (or ':memory:'), WAL journal, synchronous=FULL so an acknowledged
+ * message survives a power cut. Writes that touch several rows run in BEGIN IMMEDIATE
+ * transactions, so several processes may share the file (busy_timeout makes them queue).
+ */
+import { DatabaseSync, type SQLOutputValue, type StatementSync } from 'node:sqlite';
+import {
+	type AppendInput,
+	type AppendResult,
+	type Attachment,
+	type MessageReceipts,
+	type MessageStore,
+	type MessageStoreOptions,
+	type ReadResult,
+	type StoredMessage,
+	checkIdentity,
+	checkRoom,
+	checkSeq,
+	clampLimit,
+	computeReceipts,
+	normalizeSeqList,
+	parseAppendInput,
+} from './MessageStore.ts';
+
+export interface SqliteMessageStoreOptions extends MessageStoreOptions {
+	/** How long a write waits for another process's lock before failing (ms). Default 5000. */
+	busyTimeoutMs?: number;
+}
+
+const SCHEMA_VERSION = 1;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS chat_rooms (
+	room     TEXT PRIMARY KEY,
+	last_seq INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS chat_messages (
+	room       TEXT    NOT NULL,
+	seq        INTEGER NOT NULL,
+	id         TEXT    NOT NULL,
+	ts         INTEGER NOT NULL,
+	from_id    TEXT    NOT NULL,
+	from_name  TEXT    NOT NULL,
+	to_id      TEXT,
+	text       TEXT    NOT NULL,
+	attachment TEXT,
+	PRIMARY KEY (room, seq)
+) STRICT, WITHOUT ROWID;
+
+CREATE UNIQUE INDEX IF NOT EXISTS chat_messages_idempotency ON chat_messages (room, from_id, id);
+
+CREATE TABLE IF NOT EXISTS chat_delivered (
+	room     TEXT    NOT NULL,
+	seq      INTEGER NOT NULL,
+	identity TEXT    NOT NULL,
+	PRIMARY KEY (room, seq, identity)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS chat_reads (
+	room     TEXT    NOT NULL,
+	identity TEXT    NOT NULL,
+	up_to    INTEGER NOT NULL,
+	PRIMARY KEY (room, identity)
+) STRICT, WITHOUT ROWID;
+`;
+
+const MESSAGE_COLUMNS = 'room, seq, id, ts, from_id, from_name, to_id, text, attachment';
+const VISIBLE = '(to_id IS NULL OR to_id = ? OR from_id = ?)';
+
+type Row = Record<string, SQLOutputValue>;
+
+function str(row: Row, column: string): string {
+	const value = row[column];
+	if (typeof value !== 'string') throw new Error(`chat store: column ${column} is not text`);
+	return value;
+}
+
+function int(row: Row, column: string): number {
+	const value = row[column];
+	if (typeof value === 'number') return value;
+	if (typeof value === 'bigint') return Number(value);
+	throw new Error(`chat store: column ${column} is not an integer`);
+}
+
+function toMessage(row: Row): StoredMessage {
+	const to = row.to_id;
+	const attachment = row.attachment;
+	return {
+		id: str(row, 'id'),
+		room: str(row, 'room'),
+		seq: int(row, 'seq'),
+		ts: int(row, 'ts'),
+		from: str(row, 'from_id'),
+		fromName: str(row, 'from_name'),
+		to: typeof to === 'string' ? to : null,
+		text: str(row, 'text'),
+		attachment: typeof attachment === 'string' ? (JSON.parse(attachment) as Attachment) : null,
+	};
+}
+
+export class SqliteMessageStore implements MessageStore {
+	readonly #db: DatabaseSync;
+	readonly #now: () => number;
+	#closed = false;
+	readonly #stmt: {
+		byId: StatementSync;
+		bySeq: StatementSync;
+		nextSeq: StatementSync;
+		insert: StatementSync;
+		after: StatementSync;
+		before: StatementSync;
+		lastSeq: StatementSync;
+		markDelivered: StatementSync;
+		advanceRead: StatementSync;
+		readUpTo: StatementSync;
+		receiptMessages: StatementSync;
+		receiptDelivered: StatementSync;
+		roomReads: StatementSync;
+		deleteMessages: StatementSync;
+		deleteDelivered: StatementSync;
+		deleteReads: StatementSync;
+	};
+
+	/** `path`: a database file (created if missing) or ':memory:'. */
+	constructor(path: string, options: SqliteMessageStoreOptions = {}) {
+		this.#now = options.now ?? Date.now;
+		this.#db = new DatabaseSync(path, { timeout: options.busyTimeoutMs ?? 5000 });
+		try {
+			this.#db.exec('PRAGMA journal_mode = WAL');
+			this.#db.exec('PRAGMA synchronous = FULL');
+			this.#migrate();
+			const db = this.#db;
+			this.#stmt = {
+				byId: db.prepare(`SELECT ${MESSAGE_COLUMNS} FROM chat_messages WHERE room = ? AND from_id = ? AND id = ?`),
+				bySeq: db.prepare(`SELECT ${MESSAGE_COLUMNS} FROM chat_messages WHERE room = ? AND seq = ?`),
+				nextSeq: db.prepare(
+					`INSERT INTO chat_rooms (room, last_seq) VALUES (?, 1)
+					 ON CONFLICT (room) DO UPDATE SET last_seq = last_seq + 1
+					 RETURNING last_seq`,
+				),
+				insert: db.prepare(`INSERT INTO chat_messages (${MESSAGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+				after: db.prepare(
+					`SELECT ${MESSAGE_COLUMNS} FROM chat_messages
+					 WHERE room = ? AND seq > ? AND ${VISIBLE} ORDER BY seq ASC LIMIT ?`,
+				),
+				before: db.prepare(
+					`SELECT ${MESSAGE_COLUMNS} FROM chat_messages
+					 WHERE room = ? AND seq < ? AND ${VISIBLE} ORDER BY seq DESC LIMIT ?`,
+				),
+				lastSeq: db.prepare('SELECT last_seq FROM chat_rooms WHERE room = ?'),
+				// One statement: exists, not the sender, visible, not already read by the identity.
+				markDelivered: db.prepare(
+					`INSERT OR IGNORE INTO chat_delivered (room, seq, identity)
+					 SELECT m.room, m.seq, ? FROM chat_messages m
+					 WHERE m.room = ? AND m.seq = ? AND m.from_id <> ? AND (m.to_id IS NULL OR m.to_id = ?)
+					   AND NOT EXISTS (SELECT 1 FROM chat_reads r WHERE r.room = m.room AND r.identity = ? AND r.up_to >= m.seq)`,
+				),
+				advanceRead: db.prepare(
+					`INSERT INTO chat_reads (room, identity, up_to) VALUES (?, ?, ?)
+					 ON CONFLICT (room, identity) DO UPDATE SET up_to = excluded.up_to WHERE excluded.up_to > up_to`,
+				),
+				readUpTo: db.prepare('SELECT up_to FROM chat_reads WHERE room = ? AND identity = ?'),
+				receiptMessages: db.prepare(
+					`SELECT seq, from_id, to_id FROM chat_messages
+					 WHERE room = ? AND seq IN (SELECT value FROM json_each(?)) ORDER BY seq`,
+				),
+				receiptDelivered: db.prepare(
+					`SELECT seq, identity FROM chat_delivered WHERE room = ? AND seq IN (SELECT value FROM json_each(?))`,
+				),
+				roomReads: db.prepare('SELECT identity, up_to FROM chat_reads WHERE room = ?'),
+				deleteMessages: db.prepare('DELETE FROM chat_messages WHERE room = ?'),
+				deleteDelivered: db.prepare('DELETE FROM chat_delivered WHERE room = ?'),
+				deleteReads: db.prepare('DELETE FROM chat_reads WHERE room = ?'),
+			};
+		} catch (error) {
+			this.#db.close();
+			throw error;
+		}
+	}
+
+	#migrate(): void {
+		const row = this.#db.prepare('PRAGMA user_version').get();
+		const version = row ? int(row, 'user_version') : 0;
+		if (version > SCHEMA_VERSION) {
+			throw new Error(`chat store: database schema version ${version} is newer than this server (${SCHEMA_VERSION})`);
+		}
+		this.#transaction(() => {
+			this.#db.exec(SCHEMA);
+			this.#db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
+		});
+	}
+
+	/** Run fn in BEGIN IMMEDIATE … COMMIT (the write lock is taken up front: no upgrade deadlocks). */
+	#transaction<T>(fn: () => T): T {
+		this.#db.exec('BEGIN IMMEDIATE');
+		try {
+			const result = fn();
+			this.#db.exec('COMMIT');
+			return result;
+		} catch (error) {
+			if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
+			throw error;
+		}
+	}
+
+	#open(): void {
+		if (this.#closed) throw new Error('chat store: the SQLite message store is closed');
+	}
+
+	async append(input: AppendInput): Promise<AppendResult> {
+		this.#open();
+		const m = parseAppendInput(input);
+		return this.#transaction(() => {
+			const existing = this.#stmt.byId.get(m.room, m.from, m.id);
+			if (existing) return { message: toMessage(existing), duplicate: true };
+			const counter = this.#stmt.nextSeq.get(m.room);
+			if (!counter) throw new Error('chat store: could not allocate a seq');
+			const message: StoredMessage = { ...m, seq: int(counter, 'last_seq'), ts: this.#now() };
+			this.#stmt.insert.run(
+				message.room,
+				message.seq,
+				message.id,
+				message.ts,
+				message.from,
+				message.fromName,
+				message.to,
+				message.text,
+				message.attachment ? JSON.stringify(message.attachment) : null,
+			);
+			return { message, duplicate: false };
+		});
+	}
+
+	async after(room: string, viewer: string, afterSeq: number, limit: number): Promise<StoredMessage[]> {
+		this.#open();
+		checkRoom(room);
+		checkIdentity(viewer, 'viewer');
+		checkSeq(afterSeq, 'afterSeq', 0);
+		const n = clampLimit(limit);
+		if (n === 0) return [];
+		return this.#stmt.after.all(room, afterSeq, viewer, viewer, n).map(toMessage);
+	}
+
+	async before(room: string, viewer: string, beforeSeq: number | null, limit: number): Promise<StoredMessage[]> {
+		this.#open();
+		checkRoom(room);
+		checkIdentity(viewer, 'viewer');
+		if (beforeSeq !== null) checkSeq(beforeSeq, 'beforeSeq', 1);
+		const n = clampLimit(limit);
+		if (n === 0) return [];
+		const bound = beforeSeq ?? Number.MAX_SAFE_INTEGER;
+		return this.#stmt.before.all(room, bound, viewer, viewer, n).map(toMessage).reverse();
+	}
+
+	async get(room: string, seq: number): Promise<StoredMessage | null> {
+		this.#open();
+		checkRoom(room);
+		checkSeq(seq, 'seq', 1);
+		const row = this.#stmt.bySeq.get(room, seq);
+		return row ? toMessage(row) : null;
+	}
+
+	async getById(room: string, from: string, id: string): Promise<StoredMessage | null> {
+		this.#open();
+		checkRoom(room);
+		checkIdentity(from, 'from');
+		const row = this.#stmt.byId.get(room, from, id);
+		return row ? toMessage(row) : null;
+	}
+
+	async markDelivered(room: string, seq: number, identity: string): Promise<boolean> {
+		this.#open();
+		checkRoom(room);
+		checkSeq(seq, 'seq', 1);
+		checkIdentity(identity);
+		const result = this.#stmt.markDelivered.run(identity, room, seq, identity, identity, identity);
+		return Number(result.changes) > 0;
+	}
+
+	async markRead(room: string, upToSeq: number, identity: string): Promise<ReadResult> {
+		this.#open();
+		checkRoom(room);
+		checkSeq(upToSeq, 'upToSeq', 0);
+		checkIdentity(identity);
+		return this.#transaction(() => {
+			const last = this.#lastSeq(room);
+			const target = Math.min(upToSeq, last);
+			let advanced = false;
+			if (target > 0) advanced = Number(this.#stmt.advanceRead.run(room, identity, target).changes) > 0;
+			return { readUpTo: this.#readUpTo(room, identity), advanced };
+		});
+	}
+
+	async readUpTo(room: string, identity: string): Promise<number> {
+		this.#open();
+		checkRoom(room);
+		checkIdentity(identity);
+		return this.#readUpTo(room, identity);
+	}
+
+	#readUpTo(room: string, identity: string): number {
+		const row = this.#stmt.readUpTo.get(room, identity);
+		return row ? int(row, 'up_to') : 0;
+	}
+
+	async receipts(room: string, seqs: readonly number[]): Promise<MessageReceipts[]> {
+		this.#open();
+		checkRoom(room);
+		const wanted = normalizeSeqList(seqs);
+		if (wanted.length === 0) return [];
+		const list = JSON.stringify(wanted);
+		// A read transaction: one consistent snapshot of messages, deliveries and watermarks.
+		this.#db.exec('BEGIN');
+		try {
+			const messages = this.#stmt.receiptMessages.all(room, list);
+			const delivered = new Map<number, string[]>();
+			for (const row of this.#stmt.receiptDelivered.all(room, list)) {
+				const seq = int(row, 'seq');
+				let ids = delivered.get(seq);
+				if (!ids) delivered.set(seq, (ids = []));
+				ids.push(str(row, 'identity'));
+			}
+			const reads = this.#stmt.roomReads.all(room).map((row) => [str(row, 'identity'), int(row, 'up_to')] as const);
+			return messages.map((row) => {
+				const seq = int(row, 'seq');
+				const to = row.to_id;
+				return computeReceipts(
+					{ seq, from: str(row, 'from_id'), to: typeof to === 'string' ? to : null },
+					reads,
+					delivered.get(seq) ?? [],
+				);
+			});
+		} finally {
+			this.#db.exec('COMMIT');
+		}
+	}
+
+	async lastSeq(room: string): Promise<number> {
+		this.#open();
+		checkRoom(room);
+		return this.#lastSeq(room);
+	}
+
+	#lastSeq(room: string): number {
+		const row = this.#stmt.lastSeq.get(room);
+		return row ? int(row, 'last_seq') : 0;
+	}
+
+	async deleteRoom(room: string): Promise<void> {
+		this.#open();
+		checkRoom(room);
+		this.#transaction(() => {
+			this.#stmt.deleteMessages.run(room);
+			this.#stmt.deleteDelivered.run(room);
+			this.#stmt.deleteReads.run(room);
+			// chat_rooms keeps last_seq: seqs are never reused in a room.
+		});
+	}
+
+	async close(): Promise<void> {
+		if (this.#closed) return;
+		this.#closed = true;
+		this.#db.close();
+	}
+}

@@ -1,0 +1,110 @@
+/**
+ * In-meeting messaging: send (idempotent by the client's id), sync after reconnect,
+ * history pages, delivered/read receipts back to senders, typing.
+ * The store acknowledges before anyone is told: a message that was acked is stored.
+ */
+import type { MessageStore, StoredMessage } from '../chat/index.ts';
+import { ChatLimits, ErrorCode, ProtocolError, type ChatMessage } from '../protocol/index.ts';
+import { TokenBucket } from '../rateLimit.ts';
+import { handle } from '../rpc.ts';
+import { channels } from '../session.ts';
+import type { HandlerContext } from './context.ts';
+
+export function registerChatHandlers(ctx: HandlerContext): void {
+	const { socket, session, io, messages, files, presence } = ctx;
+	const { room, sub: me, name } = session.claims;
+	const flood = new TokenBucket(ChatLimits.messagesPerSecond, ChatLimits.messagesBurst);
+	const direct = (identity: string) => channels.identity(room, identity);
+
+	void socket.join([channels.chat(room), direct(me)]);
+
+	handle(ctx, 'chat:send', async ({ id, text, to, attachment }) => {
+		if (!session.claims.grants.chat) throw new ProtocolError(ErrorCode.Forbidden, 'this token may not send messages');
+		if (to === me) throw new ProtocolError(ErrorCode.BadRequest, 'cannot send a direct message to yourself');
+		if (to && !presence.get(room, to)) throw new ProtocolError(ErrorCode.NotFound, `no participant ${to} in this room`);
+		// A retry of a stored message is answered even when flooding: it costs nothing new.
+		const existing = await messages.getById(room, me, id);
+		if (existing) return { message: toWire(existing), duplicate: true };
+		if (!flood.take()) throw new ProtocolError(ErrorCode.RateLimited, 'you are sending messages too fast; slow down');
+		const file = attachment ? await files.describe(room, attachment.fileId) : null;
+		if (attachment && !file) throw new ProtocolError(ErrorCode.NotFound, 'no such file in this room');
+		const { message, duplicate } = await messages.append({
+			id,
+			room,
+			from: me,
+			fromName: name,
+			to: to ?? null,
+			text,
+			attachment: file,
+		});
+		const wire = toWire(message);
+		if (!duplicate) {
+			const target = message.to ? socket.to([direct(message.to), direct(me)]) : socket.to(channels.chat(room));
+			target.emit('chat:message', wire);
+		}
+		return { message: wire, duplicate };
+	});
+
+	handle(ctx, 'chat:sync', async ({ afterSeq, limit = ChatLimits.pageMax }) => {
+		// Read lastSeq first: when hasMore is false, every visible message up to it is in the page.
+		const lastSeq = await messages.lastSeq(room);
+		const page = await messages.after(room, me, afterSeq, limit + 1);
+		return { messages: page.slice(0, limit).map(toWire), lastSeq, hasMore: page.length > limit };
+	});
+
+	handle(ctx, 'chat:history', async ({ beforeSeq, limit = 50 }) => {
+		const page = await messages.before(room, me, beforeSeq, limit + 1);
+		const hasMore = page.length > limit;
+		const shown = hasMore ? page.slice(1) : page;
+		const mine = shown.filter((m) => m.from === me).map((m) => m.seq);
+		return { messages: shown.map(toWire), hasMore, receipts: mine.length ? await messages.receipts(room, mine) : [] };
+	});
+
+	handle(ctx, 'chat:delivered', async ({ seqs }) => {
+		const changed: StoredMessage[] = [];
+		for (const seq of new Set(seqs)) {
+			if (await messages.markDelivered(room, seq, me)) {
+				const message = await messages.get(room, seq);
+				if (message) changed.push(message);
+			}
+		}
+		await notifySenders(changed);
+		return {};
+	});
+
+	handle(ctx, 'chat:read', async ({ upToSeq }) => {
+		const before = await messages.readUpTo(room, me);
+		const result = await messages.markRead(room, upToSeq, me);
+		if (result.advanced) {
+			const newlyRead = await messages.after(room, me, before, Math.min(result.readUpTo - before, ChatLimits.pageMax));
+			await notifySenders(newlyRead.filter((m) => m.seq <= result.readUpTo));
+		}
+		return { readUpTo: result.readUpTo };
+	});
+
+	handle(ctx, 'chat:typing', ({ typing, to }) => {
+		const event = { identity: me, name, typing, direct: Boolean(to) };
+		(to ? socket.to(direct(to)) : socket.to(channels.chat(room))).emit('chat:typing', event);
+		return {};
+	});
+
+	handle(ctx, 'presence:set', ({ state }) => {
+		presence.setState(room, me, state);
+		return {};
+	});
+
+	/** Tell each sender (all their sockets) the new receipts of their messages. */
+	async function notifySenders(changed: StoredMessage[]): Promise<void> {
+		const bySender = new Map<string, number[]>();
+		for (const m of changed) if (m.from !== me) bySender.set(m.from, [...(bySender.get(m.from) ?? []), m.seq]);
+		for (const [sender, seqs] of bySender) {
+			io.to(direct(sender)).emit('chat:receipts', { receipts: await messages.receipts(room, seqs) });
+		}
+	}
+}
+
+function toWire(m: StoredMessage): ChatMessage {
+	return { id: m.id, seq: m.seq, ts: m.ts, from: m.from, fromName: m.fromName, to: m.to, text: m.text, attachment: m.attachment };
+}
+
+export type { MessageStore };

@@ -1,0 +1,101 @@
+/**
+ * In-meeting messaging: chat (room and direct), receipts, typing, presence, files.
+ * Reliability contract: the client generates each message's `id` and retries `chat:send`
+ * with the same id until acknowledged; the server stores it once (per room and sender),
+ * assigns a per-room `seq`, and acknowledges. After a reconnect the client asks for
+ * everything after the last seq it holds (`chat:sync`), so nothing is lost or doubled.
+ */
+import { z } from 'zod';
+
+export const ChatLimits = {
+	textMax: 4000,
+	idMax: 64,
+	pageMax: 200,
+	/** Flood control per participant: sustained messages per second and burst. */
+	messagesPerSecond: 5,
+	messagesBurst: 20,
+} as const;
+
+const Identity = z.string().regex(/^[A-Za-z0-9_.@-]{1,64}$/);
+const Seq = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+
+export const ChatAttachmentRefSchema = z.strictObject({ fileId: z.string().regex(/^[A-Za-z0-9_-]{8,64}$/) });
+
+export const chatRequestSchemas = {
+	'chat:send': z
+		.strictObject({
+			id: z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'id must be 8-64 characters of A-Z a-z 0-9 _ -'),
+			text: z.string().max(ChatLimits.textMax, `messages are at most ${ChatLimits.textMax} characters`),
+			to: Identity.nullable().optional(),
+			attachment: ChatAttachmentRefSchema.nullable().optional(),
+		})
+		.refine((m) => m.text.trim().length > 0 || m.attachment, { message: 'a message needs text or a file', path: ['text'] }),
+	/** Everything after a seq (for reconnects). */
+	'chat:sync': z.strictObject({ afterSeq: Seq, limit: z.number().int().min(1).max(ChatLimits.pageMax).optional() }),
+	/** A page of older messages (null: the latest). */
+	'chat:history': z.strictObject({
+		beforeSeq: Seq.nullable(),
+		limit: z.number().int().min(1).max(ChatLimits.pageMax).optional(),
+	}),
+	'chat:delivered': z.strictObject({ seqs: z.array(Seq.min(1)).min(1).max(ChatLimits.pageMax) }),
+	'chat:read': z.strictObject({ upToSeq: Seq }),
+	'chat:typing': z.strictObject({ typing: z.boolean(), to: Identity.nullable().optional() }),
+	'presence:set': z.strictObject({ state: z.enum(['online', 'away']) }),
+} as const;
+
+export interface ChatAttachment {
+	fileId: string;
+	name: string;
+	size: number;
+	mime: string;
+}
+
+export interface ChatMessage {
+	id: string;
+	seq: number;
+	ts: number;
+	from: string;
+	fromName: string;
+	to: string | null;
+	text: string;
+	attachment: ChatAttachment | null;
+}
+
+export interface ChatReceipt {
+	seq: number;
+	deliveredTo: string[];
+	readBy: string[];
+}
+
+export type PresenceState = 'online' | 'away' | 'reconnecting' | 'left';
+
+export interface Presence {
+	identity: string;
+	name: string;
+	state: PresenceState;
+	/** ms since the epoch of the last sign of life. */
+	lastSeen: number;
+}
+
+export interface ChatResponseMap {
+	'chat:send': { message: ChatMessage; duplicate: boolean };
+	'chat:sync': { messages: ChatMessage[]; lastSeq: number; hasMore: boolean };
+	'chat:history': { messages: ChatMessage[]; hasMore: boolean; receipts: ChatReceipt[] };
+	'chat:delivered': Record<string, never>;
+	'chat:read': { readUpTo: number };
+	'chat:typing': Record<string, never>;
+	'presence:set': Record<string, never>;
+}
+
+export interface ChatNotificationMap {
+	'chat:message': ChatMessage;
+	/** Receipts of the receiver's own messages changed. */
+	'chat:receipts': { receipts: ChatReceipt[] };
+	'chat:typing': { identity: string; name: string; typing: boolean; direct: boolean };
+	/** Everyone's presence on connect, then one entry per change. */
+	'presence:snapshot': { participants: Presence[] };
+	'presence:update': Presence;
+}
+
+/** POST /api/rooms/:room/files answer. */
+export type FileUploadResponse = ChatAttachment;

@@ -81,6 +81,13 @@ export const ConfigSchema = z.strictObject({
 			leaveAfterMs: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
 		})
 		.prefault({}),
+	chat: z
+		.strictObject({
+			/** Flood control per participant: sustained messages per second, and the burst allowed. */
+			messagesPerSecond: z.coerce.number().min(0.1).max(10_000).default(5),
+			messagesBurst: z.coerce.number().int().min(1).max(10_000).default(20),
+		})
+		.prefault({}),
 	files: z
 		.strictObject({
 			/** Largest file that may be attached to a chat message (bytes). */

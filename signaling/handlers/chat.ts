@@ -13,7 +13,7 @@ import type { HandlerContext } from './context.ts';
 export function registerChatHandlers(ctx: HandlerContext): void {
 	const { socket, session, io, messages, files, presence } = ctx;
 	const { room, sub: me, name } = session.claims;
-	const flood = new TokenBucket(ChatLimits.messagesPerSecond, ChatLimits.messagesBurst);
+	const flood = new TokenBucket(ctx.config.chat.messagesPerSecond, ctx.config.chat.messagesBurst);
 	const direct = (identity: string) => channels.identity(room, identity);
 
 	void socket.join([channels.chat(room), direct(me)]);

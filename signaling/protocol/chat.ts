@@ -11,9 +11,6 @@ export const ChatLimits = {
 	textMax: 4000,
 	idMax: 64,
 	pageMax: 200,
-	/** Flood control per participant: sustained messages per second and burst. */
-	messagesPerSecond: 5,
-	messagesBurst: 20,
 } as const;
 
 const Identity = z.string().regex(/^[A-Za-z0-9_.@-]{1,64}$/);

@@ -47,10 +47,12 @@ export interface TestServerOptions {
 	messages?: MessageStore;
 	/** HTTP port (default: any free one). */
 	port?: number;
+	/** Data directory kept across restarts (default: a fresh temporary one, removed at close). */
+	dataDir?: string;
 }
 
 export async function startTestServer({ env = {}, ...options }: TestServerOptions = {}): Promise<TestServer> {
-	const dataDir = mkdtempSync(path.join(os.tmpdir(), 'parley-test-'));
+	const dataDir = options.dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'parley-test-'));
 	const config = loadConfig({
 		env: {
 			PARLEY_DEV: 'false',
@@ -102,7 +104,7 @@ export async function startTestServer({ env = {}, ...options }: TestServerOption
 			await server.close();
 			sfu.close();
 			if (!options.messages) await messages.close();
-			rmSync(dataDir, { recursive: true, force: true });
+			if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
 		},
 	};
 }

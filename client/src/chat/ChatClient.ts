@@ -42,6 +42,8 @@ export interface ChatClientOptions {
 	retryDelayMs?: number;
 	/** Make message ids (default crypto.randomUUID without dashes). */
 	newId?: () => string;
+	/** Called with each acknowledged send's round trip (ms), for metrics. */
+	onAck?: (ms: number) => void;
 }
 
 export interface ChatSnapshot {
@@ -59,7 +61,8 @@ const FINAL_ERRORS: ReadonlySet<string> = new Set(['bad_request', 'forbidden', '
 export class ChatClient {
 	readonly identity: string;
 	readonly #socket: ChatSocket;
-	readonly #options: Required<Omit<ChatClientOptions, 'socket' | 'identity'>>;
+	readonly #options: Required<Omit<ChatClientOptions, 'socket' | 'identity' | 'onAck'>>;
+	readonly #onAck: ((ms: number) => void) | undefined;
 	readonly #messages = new Map<number, ChatMessage>();
 	#sorted: ChatMessage[] = [];
 	readonly #outbox: OutgoingMessage[] = [];
@@ -80,6 +83,7 @@ export class ChatClient {
 	constructor({ socket, identity, ...options }: ChatClientOptions) {
 		this.#socket = socket;
 		this.identity = identity;
+		this.#onAck = options.onAck;
 		this.#options = {
 			ackTimeoutMs: options.ackTimeoutMs ?? 8000,
 			retryDelayMs: options.retryDelayMs ?? 1000,
@@ -231,6 +235,7 @@ export class ChatClient {
 				if (!item) return;
 				item.state = 'sending';
 				this.#changed();
+				const started = performance.now();
 				const result = await this.#request('chat:send', {
 					id: item.id,
 					text: item.text,
@@ -238,6 +243,7 @@ export class ChatClient {
 					attachment: item.attachment ? { fileId: item.attachment.fileId } : null,
 				});
 				if (result.ok) {
+					this.#onAck?.(performance.now() - started);
 					this.#outbox.splice(this.#outbox.indexOf(item), 1);
 					this.#add([result.data.message]);
 				} else if (FINAL_ERRORS.has(result.error.code)) {

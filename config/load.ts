@@ -88,7 +88,10 @@ export function loadConfig({ env = process.env, defaults = {} }: LoadOptions = {
 		const value = env[name];
 		if (value !== undefined && value !== '') setPath(raw, path, value);
 	}
-	const unknown = Object.keys(env).filter((k) => k.startsWith(PREFIX) && !known.has(k));
+	// PARLEY_TEST_* belong to the test suites and PARLEY_CACHE to the install scripts.
+	const unknown = Object.keys(env).filter(
+		(k) => k.startsWith(PREFIX) && !known.has(k) && !k.startsWith('PARLEY_TEST_') && k !== 'PARLEY_CACHE',
+	);
 	if (unknown.length > 0) {
 		throw new ConfigError(`Invalid configuration: unknown environment variable(s) ${unknown.join(', ')}`);
 	}

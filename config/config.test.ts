@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -63,5 +63,11 @@ describe('config', () => {
 		});
 		assert.deepEqual(config.auth.jwtSecrets, [SECRET, 'z'.repeat(33)]);
 		assert.equal(config.media.announcedAddress, '127.0.0.1');
+	});
+
+	it('is documented: README.md names every variable', () => {
+		const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+		const missing = configKeys().map(envName).filter((name) => !readme.includes(`\`${name}\``));
+		assert.deepEqual(missing, []);
 	});
 });

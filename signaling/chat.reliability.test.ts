@@ -13,7 +13,7 @@ import { io as connect } from 'socket.io-client';
 import { ChatClient, type ChatSocket } from '../client/src/chat/ChatClient.ts';
 import { startTestServer, type TestServer } from './testing/harness.ts';
 
-const TOTAL = Number(process.env.PARLEY_RELIABILITY_MESSAGES ?? 1000);
+const TOTAL = Number(process.env.PARLEY_TEST_RELIABILITY_MESSAGES ?? 1000);
 const PEOPLE = ['ada', 'bea', 'cyd'];
 
 function percentile(values: number[], p: number): number {

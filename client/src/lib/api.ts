@@ -1,0 +1,82 @@
+/** The HTTP API (GET /api/info, POST /api/dev/token). */
+import type { DevTokenRequest, DevTokenResponse } from '../../../signaling/protocol/index.ts';
+
+export interface ServerInfo {
+	dev: boolean;
+	publicUrl: string;
+}
+
+export class ApiError extends Error {
+	readonly code: string;
+	readonly status: number;
+	constructor(code: string, message: string, status: number) {
+		super(message);
+		this.name = 'ApiError';
+		this.code = code;
+		this.status = status;
+	}
+}
+
+async function call<T>(path: string, init?: RequestInit): Promise<T> {
+	let response: Response;
+	try {
+		response = await fetch(path, { ...init, headers: { accept: 'application/json', ...init?.headers } });
+	} catch {
+		throw new ApiError('network', 'Cannot reach the meeting server. Check your connection and try again.', 0);
+	}
+	let body: unknown = null;
+	try {
+		body = await response.json();
+	} catch {
+		// Not JSON (proxy error page...): handled below.
+	}
+	if (!response.ok) {
+		const error = (body as { error?: { code?: unknown; message?: unknown } } | null)?.error;
+		const code = typeof error?.code === 'string' ? error.code : `http_${response.status}`;
+		const message =
+			typeof error?.message === 'string' && error.message
+				? error.message
+				: `The server answered ${response.status} ${response.statusText}`.trim();
+		throw new ApiError(code, message, response.status);
+	}
+	if (body === null) throw new ApiError('internal', `Unexpected answer from ${path}.`, response.status);
+	return body as T;
+}
+
+export async function fetchServerInfo(): Promise<ServerInfo> {
+	const info = await call<Partial<ServerInfo>>('/api/info');
+	return {
+		dev: info.dev === true,
+		publicUrl: typeof info.publicUrl === 'string' && info.publicUrl ? info.publicUrl : window.location.origin,
+	};
+}
+
+export function fetchDevToken(request: DevTokenRequest): Promise<DevTokenResponse> {
+	return call<DevTokenResponse>('/api/dev/token', {
+		method: 'POST',
+		headers: { 'content-type': 'application/json' },
+		body: JSON.stringify(request),
+	});
+}
+
+/**
+ * This tab's identity for dev tokens: stable across rejoins and reloads of the tab (so the
+ * server sees the same participant come back), different in another tab.
+ */
+export function tabIdentity(): string {
+	const key = 'parley.identity';
+	try {
+		const saved = window.sessionStorage.getItem(key);
+		if (saved && /^[A-Za-z0-9_.@-]{1,64}$/.test(saved)) return saved;
+	} catch {
+		// No storage: a fresh identity per call is fine.
+	}
+	const bytes = crypto.getRandomValues(new Uint8Array(8));
+	const identity = `u-${[...bytes].map((b) => b.toString(16).padStart(2, '0')).join('')}`;
+	try {
+		window.sessionStorage.setItem(key, identity);
+	} catch {
+		// See above.
+	}
+	return identity;
+}

@@ -1,0 +1,189 @@
+/**
+ * Camera and microphone access: capture constraints, device lists, and errors that a
+ * person can act on.
+ */
+
+export interface MediaDeviceOption {
+	deviceId: string;
+	label: string;
+}
+
+export interface DeviceLists {
+	cameras: MediaDeviceOption[];
+	microphones: MediaDeviceOption[];
+}
+
+export type MediaErrorKind = 'permission-denied' | 'not-found' | 'in-use' | 'insecure-context' | 'unknown';
+
+export class MediaAccessError extends Error {
+	readonly kind: MediaErrorKind;
+	readonly device: 'camera' | 'microphone' | 'camera and microphone';
+
+	constructor(kind: MediaErrorKind, device: MediaAccessError['device'], message: string) {
+		super(message);
+		this.name = 'MediaAccessError';
+		this.kind = kind;
+		this.device = device;
+	}
+}
+
+/** 1280x720 at 30 fps when the camera can do it; the browser picks the closest otherwise. */
+export function videoConstraints(deviceId?: string): MediaTrackConstraints {
+	return {
+		...(deviceId ? { deviceId: { exact: deviceId } } : {}),
+		width: { ideal: 1280 },
+		height: { ideal: 720 },
+		frameRate: { ideal: 30 },
+	};
+}
+
+export function audioConstraints(deviceId?: string): MediaTrackConstraints {
+	return {
+		...(deviceId ? { deviceId: { exact: deviceId } } : {}),
+		echoCancellation: true,
+		noiseSuppression: true,
+		autoGainControl: true,
+	};
+}
+
+export function mediaDevicesAvailable(): boolean {
+	return typeof navigator !== 'undefined' && !!navigator.mediaDevices?.getUserMedia;
+}
+
+function describe(device: MediaAccessError['device'], error: unknown): MediaAccessError {
+	const name = error instanceof DOMException || error instanceof Error ? error.name : '';
+	const what = device.charAt(0).toUpperCase() + device.slice(1);
+	switch (name) {
+		case 'NotAllowedError':
+		case 'SecurityError':
+			return new MediaAccessError(
+				'permission-denied',
+				device,
+				`${what} access was denied. Allow it in the browser's site settings, then reload — you can still join to watch and listen.`,
+			);
+		case 'NotFoundError':
+		case 'OverconstrainedError':
+			return new MediaAccessError('not-found', device, `No ${device} was found.`);
+		case 'NotReadableError':
+		case 'AbortError':
+			return new MediaAccessError('in-use', device, `The ${device} could not be started; another application may be using it.`);
+		default:
+			return new MediaAccessError(
+				'unknown',
+				device,
+				`The ${device} could not be started${error instanceof Error && error.message ? `: ${error.message}` : '.'}`,
+			);
+	}
+}
+
+function insecure(device: MediaAccessError['device']): MediaAccessError {
+	return new MediaAccessError(
+		'insecure-context',
+		device,
+		'Camera and microphone need a secure page (https or localhost). You can still join to watch and listen.',
+	);
+}
+
+/** One track of one kind; a missing deviceId (or one that vanished) falls back to the default device. */
+export async function getTrack(kind: 'audio' | 'video', deviceId?: string): Promise<MediaStreamTrack> {
+	const device = kind === 'audio' ? 'microphone' : 'camera';
+	if (!mediaDevicesAvailable()) throw insecure(device);
+	const build = (id?: string): MediaStreamConstraints =>
+		kind === 'audio' ? { audio: audioConstraints(id) } : { video: videoConstraints(id) };
+	let stream: MediaStream;
+	try {
+		stream = await navigator.mediaDevices.getUserMedia(build(deviceId));
+	} catch (error) {
+		const name = error instanceof Error ? error.name : '';
+		if (!deviceId || (name !== 'OverconstrainedError' && name !== 'NotFoundError')) throw describe(device, error);
+		try {
+			stream = await navigator.mediaDevices.getUserMedia(build());
+		} catch (retryError) {
+			throw describe(device, retryError);
+		}
+	}
+	const track = kind === 'audio' ? stream.getAudioTracks()[0] : stream.getVideoTracks()[0];
+	if (!track) throw new MediaAccessError('not-found', device, `No ${device} was found.`);
+	return track;
+}
+
+export interface CaptureRequest {
+	audio: boolean;
+	video: boolean;
+	audioDeviceId?: string;
+	videoDeviceId?: string;
+}
+
+export interface CaptureResult {
+	audio: MediaStreamTrack | null;
+	video: MediaStreamTrack | null;
+	errors: MediaAccessError[];
+}
+
+/**
+ * Camera and microphone together (one permission prompt); when that fails, each one alone,
+ * so that a missing camera does not also cost the microphone.
+ */
+export async function capture(request: CaptureRequest): Promise<CaptureResult> {
+	const result: CaptureResult = { audio: null, video: null, errors: [] };
+	if (!request.audio && !request.video) return result;
+	if (!mediaDevicesAvailable()) {
+		result.errors.push(insecure(request.audio && request.video ? 'camera and microphone' : request.audio ? 'microphone' : 'camera'));
+		return result;
+	}
+	if (request.audio && request.video) {
+		try {
+			const stream = await navigator.mediaDevices.getUserMedia({
+				audio: audioConstraints(request.audioDeviceId),
+				video: videoConstraints(request.videoDeviceId),
+			});
+			result.audio = stream.getAudioTracks()[0] ?? null;
+			result.video = stream.getVideoTracks()[0] ?? null;
+			if (result.audio && result.video) return result;
+			result.audio?.stop();
+			result.video?.stop();
+			result.audio = result.video = null;
+		} catch (error) {
+			const name = error instanceof Error ? error.name : '';
+			// Denied for both: asking again one by one would only fail again.
+			if (name === 'NotAllowedError' || name === 'SecurityError') {
+				result.errors.push(describe('camera and microphone', error));
+				return result;
+			}
+		}
+	}
+	const [audio, video] = await Promise.allSettled([
+		request.audio ? getTrack('audio', request.audioDeviceId) : Promise.resolve(null),
+		request.video ? getTrack('video', request.videoDeviceId) : Promise.resolve(null),
+	]);
+	if (audio.status === 'fulfilled') result.audio = audio.value;
+	else result.errors.push(asMediaError(audio.reason, 'microphone'));
+	if (video.status === 'fulfilled') result.video = video.value;
+	else result.errors.push(asMediaError(video.reason, 'camera'));
+	return result;
+}
+
+function asMediaError(error: unknown, device: MediaAccessError['device']): MediaAccessError {
+	return error instanceof MediaAccessError ? error : describe(device, error);
+}
+
+/** Device lists; labels are only filled in once the page has had permission. */
+export async function listDevices(): Promise<DeviceLists> {
+	if (!mediaDevicesAvailable()) return { cameras: [], microphones: [] };
+	const devices = await navigator.mediaDevices.enumerateDevices();
+	const pick = (kind: MediaDeviceKind, fallback: string): MediaDeviceOption[] =>
+		devices
+			.filter((d) => d.kind === kind && d.deviceId !== '')
+			.map((d, i) => ({ deviceId: d.deviceId, label: d.label || `${fallback} ${i + 1}` }));
+	return { cameras: pick('videoinput', 'Camera'), microphones: pick('audioinput', 'Microphone') };
+}
+
+export function onDeviceChange(listener: () => void): () => void {
+	if (!mediaDevicesAvailable()) return () => {};
+	navigator.mediaDevices.addEventListener('devicechange', listener);
+	return () => navigator.mediaDevices.removeEventListener('devicechange', listener);
+}
+
+export function stopTrack(track: MediaStreamTrack | null | undefined): void {
+	if (track && track.readyState !== 'ended') track.stop();
+}

@@ -1,0 +1,239 @@
+/** The meeting: the video grid, hidden audio players and the control bar. */
+import { useCallback, useEffect, useRef, useState, useSyncExternalStore } from 'react';
+import { Banner } from '../components/Banner.tsx';
+import {
+	CameraIcon,
+	CameraOffIcon,
+	LeaveIcon,
+	LinkIcon,
+	MicIcon,
+	MicOffIcon,
+	SpeakerIcon,
+	UsersIcon,
+} from '../components/Icons.tsx';
+import { RemoteAudio, resumeAllAudio } from '../components/RemoteAudio.tsx';
+import { VideoGrid } from '../components/VideoGrid.tsx';
+import { VideoTile } from '../components/VideoTile.tsx';
+import type { RoomClient } from '../media/RoomClient.ts';
+
+export interface CallPageProps {
+	client: RoomClient;
+	roomLink: string;
+	onLeave: () => void;
+}
+
+async function copyText(text: string): Promise<boolean> {
+	try {
+		await navigator.clipboard.writeText(text);
+		return true;
+	} catch {
+		// Clipboard API needs a secure context and permission; fall back to a selection copy.
+		const area = document.createElement('textarea');
+		area.value = text;
+		area.setAttribute('readonly', '');
+		area.style.position = 'fixed';
+		area.style.opacity = '0';
+		document.body.appendChild(area);
+		area.select();
+		let ok = false;
+		try {
+			ok = document.execCommand('copy');
+		} catch {
+			ok = false;
+		}
+		area.remove();
+		return ok;
+	}
+}
+
+function useElapsed(running: boolean): string {
+	const [start] = useState(() => Date.now());
+	const [now, setNow] = useState(() => Date.now());
+	useEffect(() => {
+		if (!running) return;
+		const timer = setInterval(() => setNow(Date.now()), 1000);
+		return () => clearInterval(timer);
+	}, [running]);
+	const seconds = Math.max(0, Math.floor((now - start) / 1000));
+	const h = Math.floor(seconds / 3600);
+	const m = Math.floor((seconds % 3600) / 60);
+	const s = seconds % 60;
+	const pad = (n: number): string => String(n).padStart(2, '0');
+	return h > 0 ? `${h}:${pad(m)}:${pad(s)}` : `${pad(m)}:${pad(s)}`;
+}
+
+export function CallPage({ client, roomLink, onLeave }: CallPageProps) {
+	const snapshot = useSyncExternalStore(client.subscribe, client.getSnapshot);
+	const { participants, local, status } = snapshot;
+	const [copied, setCopied] = useState<'ok' | 'failed' | null>(null);
+	const [audioBlocked, setAudioBlocked] = useState(false);
+	const [leaving, setLeaving] = useState(false);
+	const copiedTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
+	const elapsed = useElapsed(status === 'joined');
+
+	useEffect(
+		() => () => {
+			if (copiedTimer.current) clearTimeout(copiedTimer.current);
+		},
+		[],
+	);
+
+	const copyLink = async (): Promise<void> => {
+		const ok = await copyText(roomLink);
+		setCopied(ok ? 'ok' : 'failed');
+		if (copiedTimer.current) clearTimeout(copiedTimer.current);
+		copiedTimer.current = setTimeout(() => setCopied(null), 2500);
+	};
+
+	const leave = async (): Promise<void> => {
+		setLeaving(true);
+		await client.leave();
+		onLeave();
+	};
+
+	const onAudioBlocked = useCallback(() => setAudioBlocked(true), []);
+	const enableAudio = (): void => {
+		resumeAllAudio();
+		setAudioBlocked(false);
+	};
+
+	const selfName = snapshot.self?.name ?? client.name;
+	const count = participants.length + 1;
+	const connecting = status === 'connecting';
+
+	return (
+		<div className="call" data-testid="call" data-status={status}>
+			<header className="call-header">
+				<div className="call-title">
+					<span className="brand-mark small" aria-hidden="true" />
+					<span className="call-room" data-testid="call-room">
+						{client.room}
+					</span>
+					{status === 'joined' && <span className="call-elapsed">{elapsed}</span>}
+				</div>
+				<div className="call-meta">
+					<span className="call-count" title={`${count} in the call`} data-testid="participant-count">
+						<UsersIcon width={16} height={16} /> {count}
+					</span>
+				</div>
+			</header>
+
+			<main className="stage">
+				<VideoGrid count={count}>
+					{participants.map((p) => (
+						<VideoTile
+							key={p.id}
+							peerId={p.id}
+							name={p.name}
+							local={false}
+							track={p.videoTrack}
+							videoOn={p.videoOn}
+							audioMuted={p.audioMuted}
+						/>
+					))}
+					<VideoTile
+						key="local"
+						peerId={snapshot.self?.id ?? 'local'}
+						name={selfName}
+						local
+						track={local.videoTrack}
+						videoOn={local.cameraOn && !!local.videoTrack}
+						audioMuted={!local.micOn}
+						mirror
+					/>
+				</VideoGrid>
+				{participants.length === 0 && status === 'joined' && (
+					<div className="alone-hint" data-testid="alone-hint">
+						<p>You are the only one here.</p>
+						<button type="button" className="secondary-button" onClick={() => void copyLink()}>
+							<LinkIcon width={16} height={16} /> Copy the invite link
+						</button>
+					</div>
+				)}
+				{(connecting || status === 'reconnecting') && (
+					<div className="stage-overlay" data-testid="connecting">
+						<div className="spinner" aria-hidden="true" />
+						<span>{connecting ? 'Joining…' : 'Connection lost. Reconnecting…'}</span>
+					</div>
+				)}
+			</main>
+
+			<div className="toasts">
+				{snapshot.notice && (
+					<Banner kind="warning" onClose={() => client.dismissNotice()} testId="notice">
+						{snapshot.notice}
+					</Banner>
+				)}
+				{audioBlocked && (
+					<button type="button" className="banner banner-info banner-button" onClick={enableAudio} data-testid="enable-audio">
+						<SpeakerIcon className="banner-icon" />
+						<span className="banner-text">Your browser blocked sound. Click to hear the others.</span>
+					</button>
+				)}
+				{copied && (
+					<div className="banner banner-info" role="status" data-testid="copied">
+						<span className="banner-text">{copied === 'ok' ? 'Meeting link copied.' : `Copy this link: ${roomLink}`}</span>
+					</div>
+				)}
+			</div>
+
+			<footer className="controls" aria-label="Call controls">
+				<button
+					type="button"
+					className={`control${local.micOn ? '' : ' off'}`}
+					onClick={() => void client.setMicEnabled(!local.micOn)}
+					disabled={local.micBusy || status === 'closed'}
+					aria-pressed={!local.micOn}
+					aria-label={local.micOn ? 'Mute microphone' : 'Unmute microphone'}
+					title={local.micOn ? 'Mute microphone' : 'Unmute microphone'}
+					data-testid="toggle-mic"
+					data-state={local.micOn ? 'on' : 'off'}
+				>
+					{local.micOn ? <MicIcon /> : <MicOffIcon />}
+					<span className="control-label">{local.micOn ? 'Mute' : 'Unmute'}</span>
+				</button>
+				<button
+					type="button"
+					className={`control${local.cameraOn ? '' : ' off'}`}
+					onClick={() => void client.setCameraEnabled(!local.cameraOn)}
+					disabled={local.cameraBusy || status === 'closed'}
+					aria-pressed={!local.cameraOn}
+					aria-label={local.cameraOn ? 'Turn camera off' : 'Turn camera on'}
+					title={local.cameraOn ? 'Turn camera off' : 'Turn camera on'}
+					data-testid="toggle-camera"
+					data-state={local.cameraOn ? 'on' : 'off'}
+				>
+					{local.cameraOn ? <CameraIcon /> : <CameraOffIcon />}
+					<span className="control-label">{local.cameraOn ? 'Stop video' : 'Start video'}</span>
+				</button>
+				<button
+					type="button"
+					className="control"
+					onClick={() => void copyLink()}
+					aria-label="Copy meeting link"
+					title="Copy meeting link"
+					data-testid="copy-link"
+				>
+					<LinkIcon />
+					<span className="control-label">Copy link</span>
+				</button>
+				<button
+					type="button"
+					className="control leave"
+					onClick={() => void leave()}
+					disabled={leaving}
+					aria-label="Leave the meeting"
+					title="Leave the meeting"
+					data-testid="leave"
+				>
+					<LeaveIcon />
+					<span className="control-label">Leave</span>
+				</button>
+			</footer>
+
+			{participants.map((p) =>
+				p.audioTrack ? <RemoteAudio key={p.audioTrack.id} track={p.audioTrack} peerId={p.id} onBlocked={onAudioBlocked} /> : null,
+			)}
+		</div>
+	);
+}

@@ -1,0 +1,199 @@
+/**
+ * Join latency: with a publisher in the room, a second participant clicks Join (in the
+ * real lobby) and we time click → first remote video frame decoded, eight times
+ * (join, first frame, leave, rejoin). Writes e2e/.artifacts/join-timing.json.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { expect, join, openLobby, test, uniqueRoom, type PageGlobals } from './fixtures.ts';
+
+const RUNS = 8;
+/** getStats polling period; 0 relies on requestVideoFrameCallback alone. */
+const STATS_POLL_MS = Number(process.env.E2E_STATS_POLL_MS ?? 10);
+
+interface JoinTiming {
+	/** Click → a recorded peer connection reports framesDecoded > 0 (getStats polled every 10 ms). */
+	firstFrameDecodedMs: number | null;
+	/** Click → requestVideoFrameCallback on the remote tile's <video> (frame presented). */
+	firstFramePresentedMs: number | null;
+	/** Click → the call page says joined (room:join answered). */
+	joinedMs: number | null;
+	/** Click → the publisher's tile is in the grid. */
+	tileMs: number | null;
+	/** The client's `parley:*` User Timing marks, relative to the click. */
+	marks?: Record<string, number>;
+}
+
+interface TimingState {
+	__parleyJoinTiming?: Promise<JoinTiming>;
+}
+
+function percentile(sorted: number[], p: number): number {
+	// Nearest rank.
+	const rank = Math.max(1, Math.ceil((p / 100) * sorted.length));
+	return sorted[Math.min(sorted.length, rank) - 1]!;
+}
+
+test('join latency: click on Join → first remote frame decoded', async ({ participant }) => {
+	test.setTimeout(180_000);
+	const room = uniqueRoom('timing');
+	const publisher = await participant('Publisher');
+	const joiner = await participant('Joiner');
+	await join(publisher.page, { room, name: 'Publisher' });
+
+	const runs: JoinTiming[] = [];
+	for (let run = 0; run < RUNS; run++) {
+		await openLobby(joiner.page, { room, name: 'Joiner' });
+		// Let the lobby settle (device lists, preview playing) so that only the join is timed.
+		await joiner.page.waitForTimeout(300);
+
+		// Arm the probes in the page, then click with a real (CDP) mouse click.
+		await joiner.page.evaluate(({ pollMs }) => {
+			type Doc = {
+				querySelector(selector: string): (EventTargetLike & { requestVideoFrameCallback?: (cb: (now: number) => void) => void }) | null;
+			};
+			type EventTargetLike = { addEventListener(type: string, fn: () => void, options?: unknown): void };
+			type Observer = { observe(target: unknown, options: unknown): void; disconnect(): void };
+			const g = globalThis as unknown as PageGlobals &
+				TimingState & {
+					document: Doc & { body: unknown };
+					performance: { now(): number };
+					MutationObserver: new (callback: () => void) => Observer;
+					setTimeout(fn: () => void, ms: number): number;
+				};
+			const doc = g.document;
+			const before = new Set(g.__parleyTestPcs ?? []);
+			(g.performance as unknown as { clearMarks(): void }).clearMarks();
+			const button = doc.querySelector('[data-testid="join-button"]');
+			if (!button) throw new Error('no join button');
+			g.__parleyJoinTiming = new Promise<JoinTiming>((resolve) => {
+				const result: JoinTiming = { firstFrameDecodedMs: null, firstFramePresentedMs: null, joinedMs: null, tileMs: null };
+				let t0 = 0;
+				let done = false;
+				let observer: Observer | null = null;
+				const finish = (force = false): void => {
+					if (done) return;
+					const decodedKnown = result.firstFrameDecodedMs !== null || pollMs <= 0;
+					if (!force && (!decodedKnown || result.firstFramePresentedMs === null)) return;
+					done = true;
+					observer?.disconnect();
+					resolve(result);
+				};
+				const watchDom = (): void => {
+					const now = g.performance.now() - t0;
+					if (result.joinedMs === null && doc.querySelector('[data-testid="call"][data-status="joined"]')) result.joinedMs = now;
+					const video = doc.querySelector('[data-testid="tile"][data-local="false"] video');
+					if (video && result.tileMs === null) {
+						result.tileMs = now;
+						video.requestVideoFrameCallback?.((presented) => {
+							result.firstFramePresentedMs = presented - t0;
+							finish();
+						});
+					}
+				};
+				const poll = async (): Promise<void> => {
+					while (!done && result.firstFrameDecodedMs === null) {
+						for (const pc of g.__parleyTestPcs ?? []) {
+							if (before.has(pc) || pc.connectionState === 'closed') continue;
+							let decoded = 0;
+							(await pc.getStats()).forEach((entry) => {
+								if (entry.type === 'inbound-rtp' && entry.kind === 'video') decoded += Number(entry.framesDecoded ?? 0);
+							});
+							if (decoded > 0 && result.firstFrameDecodedMs === null) result.firstFrameDecodedMs = g.performance.now() - t0;
+						}
+						await new Promise<void>((r) => g.setTimeout(r, pollMs));
+					}
+					finish();
+					// The presented time may lag (or not come at all in some headless setups).
+					g.setTimeout(() => finish(true), 1000);
+				};
+				button.addEventListener(
+					'click',
+					() => {
+						t0 = g.performance.now();
+						observer = new g.MutationObserver(watchDom);
+						observer.observe(doc.body, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-status'] });
+						if (pollMs > 0) void poll();
+					},
+					{ capture: true, once: true },
+				);
+				// Give up after 15 s with whatever was measured.
+				g.setTimeout(() => finish(true), 15_000);
+			});
+		}, { pollMs: STATS_POLL_MS });
+		await joiner.page.getByTestId('join-button').click();
+		const timing = await joiner.page.evaluate(async () => {
+			const g = globalThis as unknown as TimingState & {
+				performance: { getEntriesByType(type: string): { name: string; startTime: number }[] };
+			};
+			const result = await g.__parleyJoinTiming!;
+			const marks = g.performance.getEntriesByType('mark').filter((m) => m.name.startsWith('parley:'));
+			const click = marks.find((m) => m.name === 'parley:join-click')?.startTime ?? 0;
+			result.marks = Object.fromEntries(marks.map((m) => [m.name.slice('parley:'.length), Math.round(m.startTime - click)]));
+			return result;
+		});
+		expect(firstFrame(timing), `run ${run + 1}: a remote frame was decoded`).not.toBeNull();
+		runs.push(timing);
+		console.log(
+			`  run ${run + 1}: joined ${fmt(timing.joinedMs)}, tile ${fmt(timing.tileMs)}, ` +
+				`first frame: decoded (getStats) ${fmt(timing.firstFrameDecodedMs)}, presented (rVFC) ${fmt(timing.firstFramePresentedMs)}`,
+		);
+		if (process.env.E2E_VERBOSE || (firstFrame(timing) ?? Infinity) > 400) console.log(`    marks: ${JSON.stringify(timing.marks)}`);
+
+		await joiner.page.getByTestId('leave').click();
+		await expect(joiner.page.getByTestId('join-button')).toBeVisible();
+	}
+
+	const first = runs.map((r) => firstFrame(r)!).sort((a, b) => a - b);
+	const summary = {
+		metric:
+			'click on Join → first remote video frame decoded (ms): the earlier of getStats framesDecoded > 0 ' +
+			`(polled every ${STATS_POLL_MS} ms) and requestVideoFrameCallback on the remote tile`,
+		runs: RUNS,
+		p50: round(percentile(first, 50)),
+		p95: round(percentile(first, 95)),
+		max: round(first[first.length - 1]!),
+		min: round(first[0]!),
+		decodedByStats: stats(runs.map((r) => r.firstFrameDecodedMs)),
+		presentedByRvfc: stats(runs.map((r) => r.firstFramePresentedMs)),
+		joined: stats(runs.map((r) => r.joinedMs)),
+		samples: runs.map((r) => ({
+			joinedMs: nullableRound(r.joinedMs),
+			tileMs: nullableRound(r.tileMs),
+			firstFrameDecodedMs: nullableRound(r.firstFrameDecodedMs),
+			firstFramePresentedMs: nullableRound(r.firstFramePresentedMs),
+			marks: r.marks ?? {},
+		})),
+		measuredAt: new Date().toISOString(),
+	};
+	const dir = fileURLToPath(new URL('./.artifacts', import.meta.url));
+	mkdirSync(dir, { recursive: true });
+	writeFileSync(`${dir}/join-timing.json`, `${JSON.stringify(summary, null, 2)}\n`);
+	console.log(`  join → first remote frame decoded: p50 ${summary.p50} ms, p95 ${summary.p95} ms, max ${summary.max} ms (goal < 350 ms)`);
+
+	expect(summary.p95, 'p95 join latency sanity floor').toBeLessThan(1500);
+});
+
+/** Both signals imply a decoded frame; the earlier one is the closer bound. */
+function firstFrame(timing: JoinTiming): number | null {
+	const values = [timing.firstFrameDecodedMs, timing.firstFramePresentedMs].filter((v): v is number => v !== null);
+	return values.length > 0 ? Math.min(...values) : null;
+}
+
+function stats(values: (number | null)[]): { p50: number; p95: number; max: number } | null {
+	const known = values.filter((v): v is number => v !== null).sort((a, b) => a - b);
+	if (known.length === 0) return null;
+	return { p50: round(percentile(known, 50)), p95: round(percentile(known, 95)), max: round(known[known.length - 1]!) };
+}
+
+function round(value: number): number {
+	return Math.round(value * 10) / 10;
+}
+
+function nullableRound(value: number | null): number | null {
+	return value === null ? null : round(value);
+}
+
+function fmt(value: number | null): string {
+	return value === null ? '—' : `${Math.round(value)} ms`;
+}

@@ -1,0 +1,68 @@
+/**
+ * End-to-end tests: real Chromium participants (fake camera and microphone) against the
+ * real server (built client, mediasoup). `npm run test:e2e`.
+ */
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from '@playwright/test';
+
+const HTTP_PORT = Number(process.env.E2E_HTTP_PORT ?? 3217);
+const MEDIA_PORT = Number(process.env.E2E_MEDIA_PORT ?? 42170);
+const BASE_URL = `http://127.0.0.1:${HTTP_PORT}`;
+const root = fileURLToPath(new URL('..', import.meta.url));
+const node = JSON.stringify(process.execPath);
+
+export default defineConfig({
+	testDir: fileURLToPath(new URL('.', import.meta.url)),
+	outputDir: fileURLToPath(new URL('./.artifacts/test-results', import.meta.url)),
+	workers: 1,
+	fullyParallel: false,
+	retries: 0,
+	timeout: 60_000,
+	expect: { timeout: 5_000 },
+	reporter: 'list',
+	use: {
+		baseURL: BASE_URL,
+		viewport: { width: 1280, height: 720 },
+		headless: true,
+		trace: 'retain-on-failure',
+		screenshot: 'only-on-failure',
+		launchOptions: {
+			// `npx playwright install` cannot download here; Debian's Chromium (same major) works.
+			executablePath: process.env.E2E_CHROMIUM ?? '/usr/bin/chromium',
+			args: [
+				'--no-sandbox',
+				'--disable-gpu',
+				'--disable-quic',
+				'--no-first-run',
+				'--disable-background-networking',
+				'--disable-component-update',
+				'--disable-sync',
+				'--use-fake-ui-for-media-stream',
+				'--use-fake-device-for-media-stream=fps=30',
+				'--allow-loopback-in-peer-connection',
+			],
+		},
+	},
+	webServer: {
+		// Build the client first so that the server serves what is being tested.
+		command: `${node} node_modules/vite/bin/vite.js build --config client/vite.config.ts --logLevel warn && exec ${node} signaling/main.ts`,
+		cwd: root,
+		url: `${BASE_URL}/healthz`,
+		reuseExistingServer: false,
+		timeout: 60_000,
+		stdout: 'pipe',
+		stderr: 'pipe',
+		gracefulShutdown: { signal: 'SIGTERM', timeout: 5_000 },
+		env: {
+			PARLEY_DEV: 'true',
+			PARLEY_HTTP_HOST: '127.0.0.1',
+			PARLEY_HTTP_PORT: String(HTTP_PORT),
+			PARLEY_HTTP_PUBLIC_URL: BASE_URL,
+			PARLEY_MEDIA_LISTEN_IP: '127.0.0.1',
+			PARLEY_MEDIA_BASE_PORT: String(MEDIA_PORT),
+			PARLEY_MEDIA_WORKERS: '1',
+			PARLEY_LOG_LEVEL: 'warn',
+			PARLEY_DATA_DIR: fileURLToPath(new URL('./.artifacts/server-data', import.meta.url)),
+		},
+	},
+});

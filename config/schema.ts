@@ -36,6 +36,12 @@ export const ConfigSchema = z.strictObject({
 			/** Initial outgoing bitrate estimate of a WebRTC transport (bps). */
 			initialOutgoingBitrate: z.coerce.number().int().min(100_000).max(10_000_000).default(1_000_000),
 			workerLogLevel: z.enum(['debug', 'warn', 'error', 'none']).default('warn'),
+			/** Rooms' video codec: VP8 simulcast, or VP9 SVC (L3T3_KEY). */
+			videoCodec: z.enum(['vp8', 'vp9']).default('vp8'),
+			/** How often each room measures its participants' connection quality (ms; 0: never). */
+			qualityIntervalMs: z.coerce.number().int().min(0).max(60_000).default(2000),
+			/** Dynacast waits this long before telling a publisher to stop encoding unneeded layers (ms). */
+			dynacastLowerDelayMs: z.coerce.number().int().min(0).max(60_000).default(2000),
 		})
 		.prefault({}),
 	rooms: z

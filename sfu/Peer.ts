@@ -8,10 +8,11 @@ import type { types } from 'mediasoup';
 import type { Logger } from 'pino';
 import type { MediaKind, MediaSource, ProducerInfo } from '../signaling/protocol/index.ts';
 import { InvalidStateError, NotFoundError } from './errors.ts';
+import { chooseLayers, DEFAULT_DIMENSIONS, layoutOf, type LayerLayout, type Layers, type Viewport } from './layers/chooseLayers.ts';
 
 export type Direction = 'send' | 'recv';
 export type TransportAppData = { direction: Direction };
-export type ProducerAppData = { peerId: string; source: MediaSource };
+export type ProducerAppData = { peerId: string; source: MediaSource; dimensions: { width: number; height: number } };
 export type ConsumerAppData = { peerId: string; producerPeerId: string; source: MediaSource };
 export type Producer = types.Producer<ProducerAppData>;
 export type Consumer = types.Consumer<ConsumerAppData>;
@@ -32,7 +33,23 @@ export type PeerEvents = {
 	producerresume: [producer: Producer];
 	/** A consumer closed because its producer (or the producer's peer) went away. */
 	consumerclose: [consumer: Consumer];
+	/** What this peer needs of a producer changed (viewport, pause, a consumer closed): dynacast input. */
+	demandchange: [producerId: string];
+	/** The layers a consumer of this peer receives changed. */
+	consumerlayers: [consumer: Consumer, layers: types.ConsumerLayers | undefined];
 };
+
+/** How the subscriber shows a consumer's video, and whether its client is ready for media. */
+interface ConsumerState {
+	ready: boolean;
+	layout: LayerLayout;
+	viewport: Viewport;
+	/** The preferred layers last applied (null: paused because not visible). */
+	layers: Layers | null;
+}
+
+/** Until the client reports a viewport, a video is assumed shown at 640x360. */
+const DEFAULT_VIEWPORT: Viewport = { width: 640, height: 360, visible: true };
 
 export class Peer extends EventEmitter<PeerEvents> {
 	readonly id: string;
@@ -45,6 +62,7 @@ export class Peer extends EventEmitter<PeerEvents> {
 	readonly #transports = new Map<string, Transport>();
 	readonly #producers = new Map<string, Producer>();
 	readonly #consumers = new Map<string, Consumer>();
+	readonly #consumerState = new Map<string, ConsumerState>();
 	#closed = false;
 
 	constructor(id: string, name: string, rtpCapabilities: types.RtpCapabilities, ctx: PeerContext) {
@@ -119,6 +137,7 @@ export class Peer extends EventEmitter<PeerEvents> {
 		rtpParameters: types.RtpParameters;
 		source: MediaSource;
 		paused?: boolean;
+		dimensions?: { width: number; height: number };
 	}): Promise<Producer> {
 		const transport = this.transport(options.transportId, 'send');
 		for (const p of this.#producers.values()) {
@@ -132,7 +151,7 @@ export class Peer extends EventEmitter<PeerEvents> {
 			kind: options.kind,
 			rtpParameters: options.rtpParameters,
 			paused: options.paused ?? false,
-			appData: { peerId: this.id, source: options.source },
+			appData: { peerId: this.id, source: options.source, dimensions: options.dimensions ?? DEFAULT_DIMENSIONS },
 		});
 		if (this.#closed) {
 			producer.close();
@@ -167,10 +186,13 @@ export class Peer extends EventEmitter<PeerEvents> {
 		if (!this.#ctx.router.canConsume({ producerId: producer.id, rtpCapabilities: this.rtpCapabilities })) {
 			throw new TypeError(`cannot consume producer ${producer.id} with this device's RTP capabilities`);
 		}
+		const layout = layoutOf(producer.rtpParameters.encodings ?? [], producer.appData.dimensions.height);
+		const layers = producer.kind === 'video' ? chooseLayers(layout, DEFAULT_VIEWPORT) : null;
 		const consumer = await transport.consume<ConsumerAppData>({
 			producerId: producer.id,
 			rtpCapabilities: this.rtpCapabilities,
 			paused: true,
+			...(layers ? { preferredLayers: layers } : {}),
 			appData: { peerId: this.id, producerPeerId: producer.appData.peerId, source: producer.appData.source },
 		});
 		if (this.#closed) {
@@ -178,10 +200,79 @@ export class Peer extends EventEmitter<PeerEvents> {
 			throw new InvalidStateError(`peer ${this.id} closed`);
 		}
 		this.#consumers.set(consumer.id, consumer);
-		consumer.observer.once('close', () => this.#consumers.delete(consumer.id));
+		this.#consumerState.set(consumer.id, { ready: false, layout, viewport: DEFAULT_VIEWPORT, layers });
+		consumer.observer.once('close', () => {
+			this.#consumers.delete(consumer.id);
+			this.#consumerState.delete(consumer.id);
+			if (!this.#closed) this.emit('demandchange', consumer.producerId);
+		});
 		// Closed from the producer's side: the client must be told (transport close is our own doing).
 		consumer.on('producerclose', () => this.emit('consumerclose', consumer));
+		consumer.on('layerschange', (l) => this.emit('consumerlayers', consumer, l));
+		// Screen shares get bandwidth first (the active speaker is raised by the room).
+		if (producer.appData.source === 'screen') void consumer.setPriority(3).catch(() => undefined);
+		this.emit('demandchange', producer.id);
 		return consumer;
+	}
+
+	/** The client is ready for a consumer's media: resume it unless its video is not visible. */
+	async resumeConsumer(consumerId: string): Promise<void> {
+		const consumer = this.consumer(consumerId);
+		const state = this.#consumerState.get(consumerId)!;
+		state.ready = true;
+		if (consumer.kind === 'video' && !state.viewport.visible) return;
+		await this.#guard(consumer, () => consumer.resume());
+	}
+
+	closeConsumer(consumerId: string): void {
+		this.consumer(consumerId).close();
+	}
+
+	/**
+	 * How the client shows a consumer's video: picks its preferred layers, pauses it while
+	 * hidden and resumes it when visible again (if the client is ready for it).
+	 */
+	async setViewport(consumerId: string, viewport: Viewport): Promise<void> {
+		const consumer = this.consumer(consumerId);
+		if (consumer.kind !== 'video') return;
+		const state = this.#consumerState.get(consumerId)!;
+		state.viewport = viewport;
+		const layers = chooseLayers(state.layout, viewport);
+		const changed = JSON.stringify(layers) !== JSON.stringify(state.layers);
+		state.layers = layers;
+		await this.#guard(consumer, async () => {
+			if (!layers) {
+				if (!consumer.paused) await consumer.pause();
+			} else {
+				if (consumer.type !== 'simple' && changed) await consumer.setPreferredLayers(layers);
+				if (consumer.paused && state.ready) await consumer.resume();
+			}
+		});
+		if (changed) this.emit('demandchange', consumer.producerId);
+	}
+
+	/**
+	 * The highest spatial layer this peer needs of a producer: -1 when it consumes it but
+	 * shows it nowhere, undefined when it does not consume it.
+	 */
+	demandFor(producerId: string): number | undefined {
+		let demand: number | undefined;
+		for (const [id, consumer] of this.#consumers) {
+			if (consumer.producerId !== producerId) continue;
+			const layers = this.#consumerState.get(id)?.layers;
+			demand = Math.max(demand ?? -1, layers ? layers.spatialLayer : -1);
+		}
+		return demand;
+	}
+
+	/** A consumer that closed meanwhile (its producer left) is reported as not found. */
+	async #guard(consumer: Consumer, action: () => Promise<void>): Promise<void> {
+		try {
+			await action();
+		} catch (error) {
+			if (consumer.closed) throw new NotFoundError(`consumer ${consumer.id} closed (its producer went away)`);
+			throw error;
+		}
 	}
 
 	consumer(consumerId: string): Consumer {

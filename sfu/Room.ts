@@ -9,7 +9,9 @@
 import { EventEmitter } from 'node:events';
 import type { types } from 'mediasoup';
 import type { Logger } from 'pino';
-import type { PeerInfo } from '../signaling/protocol/index.ts';
+import type { PeerInfo, PeerQuality } from '../signaling/protocol/index.ts';
+import { Dynacast } from './layers/Dynacast.ts';
+import { measurePeer } from './quality/connectionQuality.ts';
 import { InvalidStateError, NotFoundError } from './errors.ts';
 import { Peer, type Producer } from './Peer.ts';
 import { mediaCodecs } from './codecs.ts';
@@ -17,6 +19,11 @@ import type { PooledWorker } from './WorkerPool.ts';
 
 export interface RoomOptions {
 	emptyTimeoutMs: number;
+	videoCodec: 'vp8' | 'vp9';
+	/** How often connection quality is measured (ms); 0 turns it off. */
+	qualityIntervalMs: number;
+	/** Dynacast waits this long before telling a publisher to drop layers (ms). */
+	dynacastLowerDelayMs: number;
 	maxPeers: number;
 	initialOutgoingBitrate: number;
 	logger: Logger;
@@ -30,6 +37,10 @@ export type RoomEvents = {
 	producerclose: [producer: Producer];
 	producerpause: [producer: Producer];
 	producerresume: [producer: Producer];
+	/** Dynacast: the producer's peer should encode up to this spatial layer (-1: none). */
+	producerlayers: [producer: Producer, maxSpatialLayer: number];
+	activespeaker: [peerId: string];
+	quality: [peers: PeerQuality[]];
 };
 
 export class Room extends EventEmitter<RoomEvents> {
@@ -39,23 +50,48 @@ export class Room extends EventEmitter<RoomEvents> {
 	readonly #worker: PooledWorker;
 	readonly #options: RoomOptions;
 	readonly #peers = new Map<string, Peer>();
+	readonly #dynacast: Dynacast;
+	readonly #speakerObserver: types.ActiveSpeakerObserver;
+	#activeSpeaker: string | null = null;
 	#emptyTimer: NodeJS.Timeout | undefined;
+	#qualityTimer: NodeJS.Timeout | undefined;
 	#closed = false;
 
-	private constructor(id: string, router: types.Router, worker: PooledWorker, options: RoomOptions) {
+	private constructor(
+		id: string,
+		router: types.Router,
+		worker: PooledWorker,
+		speakerObserver: types.ActiveSpeakerObserver,
+		options: RoomOptions,
+	) {
 		super();
 		this.id = id;
 		this.#router = router;
 		this.#worker = worker;
 		this.#options = options;
 		this.log = options.logger.child({ roomId: id });
+		this.#dynacast = new Dynacast({
+			lowerDelayMs: options.dynacastLowerDelayMs,
+			peers: () => this.#peers.values(),
+			publish: (producer, layer) => {
+				this.log.debug({ producerId: producer.id, maxSpatialLayer: layer }, 'dynacast');
+				this.emit('producerlayers', producer, layer);
+			},
+		});
+		this.#speakerObserver = speakerObserver;
+		speakerObserver.on('dominantspeaker', ({ producer }) => this.#setActiveSpeaker(producer.appData.peerId as string));
+		if (options.qualityIntervalMs > 0) {
+			this.#qualityTimer = setInterval(() => void this.#measureQuality(), options.qualityIntervalMs);
+			this.#qualityTimer.unref();
+		}
 		router.observer.once('close', () => this.#close(worker.worker.closed ? 'worker-died' : 'closed'));
 		this.#scheduleEmptyClose();
 	}
 
 	static async create(id: string, worker: PooledWorker, options: RoomOptions): Promise<Room> {
 		const router = await worker.worker.createRouter({ mediaCodecs, appData: { roomId: id } });
-		const room = new Room(id, router, worker, options);
+		const speakerObserver = await router.createActiveSpeakerObserver({ interval: 300 });
+		const room = new Room(id, router, worker, speakerObserver, options);
 		room.log.info({ worker: worker.index, routerId: router.id }, 'room opened');
 		return room;
 	}
@@ -66,6 +102,14 @@ export class Room extends EventEmitter<RoomEvents> {
 
 	get workerIndex(): number {
 		return this.#worker.index;
+	}
+
+	get videoCodec(): 'vp8' | 'vp9' {
+		return this.#options.videoCodec;
+	}
+
+	get activeSpeaker(): string | null {
+		return this.#activeSpeaker;
 	}
 
 	get rtpCapabilities(): types.RtpCapabilities {
@@ -94,12 +138,23 @@ export class Room extends EventEmitter<RoomEvents> {
 			logger: this.log,
 		});
 		this.#peers.set(id, peer);
-		peer.on('newproducer', (p) => this.emit('newproducer', p));
+		peer.on('newproducer', (p) => {
+			if (p.kind === 'audio') void this.#speakerObserver.addProducer({ producerId: p.id }).catch(() => undefined);
+			else this.#dynacast.update(p);
+			this.emit('newproducer', p);
+		});
 		peer.on('producerclose', (p) => this.emit('producerclose', p));
+		peer.on('demandchange', (producerId) => {
+			const producer = this.#findProducer(producerId);
+			if (producer) this.#dynacast.update(producer);
+		});
 		peer.on('producerpause', (p) => this.emit('producerpause', p));
 		peer.on('producerresume', (p) => this.emit('producerresume', p));
 		peer.once('close', () => {
 			if (this.#peers.get(id) === peer) this.#peers.delete(id);
+			if (this.#activeSpeaker === id) this.#activeSpeaker = null;
+			// Its consumers are gone: what the others publish may be needed less now.
+			for (const other of this.#peers.values()) for (const p of other.producers.values()) this.#dynacast.update(p);
 			peer.log.info('peer left');
 			this.emit('peerleft', peer);
 			if (this.#peers.size === 0) this.#scheduleEmptyClose();
@@ -119,11 +174,44 @@ export class Room extends EventEmitter<RoomEvents> {
 	/** Find a producer of any peer in this room (never another room's). */
 	producer(producerId: string): Producer {
 		this.#assertOpen();
+		const producer = this.#findProducer(producerId);
+		if (!producer) throw new NotFoundError(`no producer ${producerId} in this room`);
+		return producer;
+	}
+
+	/** What dynacast last asked a producer's publisher to encode (spatial layer, -1: none). */
+	dynacastLayer(producerId: string): number | undefined {
+		return this.#dynacast.sentFor(producerId);
+	}
+
+	#findProducer(producerId: string): Producer | undefined {
 		for (const peer of this.#peers.values()) {
 			const producer = peer.producers.get(producerId);
 			if (producer) return producer;
 		}
-		throw new NotFoundError(`no producer ${producerId} in this room`);
+		return undefined;
+	}
+
+	/** The dominant speaker's video gets bandwidth before other videos. */
+	#setActiveSpeaker(peerId: string): void {
+		if (this.#closed || peerId === this.#activeSpeaker) return;
+		const previous = this.#activeSpeaker;
+		this.#activeSpeaker = peerId;
+		for (const peer of this.#peers.values()) {
+			for (const consumer of peer.consumers.values()) {
+				if (consumer.kind !== 'video' || consumer.appData.source !== 'camera') continue;
+				const from = consumer.appData.producerPeerId;
+				if (from === peerId) void consumer.setPriority(2).catch(() => undefined);
+				else if (from === previous) void consumer.setPriority(1).catch(() => undefined);
+			}
+		}
+		this.emit('activespeaker', peerId);
+	}
+
+	async #measureQuality(): Promise<void> {
+		if (this.#closed || this.#peers.size === 0) return;
+		const peers = await Promise.all([...this.#peers.values()].map((p) => measurePeer(p).catch(() => undefined)));
+		if (!this.#closed) this.emit('quality', peers.filter((q): q is PeerQuality => q !== undefined));
 	}
 
 	peerInfos(): PeerInfo[] {
@@ -143,6 +231,8 @@ export class Room extends EventEmitter<RoomEvents> {
 		if (this.#closed) return;
 		this.#closed = true;
 		clearTimeout(this.#emptyTimer);
+		clearInterval(this.#qualityTimer);
+		this.#dynacast.close();
 		for (const peer of [...this.#peers.values()]) peer.close();
 		this.#peers.clear();
 		this.#router.close();

@@ -53,6 +53,9 @@ export class Sfu extends EventEmitter<SfuEvents> {
 		if (!pending) {
 			pending = Room.create(id, this.pool.pick(), {
 				emptyTimeoutMs: this.#config.rooms.emptyTimeoutMs,
+				videoCodec: this.#config.media.videoCodec,
+				qualityIntervalMs: this.#config.media.qualityIntervalMs,
+				dynacastLowerDelayMs: this.#config.media.dynacastLowerDelayMs,
 				maxPeers: this.#config.rooms.maxPeers,
 				initialOutgoingBitrate: this.#config.media.initialOutgoingBitrate,
 				logger: this.#logger,

@@ -48,7 +48,7 @@ it(`${TOTAL} messages, random drops and a server restart: none lost, none duplic
 		let dropping = true;
 		const dropper = (async () => {
 			while (dropping) {
-				await new Promise((r) => setTimeout(r, 30 + Math.random() * 120));
+				await new Promise((r) => setTimeout(r, 20 + Math.random() * 40));
 				const socket = sockets[Math.floor(Math.random() * sockets.length)]!;
 				if (socket.connected) {
 					socket.io.engine.close();
@@ -67,7 +67,7 @@ it(`${TOTAL} messages, random drops and a server restart: none lost, none duplic
 				server = await startTestServer({ env, dataDir, port });
 				restarts++;
 			}
-			if (i % 25 === 0) await new Promise((r) => setTimeout(r, 5));
+			if (i % 10 === 0) await new Promise((r) => setTimeout(r, 15)); // spread over ~2 s so drops land mid-stream
 		}
 		await Promise.all(clients.map((c) => c.drained()));
 		dropping = false;

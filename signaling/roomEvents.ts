@@ -21,6 +21,11 @@ export function bindRoomEvents(io: ParleyServer, room: Room): void {
 	room.on('producerresume', (p) =>
 		othersThan(p.appData.peerId).emit('producer:resumed', { producerId: p.id, peerId: p.appData.peerId }),
 	);
+	room.on('producerlayers', (p, maxSpatialLayer) =>
+		io.to(channels.peer(room.id, p.appData.peerId)).emit('producer:layers', { producerId: p.id, maxSpatialLayer }),
+	);
+	room.on('activespeaker', (peerId) => io.to(everyone).emit('speaker:active', { peerId }));
+	room.on('quality', (peers) => io.to(everyone).emit('quality:update', { peers }));
 	room.once('close', (reason) => {
 		if (reason === 'worker-died') io.to(everyone).emit('session:ended', { reason: 'room-closed' });
 	});

@@ -236,3 +236,67 @@ describe('a session in a room', () => {
 		assert.equal(t.sfu.rooms.has('ephemeral'), false);
 	});
 });
+
+describe('layers, dynacast and viewports', () => {
+	const simulcast = (base: number) => ({
+		mid: '0',
+		codecs: [{ mimeType: 'video/VP8', payloadType: 101, clockRate: 90000, rtcpFeedback: [{ type: 'nack' }] }],
+		headerExtensions: [],
+		encodings: [
+			{ rid: 'r0', scaleResolutionDownBy: 4, scalabilityMode: 'L1T3', ssrc: base },
+			{ rid: 'r1', scaleResolutionDownBy: 2, scalabilityMode: 'L1T3', ssrc: base + 1 },
+			{ rid: 'r2', scaleResolutionDownBy: 1, scalabilityMode: 'L1T3', ssrc: base + 2 },
+		],
+		rtcp: { cname: 'sim' },
+	});
+
+	it('maps tile sizes to layers, pauses hidden tiles and tells the publisher what to encode', async () => {
+		const lt = await startTestServer({ env: { PARLEY_MEDIA_DYNACAST_LOWER_DELAY_MS: '100' } });
+		try {
+			const pub = await lt.client(lt.token({ room: 'layers', identity: 'pub' }));
+			const sub = await lt.client(lt.token({ room: 'layers', identity: 'sub' }));
+			await joinRoom(pub);
+			await joinRoom(sub);
+			const send = await ok(pub, 'media:createTransport', { direction: 'send' });
+			const { producerId } = await ok(pub, 'media:produce', {
+				transportId: send.id,
+				kind: 'video',
+				rtpParameters: simulcast(5000),
+				source: 'camera',
+				dimensions: { width: 1280, height: 720 },
+			});
+			// Nobody watches: after the delay the publisher may stop encoding entirely.
+			assert.deepEqual(await next(pub, 'producer:layers'), { producerId, maxSpatialLayer: -1 });
+
+			const recv = await ok(sub, 'media:createTransport', { direction: 'recv' });
+			const raised = next(pub, 'producer:layers');
+			const { id: consumerId } = await ok(sub, 'media:consume', { transportId: recv.id, producerId });
+			assert.deepEqual(await raised, { producerId, maxSpatialLayer: 1 }, 'a new viewer gets 360p by default, at once');
+			await ok(sub, 'media:resumeConsumer', { consumerId });
+			const consumer = () => lt.sfu.rooms.get('layers')!.peer('sub').consumer(consumerId);
+			assert.deepEqual(consumer().preferredLayers, { spatialLayer: 1, temporalLayer: 2 });
+
+			const lowered = next(pub, 'producer:layers');
+			await ok(sub, 'media:setViewports', { viewports: [{ consumerId, width: 320, height: 180, visible: true }] });
+			assert.deepEqual(consumer().preferredLayers, { spatialLayer: 0, temporalLayer: 2 });
+			assert.deepEqual(await lowered, { producerId, maxSpatialLayer: 0 });
+
+			const up = next(pub, 'producer:layers');
+			await ok(sub, 'media:setViewports', { viewports: [{ consumerId, width: 1280, height: 720, visible: true }] });
+			assert.deepEqual(consumer().preferredLayers, { spatialLayer: 2, temporalLayer: 2 });
+			assert.deepEqual(await up, { producerId, maxSpatialLayer: 2 });
+
+			const hidden = next(pub, 'producer:layers');
+			await ok(sub, 'media:setViewports', { viewports: [{ consumerId, width: 1280, height: 720, visible: false }] });
+			assert.equal(consumer().paused, true, 'a hidden tile pauses its consumer');
+			assert.deepEqual(await hidden, { producerId, maxSpatialLayer: -1 });
+			await ok(sub, 'media:setViewports', { viewports: [{ consumerId, width: 640, height: 360, visible: true }] });
+			assert.equal(consumer().paused, false, 'visible again: resumed');
+
+			const bad = await request(sub, 'media:setViewports', { viewports: [] });
+			assert.equal(!bad.ok && bad.error.code, 'bad_request');
+		} finally {
+			await lt.close();
+		}
+	});
+});

@@ -4,6 +4,7 @@
  */
 import type { types } from 'mediasoup';
 import { ErrorCode, ProtocolError } from '../protocol/index.ts';
+import { NotFoundError } from '../../sfu/index.ts';
 import { handle } from '../rpc.ts';
 import { wire } from './wire.ts';
 import { joined, type HandlerContext } from './context.ts';
@@ -36,7 +37,7 @@ export function registerMediaHandlers(ctx: HandlerContext): void {
 		return { iceParameters: await peer.restartIce(transportId) };
 	});
 
-	handle(ctx, 'media:produce', async ({ transportId, kind, rtpParameters, source, paused }) => {
+	handle(ctx, 'media:produce', async ({ transportId, kind, rtpParameters, source, paused, dimensions }) => {
 		const { peer } = joined(session);
 		if (!grants.publish) throw forbidden('this token may not publish');
 		if (grants.publishSources && !grants.publishSources.includes(source)) {
@@ -48,6 +49,7 @@ export function registerMediaHandlers(ctx: HandlerContext): void {
 			rtpParameters: rtpParameters as types.RtpParameters,
 			source,
 			paused: paused ?? false,
+			...(dimensions ? { dimensions } : {}),
 		});
 		return { producerId: producer.id };
 	});
@@ -87,7 +89,23 @@ export function registerMediaHandlers(ctx: HandlerContext): void {
 	});
 
 	handle(ctx, 'media:resumeConsumer', async ({ consumerId }) => {
-		await joined(session).peer.consumer(consumerId).resume();
+		await joined(session).peer.resumeConsumer(consumerId);
+		return {};
+	});
+
+	handle(ctx, 'media:closeConsumer', ({ consumerId }) => {
+		joined(session).peer.closeConsumer(consumerId);
+		return {};
+	});
+
+	handle(ctx, 'media:setViewports', async ({ viewports }) => {
+		const { peer } = joined(session);
+		for (const { consumerId, ...viewport } of viewports) {
+			// A consumer may close (its producer left) while the report is in flight: skip it.
+			await peer.setViewport(consumerId, viewport).catch((error: unknown) => {
+				if (!(error instanceof NotFoundError)) throw error;
+			});
+		}
 		return {};
 	});
 }

@@ -36,6 +36,13 @@ export function registerRoomHandlers(ctx: HandlerContext): void {
 		peer.on('consumerclose', (consumer) => {
 			socket.emit('consumer:closed', { consumerId: consumer.id, producerId: consumer.producerId });
 		});
+		peer.on('consumerlayers', (consumer, layers) => {
+			socket.emit('consumer:layers', {
+				consumerId: consumer.id,
+				spatialLayer: layers?.spatialLayer ?? null,
+				temporalLayer: layers?.temporalLayer ?? null,
+			});
+		});
 		peer.once('close', () => {
 			if (session.peer === peer) {
 				session.peer = undefined;
@@ -46,7 +53,7 @@ export function registerRoomHandlers(ctx: HandlerContext): void {
 		});
 		await socket.join([channels.room(roomId), channels.peer(roomId, peer.id)]);
 		const peers = room.peerInfos().filter((p) => p.id !== peer.id);
-		return { self: peerInfo(peer), peers };
+		return { self: peerInfo(peer), peers, videoCodec: room.videoCodec, activeSpeaker: room.activeSpeaker };
 	});
 
 	handle(ctx, 'room:leave', () => {

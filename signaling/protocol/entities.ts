@@ -16,3 +16,18 @@ export interface PeerInfo {
 	joinedAt: number;
 	producers: ProducerInfo[];
 }
+
+export type QualityLevel = 'good' | 'fair' | 'poor' | 'unknown';
+
+export interface PeerQuality {
+	peerId: string;
+	quality: QualityLevel;
+	/** Round-trip time of the peer's transports as the SFU measures it (ms). */
+	rttMs: number | null;
+	/** Packet loss of the peer's uplink as the SFU sees it (percent). */
+	lossPercent: number | null;
+	/** The peer's uplink bitrate into the SFU (kbps). */
+	sendKbps: number;
+	/** mediasoup's score of the peer's producers (0-10, lowest). */
+	score: number | null;
+}

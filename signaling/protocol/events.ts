@@ -2,7 +2,7 @@
  * The typed Socket.IO event maps. The server and the client both build their sockets
  * with these, so an event's name, payload and ack type are checked on both sides.
  */
-import type { ProducerInfo, PeerInfo } from './entities.ts';
+import type { PeerQuality, ProducerInfo, PeerInfo } from './entities.ts';
 import type { Result } from './errors.ts';
 import type { ChatNotificationMap } from './chat.ts';
 import type { RequestName, RequestPayload, ResponseData } from './requests.ts';
@@ -23,6 +23,14 @@ export interface NotificationMap extends ChatNotificationMap {
 	'producer:resumed': { producerId: string; peerId: string };
 	/** A consumer of this peer was closed by the server (its producer went away). */
 	'consumer:closed': { consumerId: string; producerId: string };
+	/** To a publisher: encode only layers up to this spatial layer (-1: nobody needs any; dynacast). */
+	'producer:layers': { producerId: string; maxSpatialLayer: number };
+	/** The layers a consumer of this client now receives (after a viewport change or bandwidth change). */
+	'consumer:layers': { consumerId: string; spatialLayer: number | null; temporalLayer: number | null };
+	/** The dominant speaker changed (null: nobody speaks). */
+	'speaker:active': { peerId: string | null };
+	/** Connection quality of everyone in the room, as the server sees their media. */
+	'quality:update': { peers: PeerQuality[] };
 	/** The server is ending this session (kicked, replaced by a newer connection, shutting down). */
 	'session:ended': { reason: 'duplicate-identity' | 'server-shutdown' | 'room-closed' };
 }

@@ -36,6 +36,8 @@ export const requestSchemas = {
 		rtpParameters: RtpParametersSchema,
 		source: MediaSourceSchema,
 		paused: z.boolean().optional(),
+		/** Size of the top (full-resolution) layer, so the server can map viewports to layers. */
+		dimensions: z.strictObject({ width: z.number().int().min(1).max(8192), height: z.number().int().min(1).max(8192) }).optional(),
 	}),
 	'media:closeProducer': ProducerRef,
 	'media:pauseProducer': ProducerRef,
@@ -44,6 +46,24 @@ export const requestSchemas = {
 	'media:consume': z.strictObject({ transportId: IdSchema, producerId: IdSchema }),
 	/** The client has set the consumer up and is ready for media. */
 	'media:resumeConsumer': ConsumerRef,
+	'media:closeConsumer': ConsumerRef,
+	/**
+	 * How each remote video is shown: its size on screen in device pixels and whether it is
+	 * visible. The server picks each consumer's layers from this (and pauses hidden ones).
+	 */
+	'media:setViewports': z.strictObject({
+		viewports: z
+			.array(
+				z.strictObject({
+					consumerId: IdSchema,
+					width: z.number().int().min(0).max(16384),
+					height: z.number().int().min(0).max(16384),
+					visible: z.boolean(),
+				}),
+			)
+			.min(1)
+			.max(200),
+	}),
 	...chatRequestSchemas,
 } as const;
 
@@ -71,7 +91,14 @@ export interface ConsumerOptions {
 
 export interface ResponseMap extends ChatResponseMap {
 	'media:getRouterRtpCapabilities': { rtpCapabilities: msc.RtpCapabilities };
-	'room:join': { self: PeerInfo; peers: PeerInfo[] };
+	'room:join': {
+		self: PeerInfo;
+		peers: PeerInfo[];
+		/** The room's video codec preference: VP9 means publish SVC (L3T3_KEY) if the device can. */
+		videoCodec: 'vp8' | 'vp9';
+		/** The current dominant speaker, if any. */
+		activeSpeaker: string | null;
+	};
 	'room:leave': Record<string, never>;
 	'media:createTransport': TransportOptions;
 	'media:connectTransport': Record<string, never>;
@@ -82,6 +109,8 @@ export interface ResponseMap extends ChatResponseMap {
 	'media:resumeProducer': Record<string, never>;
 	'media:consume': ConsumerOptions;
 	'media:resumeConsumer': Record<string, never>;
+	'media:closeConsumer': Record<string, never>;
+	'media:setViewports': Record<string, never>;
 }
 
 export type ResponseData<K extends RequestName> = ResponseMap[K];

@@ -100,7 +100,9 @@ export function loadConfig({ env = process.env, defaults = {} }: LoadOptions = {
 	if (!result.success) {
 		const lines = result.error.issues.map((issue) => {
 			const key = issue.path.map(String).join('.');
-			return `  ${key || '(root)'}${issue.path.length ? ` (${envName(issue.path)})` : ''}: ${issue.message}`;
+			// A list item (auth.jwtSecrets.0) is set by its list's variable.
+			const setting = issue.path.filter((p) => typeof p !== 'number');
+			return `  ${key || '(root)'}${setting.length ? ` (${envName(setting)})` : ''}: ${issue.message}`;
 		});
 		throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
 	}

@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# `npm test` (and .ci/run): set up everything (Node, node_modules, mediasoup-worker,
+# chromium/ffmpeg, redis), start a throwaway redis-server unless PARLEY_TEST_REDIS_URL
+# is given, then run typecheck, unit tests, client build and E2E tests in that order,
+# stopping at the first failure (each step gets TEST_STEP_TIMEOUT seconds, default 600).
+# Ends with one summary line.
+set -euo pipefail
+# shellcheck source=SCRIPTDIR/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$PARLEY_ROOT"
+
+T0=$SECONDS
+REDIS_PID=""
+TMP_DIR=""
+STEP_PID=""
+# A hung step must not eat the whole CI budget: each step gets this many seconds.
+# (Not a PARLEY_ variable: the servers the tests start reject unknown PARLEY_* names.)
+STEP_TIMEOUT="${TEST_STEP_TIMEOUT:-600}"
+cleanup() {
+	# A step still running (interrupted): stop its whole process group (timeout leads it).
+	if [ -n "$STEP_PID" ] && kill -0 "$STEP_PID" 2>/dev/null; then
+		kill -TERM -- "-$STEP_PID" 2>/dev/null || true
+		wait "$STEP_PID" 2>/dev/null || true
+	fi
+	if [ -n "$REDIS_PID" ] && kill -0 "$REDIS_PID" 2>/dev/null; then
+		kill "$REDIS_PID" 2>/dev/null || true
+		wait "$REDIS_PID" 2>/dev/null || true
+	fi
+	if [ -n "$TMP_DIR" ]; then rm -rf "$TMP_DIR"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+parley_setup --browser --redis
+
+# True when something listens on 127.0.0.1:$1.
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+start_redis() {
+	TMP_DIR="$(mktemp -d)"
+	local port
+	for port in $(seq 6390 6429); do
+		port_in_use "$port" && continue
+		redis-server --bind 127.0.0.1 --port "$port" --save '' --appendonly no --daemonize no \
+			--dir "$TMP_DIR" --logfile "$TMP_DIR/redis-$port.log" &
+		REDIS_PID=$!
+		for _ in $(seq 1 50); do
+			if [ "$(redis-cli -p "$port" ping 2>/dev/null || true)" = PONG ]; then
+				export PARLEY_TEST_REDIS_URL="redis://127.0.0.1:$port"
+				log "redis-server (pid $REDIS_PID) on $PARLEY_TEST_REDIS_URL"
+				return 0
+			fi
+			kill -0 "$REDIS_PID" 2>/dev/null || break # exited (e.g. lost the port to someone else)
+			sleep 0.1
+		done
+		kill "$REDIS_PID" 2>/dev/null || true
+		wait "$REDIS_PID" 2>/dev/null || true
+		REDIS_PID=""
+	done
+	log "could not start redis-server on 127.0.0.1:6390-6429; last log:"
+	cat "$TMP_DIR"/redis-*.log >&2 2>/dev/null || true
+	return 1
+}
+
+if [ -n "${PARLEY_TEST_REDIS_URL:-}" ]; then
+	log "using PARLEY_TEST_REDIS_URL=$PARLEY_TEST_REDIS_URL"
+else
+	start_redis || die "redis-server did not start"
+fi
+
+SETUP_S=$((SECONDS - T0))
+STEPS=(typecheck test:unit build test:e2e)
+TIMES=()
+FAILED=""
+for step in "${STEPS[@]}"; do
+	log "---- npm run $step"
+	t0=$SECONDS
+	rc=0
+	# In the background + wait, so that Ctrl-C/TERM reach the traps at once; timeout puts
+	# the step in its own process group and kills all of it when the time is up.
+	# (The server ignores PARLEY_TEST_* variables, so they may reach the E2E server.)
+	timeout --kill-after=20 "$STEP_TIMEOUT" npm run "$step" &
+	STEP_PID=$!
+	wait "$STEP_PID" || rc=$?
+	STEP_PID=""
+	dt=$((SECONDS - t0))
+	if ((rc == 0)); then
+		log "---- $step: ok in ${dt}s"
+		TIMES+=("$step ${dt}s")
+	elif ((rc == 124 || (rc == 137 && dt >= STEP_TIMEOUT))); then
+		log "---- $step: TIMED OUT after ${dt}s (limit ${STEP_TIMEOUT}s, set TEST_STEP_TIMEOUT to change it)"
+		TIMES+=("$step TIMED OUT ${dt}s")
+		FAILED="$step"
+		break
+	else
+		log "---- $step: FAILED (exit status $rc) after ${dt}s"
+		TIMES+=("$step FAILED ${dt}s")
+		FAILED="$step"
+		break
+	fi
+done
+
+summary="setup ${SETUP_S}s"
+for t in "${TIMES[@]}"; do summary+=", $t"; done
+for step in "${STEPS[@]:${#TIMES[@]}}"; do summary+=", $step not run"; done
+summary+="; total $((SECONDS - T0))s"
+if [ -n "$FAILED" ]; then
+	log "TESTS FAILED at $FAILED ($summary)"
+	exit 1
+fi
+log "ALL TESTS PASSED ($summary)"

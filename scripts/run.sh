@@ -23,6 +23,6 @@ if [ ! -f "$stamp" ] || [ -n "$newer" ]; then
 fi
 
 export PARLEY_DEV="${PARLEY_DEV:-true}"
-# Only the scripts use PARLEY_CACHE; the server rejects unknown PARLEY_* variables.
+# PARLEY_CACHE is for the scripts only.
 unset PARLEY_CACHE
 exec node signaling/main.ts

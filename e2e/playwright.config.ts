@@ -13,6 +13,7 @@ const node = JSON.stringify(process.execPath);
 
 export default defineConfig({
 	testDir: fileURLToPath(new URL('.', import.meta.url)),
+	testIgnore: ['**/.artifacts/**'],
 	outputDir: fileURLToPath(new URL('./.artifacts/test-results', import.meta.url)),
 	workers: 1,
 	fullyParallel: false,

@@ -136,11 +136,17 @@ describe('chat', () => {
 		const away = next(b, 'presence:update', (p) => p.identity === 'pa' && p.state === 'away');
 		await ok(a, 'presence:set', { state: 'away' });
 		await away;
+		// A dropped connection: reconnecting, then left after the grace period.
 		const reconnecting = next(b, 'presence:update', (p) => p.identity === 'pa' && p.state === 'reconnecting');
 		const left = next(b, 'presence:update', (p) => p.identity === 'pa' && p.state === 'left');
-		a.disconnect();
+		a.io.engine.close();
 		await reconnecting;
 		await left;
+		// Leaving on purpose: left at once.
+		const c = await member('pres', 'pc');
+		const cLeft = next(b, 'presence:update', (p) => p.identity === 'pc' && p.state === 'left', 200);
+		c.disconnect();
+		await cLeft;
 		b.disconnect();
 	});
 

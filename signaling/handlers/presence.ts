@@ -10,5 +10,6 @@ export function registerPresenceHandlers({ socket, session, presence }: HandlerC
 	presence.connect(room, sub, name);
 	socket.emit('presence:snapshot', { participants: presence.snapshot(room) });
 	socket.onAny(() => presence.touch(room, sub));
-	socket.on('disconnect', () => presence.disconnect(room, sub));
+	// The client closing its socket on purpose (Leave) is a goodbye, not a dropped connection.
+	socket.on('disconnect', (reason) => presence.disconnect(room, sub, reason === 'client namespace disconnect'));
 }

@@ -43,12 +43,20 @@ export class PresenceTracker extends EventEmitter<PresenceEvents> {
 		this.#set(room, entry, entry.state === 'away' && entry.sockets > 1 ? 'away' : 'online');
 	}
 
-	/** A socket of `identity` disconnected (or its heartbeat timed out). */
-	disconnect(room: string, identity: string): void {
+	/**
+	 * A socket of `identity` disconnected. `leaving`: the client said goodbye (left at
+	 * once); otherwise the connection dropped or its heartbeat timed out (reconnecting).
+	 */
+	disconnect(room: string, identity: string, leaving = false): void {
 		const entry = this.#rooms.get(room)?.get(identity);
 		if (!entry || entry.sockets === 0) return;
 		entry.sockets--;
 		if (entry.sockets > 0) return;
+		if (leaving) {
+			this.#set(room, entry, 'left');
+			this.#trimLeft(room);
+			return;
+		}
 		this.#set(room, entry, 'reconnecting');
 		entry.leaveTimer = setTimeout(() => {
 			entry.leaveTimer = undefined;

@@ -101,7 +101,7 @@ export class ChatClient {
 			this.#changed();
 		});
 		on('chat:receipts', ({ receipts }) => {
-			for (const r of receipts) this.#receipts.set(r.seq, r);
+			for (const r of receipts) this.#setReceipt(r);
 			this.#changed();
 		});
 		on('chat:typing', ({ identity: who, name, typing }) => this.#setTyping(who, name, typing));
@@ -148,7 +148,7 @@ export class ChatClient {
 		if (!result.ok) return;
 		this.#hasMoreHistory = result.data.hasMore;
 		this.#add(result.data.messages);
-		for (const r of result.data.receipts) this.#receipts.set(r.seq, r);
+		for (const r of result.data.receipts) this.#setReceipt(r);
 		this.#changed();
 	}
 
@@ -204,24 +204,63 @@ export class ChatClient {
 	/** After (re)connecting: fetch everything after the watermark, then send the outbox. */
 	#resync(): Promise<void> {
 		this.#syncing ??= (async () => {
+			let synced = false;
 			try {
+				const fromStart = this.#watermark === 0;
 				for (;;) {
 					const result = await this.#request('chat:sync', { afterSeq: this.#watermark, limit: 200 });
-					if (!result.ok) return;
+					if (!result.ok) {
+						// A lost sync would leave a gap until the next reconnect: try again while connected.
+						if (this.#closed || !this.#socket.connected || FINAL_ERRORS.has(result.error.code)) return;
+						await new Promise((r) => setTimeout(r, this.#options.retryDelayMs));
+						continue;
+					}
 					this.#add(result.data.messages);
 					const last = result.data.messages.at(-1)?.seq ?? this.#watermark;
 					// Every visible message up to the page's end (or the room's lastSeq when complete) is held.
 					this.#watermark = Math.max(this.#watermark, result.data.hasMore ? last : result.data.lastSeq);
 					if (!result.data.hasMore) break;
 				}
-				if (this.#sorted.length === 0) await this.loadOlder();
+				synced = true;
+				// Synced from the very start: every visible message is held, there is nothing older.
+				if (fromStart) this.#hasMoreHistory = false;
+				else if (this.#sorted.length === 0) await this.loadOlder();
 				this.#changed();
 			} finally {
 				this.#syncing = undefined;
 			}
+			if (synced) void this.#refreshReceipts();
 			await this.#flush();
 		})();
 		return this.#syncing;
+	}
+
+	/**
+	 * Receipts are pushed only to connected sockets, and chat:sync carries none: after a
+	 * (re)connect, fetch those of this participant's messages in the latest page.
+	 */
+	async #refreshReceipts(): Promise<void> {
+		if (this.#closed || !this.#sorted.some((m) => m.from === this.identity)) return;
+		const result = await this.#request('chat:history', { beforeSeq: null, limit: 50 });
+		if (!result.ok || this.#closed) return;
+		this.#add(result.data.messages);
+		for (const r of result.data.receipts) this.#setReceipt(r);
+		this.#changed();
+	}
+
+	/** Receipts only grow: merge, so that an older answer never hides a newer push. */
+	#setReceipt(r: ChatReceipt): void {
+		const old = this.#receipts.get(r.seq);
+		this.#receipts.set(
+			r.seq,
+			old
+				? {
+						seq: r.seq,
+						deliveredTo: [...new Set([...old.deliveredTo, ...r.deliveredTo])],
+						readBy: [...new Set([...old.readBy, ...r.readBy])],
+					}
+				: r,
+		);
 	}
 
 	/** Send queued messages one at a time, in order, so that their seqs keep the sender's order. */
@@ -244,7 +283,9 @@ export class ChatClient {
 				});
 				if (result.ok) {
 					this.#onAck?.(performance.now() - started);
-					this.#outbox.splice(this.#outbox.indexOf(item), 1);
+					// It may be gone already: a sync can bring the stored message first (see #add).
+					const index = this.#outbox.indexOf(item);
+					if (index >= 0) this.#outbox.splice(index, 1);
 					this.#add([result.data.message]);
 				} else if (FINAL_ERRORS.has(result.error.code)) {
 					item.state = 'failed';
@@ -270,6 +311,11 @@ export class ChatClient {
 			this.#messages.set(m.seq, m);
 			added = true;
 			if (m.from !== this.identity) this.#pendingDelivered.add(m.seq);
+			// Stored although its ack was lost (sent just before a disconnect): it is no longer outgoing.
+			else if (this.#outbox.length > 0) {
+				const index = this.#outbox.findIndex((o) => o.id === m.id);
+				if (index >= 0) this.#outbox.splice(index, 1);
+			}
 		}
 		if (!added) return;
 		this.#sorted = [...this.#messages.values()].sort((a, b) => a.seq - b.seq);

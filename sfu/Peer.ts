@@ -192,6 +192,9 @@ export class Peer extends EventEmitter<PeerEvents> {
 			producerId: producer.id,
 			rtpCapabilities: this.rtpCapabilities,
 			paused: true,
+			// Retransmit audio too (mediasoup does it for video only by default): under loss
+			// on the subscriber's link it more than halves concealment.
+			enableRtx: true,
 			...(layers ? { preferredLayers: layers } : {}),
 			appData: { peerId: this.id, producerPeerId: producer.appData.peerId, source: producer.appData.source },
 		});

@@ -210,7 +210,7 @@ export class Room extends EventEmitter<RoomEvents> {
 
 	async #measureQuality(): Promise<void> {
 		if (this.#closed || this.#peers.size === 0) return;
-		const peers = await Promise.all([...this.#peers.values()].map((p) => measurePeer(p).catch(() => undefined)));
+		const peers = await Promise.all([...this.#peers.values()].map((p) => measurePeer(p, (id) => this.#dynacast.sentFor(id)).catch(() => undefined)));
 		if (!this.#closed) this.emit('quality', peers.filter((q): q is PeerQuality => q !== undefined));
 	}
 

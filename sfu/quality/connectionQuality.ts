@@ -24,7 +24,11 @@ export function classify({ score, lossPercent, rttMs, jitterMs }: QualityInputs)
 }
 
 /** Measure one peer (a few getStats() round trips to its worker). */
-export async function measurePeer(peer: Peer): Promise<PeerQuality> {
+export async function measurePeer(
+	peer: Peer,
+	/** The highest spatial layer a producer is asked to encode (dynacast; -1: none, undefined: all). */
+	encodedUpTo: (producerId: string) => number | undefined = () => undefined,
+): Promise<PeerQuality> {
 	let score: number | null = null;
 	let lossPercent: number | null = null;
 	let rttMs: number | null = null;
@@ -33,7 +37,9 @@ export async function measurePeer(peer: Peer): Promise<PeerQuality> {
 	const lower = (a: number | null, b: number) => (a === null ? b : Math.min(a, b));
 	const higher = (a: number | null, b: number) => (a === null ? b : Math.max(a, b));
 	for (const producer of peer.producers.values()) {
-		for (const s of producer.score) score = lower(score, s.score);
+		// Layers that dynacast switched off score 0 without anything being wrong: leave them out.
+		const upTo = encodedUpTo(producer.id) ?? Infinity;
+		for (const s of producer.score) if (s.encodingIdx <= upTo) score = lower(score, s.score);
 		for (const stat of await producer.getStats().catch(() => [])) {
 			lossPercent = higher(lossPercent, (stat.fractionLost / 256) * 100);
 			sendKbps += stat.bitrate / 1000;

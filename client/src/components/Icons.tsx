@@ -91,3 +91,61 @@ export const SpeakerIcon = (p: IconProps) => (
 		<path d="M15.54 8.46a5 5 0 0 1 0 7.07M19.07 4.93a10 10 0 0 1 0 14.14" />
 	</Svg>
 );
+
+export const ScreenShareIcon = (p: IconProps) => (
+	<Svg {...p}>
+		<rect x="2" y="4" width="20" height="13" rx="2" />
+		<path d="M8 21h8M12 17v4M12 13V8M9.5 10.5 12 8l2.5 2.5" />
+	</Svg>
+);
+
+export const ScreenShareOffIcon = (p: IconProps) => (
+	<Svg {...p}>
+		<rect x="2" y="4" width="20" height="13" rx="2" />
+		<path d="M8 21h8M12 17v4M9.5 8.5l5 5M14.5 8.5l-5 5" />
+	</Svg>
+);
+
+export const GridIcon = (p: IconProps) => (
+	<Svg {...p}>
+		<rect x="3" y="3" width="8" height="8" rx="1.5" />
+		<rect x="13" y="3" width="8" height="8" rx="1.5" />
+		<rect x="3" y="13" width="8" height="8" rx="1.5" />
+		<rect x="13" y="13" width="8" height="8" rx="1.5" />
+	</Svg>
+);
+
+export const SpeakerLayoutIcon = (p: IconProps) => (
+	<Svg {...p}>
+		<rect x="2" y="3" width="14" height="18" rx="1.5" />
+		<rect x="18" y="3" width="4" height="5" rx="1" />
+		<rect x="18" y="10" width="4" height="5" rx="1" />
+	</Svg>
+);
+
+export const StatsIcon = (p: IconProps) => (
+	<Svg {...p}>
+		<path d="M3 3v18h18" />
+		<path d="M7 15l4-4 3 3 6-6" />
+	</Svg>
+);
+
+export const PinIcon = (p: IconProps) => (
+	<Svg {...p}>
+		<path d="M9 4h6l-1 6 3 3v2H7v-2l3-3-1-6zM12 15v6" />
+	</Svg>
+);
+
+export const EyeOffIcon = (p: IconProps) => (
+	<Svg {...p}>
+		<path d="M3 3l18 18M10.6 6.1A9.8 9.8 0 0 1 12 6c5 0 9 4.5 10 6a17 17 0 0 1-3.2 3.6M6.1 7.4A16.7 16.7 0 0 0 2 12c1 1.5 5 6 10 6a9.6 9.6 0 0 0 4.4-1.1" />
+		<path d="M9.9 9.9a3 3 0 0 0 4.2 4.2" />
+	</Svg>
+);
+
+export const EyeIcon = (p: IconProps) => (
+	<Svg {...p}>
+		<path d="M2 12c1-1.5 5-6 10-6s9 4.5 10 6c-1 1.5-5 6-10 6S3 13.5 2 12z" />
+		<circle cx="12" cy="12" r="3" />
+	</Svg>
+);

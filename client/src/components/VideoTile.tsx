@@ -1,16 +1,40 @@
-import { memo, useEffect, useRef, type CSSProperties } from 'react';
-import { MicOffIcon } from './Icons.tsx';
+import { memo, useEffect, useRef, type CSSProperties, type RefObject } from 'react';
+import type { PeerQuality } from '../../../signaling/protocol/index.ts';
+import type { TileViewport } from '../media/RoomClient.ts';
+import { AudioLevel } from './AudioLevel.tsx';
+import { EyeIcon, EyeOffIcon, MicOffIcon, PinIcon } from './Icons.tsx';
+import { QualityIndicator } from './QualityIndicator.tsx';
+
+export type TileSlot = 'grid' | 'main' | 'strip' | 'hidden';
 
 export interface VideoTileProps {
+	/** Identifies the tile in the stage (pinning); defaults to the peer id. */
+	tileKey?: string;
 	peerId: string;
 	name: string;
 	local: boolean;
+	/** A camera tile (default) or a screen share. */
+	source?: 'camera' | 'screen';
 	track: MediaStreamTrack | null;
 	videoOn: boolean;
 	audioMuted: boolean;
+	/** The person's microphone track, for the level meter (local or remote). */
+	audioTrack?: MediaStreamTrack | null;
 	/** Mirror the picture (the local camera, like a mirror). */
 	mirror?: boolean;
 	style?: CSSProperties;
+	/** The consumer of a remote video, whose viewport is reported through onViewport. */
+	consumerId?: string | null;
+	onViewport?: (consumerId: string, viewport: TileViewport) => void;
+	activeSpeaker?: boolean;
+	quality?: PeerQuality | null;
+	/** Where the stage put the tile. */
+	slot?: TileSlot;
+	pinned?: boolean;
+	onTogglePin?: (tileKey: string) => void;
+	/** The viewer turned this person's video off (saves bandwidth; their video is paused). */
+	videoHidden?: boolean;
+	onToggleVideoHidden?: (peerId: string) => void;
 }
 
 const AVATAR_HUES = [200, 260, 320, 20, 150, 40, 180, 290];
@@ -27,8 +51,91 @@ function hue(id: string): number {
 	return AVATAR_HUES[h % AVATAR_HUES.length]!;
 }
 
-export const VideoTile = memo(function VideoTile({ peerId, name, local, track, videoOn, audioMuted, mirror, style }: VideoTileProps) {
+/**
+ * Reports how a remote video is shown: its size in device pixels (ResizeObserver ×
+ * devicePixelRatio) and whether it can be seen at all (on screen per IntersectionObserver,
+ * the page visible, the viewer has not turned it off). Nothing is reported until both
+ * observers have answered once.
+ */
+function useViewportReport(
+	ref: RefObject<HTMLElement | null>,
+	consumerId: string | null | undefined,
+	report: VideoTileProps['onViewport'],
+	forceHidden: boolean,
+): void {
+	useEffect(() => {
+		const element = ref.current;
+		if (!element || !consumerId || !report || typeof ResizeObserver === 'undefined') return;
+		let size: { width: number; height: number } | null = null;
+		let intersecting: boolean | null = typeof IntersectionObserver === 'undefined' ? true : null;
+		let last = '';
+		const send = (): void => {
+			if (!size || intersecting === null) return;
+			const dpr = window.devicePixelRatio || 1;
+			const width = Math.round(size.width * dpr);
+			const height = Math.round(size.height * dpr);
+			const visible = !forceHidden && intersecting && document.visibilityState === 'visible' && width > 0 && height > 0;
+			const key = `${width}x${height}:${visible}`;
+			if (key === last) return;
+			last = key;
+			report(consumerId, { width, height, visible });
+		};
+		const resize = new ResizeObserver((entries) => {
+			const entry = entries[entries.length - 1];
+			if (!entry) return;
+			const box = entry.borderBoxSize?.[0];
+			size = box ? { width: box.inlineSize, height: box.blockSize } : { width: entry.contentRect.width, height: entry.contentRect.height };
+			send();
+		});
+		resize.observe(element);
+		let intersection: IntersectionObserver | null = null;
+		if (typeof IntersectionObserver !== 'undefined') {
+			intersection = new IntersectionObserver((entries) => {
+				const entry = entries[entries.length - 1];
+				if (!entry) return;
+				intersecting = entry.isIntersecting;
+				send();
+			});
+			intersection.observe(element);
+		}
+		// Minimised windows and background tabs are hidden pages; zooming changes devicePixelRatio.
+		document.addEventListener('visibilitychange', send);
+		window.addEventListener('resize', send);
+		return () => {
+			resize.disconnect();
+			intersection?.disconnect();
+			document.removeEventListener('visibilitychange', send);
+			window.removeEventListener('resize', send);
+		};
+	}, [ref, consumerId, report, forceHidden]);
+}
+
+export const VideoTile = memo(function VideoTile({
+	tileKey,
+	peerId,
+	name,
+	local,
+	source = 'camera',
+	track,
+	videoOn,
+	audioMuted,
+	audioTrack = null,
+	mirror,
+	style,
+	consumerId,
+	onViewport,
+	activeSpeaker = false,
+	quality = null,
+	slot = 'grid',
+	pinned = false,
+	onTogglePin,
+	videoHidden = false,
+	onToggleVideoHidden,
+}: VideoTileProps) {
+	const tileRef = useRef<HTMLDivElement>(null);
 	const videoRef = useRef<HTMLVideoElement>(null);
+	const key = tileKey ?? peerId;
+	const screen = source === 'screen';
 
 	useEffect(() => {
 		const video = videoRef.current;
@@ -46,16 +153,25 @@ export const VideoTile = memo(function VideoTile({ peerId, name, local, track, v
 		});
 	}, [track]);
 
-	const showVideo = videoOn && !!track;
+	useViewportReport(tileRef, consumerId, onViewport, videoHidden || slot === 'hidden');
+
+	const showVideo = videoOn && !!track && !videoHidden;
+	const label = screen ? (local ? 'Your screen' : `${name}'s screen`) : local ? `${name} (you)` : name;
 	return (
 		<div
-			className={`tile${local ? ' tile-local' : ''}`}
-			data-testid="tile"
+			ref={tileRef}
+			className={`tile${local ? ' tile-local' : ''}${screen ? ' tile-screen' : ''}${activeSpeaker ? ' tile-speaking' : ''} slot-${slot}`}
+			data-testid={screen ? 'screen-tile' : 'tile'}
 			data-peer-id={peerId}
 			data-peer-name={name}
 			data-local={local ? 'true' : 'false'}
+			data-source={source}
 			data-video={showVideo ? 'on' : 'off'}
+			data-video-hidden={videoHidden ? 'true' : 'false'}
 			data-audio={audioMuted ? 'muted' : 'on'}
+			data-active-speaker={activeSpeaker ? 'true' : 'false'}
+			data-slot={slot}
+			data-pinned={pinned ? 'true' : 'false'}
 			style={style}
 		>
 			<video
@@ -70,13 +186,44 @@ export const VideoTile = memo(function VideoTile({ peerId, name, local, track, v
 					<span style={{ '--avatar-hue': hue(peerId) } as CSSProperties}>{initials(name)}</span>
 				</div>
 			)}
+			{videoHidden && <div className="tile-note">Video off for you</div>}
+			<div className="tile-actions">
+				{onTogglePin && (
+					<button
+						type="button"
+						className={`tile-action${pinned ? ' active' : ''}`}
+						onClick={() => onTogglePin(key)}
+						aria-pressed={pinned}
+						aria-label={pinned ? `Unpin ${label}` : `Pin ${label}`}
+						title={pinned ? 'Unpin' : 'Pin (show large)'}
+						data-testid="pin"
+					>
+						<PinIcon width={16} height={16} />
+					</button>
+				)}
+				{onToggleVideoHidden && !local && !screen && (videoOn || videoHidden) && (
+					<button
+						type="button"
+						className={`tile-action${videoHidden ? ' active' : ''}`}
+						onClick={() => onToggleVideoHidden(peerId)}
+						aria-pressed={videoHidden}
+						aria-label={videoHidden ? `Show ${name}'s video` : `Turn off ${name}'s video for you`}
+						title={videoHidden ? 'Show video' : 'Turn off video (for you)'}
+						data-testid="hide-video"
+					>
+						{videoHidden ? <EyeIcon width={16} height={16} /> : <EyeOffIcon width={16} height={16} />}
+					</button>
+				)}
+			</div>
 			<div className="tile-label">
-				{audioMuted && (
+				{!screen && audioMuted && (
 					<span className="tile-muted" data-testid="mic-muted" title={`${name} is muted`} aria-label="muted">
 						<MicOffIcon width={14} height={14} />
 					</span>
 				)}
-				<span className="tile-name">{local ? `${name} (you)` : name}</span>
+				{!screen && !audioMuted && <AudioLevel track={audioTrack} muted={audioMuted} />}
+				<span className="tile-name">{label}</span>
+				{!screen && <QualityIndicator quality={quality} />}
 			</div>
 		</div>
 	);

@@ -15,6 +15,7 @@ import type {
 	MediaSource,
 	NotificationMap,
 	PeerInfo,
+	PeerQuality,
 	ProducerInfo,
 	RequestName,
 	RequestPayload,
@@ -24,7 +25,18 @@ import type {
 	TransportOptions,
 } from '../../../signaling/protocol/index.ts';
 import { createManager } from './connection.ts';
-import { getTrack, stopTrack } from './devices.ts';
+import { getDisplayTrack, getTrack, stopTrack } from './devices.ts';
+import {
+	cameraCodecOptions,
+	cameraSimulcastEncodings,
+	cameraSvcEncodings,
+	ICE_DISCONNECTED_RESTART_MS,
+	micCodecOptions,
+	SCREEN_CODEC_OPTIONS,
+	screenEncodings,
+} from './encodings.ts';
+import { JitterBufferTuner } from './receiverTuning.ts';
+import { tuning } from './tuning.ts';
 
 type ParleySocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -36,17 +48,45 @@ export interface RoomClientError {
 	message: string;
 }
 
+/** The layers the SFU forwards to this client for one consumer (null: none / not known). */
+export interface ConsumerLayers {
+	spatialLayer: number | null;
+	temporalLayer: number | null;
+}
+
+export interface RemoteVideo {
+	consumerId: string;
+	track: MediaStreamTrack;
+	/** What the SFU last said it forwards (null until it says). */
+	layers: ConsumerLayers | null;
+}
+
 export interface RemoteParticipant {
 	id: string;
 	name: string;
 	joinedAt: number;
-	/** The camera (or else screen) track, while that producer is live and not paused. */
+	/** The camera track, while that producer is live and not paused. */
 	videoTrack: MediaStreamTrack | null;
+	/** The consumer of videoTrack (for viewport reports). */
+	videoConsumerId: string | null;
+	/** Layers of the camera consumer. */
+	videoLayers: ConsumerLayers | null;
 	/** The microphone track (also while paused: a paused producer just sends nothing). */
 	audioTrack: MediaStreamTrack | null;
 	/** No microphone producer, or it is paused. */
 	audioMuted: boolean;
 	videoOn: boolean;
+	/** Their screen share, while live. */
+	screen: RemoteVideo | null;
+	/** Connection quality as the SFU sees it (null until the first measurement). */
+	quality: PeerQuality | null;
+}
+
+/** How a remote video is shown, in device pixels (see media:setViewports). */
+export interface TileViewport {
+	width: number;
+	height: number;
+	visible: boolean;
 }
 
 export interface LocalMedia {
@@ -57,6 +97,10 @@ export interface LocalMedia {
 	/** A toggle is in progress (to disable the button meanwhile). */
 	micBusy: boolean;
 	cameraBusy: boolean;
+	/** The screen being shared (the local capture), if any. */
+	screenTrack: MediaStreamTrack | null;
+	screenOn: boolean;
+	screenBusy: boolean;
 }
 
 export interface RoomSnapshot {
@@ -69,6 +113,12 @@ export interface RoomSnapshot {
 	error: RoomClientError | null;
 	/** A non-fatal problem to show for a while (e.g. the camera could not start). */
 	notice: string | null;
+	/** The dominant speaker (a remote peer id or our own), as the SFU hears it. */
+	activeSpeaker: string | null;
+	/** Our own connection quality as the SFU sees it. */
+	selfQuality: PeerQuality | null;
+	/** The room's video codec (null before joining). */
+	videoCodec: 'vp8' | 'vp9' | null;
 }
 
 export interface RoomClientOptions {
@@ -142,14 +192,10 @@ export function preloadDevice(): void {
 	}
 }
 
-/** Three VP8 simulcast layers: 1/4, 1/2 and full resolution of a 1280x720 capture. */
-const CAMERA_ENCODINGS: msc.RtpEncodingParameters[] = [
-	{ scaleResolutionDownBy: 4, maxBitrate: 150_000, scalabilityMode: 'L1T3' },
-	{ scaleResolutionDownBy: 2, maxBitrate: 500_000, scalabilityMode: 'L1T3' },
-	{ scaleResolutionDownBy: 1, maxBitrate: 1_500_000, scalabilityMode: 'L1T3' },
-];
-const CAMERA_CODEC_OPTIONS: msc.ProducerCodecOptions = { videoGoogleStartBitrate: 1000 };
-const MIC_CODEC_OPTIONS: msc.ProducerCodecOptions = { opusDtx: true, opusFec: true };
+/** Viewport reports: the first change goes out at once, then at most one batch per this many ms. */
+const VIEWPORT_INTERVAL_MS = 150;
+/** How often receivers are re-tuned from their stats (ms). */
+const TUNING_INTERVAL_MS = 1000;
 
 interface PeerRecord {
 	id: string;
@@ -166,6 +212,8 @@ interface ConsumerAppData extends msc.AppData {
 interface ProducerAppData extends msc.AppData {
 	source: MediaSource;
 	paused: boolean;
+	/** Capture size of the top layer (video). */
+	dimensions?: { width: number; height: number };
 }
 
 type Listener = () => void;
@@ -174,6 +222,15 @@ type Listener = () => void;
 function mark(name: string): void {
 	try {
 		performance.mark(`parley:${name}`);
+	} catch {
+		// User Timing is optional.
+	}
+}
+
+/** A duration as a User Timing measure (`parley:*`), from `start` (performance.now()) to now. */
+function measure(name: string, start: number): void {
+	try {
+		performance.measure(`parley:${name}`, { start, end: performance.now() });
 	} catch {
 		// User Timing is optional.
 	}
@@ -219,6 +276,7 @@ export class RoomClient {
 	/** The receive transport has started its DTLS connect (its first negotiation is under way). */
 	private recvConnectStarted = false;
 	private iceTimers = new Map<string, ReturnType<typeof setTimeout>>();
+	private iceAttempts = new Map<string, number>();
 
 	private audioTrack: MediaStreamTrack | null;
 	private videoTrack: MediaStreamTrack | null;
@@ -230,6 +288,29 @@ export class RoomClient {
 	private cameraQueue: Promise<void> = Promise.resolve();
 	private micBusy = 0;
 	private cameraBusy = 0;
+	private screenTrack: MediaStreamTrack | null = null;
+	private screenProducer: msc.Producer<ProducerAppData> | null = null;
+	private screenQueue: Promise<void> = Promise.resolve();
+	private screenBusy = 0;
+
+	private videoCodec: 'vp8' | 'vp9' | null = null;
+	private activeSpeaker: string | null = null;
+	private quality = new Map<string, PeerQuality>();
+	private consumerLayers = new Map<string, ConsumerLayers>();
+
+	/** Latest viewport per video consumer, and what was last sent for it. */
+	private viewports = new Map<string, TileViewport>();
+	private sentViewports = new Map<string, string>();
+	private viewportTimer: ReturnType<typeof setTimeout> | null = null;
+	private lastViewportFlush = 0;
+
+	/** Dynacast: the highest spatial layer the SFU wants per local producer, and what is applied. */
+	private wantedLayers = new Map<string, number>();
+	private appliedLayers = new Map<string, number>();
+	private layerTasks = new Map<string, Promise<void>>();
+
+	private tuner = new JitterBufferTuner();
+	private tuningTimer: ReturnType<typeof setInterval> | null = null;
 
 	private listeners = new Set<Listener>();
 	private snapshot: RoomSnapshot;
@@ -269,19 +350,24 @@ export class RoomClient {
 			.map((peer) => {
 				const producers = [...peer.producers.values()];
 				const mic = producers.find((p) => p.source === 'microphone') ?? producers.find((p) => p.kind === 'audio');
-				const video =
+				const camera =
 					producers.find((p) => p.source === 'camera' && !p.paused) ??
-					producers.find((p) => p.source === 'screen' && !p.paused) ??
-					producers.find((p) => p.kind === 'video' && !p.paused);
-				const videoTrack = video ? this.trackOf(video.id) : null;
+					producers.find((p) => p.kind === 'video' && p.source !== 'screen' && !p.paused);
+				const screenProducer = producers.find((p) => p.source === 'screen' && !p.paused);
+				const video = camera ? this.videoOf(camera.id) : null;
+				const screen = screenProducer ? this.videoOf(screenProducer.id) : null;
 				return {
 					id: peer.id,
 					name: peer.name,
 					joinedAt: peer.joinedAt,
-					videoTrack,
+					videoTrack: video?.track ?? null,
+					videoConsumerId: video?.consumerId ?? null,
+					videoLayers: video?.layers ?? null,
 					audioTrack: mic ? this.trackOf(mic.id) : null,
 					audioMuted: !mic || mic.paused,
-					videoOn: !!videoTrack,
+					videoOn: !!video,
+					screen,
+					quality: this.quality.get(peer.id) ?? null,
 				};
 			});
 		return {
@@ -296,9 +382,15 @@ export class RoomClient {
 				cameraOn: this.cameraOn,
 				micBusy: this.micBusy > 0,
 				cameraBusy: this.cameraBusy > 0,
+				screenTrack: this.screenTrack,
+				screenOn: !!this.screenTrack,
+				screenBusy: this.screenBusy > 0,
 			},
 			error: this.error,
 			notice: this.notice,
+			activeSpeaker: this.activeSpeaker,
+			selfQuality: this.self ? (this.quality.get(this.self.id) ?? null) : null,
+			videoCodec: this.videoCodec,
 		};
 	}
 
@@ -306,6 +398,13 @@ export class RoomClient {
 		const consumerId = this.consumerByProducer.get(producerId);
 		const consumer = consumerId ? this.consumers.get(consumerId) : undefined;
 		return consumer && !consumer.closed ? consumer.track : null;
+	}
+
+	private videoOf(producerId: string): RemoteVideo | null {
+		const consumerId = this.consumerByProducer.get(producerId);
+		const consumer = consumerId ? this.consumers.get(consumerId) : undefined;
+		if (!consumer || consumer.closed) return null;
+		return { consumerId: consumer.id, track: consumer.track, layers: this.consumerLayers.get(consumer.id) ?? null };
 	}
 
 	// ---- Session -------------------------------------------------------------------
@@ -372,6 +471,22 @@ export class RoomClient {
 		this.listen('producer:paused', ({ producerId, peerId }) => this.onProducerPaused(peerId, producerId, true));
 		this.listen('producer:resumed', ({ producerId, peerId }) => this.onProducerPaused(peerId, producerId, false));
 		this.listen('consumer:closed', ({ consumerId }) => this.onConsumerClosed(consumerId));
+		this.listen('consumer:layers', ({ consumerId, spatialLayer, temporalLayer }) => {
+			if (!this.consumers.has(consumerId)) return;
+			mark(`consumer-layers-${spatialLayer ?? 'none'}`);
+			this.consumerLayers.set(consumerId, { spatialLayer, temporalLayer });
+			this.emitChange();
+		});
+		this.listen('producer:layers', ({ producerId, maxSpatialLayer }) => this.onProducerLayers(producerId, maxSpatialLayer));
+		this.listen('speaker:active', ({ peerId }) => {
+			if (peerId === this.activeSpeaker) return;
+			this.activeSpeaker = peerId;
+			this.emitChange();
+		});
+		this.listen('quality:update', ({ peers }) => {
+			this.quality = new Map(peers.map((q) => [q.peerId, q]));
+			this.emitChange();
+		});
 		this.listen('session:ended', ({ reason }) => {
 			if (reason === 'server-shutdown') {
 				// Probably a restart or an upgrade: keep the call and come back when it is up again.
@@ -411,6 +526,9 @@ export class RoomClient {
 		const { self, peers } = joinAnswer;
 		mark('joined');
 		this.self = { id: self.id, name: self.name };
+		this.videoCodec = joinAnswer.videoCodec;
+		this.activeSpeaker = joinAnswer.activeSpeaker;
+		this.startTuning(generation);
 		for (const peer of peers) if (peer.id !== self.id) this.onPeerJoined(peer);
 		this.status = 'joined';
 		this.emitChange();
@@ -478,7 +596,11 @@ export class RoomClient {
 	}
 
 	private needsSendTransport(): boolean {
-		return !!this.audioTrack || (this.cameraOn && !!this.videoTrack);
+		return !!this.audioTrack || (this.cameraOn && !!this.videoTrack) || this.liveScreenTrack() !== null;
+	}
+
+	private liveScreenTrack(): MediaStreamTrack | null {
+		return this.screenTrack && this.screenTrack.readyState === 'live' ? this.screenTrack : null;
 	}
 
 	private async startSending(generation: number): Promise<void> {
@@ -492,6 +614,7 @@ export class RoomClient {
 		await Promise.all([
 			this.audioTrack ? this.enqueue('mic', () => this.publishMic(generation)) : null,
 			this.cameraOn && this.videoTrack ? this.enqueue('camera', () => this.publishCamera(generation)) : null,
+			this.liveScreenTrack() ? this.enqueue('screen', () => this.publishScreen(generation)) : null,
 		]);
 	}
 
@@ -544,37 +667,64 @@ export class RoomClient {
 					rtpParameters,
 					source: data.source ?? (kind === 'audio' ? 'microphone' : 'camera'),
 					...(data.paused ? { paused: true } : {}),
+					...(data.dimensions ? { dimensions: data.dimensions } : {}),
 				}).then(({ producerId }) => callback({ id: producerId }), errback);
 			});
 		}
 		transport.on('connectionstatechange', (state) => {
 			mark(`${direction}-transport-${state}`);
 			if (generation !== this.generation || transport.closed) return;
-			const pending = this.iceTimers.get(transport.id);
-			if (pending) clearTimeout(pending);
-			this.iceTimers.delete(transport.id);
-			if (state === 'failed') void this.restartIce(transport, generation);
-			else if (state === 'disconnected') {
+			if (state === 'connected') this.iceAttempts.delete(transport.id);
+			if (state === 'failed') {
+				this.clearIceTimer(transport.id);
+				void this.restartIce(transport, generation);
+			} else if (state === 'disconnected') {
 				// Often recovers by itself within a couple of seconds; restart ICE if it does not.
-				this.iceTimers.set(
-					transport.id,
-					setTimeout(() => {
-						this.iceTimers.delete(transport.id);
-						if (transport.connectionState === 'disconnected') void this.restartIce(transport, generation);
-					}, 2500),
-				);
+				this.scheduleIceRestart(transport, generation, ICE_DISCONNECTED_RESTART_MS);
+			} else if (state === 'connected' || state === 'closed') {
+				this.clearIceTimer(transport.id);
 			}
 		});
 		return transport;
 	}
 
+	private clearIceTimer(transportId: string): void {
+		const pending = this.iceTimers.get(transportId);
+		if (pending) clearTimeout(pending);
+		this.iceTimers.delete(transportId);
+	}
+
+	private scheduleIceRestart(transport: msc.Transport, generation: number, delayMs: number): void {
+		this.clearIceTimer(transport.id);
+		this.iceTimers.set(
+			transport.id,
+			setTimeout(() => {
+				this.iceTimers.delete(transport.id);
+				if (generation !== this.generation || transport.closed) return;
+				if (transport.connectionState !== 'connected') void this.restartIce(transport, generation);
+			}, delayMs),
+		);
+	}
+
+	/**
+	 * New ICE credentials from the server, then an ICE restart on our side. While the path
+	 * stays down the restart is retried (backing off to 8 s), so the call comes back soon
+	 * after the network does, without a rejoin.
+	 */
 	private async restartIce(transport: msc.Transport, generation: number): Promise<void> {
+		const attempt = (this.iceAttempts.get(transport.id) ?? 0) + 1;
+		this.iceAttempts.set(transport.id, attempt);
+		mark(`ice-restart-${transport.direction}`);
 		try {
 			const { iceParameters } = await this.request('media:restartIce', { transportId: transport.id });
 			if (generation !== this.generation || transport.closed) return;
 			await transport.restartIce({ iceParameters });
 		} catch (error) {
 			if (generation === this.generation) console.warn('[parley] ICE restart failed', error);
+		}
+		if (generation !== this.generation || transport.closed) return;
+		if (transport.connectionState !== 'connected') {
+			this.scheduleIceRestart(transport, generation, Math.min(8000, 2000 * attempt));
 		}
 	}
 
@@ -583,9 +733,24 @@ export class RoomClient {
 		this.generation++;
 		for (const timer of this.iceTimers.values()) clearTimeout(timer);
 		this.iceTimers.clear();
+		this.iceAttempts.clear();
 		this.micProducer?.close();
 		this.cameraProducer?.close();
-		this.micProducer = this.cameraProducer = null;
+		this.screenProducer?.close();
+		this.micProducer = this.cameraProducer = this.screenProducer = null;
+		this.wantedLayers.clear();
+		this.appliedLayers.clear();
+		this.layerTasks.clear();
+		this.viewports.clear();
+		this.sentViewports.clear();
+		if (this.viewportTimer) clearTimeout(this.viewportTimer);
+		this.viewportTimer = null;
+		this.consumerLayers.clear();
+		this.quality.clear();
+		this.activeSpeaker = null;
+		if (this.tuningTimer) clearInterval(this.tuningTimer);
+		this.tuningTimer = null;
+		this.tuner.reset();
 		this.sendTransport?.close();
 		this.recvTransport?.close();
 		this.sendTransport = this.recvTransport = null;
@@ -627,7 +792,8 @@ export class RoomClient {
 		this.socket.disconnect();
 		stopTrack(this.audioTrack);
 		stopTrack(this.videoTrack);
-		this.audioTrack = this.videoTrack = null;
+		stopTrack(this.screenTrack);
+		this.audioTrack = this.videoTrack = this.screenTrack = null;
 		if (this.noticeTimer) clearTimeout(this.noticeTimer);
 		this.noticeTimer = null;
 		if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
@@ -703,8 +869,15 @@ export class RoomClient {
 		if (!consumer) return;
 		consumer.close();
 		this.consumers.delete(consumerId);
+		this.forgetConsumer(consumerId);
 		if (this.consumerByProducer.get(consumer.producerId) === consumerId) this.consumerByProducer.delete(consumer.producerId);
 		this.emitChange();
+	}
+
+	private forgetConsumer(consumerId: string): void {
+		this.viewports.delete(consumerId);
+		this.sentViewports.delete(consumerId);
+		this.consumerLayers.delete(consumerId);
 	}
 
 	private dropConsumerOf(producerId: string): void {
@@ -713,6 +886,7 @@ export class RoomClient {
 		this.consumerByProducer.delete(producerId);
 		this.consumers.get(consumerId)?.close();
 		this.consumers.delete(consumerId);
+		this.forgetConsumer(consumerId);
 	}
 
 	private producerExists(peerId: string, producerId: string): boolean {
@@ -817,20 +991,25 @@ export class RoomClient {
 
 	// ---- Local side ----------------------------------------------------------------
 
-	private enqueue(kind: 'mic' | 'camera', task: () => Promise<void>): Promise<void> {
-		if (kind === 'mic') this.micBusy++;
-		else this.cameraBusy++;
+	private enqueue(kind: 'mic' | 'camera' | 'screen', task: () => Promise<void>): Promise<void> {
+		const busy = (delta: number): void => {
+			if (kind === 'mic') this.micBusy += delta;
+			else if (kind === 'camera') this.cameraBusy += delta;
+			else this.screenBusy += delta;
+		};
+		busy(1);
 		this.emitChange();
-		const run = (kind === 'mic' ? this.micQueue : this.cameraQueue).then(task).finally(() => {
-			if (kind === 'mic') this.micBusy--;
-			else this.cameraBusy--;
+		const queue = kind === 'mic' ? this.micQueue : kind === 'camera' ? this.cameraQueue : this.screenQueue;
+		const run = queue.then(task).finally(() => {
+			busy(-1);
 			if (!this.closed) this.emitChange();
 		});
 		const settled = run.catch((error: unknown) => {
 			if (!this.closed) this.showNotice(toRoomError(error).message);
 		});
 		if (kind === 'mic') this.micQueue = settled;
-		else this.cameraQueue = settled;
+		else if (kind === 'camera') this.cameraQueue = settled;
+		else this.screenQueue = settled;
 		return settled;
 	}
 
@@ -841,7 +1020,7 @@ export class RoomClient {
 		const paused = !this.micOn;
 		const producer = await transport.produce<ProducerAppData>({
 			track: this.audioTrack,
-			codecOptions: MIC_CODEC_OPTIONS,
+			codecOptions: micCodecOptions(),
 			stopTracks: false,
 			appData: { source: 'microphone', paused },
 		});
@@ -857,28 +1036,260 @@ export class RoomClient {
 		});
 	}
 
+	/** VP9 SVC when the room asks for it and this browser can send L3T3_KEY, VP8 simulcast otherwise. */
+	private cameraCodec(): { codec: msc.RtpCodecCapability | undefined; svc: boolean } {
+		const codecs = this.device?.rtpCapabilities.codecs ?? [];
+		const find = (mime: string) => codecs.find((c) => c.mimeType.toLowerCase() === mime);
+		if (this.videoCodec === 'vp9') {
+			const vp9 = find('video/vp9');
+			if (vp9 && canSendSvc('video/VP9', 'L3T3_KEY')) return { codec: vp9, svc: true };
+		}
+		return { codec: find('video/vp8'), svc: false };
+	}
+
 	private async publishCamera(generation: number): Promise<void> {
 		if (!this.videoTrack || this.cameraProducer || generation !== this.generation) return;
 		const transport = await this.ensureSendTransport();
 		if (generation !== this.generation || !this.videoTrack) return;
-		const vp8 = this.device?.rtpCapabilities.codecs?.find((c) => c.mimeType.toLowerCase() === 'video/vp8');
+		const { codec, svc } = this.cameraCodec();
+		const dimensions = trackDimensions(this.videoTrack);
 		const producer = await transport.produce<ProducerAppData>({
 			track: this.videoTrack,
-			encodings: CAMERA_ENCODINGS,
-			codecOptions: CAMERA_CODEC_OPTIONS,
-			...(vp8 ? { codec: vp8 } : {}),
+			encodings: svc ? cameraSvcEncodings() : cameraSimulcastEncodings(),
+			codecOptions: cameraCodecOptions(),
+			...(codec ? { codec } : {}),
 			stopTracks: false,
-			appData: { source: 'camera', paused: false },
+			appData: { source: 'camera', paused: false, ...(dimensions ? { dimensions } : {}) },
 		});
 		if (generation !== this.generation) {
 			producer.close();
 			return;
 		}
 		this.cameraProducer = producer;
+		// A camera keeps its frame rate and gives up resolution when bits are short (a face at
+		// a lower resolution beats a slide show).
+		const degradation = tuning().cameraDegradation;
+		if (degradation) void setDegradationPreference(producer, degradation);
 		producer.on('trackended', () => {
 			this.showNotice('Your camera stopped working.');
 			void this.setCameraEnabled(false);
 		});
+		this.applyProducerLayers(producer);
+	}
+
+	private async publishScreen(generation: number): Promise<void> {
+		const track = this.liveScreenTrack();
+		if (!track || this.screenProducer || generation !== this.generation) return;
+		const transport = await this.ensureSendTransport();
+		if (generation !== this.generation || this.liveScreenTrack() !== track) return;
+		const { codec } = this.cameraCodec();
+		const dimensions = trackDimensions(track);
+		const producer = await transport.produce<ProducerAppData>({
+			track,
+			encodings: screenEncodings(),
+			codecOptions: SCREEN_CODEC_OPTIONS,
+			...(codec ? { codec } : {}),
+			stopTracks: false,
+			appData: { source: 'screen', paused: false, ...(dimensions ? { dimensions } : {}) },
+		});
+		if (generation !== this.generation || this.screenTrack !== track) {
+			producer.close();
+			if (generation === this.generation) void this.request('media:closeProducer', { producerId: producer.id }).catch(() => {});
+			return;
+		}
+		this.screenProducer = producer;
+		// Text must stay readable: fewer frames rather than fewer pixels.
+		void setDegradationPreference(producer, 'maintain-resolution');
+		producer.on('trackended', () => void this.setScreenShareEnabled(false));
+		this.applyProducerLayers(producer);
+	}
+
+	/**
+	 * Share a screen, window or tab (the browser asks which), or stop sharing. Sharing also
+	 * stops when the person uses the browser's own "Stop sharing" button.
+	 */
+	setScreenShareEnabled(on: boolean): Promise<void> {
+		return this.enqueue('screen', async () => {
+			if (this.closed) return;
+			if (on ? this.liveScreenTrack() : !this.screenTrack && !this.screenProducer) return;
+			const generation = this.generation;
+			if (!on) {
+				const producer = this.screenProducer;
+				this.screenProducer = null;
+				producer?.close();
+				stopTrack(this.screenTrack);
+				this.screenTrack = null;
+				this.emitChange();
+				if (producer && this.status === 'joined') {
+					await this.request('media:closeProducer', { producerId: producer.id }).catch(() => {});
+				}
+				return;
+			}
+			let track: MediaStreamTrack;
+			try {
+				track = await getDisplayTrack();
+			} catch (error) {
+				// Cancelling the browser's picker is not an error worth a notice.
+				if (error instanceof DOMException && error.name === 'NotAllowedError') return;
+				throw new RoomError('media', error instanceof Error ? error.message : String(error));
+			}
+			if (this.closed) {
+				track.stop();
+				return;
+			}
+			track.addEventListener('ended', () => {
+				if (this.screenTrack === track) void this.setScreenShareEnabled(false);
+			});
+			this.screenTrack = track;
+			this.emitChange();
+			if (this.status === 'joined' && generation === this.generation) {
+				try {
+					await this.publishScreen(generation);
+				} catch (error) {
+					if (this.screenTrack === track) {
+						stopTrack(track);
+						this.screenTrack = null;
+					}
+					throw error;
+				}
+			}
+		});
+	}
+
+	// ---- Dynacast (publisher side) -------------------------------------------------
+
+	private onProducerLayers(producerId: string, maxSpatialLayer: number): void {
+		this.wantedLayers.set(producerId, maxSpatialLayer);
+		const producer = [this.cameraProducer, this.screenProducer].find((p) => p?.id === producerId);
+		if (producer) this.applyProducerLayers(producer);
+	}
+
+	/**
+	 * Encode only what the SFU says someone watches: simulcast encodings above the wanted
+	 * layer are set inactive (all of them for -1); an SVC or single-encoding producer is
+	 * switched off and on as a whole. One change at a time per producer, the latest wins.
+	 */
+	private applyProducerLayers(producer: msc.Producer<ProducerAppData>): void {
+		if (this.layerTasks.has(producer.id)) return;
+		const task = (async () => {
+			for (;;) {
+				const wanted = this.wantedLayers.get(producer.id);
+				if (wanted === undefined || producer.closed || wanted === this.appliedLayers.get(producer.id)) break;
+				const start = performance.now();
+				try {
+					const encodings = producer.rtpParameters.encodings ?? [];
+					if (encodings.length > 1) {
+						// Straight on the sender first (quick: what a new viewer waits for), then through
+						// mediasoup-client, which renegotiates to mark the paused layers in the SDP (else a
+						// later renegotiation would turn them back on).
+						await setEncodingsActive(producer, (i) => i <= wanted);
+						measure(`dynacast-sender-${producer.appData.source}-${wanted}`, start);
+						await producer.setMaxSpatialLayer(wanted);
+					} else {
+						await setEncodingsActive(producer, () => wanted >= 0);
+					}
+				} catch (error) {
+					if (!producer.closed) console.warn('[parley] dynacast change failed', error);
+					break;
+				}
+				this.appliedLayers.set(producer.id, wanted);
+				measure(`dynacast-${producer.appData.source}-${wanted}`, start);
+			}
+		})().finally(() => this.layerTasks.delete(producer.id));
+		this.layerTasks.set(producer.id, task);
+	}
+
+	// ---- Viewports (receiver side) -------------------------------------------------
+
+	/**
+	 * A tile's rendered size and visibility for a remote video. Reports are batched: the
+	 * first change after a quiet spell goes out at once (a layout switch should not wait),
+	 * later ones at most every VIEWPORT_INTERVAL_MS.
+	 */
+	readonly reportViewport = (consumerId: string, viewport: TileViewport): void => {
+		if (this.closed || !this.consumers.has(consumerId)) return;
+		this.viewports.set(consumerId, viewport);
+		if (this.viewportTimer) return;
+		const wait = Math.max(0, this.lastViewportFlush + VIEWPORT_INTERVAL_MS - performance.now());
+		this.viewportTimer = setTimeout(() => this.flushViewports(), wait);
+	};
+
+	private flushViewports(): void {
+		this.viewportTimer = null;
+		if (this.closed || this.status !== 'joined') return;
+		const batch: (TileViewport & { consumerId: string })[] = [];
+		for (const [consumerId, viewport] of this.viewports) {
+			const consumer = this.consumers.get(consumerId);
+			if (!consumer || consumer.kind !== 'video') continue;
+			const key = `${viewport.width}x${viewport.height}:${viewport.visible}`;
+			if (this.sentViewports.get(consumerId) === key) continue;
+			this.sentViewports.set(consumerId, key);
+			batch.push({ consumerId, ...viewport });
+		}
+		if (batch.length === 0) return;
+		this.lastViewportFlush = performance.now();
+		mark('viewports-sent');
+		for (let i = 0; i < batch.length; i += 200) {
+			const viewports = batch.slice(i, i + 200);
+			this.request('media:setViewports', { viewports }).catch((error: unknown) => {
+				// Send again with the next report.
+				for (const v of viewports) this.sentViewports.delete(v.consumerId);
+				if (!this.closed) console.warn('[parley] viewport report failed', error);
+			});
+		}
+	}
+
+	// ---- Receiver tuning and stats -------------------------------------------------
+
+	private startTuning(generation: number): void {
+		if (this.tuningTimer) clearInterval(this.tuningTimer);
+		this.tuningTimer = setInterval(() => {
+			const transport = this.recvTransport;
+			if (generation !== this.generation || !transport || transport.closed || this.consumers.size === 0) return;
+			if (!tuning().jitterBuffer) return;
+			transport.getStats().then(
+				(report) => {
+					if (generation !== this.generation) return;
+					this.tuner.update(report, [...this.consumers.values()], (peerId) => this.quality.get(peerId)?.rttMs ?? null);
+				},
+				() => {},
+			);
+		}, TUNING_INTERVAL_MS);
+	}
+
+	/** Raw WebRTC stats of both transports (for the stats panel). */
+	async getTransportStats(): Promise<{ send: RTCStatsReport | null; recv: RTCStatsReport | null }> {
+		const read = (t: msc.Transport | null): Promise<RTCStatsReport | null> =>
+			t && !t.closed ? t.getStats().catch(() => null) : Promise.resolve(null);
+		const [send, recv] = await Promise.all([read(this.sendTransport), read(this.recvTransport)]);
+		return { send, recv };
+	}
+
+	/** What each receiving track is (to label inbound stats). */
+	describeConsumers(): ConsumerDescription[] {
+		return [...this.consumers.values()].map((c) => ({
+			consumerId: c.id,
+			trackId: c.track.id,
+			peerId: c.appData.peerId,
+			peerName: this.peers.get(c.appData.peerId)?.name ?? 'Guest',
+			kind: c.kind,
+			source: c.appData.source,
+			layers: this.consumerLayers.get(c.id) ?? null,
+			jitterBufferTargetMs: this.tuner.targetFor(c.id),
+		}));
+	}
+
+	/** The local producers and the highest layer dynacast lets each encode. */
+	describeProducers(): ProducerDescription[] {
+		return [this.micProducer, this.cameraProducer, this.screenProducer]
+			.filter((p): p is msc.Producer<ProducerAppData> => !!p && !p.closed)
+			.map((p) => ({
+				producerId: p.id,
+				source: p.appData.source,
+				kind: p.kind,
+				encodings: p.rtpParameters.encodings?.length ?? 0,
+				maxSpatialLayer: this.appliedLayers.get(p.id) ?? null,
+			}));
 	}
 
 	/** Mute/unmute: the producer stays, paused on both ends (others see the muted icon). */
@@ -1016,6 +1427,65 @@ export class RoomClient {
 }
 
 // ---- helpers ----------------------------------------------------------------------
+
+export interface ConsumerDescription {
+	consumerId: string;
+	trackId: string;
+	peerId: string;
+	peerName: string;
+	kind: 'audio' | 'video';
+	source: MediaSource;
+	layers: ConsumerLayers | null;
+	/** The receiver's jitter buffer target set by the loss tuner (null: the browser's default). */
+	jitterBufferTargetMs: number | null;
+}
+
+export interface ProducerDescription {
+	producerId: string;
+	source: MediaSource;
+	kind: 'audio' | 'video';
+	encodings: number;
+	/** What dynacast last applied (null: never asked; -1: nothing encoded). */
+	maxSpatialLayer: number | null;
+}
+
+function trackDimensions(track: MediaStreamTrack): { width: number; height: number } | null {
+	const { width, height } = track.getSettings();
+	return width && height ? { width: Math.round(width), height: Math.round(height) } : null;
+}
+
+/** Whether this browser can send a codec with a scalability mode (Chromium lists them). */
+function canSendSvc(mimeType: string, mode: string): boolean {
+	const codecs = (typeof RTCRtpSender !== 'undefined' && RTCRtpSender.getCapabilities?.('video')?.codecs) || [];
+	const codec = codecs.find((c) => c.mimeType.toLowerCase() === mimeType.toLowerCase()) as
+		| (RTCRtpCodec & { scalabilityModes?: string[] })
+		| undefined;
+	return !!codec && (!codec.scalabilityModes || codec.scalabilityModes.includes(mode));
+}
+
+async function setDegradationPreference(producer: msc.Producer, preference: RTCDegradationPreference): Promise<void> {
+	const sender = producer.rtpSender;
+	if (!sender) return;
+	try {
+		const parameters = sender.getParameters();
+		if (parameters.degradationPreference === preference) return;
+		await sender.setParameters({ ...parameters, degradationPreference: preference });
+	} catch {
+		// Not supported by every browser; the default (balanced) is fine too.
+	}
+}
+
+/** Turn encodings on or off straight on the RTCRtpSender (no SDP renegotiation). */
+async function setEncodingsActive(producer: msc.Producer, active: (index: number) => boolean): Promise<void> {
+	const sender = producer.rtpSender;
+	if (!sender) return;
+	const parameters = sender.getParameters();
+	if (parameters.encodings.every((e, i) => e.active === active(i))) return;
+	parameters.encodings.forEach((encoding, i) => {
+		encoding.active = active(i);
+	});
+	await sender.setParameters(parameters);
+}
 
 interface Deferred<T> {
 	promise: Promise<T>;

@@ -187,3 +187,21 @@ export function onDeviceChange(listener: () => void): () => void {
 export function stopTrack(track: MediaStreamTrack | null | undefined): void {
 	if (track && track.readyState !== 'ended') track.stop();
 }
+
+/**
+ * A screen, window or tab to share (the browser shows its picker; needs a user gesture).
+ * Marked as detailed content, so the encoder keeps text sharp rather than motion smooth.
+ */
+export async function getDisplayTrack(): Promise<MediaStreamTrack> {
+	if (typeof navigator === 'undefined' || !navigator.mediaDevices?.getDisplayMedia) {
+		throw new MediaAccessError('not-found', 'camera', 'This browser cannot share the screen.');
+	}
+	const stream = await navigator.mediaDevices.getDisplayMedia({
+		video: { width: { max: 1920 }, height: { max: 1080 }, frameRate: { ideal: 15, max: 15 } },
+		audio: false,
+	});
+	const track = stream.getVideoTracks()[0];
+	if (!track) throw new MediaAccessError('not-found', 'camera', 'Nothing was shared.');
+	track.contentHint = 'detail';
+	return track;
+}

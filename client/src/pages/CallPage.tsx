@@ -1,6 +1,7 @@
 /** The meeting: the video grid, hidden audio players and the control bar. */
 import { useCallback, useEffect, useRef, useState, useSyncExternalStore } from 'react';
 import { Banner } from '../components/Banner.tsx';
+import { ChatPanel, ChatToggle, useChat } from '../components/chat/index.ts';
 import {
 	CameraIcon,
 	CameraOffIcon,
@@ -12,8 +13,9 @@ import {
 	UsersIcon,
 } from '../components/Icons.tsx';
 import { RemoteAudio, resumeAllAudio } from '../components/RemoteAudio.tsx';
-import { VideoGrid } from '../components/VideoGrid.tsx';
-import { VideoTile } from '../components/VideoTile.tsx';
+import { CallMediaControls } from '../components/CallMediaControls.tsx';
+import { Stage, type StageMode } from '../components/Stage.tsx';
+import { StatsPanel } from '../components/StatsPanel.tsx';
 import type { RoomClient } from '../media/RoomClient.ts';
 
 export interface CallPageProps {
@@ -70,6 +72,21 @@ export function CallPage({ client, roomLink, onLeave }: CallPageProps) {
 	const [leaving, setLeaving] = useState(false);
 	const copiedTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
 	const elapsed = useElapsed(status === 'joined');
+	const chat = useChat(client);
+	const [stageMode, setStageMode] = useState<StageMode>('grid');
+	const [pinned, setPinned] = useState<string | null>(null);
+	const [hiddenVideos, setHiddenVideos] = useState<ReadonlySet<string>>(() => new Set());
+	const [statsOpen, setStatsOpen] = useState(false);
+	const togglePin = useCallback((key: string) => setPinned((old) => (old === key ? null : key)), []);
+	const toggleVideoHidden = useCallback(
+		(peerId: string) =>
+			setHiddenVideos((old) => {
+				const next = new Set(old);
+				if (!next.delete(peerId)) next.add(peerId);
+				return next;
+			}),
+		[],
+	);
 
 	useEffect(
 		() => () => {
@@ -97,7 +114,6 @@ export function CallPage({ client, roomLink, onLeave }: CallPageProps) {
 		setAudioBlocked(false);
 	};
 
-	const selfName = snapshot.self?.name ?? client.name;
 	const count = participants.length + 1;
 	const connecting = status === 'connecting';
 
@@ -119,29 +135,17 @@ export function CallPage({ client, roomLink, onLeave }: CallPageProps) {
 			</header>
 
 			<main className="stage">
-				<VideoGrid count={count}>
-					{participants.map((p) => (
-						<VideoTile
-							key={p.id}
-							peerId={p.id}
-							name={p.name}
-							local={false}
-							track={p.videoTrack}
-							videoOn={p.videoOn}
-							audioMuted={p.audioMuted}
-						/>
-					))}
-					<VideoTile
-						key="local"
-						peerId={snapshot.self?.id ?? 'local'}
-						name={selfName}
-						local
-						track={local.videoTrack}
-						videoOn={local.cameraOn && !!local.videoTrack}
-						audioMuted={!local.micOn}
-						mirror
-					/>
-				</VideoGrid>
+				<Stage
+					client={client}
+					snapshot={snapshot}
+					mode={stageMode}
+					pinned={pinned}
+					onTogglePin={togglePin}
+					hiddenVideos={hiddenVideos}
+					onToggleVideoHidden={toggleVideoHidden}
+				/>
+				{statsOpen && <StatsPanel client={client} onClose={() => setStatsOpen(false)} />}
+				<ChatPanel chat={chat} />
 				{participants.length === 0 && status === 'joined' && (
 					<div className="alone-hint" data-testid="alone-hint">
 						<p>You are the only one here.</p>
@@ -206,6 +210,15 @@ export function CallPage({ client, roomLink, onLeave }: CallPageProps) {
 					{local.cameraOn ? <CameraIcon /> : <CameraOffIcon />}
 					<span className="control-label">{local.cameraOn ? 'Stop video' : 'Start video'}</span>
 				</button>
+				<CallMediaControls
+					local={local}
+					status={status}
+					onToggleScreen={() => void client.setScreenShareEnabled(!local.screenOn)}
+					mode={stageMode}
+					onToggleMode={() => setStageMode((m) => (m === 'grid' ? 'speaker' : 'grid'))}
+					statsOpen={statsOpen}
+					onToggleStats={() => setStatsOpen((o) => !o)}
+				/>
 				<button
 					type="button"
 					className="control"
@@ -217,6 +230,7 @@ export function CallPage({ client, roomLink, onLeave }: CallPageProps) {
 					<LinkIcon />
 					<span className="control-label">Copy link</span>
 				</button>
+				<ChatToggle chat={chat} />
 				<button
 					type="button"
 					className="control leave"

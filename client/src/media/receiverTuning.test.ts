@@ -1,0 +1,76 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { JitterBufferTuner } from './receiverTuning.ts';
+
+type Stat = Record<string, unknown>;
+const report = (entries: Stat[]) => ({ forEach: (fn: (e: Stat) => void) => entries.forEach(fn) }) as unknown as RTCStatsReport;
+
+function consumer(id: string, kind: 'audio' | 'video', peerId: string) {
+	const receiver = { jitterBufferTarget: null as number | null };
+	return {
+		id,
+		kind,
+		closed: false,
+		track: { id: `track-${id}` } as MediaStreamTrack,
+		rtpReceiver: receiver as unknown as RTCRtpReceiver,
+		appData: { peerId },
+		receiver,
+	};
+}
+
+const inbound = (c: { id: string }, received: number, lost: number, extra: Stat = {}): Stat => ({
+	type: 'inbound-rtp',
+	trackIdentifier: `track-${c.id}`,
+	packetsReceived: received,
+	packetsLost: lost,
+	nackCount: 0,
+	...extra,
+});
+const pair = (rttS: number): Stat => ({ type: 'candidate-pair', nominated: true, currentRoundTripTime: rttS });
+
+test('loss from a sender deepens the buffers of all its receivers, sized by both round trips', () => {
+	const tuner = new JitterBufferTuner();
+	const audio = consumer('a', 'audio', 'alice');
+	const video = consumer('v', 'video', 'alice');
+	const other = consumer('o', 'video', 'bob');
+	const all = [audio, video, other];
+	const rtt = (peer: string) => (peer === 'alice' ? 120 : 10);
+	for (let i = 0; i < 3; i++) {
+		// Start-up: even loss is not acted on yet.
+		tuner.update(report([pair(0.02), inbound(audio, 100 * i, 5 * i), inbound(video, 300 * i, 0), inbound(other, 300 * i, 0)]), all, rtt);
+	}
+	assert.equal(audio.receiver.jitterBufferTarget, null, 'no history yet');
+	tuner.update(report([pair(0.02), inbound(audio, 250, 20), inbound(video, 1000, 0), inbound(other, 1000, 0)]), all, rtt);
+	// 2 × (20 + 120) + 40
+	assert.equal(audio.receiver.jitterBufferTarget, 320);
+	assert.equal(video.receiver.jitterBufferTarget, 320, 'the same sender’s video too (lip sync)');
+	assert.equal(other.receiver.jitterBufferTarget, null, 'a clean sender keeps the default');
+	assert.equal(tuner.targetFor('v'), 320);
+});
+
+test('concealment counts as loss; targets are capped; clean again releases them', (t) => {
+	let now = 0;
+	t.mock.method(performance, 'now', () => now);
+	const tuner = new JitterBufferTuner();
+	const audio = consumer('a', 'audio', 'alice');
+	let received = 0;
+	let concealed = 0;
+	let total = 0;
+	// One update per second: 50 packets and 48,000 samples, `lost` of them concealed.
+	const second = (concealedNow: number): void => {
+		now += 1000;
+		received += 50;
+		total += 48_000;
+		concealed += concealedNow;
+		tuner.update(report([pair(0.3), inbound(audio, received, 0, { concealedSamples: concealed, totalSamplesReceived: total })]), [audio], () => 500);
+	};
+	for (let i = 0; i < 5; i++) second(0);
+	second(200);
+	assert.equal(audio.receiver.jitterBufferTarget, null, 'a short glitch is not loss');
+	second(9600);
+	assert.equal(audio.receiver.jitterBufferTarget, 400, 'capped');
+	for (let i = 0; i < 8; i++) second(0);
+	assert.equal(audio.receiver.jitterBufferTarget, 400, 'held for a while after the loss');
+	for (let i = 0; i < 8; i++) second(0);
+	assert.equal(audio.receiver.jitterBufferTarget, null, 'released');
+});

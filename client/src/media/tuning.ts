@@ -1,0 +1,40 @@
+/**
+ * Media tuning switches, for measuring what each one is worth (e2e/loss.spec.ts compares
+ * them). Defaults are what Parley ships; `localStorage['parley.tuning']` (JSON) overrides
+ * them for experiments, e.g. `{"jitterBuffer":false,"opusNack":false}`.
+ */
+export interface Tuning {
+	/** Raise receivers' jitterBufferTarget while a sender's media shows loss (receiverTuning.ts). */
+	jitterBuffer: boolean;
+	/** Negotiate NACK for Opus (retransmitted audio). */
+	opusNack: boolean;
+	/** Opus in-band FEC. */
+	opusFec: boolean;
+	/** The camera's degradationPreference (null: the browser's default, balanced). */
+	cameraDegradation: RTCDegradationPreference | null;
+	/** maxFramerate of the lowest simulcast layer. */
+	lowLayerFps: number;
+}
+
+export const DEFAULT_TUNING: Tuning = {
+	jitterBuffer: true,
+	opusNack: true,
+	opusFec: true,
+	cameraDegradation: 'maintain-framerate',
+	lowLayerFps: 15,
+};
+
+let cached: Tuning | null = null;
+
+export function tuning(): Tuning {
+	if (cached) return cached;
+	let overrides: Partial<Tuning> = {};
+	try {
+		const raw = typeof localStorage === 'undefined' ? null : localStorage.getItem('parley.tuning');
+		if (raw) overrides = JSON.parse(raw) as Partial<Tuning>;
+	} catch {
+		// No storage, or not JSON: the defaults.
+	}
+	cached = { ...DEFAULT_TUNING, ...overrides };
+	return cached;
+}

@@ -1,0 +1,66 @@
+/**
+ * Smoke test of the load bots: a real Parley server in-process (real mediasoup worker,
+ * real Socket.IO), one publisher bot (looped VP8 + Opus) and one subscriber bot over real
+ * WebRTC (werift: ICE, DTLS, SRTP) for a few seconds.
+ */
+import assert from 'node:assert/strict';
+import { after, before, it } from 'node:test';
+import { startTestServer, type TestServer } from '../../signaling/testing/harness.ts';
+import { Bot, LatencyRecorder } from './bot.ts';
+import { loadMedia } from './media.ts';
+import { ParleyConnector } from './parley.ts';
+
+let t: TestServer;
+const bots: Bot[] = [];
+
+before(async () => {
+	await loadMedia(); // generates bench/.media/ with ffmpeg on first use (~3 s)
+	t = await startTestServer();
+});
+
+after(async () => {
+	await Promise.all(bots.map((b) => b.close()));
+	await t?.close();
+});
+
+it('a subscriber bot receives a publisher bot\'s video and audio through Parley', { timeout: 20_000 }, async () => {
+	const connector = new ParleyConnector({
+		url: t.url,
+		token: (room, identity, grants) => t.token({ room, identity, name: identity, grants }),
+	});
+	const latency = new LatencyRecorder();
+	const publisher = new Bot({ connector, room: 'smoke', identity: 'pub', publish: { video: 'single', audio: true } });
+	bots.push(publisher);
+	await publisher.start();
+	assert.ok(publisher.publishing, 'the publisher is sending');
+
+	const subscriber = new Bot({ connector, room: 'smoke', identity: 'sub', subscribe: true, latency });
+	bots.push(subscriber);
+	await subscriber.start();
+	await subscriber.connected();
+	await new Promise((r) => setTimeout(r, 3000));
+
+	const got = subscriber.received();
+	const sent = publisher.sent();
+	assert.equal(got.streams, 2, 'one audio and one video stream');
+	assert.ok(got.video.packets > 100, `video packets: ${got.video.packets}`);
+	assert.ok(got.audio.packets > 50, `audio packets: ${got.audio.packets}`);
+	assert.ok(got.video.keyframes >= 1, 'a keyframe arrived');
+	assert.ok(got.video.bytes > 50_000, `video bytes: ${got.video.bytes}`);
+	assert.ok(got.video.lost <= got.video.expected * 0.05, `video loss ${got.video.lost}/${got.video.expected}`);
+	assert.ok(sent.packets > got.video.packets, 'the publisher sent at least what was received');
+	const timing = subscriber.timing;
+	assert.ok(timing.firstPacketMs !== undefined && timing.firstPacketMs > 0 && timing.firstPacketMs < 10_000, `join → first packet: ${timing.firstPacketMs}`);
+	assert.ok(timing.firstKeyframeMs !== undefined, 'join → first keyframe measured');
+	assert.ok(latency.samples.length > 50, `latency samples: ${latency.samples.length}`);
+	console.log(
+		`smoke: join→first packet ${timing.firstPacketMs.toFixed(0)} ms, →keyframe ${timing.firstKeyframeMs.toFixed(0)} ms; ` +
+			`video ${got.video.packets} pkts ${got.video.keyframes} kf, audio ${got.audio.packets} pkts, ` +
+			`latency median ${median(latency.samples).toFixed(2)} ms`,
+	);
+});
+
+function median(xs: number[]): number {
+	const s = [...xs].sort((a, b) => a - b);
+	return s[Math.floor(s.length / 2)] ?? NaN;
+}

@@ -1,0 +1,437 @@
+/**
+ * A headless participant: joins through an SfuConnector, publishes looped pre-encoded
+ * VP8 (one layer or three simulcast layers) and Opus over a real werift
+ * PeerConnection (ICE, DTLS, SRTP), and/or receives everyone else's streams and counts
+ * them cheaply (packets, bytes, loss from sequence gaps, keyframes, latency).
+ *
+ * Receiving in 'lean' mode (the default) takes packets from werift's DTLS/SRTP
+ * transport right after decryption and skips werift's per-track receive pipeline
+ * (jitter/NACK/RTCP receiver reports), so one bot process can count many streams; 'full'
+ * mode keeps werift's pipeline as well.
+ */
+import { performance } from 'node:perf_hooks';
+import {
+	PictureLossIndication,
+	RtcpPayloadSpecificFeedback,
+	RtcpSenderInfo,
+	RtcpSrPacket,
+	RtpHeader,
+	RtpPacket,
+	ntpTime,
+	type RTCDtlsTransport,
+	type RTCPeerConnection,
+} from 'werift';
+import type { PublishedMedia, PublishSpec, RemoteStream, SfuConnector, SfuSession } from './connector.ts';
+import { loadMedia, VIDEO_FPS, type MediaSet } from './media.ts';
+import { createPeerConnection, waitConnected } from './peer.ts';
+import { isVp8KeyframeStart, packetizeVp8, payloadKey, SeqTracker, type Vp8PictureState } from './rtp.ts';
+
+export interface BotOptions {
+	connector: SfuConnector;
+	room: string;
+	identity: string;
+	publish?: PublishSpec;
+	subscribe?: boolean;
+	receiveMode?: 'lean' | 'full';
+	/** Where latency samples go (shared by the bots of one process). */
+	latency?: LatencyRecorder;
+}
+
+export interface StreamCounts {
+	packets: number;
+	bytes: number;
+	/** Expected minus received, from sequence numbers. */
+	lost: number;
+	expected: number;
+	keyframes: number;
+}
+
+export interface JoinTiming {
+	/** connect() start → signaling joined (ms). */
+	joinedMs?: number;
+	/** connect() start → first RTP packet received (ms). */
+	firstPacketMs?: number;
+	/** connect() start → first video keyframe received (ms). */
+	firstKeyframeMs?: number;
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* Latency: publishers note when they sent each payload; subscribers in the same process */
+/* look their received payloads up (SFUs rewrite headers but not codec payload bytes).  */
+
+const sentAt = new Map<string, Map<number, number>>();
+const SENT_KEEP_MS = 3000;
+
+function noteSent(stream: string, key: number, now: number): void {
+	let m = sentAt.get(stream);
+	if (!m) sentAt.set(stream, (m = new Map()));
+	m.set(key, now);
+}
+
+function pruneSent(now: number): void {
+	for (const m of sentAt.values()) {
+		for (const [k, t] of m) {
+			if (now - t <= SENT_KEEP_MS) break; // insertion order = send order
+			m.delete(k);
+		}
+	}
+}
+
+/** Collects one-way latency samples (ms), bounded in memory. */
+export class LatencyRecorder {
+	readonly #max: number;
+	samples: number[] = [];
+	seen = 0;
+
+	constructor(max = 100_000) {
+		this.#max = max;
+	}
+
+	add(ms: number): void {
+		this.seen++;
+		if (this.samples.length < this.#max) this.samples.push(ms);
+		else {
+			const i = Math.floor(Math.random() * this.seen);
+			if (i < this.#max) this.samples[i] = ms;
+		}
+	}
+
+	reset(): void {
+		this.samples = [];
+		this.seen = 0;
+	}
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* One pacer for all publishers of a process.                                            */
+
+type Tickable = { tick(now: number): void };
+const tickables = new Set<Tickable>();
+let pacer: NodeJS.Timeout | undefined;
+let lastPrune = 0;
+
+function addTickable(t: Tickable): void {
+	tickables.add(t);
+	if (!pacer) {
+		pacer = setInterval(() => {
+			const now = performance.now();
+			for (const x of tickables) x.tick(now);
+			if (now - lastPrune > 500) {
+				lastPrune = now;
+				pruneSent(now);
+			}
+		}, 5);
+	}
+}
+
+function removeTickable(t: Tickable): void {
+	tickables.delete(t);
+	if (tickables.size === 0 && pacer) {
+		clearInterval(pacer);
+		pacer = undefined;
+		sentAt.clear();
+	}
+}
+
+/* ------------------------------------------------------------------------------------ */
+
+interface LayerState {
+	ssrc: number;
+	seq: number;
+	pic: Vp8PictureState;
+	packets: number;
+	octets: number;
+}
+
+/** Sends the looped media of one publishing bot. */
+class MediaPump implements Tickable {
+	readonly #media: MediaSet;
+	readonly #pub: PublishedMedia;
+	readonly #identity: string;
+	readonly #start = performance.now();
+	readonly #videoTsBase = (Math.random() * 0xffffffff) >>> 0;
+	readonly #audioTsBase = (Math.random() * 0xffffffff) >>> 0;
+	readonly #layers: LayerState[];
+	readonly #dtls: RTCDtlsTransport | undefined;
+	#videoFrames = 0; // frames sent so far (drives the RTP timestamp)
+	#videoIndex = 0; // position in the loop
+	#audioPackets = 0;
+	#audioSeq = (Math.random() * 0xffff) & 0xffff;
+	#keyframeWanted = false;
+	#lastKeyframeJump = 0;
+	#lastSr = 0;
+	packetsSent = 0;
+	bytesSent = 0;
+	keyframeRequests = 0;
+	/** Video frames not sent because the bot process stalled. */
+	framesSkipped = 0;
+
+	constructor(identity: string, media: MediaSet, pub: PublishedMedia) {
+		this.#identity = identity;
+		this.#media = media;
+		this.#pub = pub;
+		this.#layers = (pub.video?.ssrcs ?? []).map((ssrc) => ({
+			ssrc,
+			seq: (Math.random() * 0xffff) & 0xffff,
+			pic: { pictureId: (Math.random() * 0x7fff) & 0x7fff, tl0PicIdx: 0 },
+			packets: 0,
+			octets: 0,
+		}));
+		this.#dtls = pub.video?.sender.dtlsTransport ?? pub.audio?.sender.dtlsTransport;
+		this.#dtls?.onRtcp.subscribe((rtcp) => {
+			if (!(rtcp instanceof RtcpPayloadSpecificFeedback)) return;
+			const fb = rtcp.feedback;
+			const fir = 'fir' in fb; // FullIntraRequest (not exported by werift)
+			if (fb instanceof PictureLossIndication || fir) {
+				if (fir || this.#layers.some((l) => l.ssrc === fb.mediaSsrc)) {
+					this.keyframeRequests++;
+					this.#keyframeWanted = true;
+				}
+			}
+		});
+	}
+
+	tick(now: number): void {
+		const elapsed = now - this.#start;
+		if (this.#pub.video) {
+			// After a stall of the bot process, skip the frames that are late by more than
+			// 100 ms instead of bursting them (keeps the stream at its bitrate); the RTP
+			// timestamp follows the wall clock either way.
+			const due = Math.floor(elapsed / (1000 / VIDEO_FPS));
+			if (due - this.#videoFrames > 3) {
+				this.framesSkipped += due - this.#videoFrames;
+				this.#videoFrames = due;
+			}
+			for (let n = 0; n < 3 && this.#videoFrames * (1000 / VIDEO_FPS) <= elapsed; n++) this.#sendVideoFrame(now);
+		}
+		if (this.#pub.audio) {
+			const due = Math.floor(elapsed / 20);
+			if (due - this.#audioPackets > 5) this.#audioPackets = due;
+			for (let n = 0; n < 3 && this.#audioPackets * 20 <= elapsed; n++) this.#sendAudio(now);
+		}
+		if (this.#layers.length > 1 && now - this.#lastSr > 1000) {
+			this.#lastSr = now;
+			this.#sendSenderReports();
+		}
+	}
+
+	#sendVideoFrame(now: number): void {
+		const video = this.#pub.video!;
+		const frames = this.#media.layers[0]!.frames.length;
+		if (this.#keyframeWanted && now - this.#lastKeyframeJump > 300) {
+			// Answer a keyframe request by jumping to the next keyframe of the loop.
+			this.#keyframeWanted = false;
+			this.#lastKeyframeJump = now;
+			const kf = this.#media.layers[1]!.frames.findIndex((f, i) => i >= this.#videoIndex && f.keyframe);
+			this.#videoIndex = kf >= 0 ? kf : 0;
+		}
+		const ts = (this.#videoTsBase + this.#videoFrames * (90000 / VIDEO_FPS)) >>> 0;
+		const single = this.#layers.length === 1;
+		this.#layers.forEach((layer, i) => {
+			const frame = this.#media.layers[single ? 1 : i]!.frames[this.#videoIndex]!;
+			const payloads = packetizeVp8(frame.data, layer.pic);
+			const stream = `${this.#identity}:video`;
+			payloads.forEach((payload, p) => {
+				const header = new RtpHeader({
+					payloadType: video.payloadType,
+					sequenceNumber: layer.seq,
+					timestamp: ts,
+					ssrc: layer.ssrc,
+					marker: p === payloads.length - 1,
+				});
+				layer.seq = (layer.seq + 1) & 0xffff;
+				noteSent(stream, payloadKey(payload), now);
+				if (i === 0) {
+					video.sender.sendRtp(new RtpPacket(header, payload)).catch(() => {});
+				} else {
+					void this.#dtls!.sendRtp(payload, header);
+				}
+				layer.packets++;
+				layer.octets += payload.length;
+				this.packetsSent++;
+				this.bytesSent += payload.length;
+			});
+		});
+		this.#videoFrames++;
+		this.#videoIndex = (this.#videoIndex + 1) % frames;
+	}
+
+	#sendAudio(now: number): void {
+		const audio = this.#pub.audio!;
+		const opus = this.#media.opus;
+		const payload = opus[this.#audioPackets % opus.length]!;
+		const header = new RtpHeader({
+			payloadType: audio.payloadType,
+			sequenceNumber: this.#audioSeq,
+			timestamp: (this.#audioTsBase + this.#audioPackets * 960) >>> 0,
+			ssrc: audio.sender.ssrc,
+			marker: this.#audioPackets === 0,
+		});
+		this.#audioSeq = (this.#audioSeq + 1) & 0xffff;
+		noteSent(`${this.#identity}:audio`, payloadKey(payload), now);
+		audio.sender.sendRtp(new RtpPacket(header, payload)).catch(() => {});
+		this.#audioPackets++;
+		this.packetsSent++;
+		this.bytesSent += payload.length;
+	}
+
+	/** werift sends SRs for layer 0 (its sender); the extra simulcast layers need their own. */
+	#sendSenderReports(): void {
+		const dtls = this.#dtls;
+		if (!dtls) return;
+		const ntp = ntpTime();
+		const ts = (this.#videoTsBase + this.#videoFrames * (90000 / VIDEO_FPS)) >>> 0;
+		const reports = this.#layers.slice(1).map(
+			(l) =>
+				new RtcpSrPacket({
+					ssrc: l.ssrc,
+					senderInfo: new RtcpSenderInfo({ ntpTimestamp: ntp, rtpTimestamp: ts, packetCount: l.packets, octetCount: l.octets }),
+				}),
+		);
+		void dtls.sendRtcp(reports).catch(() => {});
+	}
+}
+
+/* ------------------------------------------------------------------------------------ */
+
+class StreamCounter {
+	readonly info: RemoteStream;
+	readonly seq = new SeqTracker();
+	readonly latencyStream: string;
+	packets = 0;
+	bytes = 0;
+	keyframes = 0;
+
+	constructor(info: RemoteStream) {
+		this.info = info;
+		this.latencyStream = `${info.publisherId}:${info.kind}`;
+	}
+}
+
+export class Bot {
+	readonly options: BotOptions;
+	readonly identity: string;
+	readonly timing: JoinTiming = {};
+	session: SfuSession | undefined;
+	#sendPc: RTCPeerConnection | undefined;
+	#recvPc: RTCPeerConnection | undefined;
+	#pump: MediaPump | undefined;
+	readonly #streams = new Map<number, StreamCounter>();
+	#unknown = 0;
+	#t0 = 0;
+	#closed = false;
+	#hooked = new WeakSet<object>();
+
+	constructor(options: BotOptions) {
+		this.options = options;
+		this.identity = options.identity;
+	}
+
+	/** Join, then publish and/or subscribe. Resolves when both are negotiated and connected. */
+	async start(): Promise<void> {
+		const { connector } = this.options;
+		this.#t0 = performance.now();
+		const media = this.options.publish ? await loadMedia() : undefined;
+		this.session = await connector.connect({
+			room: this.options.room,
+			identity: this.identity,
+			publish: !!this.options.publish,
+			subscribe: !!this.options.subscribe,
+		});
+		this.timing.joinedMs = performance.now() - this.#t0;
+		const tasks: Promise<void>[] = [];
+		if (this.options.publish) {
+			const pc = (this.#sendPc = createPeerConnection(connector.localAddress));
+			tasks.push(
+				this.session.publish(pc, this.options.publish).then((pub) => {
+					if (this.#closed) return;
+					this.#pump = new MediaPump(this.identity, media!, pub);
+					addTickable(this.#pump);
+				}),
+			);
+		}
+		if (this.options.subscribe) {
+			const pc = (this.#recvPc = createPeerConnection(connector.localAddress));
+			const hook = (): void => this.#hookReceive(pc);
+			pc.connectionStateChange.subscribe(hook);
+			tasks.push(
+				this.session.subscribe(pc, (stream) => {
+					this.#streams.set(stream.ssrc, new StreamCounter(stream));
+					hook();
+				}),
+			);
+		}
+		await Promise.all(tasks);
+	}
+
+	/** Wait until the receive connection is connected (when there is something to receive). */
+	async connected(timeoutMs = 15_000): Promise<void> {
+		if (this.#recvPc && this.#streams.size > 0) await waitConnected(this.#recvPc, timeoutMs);
+	}
+
+	#hookReceive(pc: RTCPeerConnection): void {
+		for (const dtls of pc.dtlsTransports) {
+			if (this.#hooked.has(dtls)) continue;
+			this.#hooked.add(dtls);
+			if ((this.options.receiveMode ?? 'lean') === 'lean') dtls.onRtp.allUnsubscribe();
+			const latency = this.options.latency;
+			dtls.onRtp.subscribe((rtp) => {
+				const now = performance.now();
+				const c = this.#streams.get(rtp.header.ssrc);
+				if (this.timing.firstPacketMs === undefined) this.timing.firstPacketMs = now - this.#t0;
+				if (!c) {
+					this.#unknown++;
+					return;
+				}
+				c.packets++;
+				c.bytes += rtp.payload.length;
+				c.seq.push(rtp.header.sequenceNumber);
+				if (c.info.kind === 'video' && isVp8KeyframeStart(rtp.payload)) {
+					c.keyframes++;
+					if (this.timing.firstKeyframeMs === undefined) this.timing.firstKeyframeMs = now - this.#t0;
+				}
+				if (latency) {
+					const sent = sentAt.get(c.latencyStream)?.get(payloadKey(rtp.payload));
+					if (sent !== undefined) latency.add(now - sent);
+				}
+			});
+		}
+	}
+
+	/** Totals per kind over every stream received so far. */
+	received(): { audio: StreamCounts; video: StreamCounts; streams: number; unknownPackets: number } {
+		const zero = (): StreamCounts => ({ packets: 0, bytes: 0, lost: 0, expected: 0, keyframes: 0 });
+		const out = { audio: zero(), video: zero(), streams: this.#streams.size, unknownPackets: this.#unknown };
+		for (const c of this.#streams.values()) {
+			const t = out[c.info.kind];
+			t.packets += c.packets;
+			t.bytes += c.bytes;
+			t.lost += c.seq.lost;
+			t.expected += c.seq.expected;
+			t.keyframes += c.keyframes;
+		}
+		return out;
+	}
+
+	/** What this bot has sent so far. */
+	sent(): { packets: number; bytes: number; keyframeRequests: number; framesSkipped: number } {
+		return {
+			packets: this.#pump?.packetsSent ?? 0,
+			bytes: this.#pump?.bytesSent ?? 0,
+			keyframeRequests: this.#pump?.keyframeRequests ?? 0,
+			framesSkipped: this.#pump?.framesSkipped ?? 0,
+		};
+	}
+
+	get publishing(): boolean {
+		return this.#pump !== undefined;
+	}
+
+	async close(): Promise<void> {
+		if (this.#closed) return;
+		this.#closed = true;
+		if (this.#pump) removeTickable(this.#pump);
+		await this.session?.close().catch(() => {});
+		await Promise.all([this.#sendPc?.close(), this.#recvPc?.close()].map((p) => p?.catch(() => {})));
+	}
+}

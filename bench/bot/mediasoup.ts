@@ -1,0 +1,237 @@
+/**
+ * A bot's session with a mediasoup-based SFU (Parley, or the raw mediasoup harness):
+ * mediasoup transports are turned into SDP for werift (the job mediasoup-client's
+ * RemoteSdp does in a browser), and werift's senders into `produce()` RTP parameters.
+ * The signaling itself is behind MediasoupSignaling, so Parley (Socket.IO + the protocol
+ * module) and the raw harness (IPC) share everything else.
+ */
+import type { RTCPeerConnection } from 'werift';
+import type { ConsumerOptions, ProducerInfo, TransportOptions } from '../../signaling/protocol/index.ts';
+import type { types as msc } from 'mediasoup-client';
+import type { PublishedMedia, PublishSpec, RemoteStream, SfuSession } from './connector.ts';
+import { AUDIO_PT, localFingerprint, localSetupRole, MID_EXT_ID, MID_EXT_URI, VIDEO_PT, waitConnected } from './peer.ts';
+
+/** The requests a bot needs, named after Parley's protocol (media:* / room:*). */
+export interface MediasoupSignaling {
+	getRouterRtpCapabilities(): Promise<msc.RtpCapabilities>;
+	/** Join with these receive capabilities; returns the other participants' producers. */
+	join(rtpCapabilities: msc.RtpCapabilities): Promise<ProducerInfo[]>;
+	createTransport(direction: 'send' | 'recv'): Promise<TransportOptions>;
+	connectTransport(transportId: string, dtlsParameters: msc.DtlsParameters): Promise<void>;
+	produce(transportId: string, kind: 'audio' | 'video', rtpParameters: msc.RtpParameters): Promise<string>;
+	consume(transportId: string, producerId: string): Promise<ConsumerOptions>;
+	resumeConsumer(consumerId: string): Promise<void>;
+	onNewProducer(listener: (producer: ProducerInfo) => void): void;
+	close(): Promise<void>;
+}
+
+/** What a bot can receive: Opus and VP8 (no RTX), and the MID header extension. */
+export function botRtpCapabilities(router: msc.RtpCapabilities): msc.RtpCapabilities {
+	return {
+		codecs: (router.codecs ?? []).filter((c) => c.mimeType === 'audio/opus' || c.mimeType === 'video/VP8'),
+		headerExtensions: (router.headerExtensions ?? []).filter((h) => h.uri === MID_EXT_URI),
+	};
+}
+
+export class MediasoupSession implements SfuSession {
+	readonly identity: string;
+	readonly #sig: MediasoupSignaling;
+	readonly #others: ProducerInfo[];
+
+	private constructor(identity: string, sig: MediasoupSignaling, others: ProducerInfo[]) {
+		this.identity = identity;
+		this.#sig = sig;
+		this.#others = others;
+	}
+
+	/** Fetch capabilities and join. */
+	static async open(identity: string, sig: MediasoupSignaling): Promise<MediasoupSession> {
+		const router = await sig.getRouterRtpCapabilities();
+		const others = await sig.join(botRtpCapabilities(router));
+		return new MediasoupSession(identity, sig, others);
+	}
+
+	async publish(pc: RTCPeerConnection, spec: PublishSpec): Promise<PublishedMedia> {
+		const video = spec.video !== 'none' ? pc.addTransceiver('video', { direction: 'sendonly' }) : undefined;
+		const audio = spec.audio ? pc.addTransceiver('audio', { direction: 'sendonly' }) : undefined;
+		if (!video && !audio) throw new Error('nothing to publish');
+		await pc.setLocalDescription(await pc.createOffer());
+		const transport = await this.#sig.createTransport('send');
+		const sections: SectionSpec[] = [];
+		for (const t of [video, audio]) {
+			if (!t) continue;
+			sections.push({
+				mid: t.mid!,
+				kind: t.kind as 'audio' | 'video',
+				direction: 'recvonly',
+				codec: t.kind === 'video' ? VP8 : OPUS,
+			});
+		}
+		await pc.setRemoteDescription({ type: 'answer', sdp: remoteSdp(transport, sections, 'passive') });
+		const local = pc.localDescription!.sdp;
+		await this.#sig.connectTransport(transport.id, {
+			role: localSetupRole(local) === 'passive' ? 'server' : 'client',
+			fingerprints: [localFingerprint(local)],
+		});
+		const published: PublishedMedia = {};
+		if (video) {
+			const ssrcs =
+				spec.video === 'simulcast' ? [video.sender.ssrc, randomSsrc(), randomSsrc()] : [video.sender.ssrc];
+			const encodings =
+				spec.video === 'simulcast'
+					? ssrcs.map((ssrc, i) => ({ ssrc, scaleResolutionDownBy: 2 ** (2 - i), maxBitrate: [200_000, 700_000, 1_500_000][i]! }))
+					: [{ ssrc: ssrcs[0]! }];
+			await this.#sig.produce(transport.id, 'video', {
+				mid: video.mid!,
+				codecs: [{ ...VP8 }],
+				headerExtensions: [{ uri: MID_EXT_URI, id: MID_EXT_ID }],
+				encodings,
+				rtcp: { cname: pc.cname, reducedSize: true },
+			} as msc.RtpParameters);
+			published.video = { sender: video.sender, payloadType: VIDEO_PT, ssrcs };
+		}
+		if (audio) {
+			await this.#sig.produce(transport.id, 'audio', {
+				mid: audio.mid!,
+				codecs: [{ ...OPUS }],
+				headerExtensions: [{ uri: MID_EXT_URI, id: MID_EXT_ID }],
+				encodings: [{ ssrc: audio.sender.ssrc }],
+				rtcp: { cname: pc.cname, reducedSize: true },
+			} as msc.RtpParameters);
+			published.audio = { sender: audio.sender, payloadType: AUDIO_PT };
+		}
+		await waitConnected(pc);
+		return published;
+	}
+
+	async subscribe(pc: RTCPeerConnection, onStream: (stream: RemoteStream) => void): Promise<void> {
+		const transport = await this.#sig.createTransport('recv');
+		const sections: SectionSpec[] = [];
+		let connected = false;
+		// Consumes are serialized: each one renegotiates the receive connection.
+		let queue: Promise<void> = Promise.resolve();
+		const add = (producers: ProducerInfo[]): Promise<void> => {
+			const mine = producers.filter((p) => p.peerId !== this.identity);
+			if (mine.length === 0) return queue;
+			queue = queue.then(async () => {
+				const consumers = await Promise.all(mine.map((p) => this.#sig.consume(transport.id, p.id)));
+				for (const c of consumers) {
+					sections.push({
+						mid: c.rtpParameters.mid!,
+						kind: c.kind,
+						direction: 'sendonly',
+						consumer: c,
+					});
+					onStream({ publisherId: c.peerId, kind: c.kind, ssrc: c.rtpParameters.encodings![0]!.ssrc! });
+				}
+				await pc.setRemoteDescription({ type: 'offer', sdp: remoteSdp(transport, sections, 'actpass') });
+				await pc.setLocalDescription(await pc.createAnswer());
+				if (!connected) {
+					connected = true;
+					const local = pc.localDescription!.sdp;
+					await this.#sig.connectTransport(transport.id, {
+						role: localSetupRole(local) === 'passive' ? 'server' : 'client',
+						fingerprints: [localFingerprint(local)],
+					});
+				}
+				await Promise.all(consumers.map((c) => this.#sig.resumeConsumer(c.id)));
+			});
+			return queue;
+		};
+		this.#sig.onNewProducer((p) => {
+			add([p]).catch(() => {
+				/* the session is closing */
+			});
+		});
+		await add(this.#others);
+	}
+
+	async close(): Promise<void> {
+		await this.#sig.close();
+	}
+}
+
+const VP8 = {
+	mimeType: 'video/VP8',
+	payloadType: VIDEO_PT,
+	clockRate: 90000,
+	rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }, { type: 'ccm', parameter: 'fir' }],
+	parameters: {},
+};
+const OPUS = {
+	mimeType: 'audio/opus',
+	payloadType: AUDIO_PT,
+	clockRate: 48000,
+	channels: 2,
+	rtcpFeedback: [],
+	parameters: { useinbandfec: 1, usedtx: 1 },
+};
+
+interface SectionSpec {
+	mid: string;
+	kind: 'audio' | 'video';
+	/** The SFU's direction. */
+	direction: 'sendonly' | 'recvonly';
+	/** For recvonly (send transport): the codec we send. */
+	codec?: { mimeType: string; payloadType: number; clockRate: number; channels?: number; rtcpFeedback: { type: string; parameter?: string }[]; parameters: Record<string, unknown> };
+	/** For sendonly (receive transport): the consumer. */
+	consumer?: ConsumerOptions;
+}
+
+function randomSsrc(): number {
+	return (Math.random() * 0xffff_fffe + 1) >>> 0;
+}
+
+function fmtp(parameters: Record<string, unknown> | undefined): string | undefined {
+	const entries = Object.entries(parameters ?? {});
+	return entries.length ? entries.map(([k, v]) => `${k}=${String(v)}`).join(';') : undefined;
+}
+
+/** The SDP of the mediasoup side of one WebRtcTransport (ICE-lite), as an answer or offer. */
+function remoteSdp(transport: TransportOptions, sections: SectionSpec[], setup: 'passive' | 'actpass'): string {
+	const fp = transport.dtlsParameters.fingerprints.find((f) => f.algorithm === 'sha-256') ?? transport.dtlsParameters.fingerprints[0]!;
+	const lines = [
+		'v=0',
+		`o=mediasoup ${transport.id.replace(/\D/g, '').slice(0, 12) || '1'} ${sections.length + 1} IN IP4 0.0.0.0`,
+		's=-',
+		't=0 0',
+		'a=ice-lite',
+		`a=group:BUNDLE ${sections.map((s) => s.mid).join(' ')}`,
+		'a=msid-semantic: WMS *',
+		`a=fingerprint:${fp.algorithm} ${fp.value}`,
+	];
+	const udp = transport.iceCandidates.filter((c) => c.protocol === 'udp');
+	for (const s of sections) {
+		const codecs = s.consumer ? s.consumer.rtpParameters.codecs : [s.codec!];
+		const exts = s.consumer ? (s.consumer.rtpParameters.headerExtensions ?? []) : [{ uri: MID_EXT_URI, id: MID_EXT_ID }];
+		const proto = 'UDP/TLS/RTP/SAVPF';
+		lines.push(`m=${s.kind} ${udp[0]?.port ?? 9} ${proto} ${codecs.map((c) => c.payloadType).join(' ')}`);
+		lines.push(`c=IN IP4 ${udp[0]?.address ?? '0.0.0.0'}`);
+		lines.push(`a=ice-ufrag:${transport.iceParameters.usernameFragment}`);
+		lines.push(`a=ice-pwd:${transport.iceParameters.password}`);
+		for (const c of udp) {
+			lines.push(`a=candidate:${c.foundation} 1 udp ${c.priority} ${c.address} ${c.port} typ host`);
+		}
+		lines.push('a=end-of-candidates');
+		lines.push(`a=setup:${setup}`);
+		lines.push(`a=mid:${s.mid}`);
+		lines.push(`a=${s.direction}`);
+		lines.push('a=rtcp-mux');
+		lines.push('a=rtcp-rsize');
+		for (const e of exts) lines.push(`a=extmap:${e.id} ${e.uri}`);
+		for (const c of codecs) {
+			const [, name] = c.mimeType.split('/');
+			lines.push(`a=rtpmap:${c.payloadType} ${name}/${c.clockRate}${c.channels && c.channels > 1 ? `/${c.channels}` : ''}`);
+			const f = fmtp(c.parameters as Record<string, unknown>);
+			if (f) lines.push(`a=fmtp:${c.payloadType} ${f}`);
+			for (const fb of c.rtcpFeedback ?? []) lines.push(`a=rtcp-fb:${c.payloadType} ${fb.type}${fb.parameter ? ` ${fb.parameter}` : ''}`);
+		}
+		if (s.consumer) {
+			const ssrc = s.consumer.rtpParameters.encodings![0]!.ssrc!;
+			const cname = s.consumer.rtpParameters.rtcp?.cname ?? 'mediasoup';
+			lines.push(`a=ssrc:${ssrc} cname:${cname}`);
+			lines.push(`a=ssrc:${ssrc} msid:${s.consumer.peerId} ${s.consumer.id}`);
+		}
+	}
+	return `${lines.join('\r\n')}\r\n`;
+}

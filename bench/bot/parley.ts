@@ -1,0 +1,114 @@
+/**
+ * Drives a bot through Parley's real signaling: a join token, a Socket.IO connection and
+ * the typed request/notification protocol from signaling/protocol (the same contract as
+ * the browser client).
+ */
+import { io, type Socket } from 'socket.io-client';
+import type {
+	ClientToServerEvents,
+	ProducerInfo,
+	RequestName,
+	RequestPayload,
+	ResponseData,
+	Result,
+	ServerToClientEvents,
+} from '../../signaling/protocol/index.ts';
+import type { SessionOptions, SfuConnector, SfuSession } from './connector.ts';
+import { MediasoupSession, type MediasoupSignaling } from './mediasoup.ts';
+
+type ParleySocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+
+export interface ParleyConnectorOptions {
+	/** http://host:port of the Parley server. */
+	url: string;
+	/** Mint a join token for (room, identity). */
+	token: (room: string, identity: string, grants: { publish: boolean; subscribe: boolean }) => string;
+	/** Address bots use for ICE (the server announces 127.0.0.1 in tests and benchmarks). */
+	localAddress?: string;
+	requestTimeoutMs?: number;
+}
+
+export class ParleyConnector implements SfuConnector {
+	readonly name = 'parley';
+	readonly localAddress: string;
+	readonly #options: ParleyConnectorOptions;
+
+	constructor(options: ParleyConnectorOptions) {
+		this.#options = options;
+		this.localAddress = options.localAddress ?? '127.0.0.1';
+	}
+
+	async connect(options: SessionOptions): Promise<SfuSession> {
+		const token = this.#options.token(options.room, options.identity, { publish: options.publish, subscribe: options.subscribe });
+		const socket: ParleySocket = io(this.#options.url, {
+			auth: { token },
+			transports: ['websocket'],
+			reconnection: false,
+			forceNew: true,
+		});
+		await new Promise<void>((resolve, reject) => {
+			socket.once('connect', () => resolve());
+			socket.once('connect_error', (e) => {
+				socket.disconnect();
+				reject(e);
+			});
+		});
+		return MediasoupSession.open(options.identity, new ParleySignaling(socket, this.#options.requestTimeoutMs ?? 10_000));
+	}
+}
+
+class ParleySignaling implements MediasoupSignaling {
+	readonly #socket: ParleySocket;
+	readonly #timeoutMs: number;
+
+	constructor(socket: ParleySocket, timeoutMs: number) {
+		this.#socket = socket;
+		this.#timeoutMs = timeoutMs;
+	}
+
+	async #request<K extends RequestName>(name: K, payload: RequestPayload<K>): Promise<ResponseData<K>> {
+		const timed = this.#socket.timeout(this.#timeoutMs);
+		const emit = timed.emitWithAck as unknown as (event: K, payload: RequestPayload<K>) => Promise<Result<ResponseData<K>>>;
+		const result = await emit.call(timed, name, payload);
+		if (!result.ok) throw new Error(`${name}: ${result.error.code}: ${result.error.message}`);
+		return result.data;
+	}
+
+	async getRouterRtpCapabilities() {
+		return (await this.#request('media:getRouterRtpCapabilities', {})).rtpCapabilities;
+	}
+
+	async join(rtpCapabilities: Parameters<MediasoupSignaling['join']>[0]): Promise<ProducerInfo[]> {
+		const { peers } = await this.#request('room:join', { rtpCapabilities });
+		return peers.flatMap((p) => p.producers);
+	}
+
+	createTransport(direction: 'send' | 'recv') {
+		return this.#request('media:createTransport', { direction });
+	}
+
+	async connectTransport(transportId: string, dtlsParameters: Parameters<MediasoupSignaling['connectTransport']>[1]) {
+		await this.#request('media:connectTransport', { transportId, dtlsParameters });
+	}
+
+	async produce(transportId: string, kind: 'audio' | 'video', rtpParameters: Parameters<MediasoupSignaling['produce']>[2]) {
+		const source = kind === 'video' ? 'camera' : 'microphone';
+		return (await this.#request('media:produce', { transportId, kind, rtpParameters, source })).producerId;
+	}
+
+	consume(transportId: string, producerId: string) {
+		return this.#request('media:consume', { transportId, producerId });
+	}
+
+	async resumeConsumer(consumerId: string) {
+		await this.#request('media:resumeConsumer', { consumerId });
+	}
+
+	onNewProducer(listener: (producer: ProducerInfo) => void): void {
+		this.#socket.on('producer:new', listener);
+	}
+
+	async close(): Promise<void> {
+		this.#socket.disconnect();
+	}
+}

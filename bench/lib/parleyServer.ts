@@ -1,0 +1,105 @@
+/**
+ * Start a real Parley server (`node signaling/main.ts`) as a child process for the
+ * benchmark: one mediasoup worker on loopback, a throwaway data directory, a random
+ * JWT secret (the benchmark mints the bots' tokens with it).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { mintToken } from '../../signaling/auth/tokens.ts';
+import { childrenOf } from './proc.ts';
+
+export interface ParleyServer {
+	url: string;
+	pid: number;
+	workerPids: number[];
+	token(room: string, identity: string, grants: { publish: boolean; subscribe: boolean }): string;
+	stop(): Promise<void>;
+}
+
+export function freePort(): Promise<number> {
+	return new Promise((resolve, reject) => {
+		const s = net.createServer();
+		s.once('error', reject);
+		s.listen(0, '127.0.0.1', () => {
+			const port = (s.address() as net.AddressInfo).port;
+			s.close(() => resolve(port));
+		});
+	});
+}
+
+export async function startParley(options: { workers?: number; mediaPort: number }): Promise<ParleyServer> {
+	const root = path.join(import.meta.dirname, '..', '..');
+	const dataDir = mkdtempSync(path.join(os.tmpdir(), 'parley-bench-data-'));
+	const secret = randomBytes(24).toString('hex');
+	const httpPort = await freePort();
+	const env: Record<string, string> = {};
+	for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('PARLEY_') && v !== undefined) env[k] = v;
+	Object.assign(env, {
+		PARLEY_DEV: 'false',
+		PARLEY_AUTH_JWT_SECRETS: secret,
+		PARLEY_HTTP_HOST: '127.0.0.1',
+		PARLEY_HTTP_PORT: String(httpPort),
+		PARLEY_MEDIA_WORKERS: String(options.workers ?? 1),
+		PARLEY_MEDIA_LISTEN_IP: '127.0.0.1',
+		PARLEY_MEDIA_ANNOUNCED_ADDRESS: '127.0.0.1',
+		PARLEY_MEDIA_BASE_PORT: String(options.mediaPort),
+		PARLEY_ROOMS_MAX_PEERS: '1000',
+		PARLEY_DATA_DIR: dataDir,
+		PARLEY_LOG_LEVEL: 'warn',
+	});
+	const child: ChildProcess = spawn(process.execPath, [path.join(root, 'signaling', 'main.ts')], {
+		cwd: root,
+		env,
+		stdio: ['ignore', 'pipe', 'pipe'],
+	});
+	let output = '';
+	const keep = (d: Buffer) => {
+		output = (output + d.toString()).slice(-4000);
+	};
+	child.stdout?.on('data', keep);
+	child.stderr?.on('data', keep);
+	const stop = async (): Promise<void> => {
+		if (child.exitCode === null && child.signalCode === null) {
+			const exited = new Promise<void>((r) => child.once('exit', () => r()));
+			child.kill('SIGTERM');
+			const timer = setTimeout(() => child.kill('SIGKILL'), 6000);
+			await exited;
+			clearTimeout(timer);
+		}
+		rmSync(dataDir, { recursive: true, force: true });
+	};
+	const url = `http://127.0.0.1:${httpPort}`;
+	const deadline = Date.now() + 30_000;
+	const want = options.workers ?? 1;
+	while (Date.now() < deadline) {
+		if (child.exitCode !== null) {
+			await stop();
+			throw new Error(`Parley exited with ${child.exitCode}: ${output}`);
+		}
+		const workers = childrenOf(child.pid!, 'mediasoup-worke');
+		if (workers.length >= want) {
+			try {
+				const res = await fetch(`${url}/healthz`);
+				if (res.ok) {
+					const auth = { jwtSecrets: [secret], audience: 'parley', issuer: 'parley', tokenTtlSeconds: 3600 };
+					return {
+						url,
+						pid: child.pid!,
+						workerPids: workers,
+						token: (room, identity, grants) => mintToken(auth, { room, identity, name: identity, grants }).token,
+						stop,
+					};
+				}
+			} catch {
+				/* not listening yet */
+			}
+		}
+		await new Promise((r) => setTimeout(r, 200));
+	}
+	await stop();
+	throw new Error(`Parley did not start within 30 s: ${output}`);
+}

@@ -1,9 +1,10 @@
 /** Inline SVG icons (stroke style, currentColor). */
 import type { SVGProps } from 'react';
 
-type IconProps = SVGProps<SVGSVGElement>;
+export type IconProps = SVGProps<SVGSVGElement>;
 
-function Svg({ children, ...props }: IconProps) {
+/** The shared frame of every icon (24×24 viewBox, stroke style). */
+export function Svg({ children, ...props }: IconProps) {
 	return (
 		<svg
 			viewBox="0 0 24 24"

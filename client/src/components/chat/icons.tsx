@@ -1,37 +1,11 @@
 /** Icons of the chat (stroke style, currentColor), like components/Icons.tsx. */
-import type { SVGProps } from 'react';
+import { Svg, type IconProps } from '../Icons.tsx';
 
-type IconProps = SVGProps<SVGSVGElement>;
-
-function Svg({ children, ...props }: IconProps) {
-	return (
-		<svg
-			viewBox="0 0 24 24"
-			width="20"
-			height="20"
-			fill="none"
-			stroke="currentColor"
-			strokeWidth="2"
-			strokeLinecap="round"
-			strokeLinejoin="round"
-			aria-hidden="true"
-			focusable="false"
-			{...props}
-		>
-			{children}
-		</svg>
-	);
-}
+export { AlertIcon, CloseIcon } from '../Icons.tsx';
 
 export const ChatIcon = (p: IconProps) => (
 	<Svg {...p}>
 		<path d="M21 12a8 8 0 0 1-11.6 7.1L4 20.5l1.4-4.6A8 8 0 1 1 21 12z" />
-	</Svg>
-);
-
-export const CloseIcon = (p: IconProps) => (
-	<Svg {...p}>
-		<path d="M18 6 6 18M6 6l12 12" />
 	</Svg>
 );
 
@@ -71,13 +45,6 @@ export const DoubleCheckIcon = (p: IconProps) => (
 	<Svg {...p}>
 		<path d="M1.5 12.5 6.5 17.5 17 7" />
 		<path d="M11.5 16.5l1 1L23 7" />
-	</Svg>
-);
-
-export const AlertIcon = (p: IconProps) => (
-	<Svg {...p}>
-		<circle cx="12" cy="12" r="9" />
-		<path d="M12 7.5v5.5M12 16.5v.01" />
 	</Svg>
 );
 

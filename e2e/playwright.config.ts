@@ -4,6 +4,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from '@playwright/test';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from './chromium.ts';
 
 const HTTP_PORT = Number(process.env.E2E_HTTP_PORT ?? 3217);
 const MEDIA_PORT = Number(process.env.E2E_MEDIA_PORT ?? 42170);
@@ -28,20 +29,8 @@ export default defineConfig({
 		trace: 'retain-on-failure',
 		screenshot: 'only-on-failure',
 		launchOptions: {
-			// `npx playwright install` cannot download here; Debian's Chromium (same major) works.
-			executablePath: process.env.E2E_CHROMIUM ?? '/usr/bin/chromium',
-			args: [
-				'--no-sandbox',
-				'--disable-gpu',
-				'--disable-quic',
-				'--no-first-run',
-				'--disable-background-networking',
-				'--disable-component-update',
-				'--disable-sync',
-				'--use-fake-ui-for-media-stream',
-				'--use-fake-device-for-media-stream=fps=30',
-				'--allow-loopback-in-peer-connection',
-			],
+			executablePath: CHROMIUM_PATH,
+			args: [...CHROMIUM_ARGS],
 		},
 	},
 	webServer: {

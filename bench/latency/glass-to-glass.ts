@@ -29,6 +29,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from '@playwright/test';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../../e2e/chromium.ts';
 import {
 	clockOffset,
 	installCanvasCamera,
@@ -49,20 +50,6 @@ import {
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const BUDGET_MS = 175_000;
-const CHROMIUM = process.env.E2E_CHROMIUM ?? '/usr/bin/chromium';
-/** The flags of e2e/playwright.config.ts. */
-const CHROMIUM_ARGS = [
-	'--no-sandbox',
-	'--disable-gpu',
-	'--disable-quic',
-	'--no-first-run',
-	'--disable-background-networking',
-	'--disable-component-update',
-	'--disable-sync',
-	'--use-fake-ui-for-media-stream',
-	'--use-fake-device-for-media-stream=fps=30',
-	'--allow-loopback-in-peer-connection',
-];
 
 interface Emulation {
 	offline: false;
@@ -813,9 +800,9 @@ async function main(): Promise<void> {
 	log(`server ${server.url} (pid ${server.pid}, media port ${server.mediaPort})`);
 
 	const browser = await chromium.launch({
-		executablePath: CHROMIUM,
+		executablePath: CHROMIUM_PATH,
 		headless: true,
-		args: CHROMIUM_ARGS,
+		args: [...CHROMIUM_ARGS],
 		env: { ...process.env, TMPDIR: tmp },
 		timeout: 30_000,
 		// Playwright's own handlers would exit the process before the server is stopped.

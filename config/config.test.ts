@@ -65,6 +65,16 @@ describe('config', () => {
 		assert.equal(config.media.announcedAddress, '127.0.0.1');
 	});
 
+	it('takes TURN URLs as a list and wants the shared secret with them', () => {
+		const config = loadConfig({
+			env: { PARLEY_DEV: '1', PARLEY_TURN_URLS: 'turn:t.example:3478, turns:t.example:5349?transport=tcp', PARLEY_TURN_SECRET: 'k'.repeat(16) },
+		});
+		assert.deepEqual(config.turn.urls, ['turn:t.example:3478', 'turns:t.example:5349?transport=tcp']);
+		assert.equal(config.turn.credentialTtlSeconds, 43_200);
+		assert.throws(() => loadConfig({ env: { PARLEY_DEV: '1', PARLEY_TURN_URLS: 'turn:t.example:3478' } }), /turn\.secret/);
+		assert.throws(() => loadConfig({ env: { PARLEY_DEV: '1', PARLEY_TURN_URLS: 'stun:t.example', PARLEY_TURN_SECRET: 'k'.repeat(16) } }), /turn\.urls/);
+	});
+
 	it('is documented: README.md names every variable', () => {
 		const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
 		const missing = configKeys().map(envName).filter((name) => !readme.includes(`\`${name}\``));

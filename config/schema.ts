@@ -44,6 +44,24 @@ export const ConfigSchema = z.strictObject({
 			dynacastLowerDelayMs: z.coerce.number().int().min(0).max(60_000).default(2000),
 		})
 		.prefault({}),
+	turn: z
+		.strictObject({
+			/**
+			 * TURN servers handed to clients (turn:host:port?transport=udp|tcp, turns:host:port?transport=tcp),
+			 * comma-separated. Empty: no TURN (clients reach the media ports directly or over ICE-TCP).
+			 */
+			urls: z
+				.union([z.array(z.string()), z.string()])
+				.transform((v) => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter(Boolean))
+				.pipe(z.array(z.string().regex(/^turns?:[^\s]+$/, 'TURN URLs start with turn: or turns:')).max(10))
+				.default([]),
+			/** coturn's static-auth-secret (use-auth-secret): Parley mints each client's time-limited credentials with it. */
+			secret: z.string().min(16, 'the TURN secret must be at least 16 characters').optional(),
+			/** Lifetime of a minted TURN credential (seconds); a client gets fresh ones with every ICE restart. */
+			credentialTtlSeconds: z.coerce.number().int().min(60).max(7 * 86400).default(12 * 3600),
+		})
+		.refine((t) => t.urls.length === 0 || t.secret !== undefined, { message: 'turn.urls needs turn.secret', path: ['secret'] })
+		.prefault({}),
 	rooms: z
 		.strictObject({
 			/** How long an empty room keeps its router before it is closed (ms). */

@@ -161,7 +161,9 @@ ensure_deps() {
 }
 
 # parley_setup [--browser] [--redis]: everything needed to run (and test) Parley.
-#   --browser  Debian chromium, ffmpeg (fake camera media) and fonts for the E2E tests
+#   --browser  Debian chromium, ffmpeg (fake camera media) and fonts for the E2E tests;
+#              coturn (TURN), nftables (blocking UDP) and openssl (a TLS cert) for the
+#              network-path tests
 #   --redis    redis-server
 parley_setup() {
 	local browser=0 redis=0 arg
@@ -171,14 +173,14 @@ parley_setup() {
 		--redis) redis=1 ;;
 		-h | --help)
 			echo "usage: setup.sh [--browser] [--redis]  (node >= $PARLEY_NODE_MIN, node_modules, mediasoup-worker;" \
-				"--browser: chromium ffmpeg fonts-liberation; --redis: redis-server)" >&2
+				"--browser: chromium ffmpeg fonts-liberation coturn nftables openssl; --redis: redis-server)" >&2
 			return 0
 			;;
 		*) die "setup: unknown option $arg (use --browser, --redis)" ;;
 		esac
 	done
 	local t0=$SECONDS apt=()
-	if ((browser)); then apt+=(chromium ffmpeg fonts-liberation); fi
+	if ((browser)); then apt+=(chromium ffmpeg fonts-liberation coturn nftables openssl); fi
 	if ((redis)); then apt+=(redis-server); fi
 	# Debian packages first, in one apt-get run (a worker build may add its own).
 	if ((${#apt[@]})); then ensure_apt "${apt[@]}"; fi

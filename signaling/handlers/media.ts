@@ -7,10 +7,12 @@ import { ErrorCode, ProtocolError } from '../protocol/index.ts';
 import { NotFoundError } from '../../sfu/index.ts';
 import { handle } from '../rpc.ts';
 import { wire } from './wire.ts';
+import { turnIceServers } from '../turn/credentials.ts';
 import { joined, type HandlerContext } from './context.ts';
 
 export function registerMediaHandlers(ctx: HandlerContext): void {
-	const { session } = ctx;
+	const { session, config } = ctx;
+	const iceServers = () => turnIceServers(config.turn, session.claims.sub);
 	const grants = session.claims.grants;
 
 	handle(ctx, 'media:createTransport', async ({ direction }) => {
@@ -23,6 +25,7 @@ export function registerMediaHandlers(ctx: HandlerContext): void {
 			iceParameters: transport.iceParameters,
 			iceCandidates: transport.iceCandidates,
 			dtlsParameters: transport.dtlsParameters,
+			iceServers: iceServers(),
 		};
 	});
 
@@ -34,7 +37,7 @@ export function registerMediaHandlers(ctx: HandlerContext): void {
 
 	handle(ctx, 'media:restartIce', async ({ transportId }) => {
 		const { peer } = joined(session);
-		return { iceParameters: await peer.restartIce(transportId) };
+		return { iceParameters: await peer.restartIce(transportId), iceServers: iceServers() };
 	});
 
 	handle(ctx, 'media:produce', async ({ transportId, kind, rtpParameters, source, paused, dimensions }) => {

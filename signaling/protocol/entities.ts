@@ -31,3 +31,10 @@ export interface PeerQuality {
 	/** mediasoup's score of the peer's producers (0-10, lowest). */
 	score: number | null;
 }
+
+/** A TURN server and the time-limited credential minted for this client (RTCIceServer). */
+export interface IceServer {
+	urls: string[];
+	username: string;
+	credential: string;
+}

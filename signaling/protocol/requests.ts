@@ -12,7 +12,7 @@ import {
 	RtpCapabilitiesSchema,
 	RtpParametersSchema,
 } from './media.ts';
-import type { PeerInfo, ProducerInfo } from './entities.ts';
+import type { IceServer, PeerInfo, ProducerInfo } from './entities.ts';
 import { chatRequestSchemas, type ChatResponseMap } from './chat.ts';
 
 const Empty = z.strictObject({});
@@ -76,6 +76,8 @@ export interface TransportOptions {
 	iceParameters: msc.IceParameters;
 	iceCandidates: msc.IceCandidate[];
 	dtlsParameters: msc.DtlsParameters;
+	/** TURN servers with a credential minted for this client (empty when TURN is not configured). */
+	iceServers: IceServer[];
 }
 
 export interface ConsumerOptions {
@@ -102,7 +104,8 @@ export interface ResponseMap extends ChatResponseMap {
 	'room:leave': Record<string, never>;
 	'media:createTransport': TransportOptions;
 	'media:connectTransport': Record<string, never>;
-	'media:restartIce': { iceParameters: msc.IceParameters };
+	/** New ICE parameters, and fresh TURN credentials (the old ones may be about to expire). */
+	'media:restartIce': { iceParameters: msc.IceParameters; iceServers: IceServer[] };
 	'media:produce': { producerId: string };
 	'media:closeProducer': Record<string, never>;
 	'media:pauseProducer': Record<string, never>;

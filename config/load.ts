@@ -119,6 +119,11 @@ function finish(config: Config): Config {
 		}
 		config.auth.jwtSecrets = [randomBytes(32).toString('hex')];
 	}
+	if (config.auth.tokenTtlSeconds > config.auth.maxTokenLifetimeSeconds) {
+		throw new ConfigError(
+			`Invalid configuration:\n  auth.tokenTtlSeconds (PARLEY_AUTH_TOKEN_TTL_SECONDS): must not exceed auth.maxTokenLifetimeSeconds (${config.auth.maxTokenLifetimeSeconds})`,
+		);
+	}
 	config.media.announcedAddress ??= config.media.listenIp === '0.0.0.0' ? firstExternalIPv4() : config.media.listenIp;
 	config.http.publicUrl ??= `http://localhost:${config.http.port}`;
 	return config;

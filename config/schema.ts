@@ -81,6 +81,8 @@ export const ConfigSchema = z.strictObject({
 			issuer: z.string().min(1).default('parley'),
 			/** Lifetime of tokens minted by the dev endpoint and the token CLI (seconds). */
 			tokenTtlSeconds: z.coerce.number().int().min(60).max(30 * 86400).default(6 * 3600),
+			/** Longest lifetime (exp - iat) a join token may have; longer ones are refused (seconds). */
+			maxTokenLifetimeSeconds: z.coerce.number().int().min(60).max(30 * 86400).default(24 * 3600),
 		})
 		.prefault({}),
 	log: z.strictObject({ level: LogLevel.default('info') }).prefault({}),

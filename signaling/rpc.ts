@@ -17,6 +17,7 @@ import {
 } from './protocol/index.ts';
 import { InvalidStateError, NotFoundError } from '../sfu/index.ts';
 import type { ParleySocket } from './session.ts';
+import { end, tokenExpired } from './auth/sessionGuard.ts';
 import type { TokenBucket } from './rateLimit.ts';
 
 export type RequestHandler<K extends RequestName> = (payload: ParsedRequest<K>) => Promise<ResponseData<K>> | ResponseData<K>;
@@ -40,6 +41,10 @@ export function handle<K extends RequestName>(ctx: RpcContext, name: K, handler:
 		const reply = ack as (result: Result<ResponseData<K>>) => void;
 		const started = performance.now();
 		try {
+			if (tokenExpired(ctx.socket)) {
+				end(ctx.socket, 'token-expired');
+				throw new ProtocolError(ErrorCode.Unauthorized, 'the join token expired');
+			}
 			if (!ctx.limiter.take()) throw new ProtocolError(ErrorCode.RateLimited, 'too many requests; slow down');
 			const parsed = schema.safeParse(args.length >= 2 ? args[0] : undefined);
 			if (!parsed.success) throw new ProtocolError(ErrorCode.BadRequest, describeZodError(parsed.error));

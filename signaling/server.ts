@@ -13,7 +13,9 @@ import type { Logger } from 'pino';
 import { Server } from 'socket.io';
 import type { Config } from '../config/index.ts';
 import type { Sfu } from '../sfu/index.ts';
-import { AuthError, verifyToken } from './auth/tokens.ts';
+import { CLOCK_TOLERANCE_SECONDS } from './auth/tokens.ts';
+import { createRevocationList, type RevocationList } from './auth/Revocations.ts';
+import { installSessionGuard } from './auth/sessionGuard.ts';
 import type { HandlerContext } from './handlers/context.ts';
 import type { FileStore } from './files/index.ts';
 import { filesRouter } from './http/files.ts';
@@ -25,7 +27,7 @@ import { registerMediaHandlers } from './handlers/media.ts';
 import { registerRoomHandlers } from './handlers/room.ts';
 import { apiRouter, errorHandler } from './http/routes.ts';
 import { clientRouter } from './http/static.ts';
-import { ErrorCode, requestSchemas } from './protocol/index.ts';
+import { requestSchemas } from './protocol/index.ts';
 import { TokenBucket } from './rateLimit.ts';
 import { bindRoomEvents } from './roomEvents.ts';
 import { rejectUnknownEvents } from './rpc.ts';
@@ -40,6 +42,8 @@ export interface ParleyServerOptions {
 	messages: MessageStore;
 	files: FileStore;
 	clientDist?: string;
+	/** The revocation list (default: from the config, in the data folder or Redis; closed with the server). */
+	revocations?: RevocationList;
 }
 
 export interface ParleyHttpServer {
@@ -47,6 +51,8 @@ export interface ParleyHttpServer {
 	readonly io: ParleyServer;
 	readonly sessions: SessionRegistry;
 	readonly presence: PresenceTracker;
+	/** Revoke an identity in a room: its live sessions end and its older tokens are refused. */
+	readonly revocations: RevocationList;
 	listen(): Promise<AddressInfo>;
 	close(): Promise<void>;
 }
@@ -62,6 +68,15 @@ const knownEvents: ReadonlySet<string> = new Set(Object.keys(requestSchemas));
 
 export function createParleyServer(options: ParleyServerOptions): ParleyHttpServer {
 	const { config, logger, sfu, messages, files, clientDist } = options;
+	const log = logger.child({ component: 'signaling' });
+	const revocations =
+		options.revocations ??
+		createRevocationList({
+			dataDir: config.data.dir,
+			redisUrl: config.redis.url,
+			retainMs: (config.auth.maxTokenLifetimeSeconds + CLOCK_TOLERANCE_SECONDS) * 1000,
+			logger: log,
+		});
 	const app = express();
 	app.disable('x-powered-by');
 	app.set('trust proxy', 'loopback');
@@ -79,7 +94,7 @@ export function createParleyServer(options: ParleyServerOptions): ParleyHttpServ
 			},
 		}),
 	);
-	app.use(filesRouter({ config, store: files, logger: logger.child({ component: 'files' }) }));
+	app.use(filesRouter({ config, store: files, logger: logger.child({ component: 'files' }), revocations }));
 	app.use(apiRouter(config, sfu));
 	app.use(clientRouter(path.resolve(clientDist ?? DEFAULT_CLIENT_DIST)));
 	app.use(errorHandler);
@@ -94,21 +109,8 @@ export function createParleyServer(options: ParleyServerOptions): ParleyHttpServ
 	const sessions = new SessionRegistry();
 	const presence = new PresenceTracker({ leaveAfterMs: config.presence.leaveAfterMs });
 	presence.on('update', (room, p) => io.to(channels.chat(room)).emit('presence:update', p));
-	const log = logger.child({ component: 'signaling' });
 
-	io.use((socket, next) => {
-		try {
-			const auth = socket.handshake.auth as Record<string, unknown> | undefined;
-			socket.data.claims = verifyToken(config.auth, auth?.token);
-			next();
-		} catch (error) {
-			const reason = error instanceof AuthError ? error.message : 'invalid token';
-			log.info({ reason, address: socket.handshake.address }, 'handshake refused');
-			const err = new Error(`unauthorized: ${reason}`) as Error & { data?: unknown };
-			err.data = { code: ErrorCode.Unauthorized, message: reason };
-			next(err);
-		}
-	});
+	const guardSession = installSessionGuard({ io, auth: config.auth, revocations, log });
 
 	sfu.on('roomcreated', (room) => bindRoomEvents(io, room));
 
@@ -129,6 +131,7 @@ export function createParleyServer(options: ParleyServerOptions): ParleyHttpServ
 			files,
 			presence,
 		};
+		guardSession(socket);
 		for (const register of features) register(ctx);
 		rejectUnknownEvents(ctx, knownEvents);
 		sessionLog.info({ name: claims.name }, 'connected');
@@ -139,6 +142,7 @@ export function createParleyServer(options: ParleyServerOptions): ParleyHttpServ
 		io,
 		sessions,
 		presence,
+		revocations,
 		listen: () =>
 			new Promise<AddressInfo>((resolve, reject) => {
 				http.once('error', reject);
@@ -151,6 +155,7 @@ export function createParleyServer(options: ParleyServerOptions): ParleyHttpServ
 			io.emit('session:ended', { reason: 'server-shutdown' });
 			await io.close();
 			presence.close();
+			if (!options.revocations) await revocations.close();
 			http.closeAllConnections();
 		},
 	};

@@ -38,6 +38,8 @@ export const AuthFailure = {
 	WrongAudience: 'wrong_audience',
 	WrongIssuer: 'wrong_issuer',
 	BadClaims: 'bad_claims',
+	TooLong: 'lifetime_too_long',
+	Revoked: 'revoked',
 } as const;
 export type AuthFailure = (typeof AuthFailure)[keyof typeof AuthFailure];
 
@@ -51,7 +53,11 @@ export class AuthError extends Error {
 	}
 }
 
-type AuthConfig = Pick<Config['auth'], 'jwtSecrets' | 'audience' | 'issuer' | 'tokenTtlSeconds'>;
+type AuthConfig = Pick<Config['auth'], 'jwtSecrets' | 'audience' | 'issuer' | 'tokenTtlSeconds'> &
+	Partial<Pick<Config['auth'], 'maxTokenLifetimeSeconds'>>;
+
+/** Clock skew tolerated between the token issuer and this server (seconds). */
+export const CLOCK_TOLERANCE_SECONDS = 5;
 
 export interface MintOptions {
 	room: string;
@@ -91,7 +97,7 @@ export function verifyToken(auth: AuthConfig, token: unknown): TokenClaims {
 				algorithms: ['HS256'],
 				audience: auth.audience,
 				issuer: auth.issuer,
-				clockTolerance: 5,
+				clockTolerance: CLOCK_TOLERANCE_SECONDS,
 			});
 			if (typeof payload === 'string') throw new AuthError(AuthFailure.Malformed, 'token payload is not an object');
 			const claims = TokenClaimsSchema.safeParse(payload);
@@ -99,6 +105,7 @@ export function verifyToken(auth: AuthConfig, token: unknown): TokenClaims {
 				const first = claims.error.issues[0];
 				throw new AuthError(AuthFailure.BadClaims, `bad claim ${first?.path.join('.') || ''}: ${first?.message ?? 'invalid'}`);
 			}
+			checkLifetime(auth, claims.data);
 			return claims.data;
 		} catch (error) {
 			if (error instanceof AuthError) throw error;
@@ -108,6 +115,22 @@ export function verifyToken(auth: AuthConfig, token: unknown): TokenClaims {
 		}
 	}
 	throw lastError ?? new AuthError(AuthFailure.BadSignature, 'no secret configured');
+}
+
+/** A token may not live longer than the configured maximum (from its iat, or from now without one). */
+function checkLifetime(auth: AuthConfig, claims: TokenClaims): void {
+	const max = auth.maxTokenLifetimeSeconds;
+	if (max === undefined) return;
+	const now = Math.floor(Date.now() / 1000);
+	const from = Math.min(claims.iat ?? now, now);
+	if (claims.exp - from > max + CLOCK_TOLERANCE_SECONDS) {
+		throw new AuthError(AuthFailure.TooLong, `token lifetime exceeds the maximum of ${max} s`);
+	}
+}
+
+/** Milliseconds until a token's exp (plus the clock tolerance) passes; <= 0: expired. */
+export function msUntilExpiry(claims: Pick<TokenClaims, 'exp'>, now = Date.now()): number {
+	return (claims.exp + CLOCK_TOLERANCE_SECONDS) * 1000 - now;
 }
 
 function classify(error: unknown): AuthError {

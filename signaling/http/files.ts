@@ -21,19 +21,22 @@ import { FileError, FileErrorReason, type FileStore } from '../files/FileStore.t
 import { normalizeMime, sanitizeFileName } from '../files/types.ts';
 import { ErrorCode, type FileUploadResponse } from '../protocol/index.ts';
 import { sendError } from './routes.ts';
+import type { RevocationList } from '../auth/Revocations.ts';
 
 export interface FilesRouterOptions {
 	config: Pick<Config, 'auth' | 'files'>;
 	store: FileStore;
 	logger: Logger;
+	/** Tokens of a removed participant are refused here too. */
+	revocations?: Pick<RevocationList, 'isRevoked'>;
 }
 
-export function filesRouter({ config, store, logger }: FilesRouterOptions): Router {
+export function filesRouter({ config, store, logger, revocations }: FilesRouterOptions): Router {
 	const log = logger.child({ component: 'files' });
 	const router = express.Router();
 
 	/** The verified claims of a token for this room, or the refusal to answer (401/403). */
-	function authorize(req: Request, allowQueryToken: boolean): TokenClaims | Refusal {
+	async function authorize(req: Request, allowQueryToken: boolean): Promise<TokenClaims | Refusal> {
 		let token: unknown;
 		const header = req.get('authorization');
 		if (header !== undefined) {
@@ -52,6 +55,9 @@ export function filesRouter({ config, store, logger }: FilesRouterOptions): Rout
 			return refusal(401, ErrorCode.Unauthorized, error.message);
 		}
 		if (claims.room !== req.params.room) return refusal(403, ErrorCode.Forbidden, 'the token is for another room');
+		if (await revocations?.isRevoked(claims.room, claims.sub, claims.iat)) {
+			return refusal(401, ErrorCode.Unauthorized, 'this participant was removed from the room');
+		}
 		return claims;
 	}
 
@@ -64,7 +70,7 @@ export function filesRouter({ config, store, logger }: FilesRouterOptions): Rout
 			sendError(res, status, code, message);
 		};
 
-		const claims = authorize(req, false);
+		const claims = await authorize(req, false);
 		if (claims instanceof Refusal) return refuse(claims.status, claims.code, claims.message);
 		if (!claims.grants.chat) return refuse(403, ErrorCode.Forbidden, 'the token does not allow chat');
 
@@ -135,7 +141,7 @@ export function filesRouter({ config, store, logger }: FilesRouterOptions): Rout
 	});
 
 	router.get('/api/rooms/:room/files/:fileId', async (req: Request, res: Response) => {
-		const claims = authorize(req, true);
+		const claims = await authorize(req, true);
 		if (claims instanceof Refusal) return sendError(res, claims.status, claims.code, claims.message);
 		// An invalid id, another room's file and a missing file all look the same.
 		const file = await store.get(claims.room, String(req.params.fileId));

@@ -31,9 +31,15 @@ export interface NotificationMap extends ChatNotificationMap {
 	'speaker:active': { peerId: string | null };
 	/** Connection quality of everyone in the room, as the server sees their media. */
 	'quality:update': { peers: PeerQuality[] };
-	/** The server is ending this session (kicked, replaced by a newer connection, shutting down). */
-	'session:ended': { reason: 'duplicate-identity' | 'server-shutdown' | 'room-closed' };
+	/**
+	 * The server is ending this session: replaced by a newer connection, shutting down, the
+	 * room closed, the join token expired (rejoin with a fresh one) or the participant was
+	 * removed (its identity revoked in this room).
+	 */
+	'session:ended': { reason: SessionEndReason };
 }
+
+export type SessionEndReason = 'duplicate-identity' | 'server-shutdown' | 'room-closed' | 'token-expired' | 'removed';
 
 export type ServerToClientEvents = {
 	[K in keyof NotificationMap]: (payload: NotificationMap[K]) => void;

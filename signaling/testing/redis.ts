@@ -1,0 +1,71 @@
+/**
+ * A Redis for tests: PARLEY_TEST_REDIS_URL when set (`npm test` starts one), otherwise a
+ * throwaway redis-server on a free loopback port (no persistence), stopped by `stop()`.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import net from 'node:net';
+
+function freePort(): Promise<number> {
+	return new Promise((resolve, reject) => {
+		const server = net.createServer();
+		server.once('error', reject);
+		server.listen(0, '127.0.0.1', () => {
+			const address = server.address();
+			server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+		});
+	});
+}
+
+function startRedisOnce(port: number): Promise<ChildProcess> {
+	return new Promise((resolve, reject) => {
+		const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+			stdio: ['ignore', 'pipe', 'pipe'],
+		});
+		let output = '';
+		const timer = setTimeout(() => {
+			child.kill('SIGKILL');
+			reject(new Error(`redis-server did not become ready within 5 s:\n${output}`));
+		}, 5000);
+		const onData = (chunk: Buffer): void => {
+			output += chunk.toString();
+			if (output.includes('Ready to accept connections')) {
+				clearTimeout(timer);
+				resolve(child);
+			}
+		};
+		child.stdout?.on('data', onData);
+		child.stderr?.on('data', onData);
+		child.once('error', (error) => {
+			clearTimeout(timer);
+			reject(error);
+		});
+		child.once('exit', (code) => {
+			clearTimeout(timer);
+			reject(new Error(`redis-server exited with code ${code} before it was ready:\n${output}`));
+		});
+	});
+}
+
+export async function redisForTests(): Promise<{ url: string; stop: () => Promise<void> }> {
+	const external = process.env.PARLEY_TEST_REDIS_URL;
+	if (external) return { url: external, stop: async () => {} };
+	let lastError: unknown;
+	for (let attempt = 0; attempt < 3; attempt++) {
+		const port = await freePort();
+		try {
+			const child = await startRedisOnce(port);
+			return {
+				url: `redis://127.0.0.1:${port}`,
+				stop: () =>
+					new Promise<void>((resolve) => {
+						if (child.exitCode !== null) return resolve();
+						child.once('exit', () => resolve());
+						child.kill('SIGTERM');
+					}),
+			};
+		} catch (error) {
+			lastError = error;
+		}
+	}
+	throw lastError;
+}

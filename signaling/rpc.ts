@@ -16,6 +16,7 @@ import {
 	type Result,
 } from './protocol/index.ts';
 import { InvalidStateError, NotFoundError } from '../sfu/index.ts';
+import { StoreUnavailableError } from './chat/MessageStore.ts';
 import type { ParleySocket } from './session.ts';
 import { end, tokenExpired } from './auth/sessionGuard.ts';
 import type { TokenBucket } from './rateLimit.ts';
@@ -54,6 +55,7 @@ export function handle<K extends RequestName>(ctx: RpcContext, name: K, handler:
 		} catch (error) {
 			const body = toErrorBody(error);
 			if (body.code === ErrorCode.Internal) ctx.log.error({ err: error, event: name }, 'request failed');
+			else if (body.code === ErrorCode.Unavailable) ctx.log.warn({ err: error, event: name }, 'request failed: store unavailable');
 			else ctx.log.debug({ event: name, code: body.code, message: body.message }, 'request refused');
 			reply({ ok: false, error: body });
 		}
@@ -78,6 +80,7 @@ export function rejectUnknownEvents(ctx: RpcContext, known: ReadonlySet<string>)
 
 export function toErrorBody(error: unknown): ProtocolErrorBody {
 	if (error instanceof ProtocolError) return error.toBody();
+	if (error instanceof StoreUnavailableError) return { code: ErrorCode.Unavailable, message: 'the message store is unavailable; retry shortly' };
 	if (error instanceof z.ZodError) return { code: ErrorCode.BadRequest, message: describeZodError(error) };
 	if (error instanceof NotFoundError) return { code: ErrorCode.NotFound, message: error.message };
 	if (error instanceof InvalidStateError) return { code: ErrorCode.InvalidState, message: error.message };

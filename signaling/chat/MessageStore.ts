@@ -92,6 +92,21 @@ export interface AppendResult {
 	message: StoredMessage;
 	/** true when (room, from, id) was already stored and nothing new was written. */
 	duplicate: boolean;
+	/** The store's epoch when the message was stored (see MessageStore.epoch()). */
+	epoch: string;
+}
+
+/** What `health()` reports: used by readiness probes and the operator. */
+export interface StoreHealth {
+	/** true when the store answered a probe within its timeout. */
+	ok: boolean;
+	engine: 'sqlite' | 'redis';
+	/** Round trip of the probe (ms). */
+	latencyMs: number;
+	/** The store's epoch (null when it did not answer). */
+	epoch: string | null;
+	/** Why it is not ok (for logs and /readyz; no secrets). */
+	error?: string;
 }
 
 export interface MessageReceipts {
@@ -145,12 +160,38 @@ export interface MessageStore {
 	 * is kept, so the room's next message continues after the old lastSeq.
 	 */
 	deleteRoom(room: string): Promise<void>;
+	/**
+	 * The store's generation id: random, created with the store's data, stable while the data
+	 * lives. A store restarted from empty (a Redis without persistence, a wiped data folder)
+	 * answers a new epoch, and its seqs start again at 1: clients holding another epoch must
+	 * drop what they hold and resync from scratch.
+	 */
+	epoch(): Promise<string>;
+	/** Probe the store (never rejects; bounded by a short timeout). */
+	health(): Promise<StoreHealth>;
 	close(): Promise<void>;
 }
 
 export interface MessageStoreOptions {
 	/** Clock for `ts` (default Date.now); injectable for tests. */
 	now?: () => number;
+}
+
+/**
+ * Thrown (as a rejection) when the store cannot answer now: Redis unreachable, loading or
+ * timing out, SQLite locked or failing I/O. Nothing was (knowingly) written; the caller may
+ * retry the same request later (appends are idempotent). Answered to clients as `unavailable`.
+ */
+export class StoreUnavailableError extends Error {
+	constructor(message: string, options?: { cause?: unknown }) {
+		super(message, options);
+		this.name = 'StoreUnavailableError';
+	}
+}
+
+/** A fresh random epoch id. */
+export function newEpoch(): string {
+	return crypto.randomUUID().replaceAll('-', '').slice(0, 16);
 }
 
 /** Thrown (as a rejection) when an argument breaks the limits above. */

@@ -10,6 +10,7 @@ import { Redis } from 'ioredis';
 import { createMessageStore } from './index.ts';
 import { messageStoreContract } from './messageStoreContract.ts';
 import { RedisMessageStore } from './RedisMessageStore.ts';
+import { StoreUnavailableError } from './MessageStore.ts';
 
 function freePort(): Promise<number> {
 	return new Promise((resolve, reject) => {
@@ -132,10 +133,15 @@ describe('RedisMessageStore specifics', () => {
 			await store.markRead('r', 2, 'bob');
 			const keys = await keysWithPrefix(keyPrefix);
 			assert.ok(keys.length >= 8, `expected the room's keys, got ${keys.join(', ')}`);
-			for (const key of keys) assert.ok(key.startsWith(`${keyPrefix}chat:{r}:`), key);
+			// Every key is the room's, except the store-wide epoch.
+			for (const key of keys) assert.ok(key.startsWith(`${keyPrefix}chat:{r}:`) || key === `${keyPrefix}chat:epoch`, key);
 
 			await store.deleteRoom('r');
-			assert.deepEqual(await keysWithPrefix(keyPrefix), [`${keyPrefix}chat:{r}:seq`], 'only the seq counter is left');
+			assert.deepEqual(
+				(await keysWithPrefix(keyPrefix)).sort(),
+				[`${keyPrefix}chat:epoch`, `${keyPrefix}chat:{r}:seq`],
+				'only the seq counter (and the epoch) is left',
+			);
 		} finally {
 			await store.close();
 			await deleteKeys(keyPrefix);
@@ -170,6 +176,53 @@ describe('RedisMessageStore specifics', () => {
 		} finally {
 			await client.quit();
 			await deleteKeys(keyPrefix);
+		}
+	});
+
+	test('Redis gone: requests fail fast as unavailable, health says so; back (empty): a new epoch, seqs restart', async () => {
+		const port = await freePort();
+		let server = await startRedisOnce(port);
+		const stop = () =>
+			new Promise<void>((resolve) => {
+				if (server.exitCode !== null) return resolve();
+				server.once('exit', () => resolve());
+				server.kill('SIGKILL');
+			});
+		const store = new RedisMessageStore({ url: `redis://127.0.0.1:${port}`, timeoutMs: 500, readyWaitMs: 300 });
+		try {
+			const { epoch } = await store.append({ id: 'a', room: 'r', from: 'alice', fromName: 'A', text: 'before' });
+			assert.equal((await store.health()).ok, true);
+			await stop();
+			for (const op of [
+				() => store.append({ id: 'b', room: 'r', from: 'alice', fromName: 'A', text: 'during' }),
+				() => store.after('r', 'bob', 0, 10),
+				() => store.lastSeq('r'),
+				() => store.epoch(),
+			]) {
+				const started = performance.now();
+				await assert.rejects(op(), StoreUnavailableError);
+				assert.ok(performance.now() - started < 1500, `failed fast (${Math.round(performance.now() - started)} ms)`);
+			}
+			const health = await store.health();
+			assert.equal(health.ok, false);
+			assert.ok(health.error);
+
+			server = await startRedisOnce(port); // no persistence: everything is gone
+			let result;
+			for (let i = 0; i < 50 && !result; i++) {
+				result = await store.append({ id: 'b', room: 'r', from: 'alice', fromName: 'A', text: 'after' }).catch((e: unknown) => {
+					if (!(e instanceof StoreUnavailableError)) throw e;
+					return undefined;
+				});
+				if (!result) await new Promise((r) => setTimeout(r, 100));
+			}
+			assert.ok(result, 'the store reconnected by itself');
+			assert.equal(result.message.seq, 1, 'an empty Redis starts seqs again');
+			assert.notEqual(result.epoch, epoch, 'and says so with a new epoch');
+			assert.equal(await store.epoch(), result.epoch);
+		} finally {
+			await store.close();
+			await stop();
 		}
 	});
 });

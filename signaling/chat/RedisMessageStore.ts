@@ -12,12 +12,19 @@
  *   P chat:{R}:idem      hash    JSON [from, id] → seq (idempotency)
  *   P chat:{R}:dlv       zset    "<seq>\n<identity>" scored by seq: explicit delivery receipts
  *   P chat:{R}:reads     hash    identity → read watermark
+ *   P chat:epoch         string  the store's epoch (created with the first write or read of it;
+ *                                a Redis restarted from empty gets a new one, see MessageStore.epoch)
+ *
+ * Failing fast: an owned connection is built with a short connect and command timeout, no
+ * offline queue and one retry per request, so a missing Redis answers StoreUnavailableError
+ * within ~2 s instead of queueing commands. A command issued while the connection is being
+ * (re)established waits for it at most `readyWaitMs`.
  *
  * Every write that touches several keys is one Lua script (atomic); reads that need a
  * consistent view are a script or a MULTI.
  */
 import { createHash } from 'node:crypto';
-import { Redis } from 'ioredis';
+import { Redis, ReplyError } from 'ioredis';
 import type { Logger } from 'pino';
 import {
 	type AppendInput,
@@ -26,7 +33,11 @@ import {
 	type MessageStore,
 	type MessageStoreOptions,
 	type ReadResult,
+	type StoreHealth,
 	type StoredMessage,
+	StoreUnavailableError,
+	MessageValidationError,
+	newEpoch,
 	checkIdentity,
 	checkRoom,
 	checkSeq,
@@ -45,6 +56,20 @@ export interface RedisMessageStoreOptions extends MessageStoreOptions {
 	keyPrefix?: string;
 	/** Connection errors of an owned client are logged here (otherwise ioredis prints them). */
 	logger?: Logger;
+	/** Owned connection: connect timeout and per-command timeout (ms). Default 2000. */
+	timeoutMs?: number;
+	/** How long a command waits for a connection being (re)established (ms). Default 1000. */
+	readyWaitMs?: number;
+}
+
+/** Redis error replies that mean "not now" rather than "wrong". */
+const TRANSIENT_REPLIES = /^(LOADING|BUSY|MASTERDOWN|READONLY|MISCONF|NOREPLICAS|TRYAGAIN|CLUSTERDOWN)\b/;
+
+/** Connection-level failures (and transient error replies) become StoreUnavailableError. */
+function classify(error: unknown): unknown {
+	if (error instanceof StoreUnavailableError || error instanceof MessageValidationError || !(error instanceof Error)) return error;
+	if (error instanceof ReplyError && !TRANSIENT_REPLIES.test(error.message)) return error;
+	return new StoreUnavailableError(`chat store: Redis: ${error.message}`, { cause: error });
 }
 
 class LuaScript {
@@ -67,16 +92,22 @@ class LuaScript {
 }
 
 /**
- * KEYS: seq, msg, from, pub, idem, dmusers
- * ARGV: idempotency field, body JSON without seq ('{"id":…}'), from, to ('' = room message), dm key prefix
- * Returns {1, stored JSON} for a new message, {0, stored JSON} for a duplicate.
+ * KEYS: seq, msg, from, pub, idem, dmusers, epoch
+ * ARGV: idempotency field, body JSON without seq ('{"id":…}'), from, to ('' = room message), dm key prefix,
+ *       a new epoch (set when the store has none: the first write after Redis lost everything)
+ * Returns {1, stored JSON, epoch} for a new message, {0, stored JSON, epoch} for a duplicate.
  */
 const APPEND = new LuaScript(`
+local epoch = redis.call('GET', KEYS[7])
+if not epoch then
+	epoch = ARGV[6]
+	redis.call('SET', KEYS[7], epoch)
+end
 local existing = redis.call('HGET', KEYS[5], ARGV[1])
 if existing then
 	local stored = redis.call('HGET', KEYS[2], existing)
 	if not stored then return redis.error_reply('chat store: idempotency key without message') end
-	return {0, stored}
+	return {0, stored, epoch}
 end
 local seq = redis.call('INCR', KEYS[1])
 local stored = '{"seq":' .. seq .. ',' .. string.sub(ARGV[2], 2)
@@ -90,7 +121,15 @@ else
 	redis.call('ZADD', ARGV[5] .. ARGV[4], seq, seq)
 	redis.call('SADD', KEYS[6], ARGV[3], ARGV[4])
 end
-return {1, stored}
+return {1, stored, epoch}
+`);
+
+/** KEYS: epoch; ARGV: a new epoch to set when there is none. Returns the epoch. */
+const EPOCH = new LuaScript(`
+local epoch = redis.call('GET', KEYS[1])
+if epoch then return epoch end
+redis.call('SET', KEYS[1], ARGV[1])
+return ARGV[1]
 `);
 
 /**
@@ -191,19 +230,31 @@ export class RedisMessageStore implements MessageStore {
 	readonly #owned: boolean;
 	readonly #prefix: string;
 	readonly #now: () => number;
+	readonly #readyWaitMs: number;
+	readonly #timeoutMs: number;
 	#closed = false;
 
 	constructor(options: RedisMessageStoreOptions) {
 		this.#now = options.now ?? Date.now;
 		this.#prefix = options.keyPrefix ?? 'parley:';
+		this.#readyWaitMs = options.readyWaitMs ?? 1000;
+		this.#timeoutMs = options.timeoutMs ?? 2000;
 		if (options.client) {
 			this.#redis = options.client;
 			this.#owned = false;
 		} else if (options.url) {
-			this.#redis = new Redis(options.url);
+			this.#redis = new Redis(options.url, {
+				connectTimeout: this.#timeoutMs,
+				commandTimeout: this.#timeoutMs,
+				// Fail instead of queueing while disconnected; reconnect in the background.
+				enableOfflineQueue: false,
+				maxRetriesPerRequest: 1,
+				retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 5), 1000),
+			});
 			this.#owned = true;
 			const logger = options.logger;
-			if (logger) this.#redis.on('error', (error: Error) => logger.warn({ err: error }, 'chat store: Redis connection error'));
+			// Connection errors surface as StoreUnavailableError and in health(); log them, never crash.
+			this.#redis.on('error', (error: Error) => logger?.warn({ err: error }, 'chat store: Redis connection error'));
 		} else {
 			throw new Error('RedisMessageStore needs a url or a client');
 		}
@@ -225,7 +276,40 @@ export class RedisMessageStore implements MessageStore {
 	}
 
 	#open(): void {
-		if (this.#closed) throw new Error('chat store: the Redis message store is closed');
+		if (this.#closed) throw new StoreUnavailableError('chat store: the Redis message store is closed');
+	}
+
+	/**
+	 * Run store commands: wait (bounded) for a connection being established, and turn
+	 * connection failures into StoreUnavailableError.
+	 */
+	async #run<T>(fn: () => Promise<T>): Promise<T> {
+		this.#open();
+		try {
+			await this.#ready();
+			return await fn();
+		} catch (error) {
+			throw classify(error);
+		}
+	}
+
+	async #ready(): Promise<void> {
+		const redis = this.#redis;
+		if (redis.status === 'ready') return;
+		if (redis.status === 'end' || redis.status === 'close') {
+			throw new StoreUnavailableError(`chat store: Redis connection ${redis.status}`);
+		}
+		await new Promise<void>((resolve, reject) => {
+			const done = (error?: Error): void => {
+				clearTimeout(timer);
+				redis.off('ready', onReady);
+				if (error) reject(error);
+				else resolve();
+			};
+			const onReady = (): void => done();
+			const timer = setTimeout(() => done(new StoreUnavailableError('chat store: Redis is not reachable')), this.#readyWaitMs);
+			redis.on('ready', onReady);
+		});
 	}
 
 	async append(input: AppendInput): Promise<AppendResult> {
@@ -242,15 +326,17 @@ export class RedisMessageStore implements MessageStore {
 			text: m.text,
 			attachment: m.attachment,
 		});
-		const reply = await APPEND.run(
-			this.#redis,
-			[k.seq, k.msg, k.from, k.pub, k.idem, k.dmusers],
-			[JSON.stringify([m.from, m.id]), body, m.from, m.to ?? '', k.dmPrefix],
+		const reply = await this.#run(() =>
+			APPEND.run(
+				this.#redis,
+				[k.seq, k.msg, k.from, k.pub, k.idem, k.dmusers, this.#epochKey],
+				[JSON.stringify([m.from, m.id]), body, m.from, m.to ?? '', k.dmPrefix, newEpoch()],
+			),
 		);
-		if (!Array.isArray(reply) || reply.length !== 2 || typeof reply[1] !== 'string') {
+		if (!Array.isArray(reply) || reply.length !== 3 || typeof reply[1] !== 'string' || typeof reply[2] !== 'string') {
 			throw new Error('chat store: unexpected reply to append');
 		}
-		return { message: parseMessage(reply[1]), duplicate: toInt(reply[0]) === 0 };
+		return { message: parseMessage(reply[1]), duplicate: toInt(reply[0]) === 0, epoch: reply[2] };
 	}
 
 	async after(room: string, viewer: string, afterSeq: number, limit: number): Promise<StoredMessage[]> {
@@ -276,7 +362,7 @@ export class RedisMessageStore implements MessageStore {
 
 	async #page(room: string, viewer: string, first: string, second: string, n: number, dir: 'asc' | 'desc'): Promise<StoredMessage[]> {
 		const k = this.#keys(room);
-		const reply = await PAGE.run(this.#redis, [k.msg, k.pub, k.dmPrefix + viewer], [first, second, n, dir]);
+		const reply = await this.#run(() => PAGE.run(this.#redis, [k.msg, k.pub, k.dmPrefix + viewer], [first, second, n, dir]));
 		if (!Array.isArray(reply)) throw new Error('chat store: unexpected reply to a page query');
 		return reply.filter((item): item is string => typeof item === 'string').map(parseMessage);
 	}
@@ -285,7 +371,7 @@ export class RedisMessageStore implements MessageStore {
 		this.#open();
 		checkRoom(room);
 		checkSeq(seq, 'seq', 1);
-		const json = await this.#redis.hget(this.#keys(room).msg, String(seq));
+		const json = await this.#run(() => this.#redis.hget(this.#keys(room).msg, String(seq)));
 		return json === null ? null : parseMessage(json);
 	}
 
@@ -294,9 +380,10 @@ export class RedisMessageStore implements MessageStore {
 		checkRoom(room);
 		checkIdentity(from, 'from');
 		const k = this.#keys(room);
-		const seq = await this.#redis.hget(k.idem, JSON.stringify([from, id]));
-		if (seq === null) return null;
-		const json = await this.#redis.hget(k.msg, seq);
+		const json = await this.#run(async () => {
+			const seq = await this.#redis.hget(k.idem, JSON.stringify([from, id]));
+			return seq === null ? null : this.#redis.hget(k.msg, seq);
+		});
 		return json === null ? null : parseMessage(json);
 	}
 
@@ -306,7 +393,7 @@ export class RedisMessageStore implements MessageStore {
 		checkSeq(seq, 'seq', 1);
 		checkIdentity(identity);
 		const k = this.#keys(room);
-		const reply = await MARK_DELIVERED.run(this.#redis, [k.from, k.pub, k.dmPrefix + identity, k.reads, k.dlv], [seq, identity]);
+		const reply = await this.#run(() => MARK_DELIVERED.run(this.#redis, [k.from, k.pub, k.dmPrefix + identity, k.reads, k.dlv], [seq, identity]));
 		return toInt(reply) > 0;
 	}
 
@@ -316,7 +403,7 @@ export class RedisMessageStore implements MessageStore {
 		checkSeq(upToSeq, 'upToSeq', 0);
 		checkIdentity(identity);
 		const k = this.#keys(room);
-		const reply = await MARK_READ.run(this.#redis, [k.seq, k.reads], [identity, upToSeq]);
+		const reply = await this.#run(() => MARK_READ.run(this.#redis, [k.seq, k.reads], [identity, upToSeq]));
 		if (!Array.isArray(reply) || reply.length !== 2) throw new Error('chat store: unexpected reply to markRead');
 		return { readUpTo: toInt(reply[0]), advanced: toInt(reply[1]) === 1 };
 	}
@@ -325,7 +412,7 @@ export class RedisMessageStore implements MessageStore {
 		this.#open();
 		checkRoom(room);
 		checkIdentity(identity);
-		const value = await this.#redis.hget(this.#keys(room).reads, identity);
+		const value = await this.#run(() => this.#redis.hget(this.#keys(room).reads, identity));
 		return value === null ? 0 : toInt(value);
 	}
 
@@ -339,7 +426,7 @@ export class RedisMessageStore implements MessageStore {
 		multi.hmget(k.msg, ...wanted.map(String));
 		multi.hgetall(k.reads);
 		for (const seq of wanted) multi.zrangebyscore(k.dlv, seq, seq);
-		const replies = await multi.exec();
+		const replies = await this.#run(() => multi.exec());
 		if (!replies) throw new Error('chat store: receipts transaction aborted');
 		const results = replies.map(([error, value]) => {
 			if (error) throw error;
@@ -360,7 +447,7 @@ export class RedisMessageStore implements MessageStore {
 	async lastSeq(room: string): Promise<number> {
 		this.#open();
 		checkRoom(room);
-		const value = await this.#redis.get(this.#keys(room).seq);
+		const value = await this.#run(() => this.#redis.get(this.#keys(room).seq));
 		return value === null ? 0 : toInt(value);
 	}
 
@@ -368,7 +455,28 @@ export class RedisMessageStore implements MessageStore {
 		this.#open();
 		checkRoom(room);
 		const k = this.#keys(room);
-		await DELETE_ROOM.run(this.#redis, [k.msg, k.from, k.pub, k.idem, k.dmusers, k.dlv, k.reads], [k.dmPrefix]);
+		await this.#run(() => DELETE_ROOM.run(this.#redis, [k.msg, k.from, k.pub, k.idem, k.dmusers, k.dlv, k.reads], [k.dmPrefix]));
+	}
+
+	get #epochKey(): string {
+		return `${this.#prefix}chat:epoch`;
+	}
+
+	async epoch(): Promise<string> {
+		const reply = await this.#run(() => EPOCH.run(this.#redis, [this.#epochKey], [newEpoch()]));
+		if (typeof reply !== 'string') throw new Error('chat store: unexpected reply to epoch');
+		return reply;
+	}
+
+	async health(): Promise<StoreHealth> {
+		const started = performance.now();
+		const latencyMs = () => +(performance.now() - started).toFixed(2);
+		try {
+			const epoch = await this.epoch();
+			return { ok: true, engine: 'redis', latencyMs: latencyMs(), epoch };
+		} catch (error) {
+			return { ok: false, engine: 'redis', latencyMs: latencyMs(), epoch: null, error: error instanceof Error ? error.message : String(error) };
+		}
 	}
 
 	async close(): Promise<void> {

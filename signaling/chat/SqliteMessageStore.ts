@@ -14,7 +14,10 @@ import {
 	type MessageStore,
 	type MessageStoreOptions,
 	type ReadResult,
+	type StoreHealth,
 	type StoredMessage,
+	StoreUnavailableError,
+	newEpoch,
 	checkIdentity,
 	checkRoom,
 	checkSeq,
@@ -29,7 +32,7 @@ export interface SqliteMessageStoreOptions extends MessageStoreOptions {
 	busyTimeoutMs?: number;
 }
 
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS chat_rooms (
@@ -57,6 +60,11 @@ CREATE TABLE IF NOT EXISTS chat_delivered (
 	seq      INTEGER NOT NULL,
 	identity TEXT    NOT NULL,
 	PRIMARY KEY (room, seq, identity)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS chat_meta (
+	key   TEXT PRIMARY KEY,
+	value TEXT NOT NULL
 ) STRICT, WITHOUT ROWID;
 
 CREATE TABLE IF NOT EXISTS chat_reads (
@@ -101,10 +109,34 @@ function toMessage(row: Row): StoredMessage {
 	};
 }
 
+/** SQLite result codes (primary, low byte) after which a retry may succeed. */
+const TRANSIENT_CODES = new Set([
+	5, // SQLITE_BUSY: another process holds the write lock past busy_timeout
+	6, // SQLITE_LOCKED
+	10, // SQLITE_IOERR
+	13, // SQLITE_FULL: disk full
+	14, // SQLITE_CANTOPEN
+]);
+
+function describe(error: unknown): string {
+	return error instanceof Error ? error.message : String(error);
+}
+
+/** Transient SQLite failures become StoreUnavailableError (answered `unavailable`, retried). */
+function classify(error: unknown): unknown {
+	if (error instanceof StoreUnavailableError || !(error instanceof Error)) return error;
+	const code = (error as Error & { errcode?: unknown }).errcode;
+	if (typeof code === 'number' && TRANSIENT_CODES.has(code & 0xff)) {
+		return new StoreUnavailableError(`chat store: SQLite: ${error.message}`, { cause: error });
+	}
+	return error;
+}
+
 export class SqliteMessageStore implements MessageStore {
 	readonly #db: DatabaseSync;
 	readonly #now: () => number;
 	#closed = false;
+	#epoch = '';
 	readonly #stmt: {
 		byId: StatementSync;
 		bySeq: StatementSync;
@@ -187,27 +219,35 @@ export class SqliteMessageStore implements MessageStore {
 		if (version > SCHEMA_VERSION) {
 			throw new Error(`chat store: database schema version ${version} is newer than this server (${SCHEMA_VERSION})`);
 		}
-		this.#transaction(() => {
+		this.#epoch = this.#transaction(() => {
 			this.#db.exec(SCHEMA);
 			this.#db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
+			this.#db.prepare("INSERT OR IGNORE INTO chat_meta (key, value) VALUES ('epoch', ?)").run(newEpoch());
+			const row = this.#db.prepare("SELECT value FROM chat_meta WHERE key = 'epoch'").get();
+			if (!row) throw new Error('chat store: no epoch');
+			return str(row, 'value');
 		});
 	}
 
 	/** Run fn in BEGIN IMMEDIATE … COMMIT (the write lock is taken up front: no upgrade deadlocks). */
 	#transaction<T>(fn: () => T): T {
-		this.#db.exec('BEGIN IMMEDIATE');
 		try {
-			const result = fn();
-			this.#db.exec('COMMIT');
-			return result;
+			this.#db.exec('BEGIN IMMEDIATE');
+			try {
+				const result = fn();
+				this.#db.exec('COMMIT');
+				return result;
+			} catch (error) {
+				if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
+				throw error;
+			}
 		} catch (error) {
-			if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
-			throw error;
+			throw classify(error);
 		}
 	}
 
 	#open(): void {
-		if (this.#closed) throw new Error('chat store: the SQLite message store is closed');
+		if (this.#closed) throw new StoreUnavailableError('chat store: the SQLite message store is closed');
 	}
 
 	async append(input: AppendInput): Promise<AppendResult> {
@@ -215,7 +255,7 @@ export class SqliteMessageStore implements MessageStore {
 		const m = parseAppendInput(input);
 		return this.#transaction(() => {
 			const existing = this.#stmt.byId.get(m.room, m.from, m.id);
-			if (existing) return { message: toMessage(existing), duplicate: true };
+			if (existing) return { message: toMessage(existing), duplicate: true, epoch: this.#epoch };
 			const counter = this.#stmt.nextSeq.get(m.room);
 			if (!counter) throw new Error('chat store: could not allocate a seq');
 			const message: StoredMessage = { ...m, seq: int(counter, 'last_seq'), ts: this.#now() };
@@ -230,7 +270,7 @@ export class SqliteMessageStore implements MessageStore {
 				message.text,
 				message.attachment ? JSON.stringify(message.attachment) : null,
 			);
-			return { message, duplicate: false };
+			return { message, duplicate: false, epoch: this.#epoch };
 		});
 	}
 
@@ -358,6 +398,23 @@ export class SqliteMessageStore implements MessageStore {
 			this.#stmt.deleteReads.run(room);
 			// chat_rooms keeps last_seq: seqs are never reused in a room.
 		});
+	}
+
+	async epoch(): Promise<string> {
+		this.#open();
+		return this.#epoch;
+	}
+
+	async health(): Promise<StoreHealth> {
+		const started = performance.now();
+		const latencyMs = () => +(performance.now() - started).toFixed(2);
+		if (this.#closed) return { ok: false, engine: 'sqlite', latencyMs: 0, epoch: null, error: 'closed' };
+		try {
+			this.#db.prepare('SELECT 1').get();
+			return { ok: true, engine: 'sqlite', latencyMs: latencyMs(), epoch: this.#epoch };
+		} catch (error) {
+			return { ok: false, engine: 'sqlite', latencyMs: latencyMs(), epoch: null, error: describe(error) };
+		}
 	}
 
 	async close(): Promise<void> {

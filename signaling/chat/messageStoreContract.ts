@@ -373,6 +373,25 @@ export function messageStoreContract(harness: ContractHarness): void {
 				assert.equal(next.message.ts, 99_000);
 			}));
 
+		test('epoch: one id per store data, the same on every handle, across reopen, in append answers; health reports it', () =>
+			withStore(async ({ store, open }) => {
+				const epoch = await store.epoch();
+				assert.match(epoch, /^[A-Za-z0-9_-]{8,64}$/);
+				const first = await store.append(msg('e1', 'alice', 'one'));
+				assert.equal(first.epoch, epoch);
+				assert.equal((await store.append(msg('e1', 'alice', 'one'))).epoch, epoch, 'duplicates carry it too');
+				const health = await store.health();
+				assert.equal(health.ok, true);
+				assert.equal(health.epoch, epoch);
+				assert.ok(health.latencyMs >= 0 && health.latencyMs < 1000);
+				const other = await open();
+				assert.equal(await other.epoch(), epoch, 'a second handle on the same data');
+				await store.close();
+				assert.equal((await store.health()).ok, false, 'a closed store is not healthy');
+				const reopened = await open();
+				assert.equal(await reopened.epoch(), epoch, 'survives a reopen');
+			}));
+
 		test('deleteRoom forgets messages, receipts and ids but never reuses seqs', () =>
 			withStore(async ({ store }) => {
 				await store.append(msg('d1', 'alice', 'one'));

@@ -24,11 +24,11 @@ export function registerChatHandlers(ctx: HandlerContext): void {
 		if (to && !presence.get(room, to)) throw new ProtocolError(ErrorCode.NotFound, `no participant ${to} in this room`);
 		// A retry of a stored message is answered even when flooding: it costs nothing new.
 		const existing = await messages.getById(room, me, id);
-		if (existing) return { message: toWire(existing), duplicate: true };
+		if (existing) return { message: toWire(existing), duplicate: true, epoch: await messages.epoch() };
 		if (!flood.take()) throw new ProtocolError(ErrorCode.RateLimited, 'you are sending messages too fast; slow down');
 		const file = attachment ? await files.describe(room, attachment.fileId) : null;
 		if (attachment && !file) throw new ProtocolError(ErrorCode.NotFound, 'no such file in this room');
-		const { message, duplicate } = await messages.append({
+		const { message, duplicate, epoch } = await messages.append({
 			id,
 			room,
 			from: me,
@@ -42,14 +42,15 @@ export function registerChatHandlers(ctx: HandlerContext): void {
 			const target = message.to ? socket.to([direct(message.to), direct(me)]) : socket.to(channels.chat(room));
 			target.emit('chat:message', wire);
 		}
-		return { message: wire, duplicate };
+		return { message: wire, duplicate, epoch };
 	});
 
 	handle(ctx, 'chat:sync', async ({ afterSeq, limit = ChatLimits.pageMax }) => {
 		// Read lastSeq first: when hasMore is false, every visible message up to it is in the page.
+		const epoch = await messages.epoch();
 		const lastSeq = await messages.lastSeq(room);
 		const page = await messages.after(room, me, afterSeq, limit + 1);
-		return { messages: page.slice(0, limit).map(toWire), lastSeq, hasMore: page.length > limit };
+		return { messages: page.slice(0, limit).map(toWire), lastSeq, hasMore: page.length > limit, epoch };
 	});
 
 	handle(ctx, 'chat:history', async ({ beforeSeq, limit = 50 }) => {

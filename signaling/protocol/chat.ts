@@ -75,8 +75,13 @@ export interface Presence {
 }
 
 export interface ChatResponseMap {
-	'chat:send': { message: ChatMessage; duplicate: boolean };
-	'chat:sync': { messages: ChatMessage[]; lastSeq: number; hasMore: boolean };
+	/** `epoch`: the message store's generation id (see chat:sync). */
+	'chat:send': { message: ChatMessage; duplicate: boolean; epoch: string };
+	/**
+	 * `epoch`: the message store's generation id. When it differs from the one a client holds,
+	 * the store was restarted from empty (seqs start again at 1): drop what you hold and sync from 0.
+	 */
+	'chat:sync': { messages: ChatMessage[]; lastSeq: number; hasMore: boolean; epoch: string };
 	'chat:history': { messages: ChatMessage[]; hasMore: boolean; receipts: ChatReceipt[] };
 	'chat:delivered': Record<string, never>;
 	'chat:read': { readUpTo: number };

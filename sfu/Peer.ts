@@ -6,8 +6,9 @@
 import { EventEmitter } from 'node:events';
 import type { types } from 'mediasoup';
 import type { Logger } from 'pino';
-import type { MediaKind, MediaSource, ProducerInfo } from '../signaling/protocol/index.ts';
+import type { MediaKind, MediaSource } from './types.ts';
 import { InvalidStateError, NotFoundError } from './errors.ts';
+import { logUnlessClosed } from './log.ts';
 import { chooseLayers, DEFAULT_DIMENSIONS, layoutOf, type LayerLayout, type Layers, type Viewport } from './layers/chooseLayers.ts';
 
 export type Direction = 'send' | 'recv';
@@ -88,10 +89,6 @@ export class Peer extends EventEmitter<PeerEvents> {
 
 	get transports(): ReadonlyMap<string, Transport> {
 		return this.#transports;
-	}
-
-	producerInfos(): ProducerInfo[] {
-		return [...this.#producers.values()].map(producerInfo);
 	}
 
 	async createTransport(direction: Direction): Promise<Transport> {
@@ -213,7 +210,9 @@ export class Peer extends EventEmitter<PeerEvents> {
 		consumer.on('producerclose', () => this.emit('consumerclose', consumer));
 		consumer.on('layerschange', (l) => this.emit('consumerlayers', consumer, l));
 		// Screen shares get bandwidth first (the active speaker is raised by the room).
-		if (producer.appData.source === 'screen') void consumer.setPriority(3).catch(() => undefined);
+		if (producer.appData.source === 'screen') {
+			void consumer.setPriority(3).catch((err: unknown) => logUnlessClosed(this.log, consumer, err, 'consumer priority not set'));
+		}
 		this.emit('demandchange', producer.id);
 		return consumer;
 	}
@@ -309,14 +308,4 @@ export class Peer extends EventEmitter<PeerEvents> {
 	#assertOpen(): void {
 		if (this.#closed) throw new InvalidStateError(`peer ${this.id} closed`);
 	}
-}
-
-export function producerInfo(producer: Producer): ProducerInfo {
-	return {
-		id: producer.id,
-		peerId: producer.appData.peerId,
-		kind: producer.kind,
-		source: producer.appData.source,
-		paused: producer.paused,
-	};
 }

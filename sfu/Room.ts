@@ -9,11 +9,12 @@
 import { EventEmitter } from 'node:events';
 import type { types } from 'mediasoup';
 import type { Logger } from 'pino';
-import type { PeerInfo, PeerQuality } from '../signaling/protocol/index.ts';
+import type { QualityReport } from './types.ts';
 import { Dynacast } from './layers/Dynacast.ts';
 import { measurePeer } from './quality/connectionQuality.ts';
 import { InvalidStateError, NotFoundError } from './errors.ts';
 import { Peer, type Producer } from './Peer.ts';
+import { logUnlessClosed } from './log.ts';
 import { mediaCodecs } from './codecs.ts';
 import type { PooledWorker } from './WorkerPool.ts';
 
@@ -40,7 +41,7 @@ export type RoomEvents = {
 	/** Dynacast: the producer's peer should encode up to this spatial layer (-1: none). */
 	producerlayers: [producer: Producer, maxSpatialLayer: number];
 	activespeaker: [peerId: string];
-	quality: [peers: PeerQuality[]];
+	quality: [peers: QualityReport[]];
 };
 
 export class Room extends EventEmitter<RoomEvents> {
@@ -139,7 +140,11 @@ export class Room extends EventEmitter<RoomEvents> {
 		});
 		this.#peers.set(id, peer);
 		peer.on('newproducer', (p) => {
-			if (p.kind === 'audio') void this.#speakerObserver.addProducer({ producerId: p.id }).catch(() => undefined);
+			if (p.kind === 'audio') {
+				void this.#speakerObserver
+					.addProducer({ producerId: p.id })
+					.catch((err: unknown) => logUnlessClosed(peer.log, p, err, 'active speaker observer did not take the producer'));
+			}
 			else this.#dynacast.update(p);
 			this.emit('newproducer', p);
 		});
@@ -201,8 +206,10 @@ export class Room extends EventEmitter<RoomEvents> {
 			for (const consumer of peer.consumers.values()) {
 				if (consumer.kind !== 'video' || consumer.appData.source !== 'camera') continue;
 				const from = consumer.appData.producerPeerId;
-				if (from === peerId) void consumer.setPriority(2).catch(() => undefined);
-				else if (from === previous) void consumer.setPriority(1).catch(() => undefined);
+				const priority = from === peerId ? 2 : from === previous ? 1 : 0;
+				if (priority) {
+					void consumer.setPriority(priority).catch((err: unknown) => logUnlessClosed(peer.log, consumer, err, 'consumer priority not set'));
+				}
 			}
 		}
 		this.emit('activespeaker', peerId);
@@ -210,12 +217,14 @@ export class Room extends EventEmitter<RoomEvents> {
 
 	async #measureQuality(): Promise<void> {
 		if (this.#closed || this.#peers.size === 0) return;
-		const peers = await Promise.all([...this.#peers.values()].map((p) => measurePeer(p, (id) => this.#dynacast.sentFor(id)).catch(() => undefined)));
-		if (!this.#closed) this.emit('quality', peers.filter((q): q is PeerQuality => q !== undefined));
-	}
-
-	peerInfos(): PeerInfo[] {
-		return [...this.#peers.values()].map(peerInfo);
+		const measured = [...this.#peers.values()].map((p) =>
+			measurePeer(p, (id) => this.#dynacast.sentFor(id)).catch((err: unknown) => {
+				if (!p.closed) p.log.warn({ err }, 'connection quality not measured');
+				return undefined;
+			}),
+		);
+		const peers = await Promise.all(measured);
+		if (!this.#closed) this.emit('quality', peers.filter((q): q is QualityReport => q !== undefined));
 	}
 
 	/** The router (and its worker's WebRtcServer) that serves a peer. One router per room for now. */
@@ -252,8 +261,4 @@ export class Room extends EventEmitter<RoomEvents> {
 	#assertOpen(): void {
 		if (this.#closed) throw new InvalidStateError(`room ${this.id} closed`);
 	}
-}
-
-export function peerInfo(peer: Peer): PeerInfo {
-	return { id: peer.id, name: peer.name, joinedAt: peer.joinedAt, producers: peer.producerInfos() };
 }

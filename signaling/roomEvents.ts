@@ -2,7 +2,8 @@
  * Fan-out of room events to the room's sockets. Bound once per room when the SFU
  * creates it; producers' own peers are left out of notifications about themselves.
  */
-import { peerInfo, producerInfo, type Room } from '../sfu/index.ts';
+import type { Room } from '../sfu/index.ts';
+import { peerInfo, peerQuality, producerInfo } from './handlers/wire.ts';
 import { channels, type ParleyServer } from './session.ts';
 
 export function bindRoomEvents(io: ParleyServer, room: Room): void {
@@ -25,7 +26,7 @@ export function bindRoomEvents(io: ParleyServer, room: Room): void {
 		io.to(channels.peer(room.id, p.appData.peerId)).emit('producer:layers', { producerId: p.id, maxSpatialLayer }),
 	);
 	room.on('activespeaker', (peerId) => io.to(everyone).emit('speaker:active', { peerId }));
-	room.on('quality', (peers) => io.to(everyone).emit('quality:update', { peers }));
+	room.on('quality', (peers) => io.to(everyone).emit('quality:update', { peers: peers.map(peerQuality) }));
 	room.once('close', (reason) => {
 		if (reason === 'worker-died') io.to(everyone).emit('session:ended', { reason: 'room-closed' });
 	});

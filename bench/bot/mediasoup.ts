@@ -6,19 +6,25 @@
  * module) and the raw harness (IPC) share everything else.
  */
 import type { RTCPeerConnection } from 'werift';
-import type { ConsumerOptions, ProducerInfo, TransportOptions } from '../../signaling/protocol/index.ts';
-import type { types as msc } from 'mediasoup-client';
+import type {
+	ConsumerOptions,
+	DtlsParameters,
+	ProducerInfo,
+	RtpCapabilities,
+	RtpParameters,
+	TransportOptions,
+} from '../../signaling/protocol/index.ts';
 import type { PublishedMedia, PublishSpec, RemoteStream, SfuSession } from './connector.ts';
 import { AUDIO_PT, localFingerprint, localSetupRole, MID_EXT_ID, MID_EXT_URI, VIDEO_PT, waitConnected } from './peer.ts';
 
 /** The requests a bot needs, named after Parley's protocol (media:* / room:*). */
 export interface MediasoupSignaling {
-	getRouterRtpCapabilities(): Promise<msc.RtpCapabilities>;
+	getRouterRtpCapabilities(): Promise<RtpCapabilities>;
 	/** Join with these receive capabilities; returns the other participants' producers. */
-	join(rtpCapabilities: msc.RtpCapabilities): Promise<ProducerInfo[]>;
+	join(rtpCapabilities: RtpCapabilities): Promise<ProducerInfo[]>;
 	createTransport(direction: 'send' | 'recv'): Promise<TransportOptions>;
-	connectTransport(transportId: string, dtlsParameters: msc.DtlsParameters): Promise<void>;
-	produce(transportId: string, kind: 'audio' | 'video', rtpParameters: msc.RtpParameters): Promise<string>;
+	connectTransport(transportId: string, dtlsParameters: DtlsParameters): Promise<void>;
+	produce(transportId: string, kind: 'audio' | 'video', rtpParameters: RtpParameters): Promise<string>;
 	consume(transportId: string, producerId: string): Promise<ConsumerOptions>;
 	resumeConsumer(consumerId: string): Promise<void>;
 	onNewProducer(listener: (producer: ProducerInfo) => void): void;
@@ -26,7 +32,7 @@ export interface MediasoupSignaling {
 }
 
 /** What a bot can receive: Opus and VP8 (no RTX), and the MID header extension. */
-export function botRtpCapabilities(router: msc.RtpCapabilities): msc.RtpCapabilities {
+export function botRtpCapabilities(router: RtpCapabilities): RtpCapabilities {
 	return {
 		codecs: (router.codecs ?? []).filter((c) => c.mimeType === 'audio/opus' || c.mimeType === 'video/VP8'),
 		headerExtensions: (router.headerExtensions ?? []).filter((h) => h.uri === MID_EXT_URI),
@@ -87,7 +93,7 @@ export class MediasoupSession implements SfuSession {
 				headerExtensions: [{ uri: MID_EXT_URI, id: MID_EXT_ID }],
 				encodings,
 				rtcp: { cname: pc.cname, reducedSize: true },
-			} as msc.RtpParameters);
+			} as RtpParameters);
 			published.video = { sender: video.sender, payloadType: VIDEO_PT, ssrcs };
 		}
 		if (audio) {
@@ -97,7 +103,7 @@ export class MediasoupSession implements SfuSession {
 				headerExtensions: [{ uri: MID_EXT_URI, id: MID_EXT_ID }],
 				encodings: [{ ssrc: audio.sender.ssrc }],
 				rtcp: { cname: pc.cname, reducedSize: true },
-			} as msc.RtpParameters);
+			} as RtpParameters);
 			published.audio = { sender: audio.sender, payloadType: AUDIO_PT };
 		}
 		await waitConnected(pc);

@@ -4,14 +4,14 @@
  * the browser client).
  */
 import { io, type Socket } from 'socket.io-client';
-import type {
-	ClientToServerEvents,
-	ProducerInfo,
-	RequestName,
-	RequestPayload,
-	ResponseData,
-	Result,
-	ServerToClientEvents,
+import {
+	type ClientToServerEvents,
+	emitWithAck,
+	type ProducerInfo,
+	type RequestName,
+	type RequestPayload,
+	type ResponseData,
+	type ServerToClientEvents,
 } from '../../signaling/protocol/index.ts';
 import type { SessionOptions, SfuConnector, SfuSession } from './connector.ts';
 import { MediasoupSession, type MediasoupSignaling } from './mediasoup.ts';
@@ -67,9 +67,7 @@ class ParleySignaling implements MediasoupSignaling {
 	}
 
 	async #request<K extends RequestName>(name: K, payload: RequestPayload<K>): Promise<ResponseData<K>> {
-		const timed = this.#socket.timeout(this.#timeoutMs);
-		const emit = timed.emitWithAck as unknown as (event: K, payload: RequestPayload<K>) => Promise<Result<ResponseData<K>>>;
-		const result = await emit.call(timed, name, payload);
+		const result = await emitWithAck(this.#socket, name, payload, this.#timeoutMs);
 		if (!result.ok) throw new Error(`${name}: ${result.error.code}: ${result.error.message}`);
 		return result.data;
 	}

@@ -3,8 +3,9 @@
  * scores (which fold in loss and retransmissions), packet loss, RTT and jitter of what
  * they send, and the score of what they receive.
  */
-import type { PeerQuality, QualityLevel } from '../../signaling/protocol/index.ts';
+import type { QualityLevel, QualityReport } from '../types.ts';
 import type { Peer } from '../Peer.ts';
+import { logUnlessClosed } from '../log.ts';
 
 export interface QualityInputs {
 	/** Lowest score (0-10) of the peer's producers' streams and of its consumers; null when it has none. */
@@ -28,7 +29,7 @@ export async function measurePeer(
 	peer: Peer,
 	/** The highest spatial layer a producer is asked to encode (dynacast; -1: none, undefined: all). */
 	encodedUpTo: (producerId: string) => number | undefined = () => undefined,
-): Promise<PeerQuality> {
+): Promise<QualityReport> {
 	let score: number | null = null;
 	let lossPercent: number | null = null;
 	let rttMs: number | null = null;
@@ -40,7 +41,11 @@ export async function measurePeer(
 		// Layers that dynacast switched off score 0 without anything being wrong: leave them out.
 		const upTo = encodedUpTo(producer.id) ?? Infinity;
 		for (const s of producer.score) if (s.encodingIdx <= upTo) score = lower(score, s.score);
-		for (const stat of await producer.getStats().catch(() => [])) {
+		const stats = await producer.getStats().catch((err: unknown) => {
+			logUnlessClosed(peer.log, producer, err, 'producer stats not read');
+			return [];
+		});
+		for (const stat of stats) {
 			lossPercent = higher(lossPercent, (stat.fractionLost / 256) * 100);
 			sendKbps += stat.bitrate / 1000;
 			if (stat.roundTripTime !== undefined) rttMs = higher(rttMs, stat.roundTripTime);

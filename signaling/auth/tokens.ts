@@ -7,7 +7,7 @@ import jwt from 'jsonwebtoken';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { Config } from '../../config/index.ts';
-import { DisplayNameSchema, MediaSourceSchema, RoomNameSchema } from '../protocol/index.ts';
+import { DisplayNameSchema, IdentitySchema, MediaSourceSchema, RoomNameSchema } from '../protocol/index.ts';
 
 export const GrantsSchema = z.strictObject({
 	/** May publish media (the sources listed, or all when omitted). */
@@ -21,7 +21,7 @@ export const GrantsSchema = z.strictObject({
 export type Grants = z.output<typeof GrantsSchema>;
 
 export const TokenClaimsSchema = z.looseObject({
-	sub: z.string().regex(/^[A-Za-z0-9_.@-]{1,64}$/, 'identity (sub) must be 1-64 of A-Z a-z 0-9 _ . @ -'),
+	sub: IdentitySchema,
 	room: RoomNameSchema,
 	name: DisplayNameSchema,
 	grants: GrantsSchema.prefault({}),

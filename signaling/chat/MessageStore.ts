@@ -16,32 +16,37 @@
  * survives the deletion, so a client still holding an old `lastSeq` cannot miss new messages.
  */
 import { z } from 'zod';
+import {
+	IDENTITY_PATTERN,
+	IdentitySchema,
+	Limits,
+	ROOM_NAME_PATTERN,
+	RoomNameSchema,
+	type ChatAttachment,
+	type ChatMessage,
+	type ChatReceipt,
+} from '../protocol/index.ts';
 
+/** The store's limits are the protocol's (signaling/protocol/limits.ts). */
 export const MessageLimits = {
-	/** Room names: 1-64 characters of [A-Za-z0-9_-]. */
-	roomMax: 64,
+	roomMax: Limits.roomNameMax,
 	/** The client-generated idempotency key. */
-	idMax: 64,
+	idMax: Limits.messageIdMax,
 	/** Identities (token subjects) of senders, recipients, viewers. */
-	identityMax: 256,
+	identityMax: Limits.identityMax,
 	/** Display name of the sender. */
-	nameMax: 256,
+	nameMax: Limits.displayNameMax,
 	/** Message text, in UTF-16 code units (String.length, like a textarea's maxLength). */
-	textMax: 4000,
+	textMax: Limits.textMax,
 	/** Attachment file id, file name, MIME type. */
-	fileIdMax: 128,
-	fileNameMax: 255,
-	mimeMax: 255,
+	fileIdMax: Limits.fileIdMax,
+	fileNameMax: Limits.fileNameMax,
+	mimeMax: Limits.mimeMax,
 	/** `after()` / `before()` return at most this many messages (larger limits are clamped). */
-	pageMax: 500,
+	pageMax: Limits.pageMax,
 	/** `receipts()` accepts at most this many seqs per call. */
-	receiptsMax: 500,
+	receiptsMax: Limits.pageMax,
 } as const;
-
-export const ROOM_NAME_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
-
-export const RoomNameSchema = z.string().regex(ROOM_NAME_PATTERN, 'room names are 1-64 characters of A-Z a-z 0-9 _ -');
-export const IdentitySchema = z.string().min(1).max(MessageLimits.identityMax);
 
 export const AttachmentSchema = z.object({
 	fileId: z.string().min(1).max(MessageLimits.fileIdMax),
@@ -68,23 +73,16 @@ export const AppendInputSchema = z
 		path: ['text'],
 	});
 
-export type Attachment = z.output<typeof AttachmentSchema>;
+/** An attachment as stored and as sent (one type: the protocol's). */
+export type Attachment = ChatAttachment;
 export type AppendInput = z.input<typeof AppendInputSchema>;
 
-export interface StoredMessage {
-	/** Client-generated idempotency key; unique per (room, from). */
-	id: string;
+/**
+ * A stored message: the protocol's ChatMessage (id unique per room and sender, seq assigned
+ * by the store, ts taken when first stored) and the room it belongs to.
+ */
+export interface StoredMessage extends ChatMessage {
 	room: string;
-	/** Per-room sequence number assigned by the store: 1, 2, 3, … */
-	seq: number;
-	/** Server timestamp (ms since the epoch) taken when the message was first stored. */
-	ts: number;
-	from: string;
-	fromName: string;
-	/** null for room chat; the recipient's identity for a direct message. */
-	to: string | null;
-	text: string;
-	attachment: Attachment | null;
 }
 
 export interface AppendResult {
@@ -109,13 +107,8 @@ export interface StoreHealth {
 	error?: string;
 }
 
-export interface MessageReceipts {
-	seq: number;
-	/** Identities the message was delivered to (includes every reader), sorted; never the sender. */
-	deliveredTo: string[];
-	/** Identities that have read the message, sorted; never the sender. */
-	readBy: string[];
-}
+/** Receipts of one message (the protocol's ChatReceipt): deliveredTo includes every reader, both sorted, never the sender. */
+export type MessageReceipts = ChatReceipt;
 
 export interface ReadResult {
 	/** The identity's read watermark after the call: everything visible to it up to here is read. */
@@ -245,8 +238,8 @@ export function checkRoom(room: string): void {
 }
 
 export function checkIdentity(identity: string, what = 'identity'): void {
-	if (typeof identity !== 'string' || identity.length < 1 || identity.length > MessageLimits.identityMax) {
-		throw new MessageValidationError([`${what}: must be 1-${MessageLimits.identityMax} characters`]);
+	if (typeof identity !== 'string' || !IDENTITY_PATTERN.test(identity)) {
+		throw new MessageValidationError([`${what}: must be 1-${MessageLimits.identityMax} of A-Z a-z 0-9 _ . @ -`]);
 	}
 }
 

@@ -13,11 +13,9 @@ import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { RoomNameSchema, type ChatAttachment } from '../protocol/index.ts';
+import { FILE_ID_PATTERN, IDENTITY_PATTERN, Limits, RoomNameSchema, type ChatAttachment } from '../protocol/index.ts';
 import { SNIFF_BYTES, hasSignature, matchesSignature, normalizeMime, sanitizeFileName } from './types.ts';
 
-export const FILE_ID_PATTERN = /^[A-Za-z0-9_-]{8,64}$/;
-const IDENTITY_PATTERN = /^[A-Za-z0-9_.@-]{1,64}$/;
 
 export const FileErrorReason = {
 	TooLarge: 'too_large',
@@ -82,9 +80,9 @@ export interface FileStoreOptions {
 const FileMetaSchema = z.strictObject({
 	fileId: z.string().regex(FILE_ID_PATTERN),
 	room: RoomNameSchema,
-	name: z.string().min(1).max(255),
+	name: z.string().min(1).max(Limits.fileNameMax),
 	size: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
-	mime: z.string().min(1).max(255),
+	mime: z.string().min(1).max(Limits.mimeMax),
 	uploader: z.string().regex(IDENTITY_PATTERN),
 	ts: z.number().int().min(0),
 });

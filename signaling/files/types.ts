@@ -3,6 +3,7 @@
  * aliases browsers actually send), magic-byte signatures for the types that have a
  * reliable one, and display-name sanitising.
  */
+import { Limits } from '../protocol/limits.ts';
 
 /** Types that may be uploaded (canonical, lower-case, without parameters). */
 export const ALLOWED_MIME_TYPES: ReadonlySet<string> = new Set([
@@ -100,7 +101,7 @@ export function matchesSignature(mime: string, head: Buffer): boolean {
 }
 
 /** Display names are at most this many UTF-16 code units (what MessageStore accepts). */
-export const FILE_NAME_MAX = 255;
+export const FILE_NAME_MAX = Limits.fileNameMax;
 
 // C0 and C1 controls, DEL, and the bidi controls that can disguise an extension ("evil\u202Etxt.exe").
 const UNWANTED = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;

@@ -6,7 +6,6 @@ import type { types } from 'mediasoup';
 import { ErrorCode, ProtocolError } from '../protocol/index.ts';
 import { NotFoundError } from '../../sfu/index.ts';
 import { handle } from '../rpc.ts';
-import { wire } from './wire.ts';
 import { turnIceServers } from '../turn/credentials.ts';
 import { joined, type HandlerContext } from './context.ts';
 
@@ -86,7 +85,7 @@ export function registerMediaHandlers(ctx: HandlerContext): void {
 			peerId: producer.appData.peerId,
 			kind: consumer.kind,
 			source: producer.appData.source,
-			rtpParameters: wire.rtpParameters(consumer.rtpParameters),
+			rtpParameters: consumer.rtpParameters,
 			producerPaused: consumer.producerPaused,
 		};
 	});

@@ -3,10 +3,9 @@
  * of the same identity), leave, and cleanup on disconnect.
  */
 import type { types } from 'mediasoup';
-import { peerInfo } from '../../sfu/index.ts';
 import { channels } from '../session.ts';
 import { handle } from '../rpc.ts';
-import { wire } from './wire.ts';
+import { peerInfo, peerInfos } from './wire.ts';
 import { joined, type HandlerContext } from './context.ts';
 
 export function registerRoomHandlers(ctx: HandlerContext): void {
@@ -15,7 +14,7 @@ export function registerRoomHandlers(ctx: HandlerContext): void {
 
 	handle(ctx, 'media:getRouterRtpCapabilities', async () => {
 		const room = session.room ?? (await sfu.room(roomId));
-		return { rtpCapabilities: wire.rtpCapabilities(room.rtpCapabilities) };
+		return { rtpCapabilities: room.rtpCapabilities };
 	});
 
 	handle(ctx, 'room:join', async ({ rtpCapabilities }) => {
@@ -52,8 +51,7 @@ export function registerRoomHandlers(ctx: HandlerContext): void {
 			}
 		});
 		await socket.join([channels.room(roomId), channels.peer(roomId, peer.id)]);
-		const peers = room.peerInfos().filter((p) => p.id !== peer.id);
-		return { self: peerInfo(peer), peers, videoCodec: room.videoCodec, activeSpeaker: room.activeSpeaker };
+		return { self: peerInfo(peer), peers: peerInfos(room, peer.id), videoCodec: room.videoCodec, activeSpeaker: room.activeSpeaker };
 	});
 
 	handle(ctx, 'room:leave', () => {

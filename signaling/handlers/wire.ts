@@ -1,13 +1,29 @@
 /**
- * mediasoup (server) and mediasoup-client describe the same JSON objects with slightly
- * different literal unions (e.g. the header-extension URIs each knows). The protocol
- * uses mediasoup-client's types, which the browser consumes; this is the one place
- * where the server's objects are declared as those wire types.
+ * The SFU speaks its own domain types (sfu/types.ts, its Peer/Producer objects); this is
+ * the one place where they become the protocol's wire objects.
  */
-import type { types } from 'mediasoup';
-import type { types as msc } from 'mediasoup-client';
+import type { Peer, Producer, QualityReport, Room } from '../../sfu/index.ts';
+import type { PeerInfo, PeerQuality, ProducerInfo } from '../protocol/index.ts';
 
-export const wire = {
-	rtpCapabilities: (c: types.RtpCapabilities): msc.RtpCapabilities => c as unknown as msc.RtpCapabilities,
-	rtpParameters: (p: types.RtpParameters): msc.RtpParameters => p as unknown as msc.RtpParameters,
-};
+export function producerInfo(producer: Producer): ProducerInfo {
+	return {
+		id: producer.id,
+		peerId: producer.appData.peerId,
+		kind: producer.kind,
+		source: producer.appData.source,
+		paused: producer.paused,
+	};
+}
+
+export function peerInfo(peer: Peer): PeerInfo {
+	return { id: peer.id, name: peer.name, joinedAt: peer.joinedAt, producers: [...peer.producers.values()].map(producerInfo) };
+}
+
+/** Everyone in the room but `except` (the joining peer itself). */
+export function peerInfos(room: Room, except?: string): PeerInfo[] {
+	return [...room.peers.values()].filter((p) => p.id !== except).map(peerInfo);
+}
+
+export function peerQuality(q: QualityReport): PeerQuality {
+	return { peerId: q.peerId, quality: q.quality, rttMs: q.rttMs, lossPercent: q.lossPercent, sendKbps: q.sendKbps, score: q.score };
+}

@@ -6,22 +6,23 @@
  * everything after the last seq it holds (`chat:sync`), so nothing is lost or doubled.
  */
 import { z } from 'zod';
+import { FileIdSchema, IdentitySchema as Identity, MessageIdSchema } from './identifiers.ts';
+import { Limits } from './limits.ts';
 
 export const ChatLimits = {
-	textMax: 4000,
-	idMax: 64,
-	pageMax: 200,
+	textMax: Limits.textMax,
+	idMax: Limits.messageIdMax,
+	pageMax: Limits.pageMax,
 } as const;
 
-const Identity = z.string().regex(/^[A-Za-z0-9_.@-]{1,64}$/);
 const Seq = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 
-export const ChatAttachmentRefSchema = z.strictObject({ fileId: z.string().regex(/^[A-Za-z0-9_-]{8,64}$/) });
+export const ChatAttachmentRefSchema = z.strictObject({ fileId: FileIdSchema });
 
 export const chatRequestSchemas = {
 	'chat:send': z
 		.strictObject({
-			id: z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'id must be 8-64 characters of A-Z a-z 0-9 _ -'),
+			id: MessageIdSchema,
 			text: z.string().max(ChatLimits.textMax, `messages are at most ${ChatLimits.textMax} characters`),
 			to: Identity.nullable().optional(),
 			attachment: ChatAttachmentRefSchema.nullable().optional(),

@@ -21,6 +21,11 @@ export const ErrorCode = {
 	Unavailable: 'unavailable',
 	/** A server-side fault; details are in the server log, not in the answer. */
 	Internal: 'internal',
+	/**
+	 * Client side only, never sent by the server: no answer in time (or the connection
+	 * dropped before it came). Whether the request took effect is unknown.
+	 */
+	Timeout: 'timeout',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

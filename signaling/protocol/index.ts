@@ -1,4 +1,6 @@
 /** The one signaling contract between the server and the browser client. */
+export * from './limits.ts';
+export * from './identifiers.ts';
 export * from './errors.ts';
 export * from './media.ts';
 export * from './entities.ts';
@@ -6,3 +8,4 @@ export * from './requests.ts';
 export * from './events.ts';
 export * from './http.ts';
 export * from './chat.ts';
+export * from './request.ts';

@@ -88,4 +88,31 @@ export const MediaSourceSchema = z.enum(['camera', 'microphone', 'screen', 'scre
 export type MediaSource = z.infer<typeof MediaSourceSchema>;
 export type MediaKind = z.infer<typeof MediaKindSchema>;
 
+/*
+ * The wire types of the WebRTC parameter objects: what the schemas above accept. They
+ * are the protocol's own (neither mediasoup's nor mediasoup-client's types): the server's
+ * mediasoup objects fit them as they are, and the client hands them to mediasoup-client,
+ * which checks them in depth (client/src/media/wire.ts).
+ */
+export type RtpCapabilities = z.output<typeof RtpCapabilitiesSchema>;
+export type RtpParameters = z.output<typeof RtpParametersSchema>;
+export type DtlsParameters = z.output<typeof DtlsParametersSchema>;
+
+export interface IceParameters {
+	usernameFragment: string;
+	password: string;
+	iceLite?: boolean;
+}
+
+export interface IceCandidate {
+	foundation: string;
+	priority: number;
+	address: string;
+	ip?: string;
+	protocol: 'udp' | 'tcp';
+	port: number;
+	type: 'host' | 'srflx' | 'prflx' | 'relay';
+	tcpType?: 'active' | 'passive' | 'so';
+}
+
 export { Id as IdSchema };

@@ -3,10 +3,14 @@
  * the payload is validated with the schema below and the ack carries a Result.
  */
 import { z } from 'zod';
-import type { types as msc } from 'mediasoup-client';
 import {
 	DtlsParametersSchema,
 	IdSchema,
+	type DtlsParameters,
+	type IceCandidate,
+	type IceParameters,
+	type RtpCapabilities,
+	type RtpParameters,
 	MediaKindSchema,
 	MediaSourceSchema,
 	RtpCapabilitiesSchema,
@@ -73,9 +77,9 @@ export type ParsedRequest<K extends RequestName> = z.output<(typeof requestSchem
 
 export interface TransportOptions {
 	id: string;
-	iceParameters: msc.IceParameters;
-	iceCandidates: msc.IceCandidate[];
-	dtlsParameters: msc.DtlsParameters;
+	iceParameters: IceParameters;
+	iceCandidates: IceCandidate[];
+	dtlsParameters: DtlsParameters;
 	/** TURN servers with a credential minted for this client (empty when TURN is not configured). */
 	iceServers: IceServer[];
 }
@@ -86,13 +90,13 @@ export interface ConsumerOptions {
 	peerId: string;
 	kind: 'audio' | 'video';
 	source: ProducerInfo['source'];
-	rtpParameters: msc.RtpParameters;
+	rtpParameters: RtpParameters;
 	/** Whether the producer is paused (e.g. a muted microphone). */
 	producerPaused: boolean;
 }
 
 export interface ResponseMap extends ChatResponseMap {
-	'media:getRouterRtpCapabilities': { rtpCapabilities: msc.RtpCapabilities };
+	'media:getRouterRtpCapabilities': { rtpCapabilities: RtpCapabilities };
 	'room:join': {
 		self: PeerInfo;
 		peers: PeerInfo[];
@@ -105,7 +109,7 @@ export interface ResponseMap extends ChatResponseMap {
 	'media:createTransport': TransportOptions;
 	'media:connectTransport': Record<string, never>;
 	/** New ICE parameters, and fresh TURN credentials (the old ones may be about to expire). */
-	'media:restartIce': { iceParameters: msc.IceParameters; iceServers: IceServer[] };
+	'media:restartIce': { iceParameters: IceParameters; iceServers: IceServer[] };
 	'media:produce': { producerId: string };
 	'media:closeProducer': Record<string, never>;
 	'media:pauseProducer': Record<string, never>;

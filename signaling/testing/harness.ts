@@ -7,14 +7,15 @@ import { pino } from 'pino';
 import { loadConfig, type Config } from '../../config/index.ts';
 import { Sfu } from '../../sfu/index.ts';
 import { mintToken, type MintOptions } from '../auth/tokens.ts';
-import type {
-	ClientToServerEvents,
-	NotificationMap,
-	RequestName,
-	RequestPayload,
-	ResponseData,
-	Result,
-	ServerToClientEvents,
+import {
+	type ClientToServerEvents,
+	emitWithAck,
+	type NotificationMap,
+	type RequestName,
+	type RequestPayload,
+	type ResponseData,
+	type Result,
+	type ServerToClientEvents,
 } from '../protocol/index.ts';
 import { createParleyServer, type ParleyHttpServer } from '../server.ts';
 import { createMessageStore, type MessageStore } from '../chat/index.ts';
@@ -130,11 +131,12 @@ export async function request<K extends RequestName>(
 	name: K,
 	payload: RequestPayload<K>,
 ): Promise<Result<ResponseData<K>>> {
-	const emit = socket.timeout(5000).emitWithAck as unknown as (
-		event: K,
-		payload: RequestPayload<K>,
-	) => Promise<Result<ResponseData<K>>>;
-	return emit.call(socket.timeout(5000), name, payload);
+	return emitWithAck(socket, name, payload, 5000);
+}
+
+/** Send anything (a malformed payload, an unknown event) through the same helper, as a hostile client would. */
+export function rawRequest(socket: TestClient, event: string, payload: unknown): Promise<Result<unknown>> {
+	return emitWithAck(socket, event as RequestName, payload as never, 3000);
 }
 
 /** Send a request and return its data, failing the test on an error answer. */

@@ -17,6 +17,7 @@ import type {
 	Result,
 	ServerToClientEvents,
 } from '../../../signaling/protocol/index.ts';
+import { emitWithAck } from '../../../signaling/protocol/request.ts';
 
 export type ChatSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -349,16 +350,8 @@ export class ChatClient {
 		this.#changed();
 	}
 
-	async #request<K extends RequestName>(name: K, payload: RequestPayload<K>): Promise<Result<ResponseData<K>>> {
-		try {
-			const emit = this.#socket.timeout(this.#options.ackTimeoutMs).emitWithAck as unknown as (
-				event: K,
-				payload: RequestPayload<K>,
-			) => Promise<Result<ResponseData<K>>>;
-			return await emit.call(this.#socket.timeout(this.#options.ackTimeoutMs), name, payload);
-		} catch {
-			return { ok: false, error: { code: 'internal', message: 'no answer (timeout or disconnected)' } };
-		}
+	#request<K extends RequestName>(name: K, payload: RequestPayload<K>): Promise<Result<ResponseData<K>>> {
+		return emitWithAck(this.#socket, name, payload, this.#options.ackTimeoutMs);
 	}
 
 	#changed(): void {

@@ -5,7 +5,8 @@
  * server starts every new connection as online. DOM-free; React reads it through
  * subscribe()/snapshot().
  */
-import type { Presence, RequestPayload, Result } from '../../../signaling/protocol/index.ts';
+import type { Presence } from '../../../signaling/protocol/index.ts';
+import { emitWithAck } from '../../../signaling/protocol/request.ts';
 import type { ChatSocket } from './ChatClient.ts';
 
 export interface PresenceSnapshot {
@@ -85,16 +86,8 @@ export class PresenceStore {
 	}
 
 	async #send(state: 'online' | 'away'): Promise<void> {
-		const payload: RequestPayload<'presence:set'> = { state };
-		try {
-			const emit = this.#socket.timeout(5000).emitWithAck as unknown as (
-				event: 'presence:set',
-				payload: RequestPayload<'presence:set'>,
-			) => Promise<Result<Record<string, never>>>;
-			await emit.call(this.#socket.timeout(5000), 'presence:set', payload);
-		} catch {
-			// Lost with the connection: sent again on reconnect (see onConnect).
-		}
+		// Lost with the connection (a timeout answer): sent again on reconnect (see onConnect).
+		await emitWithAck(this.#socket, 'presence:set', { state }, 5000);
 	}
 
 	#changed(): void {

@@ -1,5 +1,6 @@
 /** The HTTP API (GET /api/info, POST /api/dev/token). */
 import type { DevTokenRequest, DevTokenResponse } from '../../../signaling/protocol/index.ts';
+import { IDENTITY_PATTERN } from '../../../signaling/protocol/limits.ts';
 
 export interface ServerInfo {
 	dev: boolean;
@@ -67,7 +68,7 @@ export function tabIdentity(): string {
 	const key = 'parley.identity';
 	try {
 		const saved = window.sessionStorage.getItem(key);
-		if (saved && /^[A-Za-z0-9_.@-]{1,64}$/.test(saved)) return saved;
+		if (saved && IDENTITY_PATTERN.test(saved)) return saved;
 	} catch {
 		// No storage: a fresh identity per call is fine.
 	}

@@ -1,14 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { RoomNameSchema } from '../../../signaling/protocol/http.ts';
-import { ROOM_NAME_PATTERN, randomRoomName } from './route.ts';
+import { ROOM_NAME_PATTERN, randomRoomName, validateRoomName } from './route.ts';
 
-test('the client room-name rule matches the protocol schema', () => {
-	const samples = ['a', 'A9', 'team-standup', 'x_y', '-bad', '_bad', '', 'a'.repeat(64), 'a'.repeat(65), 'sp ace', 'ünï', 'a/b', 'a.b'];
-	for (let i = 0; i < 20; i++) samples.push(randomRoomName());
-	for (const room of samples) {
-		assert.equal(ROOM_NAME_PATTERN.test(room), RoomNameSchema.safeParse(room).success, room);
-	}
+test('room names: 1-64 letters, digits, - or _, starting with a letter or digit', () => {
+	for (const room of ['a', 'A9', 'team-standup', 'x_y', 'a'.repeat(64)]) assert.equal(validateRoomName(room), null, room);
+	for (const room of ['-bad', '_bad', '', 'a'.repeat(65), 'sp ace', 'ünï', 'a/b', 'a.b']) assert.notEqual(validateRoomName(room), null, room);
 });
 
 test('random room names are valid', () => {

@@ -1,4 +1,7 @@
 /** What the address bar says: /r/<room> and ?token=. */
+import { ROOM_NAME_PATTERN } from '../../../signaling/protocol/limits.ts';
+
+export { ROOM_NAME_PATTERN };
 
 export function roomFromPath(pathname: string = window.location.pathname): string | null {
 	const match = /^\/r\/([^/]+)\/?$/.exec(pathname);
@@ -13,12 +16,6 @@ export function roomFromPath(pathname: string = window.location.pathname): strin
 export function tokenFromUrl(search: string = window.location.search): string | null {
 	return new URLSearchParams(search).get('token');
 }
-
-/**
- * The same rule as RoomNameSchema in signaling/protocol/http.ts (route.test.ts keeps them
- * in step); a copy so that the browser bundle does not carry zod.
- */
-export const ROOM_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
 export function validateRoomName(room: string): string | null {
 	if (!room) return 'Enter a room name.';

@@ -20,7 +20,6 @@ import type {
 	RequestName,
 	RequestPayload,
 	ResponseData,
-	Result,
 	ServerToClientEvents,
 	TransportOptions,
 } from '../../../signaling/protocol/index.ts';
@@ -37,6 +36,8 @@ import {
 } from './encodings.ts';
 import { JitterBufferTuner } from './receiverTuning.ts';
 import { tuning } from './tuning.ts';
+import { wire } from './wire.ts';
+import { emitWithAck } from '../../../signaling/protocol/request.ts';
 
 type ParleySocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -584,13 +585,13 @@ export class RoomClient {
 			}
 			mark('capabilities-changed');
 			await joining.catch(() => {});
-			const device = await loadDevice(rtpCapabilities);
+			const device = await loadDevice(wire.rtpCapabilities(rtpCapabilities));
 			mark('device-loaded');
 			// Joining again replaces the first join on the server.
 			return { device, joinAnswer: await this.request('room:join', { rtpCapabilities: device.recvRtpCapabilities }) };
 		}
 		const { rtpCapabilities } = await this.request('media:getRouterRtpCapabilities', {});
-		const device = await loadDevice(rtpCapabilities);
+		const device = await loadDevice(wire.rtpCapabilities(rtpCapabilities));
 		mark('device-loaded');
 		return { device, joinAnswer: await this.request('room:join', { rtpCapabilities: device.recvRtpCapabilities }) };
 	}
@@ -638,10 +639,7 @@ export class RoomClient {
 	private createTransport(direction: 'send' | 'recv', options: TransportOptions, generation: number): msc.Transport {
 		const device = this.device!;
 		const params = {
-			id: options.id,
-			iceParameters: options.iceParameters,
-			iceCandidates: options.iceCandidates,
-			dtlsParameters: options.dtlsParameters,
+			...wire.transportOptions(options),
 			// Gather ICE candidates from the start, not only once the first offer/answer is applied.
 			additionalSettings: { iceCandidatePoolSize: 1 },
 		};
@@ -980,7 +978,7 @@ export class RoomClient {
 					id: options.id,
 					producerId: options.producerId,
 					kind: options.kind,
-					rtpParameters: options.rtpParameters,
+					rtpParameters: wire.rtpParameters(options.rtpParameters),
 					// Same stream id for a person's camera and microphone: the browser syncs their playout.
 					streamId: `${options.peerId}-${options.source.startsWith('screen') ? 'screen' : 'user'}`,
 					appData: { peerId: options.peerId, source: options.source },
@@ -1408,19 +1406,8 @@ export class RoomClient {
 		timeoutMs = REQUEST_TIMEOUT_MS,
 	): Promise<ResponseData<K>> {
 		if (this.closed && name !== 'room:leave') throw new RoomError('closed', 'This session is closed.');
-		// The generic event maps defeat socket.io's overload resolution; the types are enforced by this signature.
-		const socket = this.socket.timeout(timeoutMs) as unknown as {
-			emitWithAck(event: K, payload: RequestPayload<K>): Promise<Result<ResponseData<K>>>;
-		};
-		let result: Result<ResponseData<K>>;
-		try {
-			result = await socket.emitWithAck(name, payload);
-		} catch {
-			throw new RoomError('timeout', `The server did not answer (${name}).`);
-		}
-		if (!result || typeof result !== 'object' || !('ok' in result)) {
-			throw new RoomError('internal', `Malformed answer to ${name}.`);
-		}
+		const result = await emitWithAck(this.socket, name, payload, timeoutMs);
+		if (!result.ok && result.error.code === 'timeout') throw new RoomError('timeout', `The server did not answer (${name}).`);
 		if (!result.ok) throw new RoomError(result.error.code, result.error.message);
 		return result.data;
 	}

@@ -5,7 +5,8 @@
  * 3 s without a key or on send).
  */
 import { useEffect, useRef, useState, type ChangeEvent, type KeyboardEvent } from 'react';
-import type { ChatAttachment, ChatLimits, Presence } from '../../../../signaling/protocol/index.ts';
+import type { ChatAttachment, Presence } from '../../../../signaling/protocol/index.ts';
+import { Limits } from '../../../../signaling/protocol/limits.ts';
 import { formatSize } from '../../chat/format.ts';
 import { UploadError, uploadFile, type UploadHandle } from '../../chat/upload.ts';
 import { CloseIcon, FileIcon, PaperclipIcon, SendIcon } from './icons.tsx';
@@ -14,8 +15,7 @@ import type { ChatController } from './useChat.ts';
 const TYPING_IDLE_MS = 3000;
 /** Repeat "typing" this often while it goes on (receivers drop it after 6 s). */
 const TYPING_REFRESH_MS = 4000;
-/** The protocol's limit (a type-checked copy: importing the value would bundle zod). */
-const TEXT_MAX: (typeof ChatLimits)['textMax'] = 4000;
+const TEXT_MAX = Limits.textMax;
 const COUNTER_FROM = TEXT_MAX - 400;
 
 type Upload =

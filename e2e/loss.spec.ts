@@ -22,6 +22,7 @@ import { expect, expectMediaFlowing, join, remoteTile, test, uniqueRoom, type Pa
 import { audioFigures, readInbound, readSendSummary, videoFigures, withFakeAudioFile, type InboundStream } from './media-helpers.ts';
 import config from './playwright.config.ts';
 import { testMediaPort, useProxyFor } from './lossy-proxy.ts';
+import { hops, readOutbound, readServerMedia } from './hop-stats.ts';
 
 test.use({ launchOptions: withFakeAudioFile(config.use?.launchOptions) });
 
@@ -59,7 +60,7 @@ function figures(before: Sample, after: Sample) {
 	};
 }
 
-test('audio and video survive 10% and 30% loss on one participant', async ({ participant }) => {
+test('audio and video survive 10% and 30% loss on one participant', async ({ participant, baseURL }) => {
 	test.setTimeout(60_000 + 4000 + LEVELS.length * (WINDOW_MS + SETTLE_MS + 3000));
 	const room = uniqueRoom('loss');
 	const lossy = await participant('Lossy');
@@ -91,9 +92,25 @@ test('audio and video survive 10% and 30% loss on one participant', async ({ par
 			// The first level also lets the call finish ramping up (bandwidth estimate, layers).
 			await lossy.page.waitForTimeout(loss === LEVELS[0] ? SETTLE_MS + 5000 : SETTLE_MS);
 			const counted = { ...proxy.counters };
-			const [l0, c0] = await Promise.all([readInbound(lossy.page), readInbound(clean.page)]);
+			const [l0, c0, lo0, co0, s0] = await Promise.all([
+				readInbound(lossy.page),
+				readInbound(clean.page),
+				readOutbound(lossy.page),
+				readOutbound(clean.page),
+				readServerMedia(baseURL!, room),
+			]);
 			await lossy.page.waitForTimeout(WINDOW_MS);
-			const [l1, c1, lossySends] = await Promise.all([readInbound(lossy.page), readInbound(clean.page), readSendSummary(lossy.page)]);
+			const [l1, c1, lossySends, lo1, co1, s1] = await Promise.all([
+				readInbound(lossy.page),
+				readInbound(clean.page),
+				readSendSummary(lossy.page),
+				readOutbound(lossy.page),
+				readOutbound(clean.page),
+				readServerMedia(baseURL!, room),
+			]);
+			// Hop by hop (sender → SFU producer → SFU consumer → receiver), for the JSON only.
+			const hopsFromLossy = hops({ from: 'Lossy', to: 'Clean', server: [s0, s1], sender: [lo0, lo1], receiver: [c0, c1] });
+			const hopsToLossy = hops({ from: 'Clean', to: 'Lossy', server: [s0, s1], sender: [co0, co1], receiver: [l0, l1] });
 			const dropped = proxy.counters.dropped - counted.dropped;
 			const relayed = dropped + proxy.counters.forwarded - counted.forwarded;
 			const measuredLossPercent = relayed > 0 ? Math.round((1000 * dropped) / relayed) / 10 : 0;
@@ -104,7 +121,7 @@ test('audio and video survive 10% and 30% loss on one participant', async ({ par
 			}
 			const shownQuality = await indicator.getAttribute('data-quality');
 			const entry = { measuredLossPercent, shownQuality, fromLossy: figures(c0, c1), toLossy: figures(l0, l1), lossySends };
-			results[`${loss}%`] = entry;
+			results[`${loss}%`] = { ...entry, hops: { fromLossy: hopsFromLossy, toLossy: hopsToLossy } };
 			console.log(`  ${loss}% loss: ${JSON.stringify(entry)}`);
 			const f = floors(loss);
 			for (const [direction, fig] of Object.entries({ fromLossy: entry.fromLossy, toLossy: entry.toLossy })) {

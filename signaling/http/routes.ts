@@ -8,6 +8,7 @@ import type { Sfu } from '../../sfu/index.ts';
 import { mintToken } from '../auth/tokens.ts';
 import { DevTokenRequestSchema, ErrorCode, type DevTokenResponse, type ErrorCode as Code } from '../protocol/index.ts';
 import { describeZodError } from '../rpc.ts';
+import { devMediaStatsRoute } from './devMediaStats.ts';
 
 export function sendError(res: Response, status: number, code: Code, message: string): void {
 	res.status(status).json({ error: { code, message } });
@@ -47,6 +48,8 @@ export function apiRouter(config: Config, sfu: Sfu): Router {
 		const body: DevTokenResponse = { ...minted, room: parsed.data.room };
 		res.json(body);
 	});
+
+	devMediaStatsRoute(router, config, sfu, sendError);
 
 	router.use('/api', (_req: Request, res: Response) => sendError(res, 404, ErrorCode.NotFound, 'no such endpoint'));
 	return router;

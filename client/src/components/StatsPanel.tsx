@@ -1,7 +1,7 @@
 /** One's own connection in numbers, refreshed every second while open. */
 import { useEffect, useState } from 'react';
 import type { RoomClient } from '../media/RoomClient.ts';
-import { StatsSampler, type StatsSummary } from '../media/stats.ts';
+import { describePath, StatsSampler, type StatsSummary } from '../media/stats.ts';
 import { CloseIcon } from './Icons.tsx';
 
 const POLL_MS = 1000;
@@ -50,6 +50,12 @@ export function StatsPanel({ client, onClose }: { client: RoomClient; onClose: (
 				<p className="subtle">Measuring…</p>
 			) : (
 				<>
+					<dl>
+						<dt>Path</dt>
+						<dd data-testid="stats-path" data-path={stats.path?.kind ?? ''} data-relay-protocol={stats.path?.relayProtocol ?? ''}>
+							{describePath(stats.path)}
+						</dd>
+					</dl>
 					<h3>Sending</h3>
 					<dl>
 						<dt>Bitrate</dt>

@@ -40,7 +40,16 @@ export interface InboundAudio {
 	jitterBufferMs: number | null;
 }
 
+/** How a transport reaches the SFU: straight over UDP or TCP, or relayed by a TURN server (over UDP, TCP or TLS). */
+export interface MediaPath {
+	kind: 'udp' | 'tcp' | 'relay';
+	/** For a relayed path: how we reach the TURN server. */
+	relayProtocol: 'udp' | 'tcp' | 'tls' | null;
+}
+
 export interface StatsSummary {
+	/** The path of the send transport, else of the receive transport (null before ICE connects). */
+	path: MediaPath | null;
 	send: {
 		kbps: number;
 		rttMs: number | null;
@@ -82,6 +91,25 @@ function selectedPair(stats: Map<string, Entry>): Entry | undefined {
 	}
 	for (const e of stats.values()) if (e.type === 'candidate-pair' && e.nominated && e.state === 'succeeded') return e;
 	return undefined;
+}
+
+/** The path of a transport's selected candidate pair, from its local candidate. */
+export function pathOf(stats: Map<string, Entry>): MediaPath | null {
+	const pair = selectedPair(stats);
+	const local = pair ? stats.get(String(pair.localCandidateId ?? '')) : undefined;
+	if (!local) return null;
+	if (local.candidateType === 'relay') {
+		const rp = local.relayProtocol;
+		return { kind: 'relay', relayProtocol: rp === 'udp' || rp === 'tcp' || rp === 'tls' ? rp : null };
+	}
+	return { kind: local.protocol === 'tcp' ? 'tcp' : 'udp', relayProtocol: null };
+}
+
+/** "UDP", "TCP", "relayed (TURN over TLS)". */
+export function describePath(path: MediaPath | null): string {
+	if (!path) return '–';
+	if (path.kind === 'relay') return `relayed (TURN${path.relayProtocol ? ` over ${path.relayProtocol.toUpperCase()}` : ''})`;
+	return path.kind.toUpperCase();
 }
 
 export class StatsSampler {
@@ -181,6 +209,7 @@ export class StatsSampler {
 		const rtt = (pair: Entry | undefined): number | null =>
 			pair && typeof pair.currentRoundTripTime === 'number' ? Math.round(pair.currentRoundTripTime * 1000) : null;
 		return {
+			path: pathOf(send) ?? pathOf(recv),
 			send: {
 				kbps: Math.round(sendBits / 1000),
 				rttMs: rtt(sendPair),

@@ -62,19 +62,32 @@ describe('chat', () => {
 		for (const s of [a, b, c]) s.disconnect();
 	});
 
-	it('aggregates delivered and read receipts for the sender', async () => {
+	it('pushes delivered receipts to the sender as they grow, read as one room-wide watermark; both whole after a resync', async () => {
 		const a = await member('rcpt', 'al');
 		const b = await member('rcpt', 'bo');
 		const c = await member('rcpt', 'cy');
 		const { message } = await ok(a, 'chat:send', { id: 'rc-00000001', text: 'did you get this?' });
-		const delivered = next(a, 'chat:receipts', (p) => p.receipts.some((r) => r.deliveredTo.length === 2));
-		await ok(b, 'chat:delivered', { seqs: [message.seq] });
+		const { message: mine } = await ok(b, 'chat:send', { id: 'rc-00000002', text: 'mine' });
+		const delivered: string[] = [];
+		a.on('chat:receipts', (p) => {
+			for (const r of p.receipts) if (r.seq === message.seq) delivered.push(...r.deliveredTo);
+		});
+		const both = next(a, 'chat:receipts', () => delivered.length === 2);
+		await ok(b, 'chat:delivered', { seqs: [message.seq, mine.seq] });
+		await ok(b, 'chat:delivered', { seqs: [message.seq] }); // again: nothing new, nothing pushed
 		await ok(c, 'chat:delivered', { seqs: [message.seq] });
-		const d = (await delivered).receipts.find((r) => r.seq === message.seq);
-		assert.deepEqual(d, { seq: message.seq, deliveredTo: ['bo', 'cy'], readBy: [] });
-		const read = next(a, 'chat:receipts', (p) => p.receipts.some((r) => r.readBy.includes('bo')));
-		assert.equal((await ok(b, 'chat:read', { upToSeq: message.seq })).readUpTo, message.seq);
-		assert.deepEqual((await read).receipts[0]?.readBy, ['bo']);
+		await both;
+		await new Promise((r) => setTimeout(r, 50));
+		assert.deepEqual(delivered.sort(), ['bo', 'cy'], 'each delivery pushed once');
+		const watermark = next(a, 'chat:watermark', (p) => p.identity === 'bo');
+		assert.equal((await ok(b, 'chat:read', { upToSeq: 1000 })).readUpTo, mine.seq, 'clamped to the last seq');
+		assert.deepEqual(await watermark, { identity: 'bo', readUpTo: mine.seq });
+		// After a reconnect: the last sync page carries the watermarks, chat:receipts the deliveries of one's own messages.
+		const sync = await ok(a, 'chat:sync', { afterSeq: 0 });
+		assert.deepEqual(sync.readUpTo, { bo: mine.seq });
+		assert.deepEqual((await ok(a, 'chat:receipts', { seqs: [message.seq, mine.seq] })).receipts, [
+			{ seq: message.seq, deliveredTo: ['bo', 'cy'], readBy: ['bo'] },
+		], "only one's own messages");
 		for (const s of [a, b, c]) s.disconnect();
 	});
 

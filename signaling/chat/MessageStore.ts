@@ -110,6 +110,12 @@ export interface StoreHealth {
 /** Receipts of one message (the protocol's ChatReceipt): deliveredTo includes every reader, both sorted, never the sender. */
 export type MessageReceipts = ChatReceipt;
 
+/** A delivery newly recorded by markDeliveredMany: which message, and who sent it (to notify). */
+export interface DeliveredRecord {
+	seq: number;
+	from: string;
+}
+
 export interface ReadResult {
 	/** The identity's read watermark after the call: everything visible to it up to here is read. */
 	readUpTo: number;
@@ -138,14 +144,24 @@ export interface MessageStore {
 	 */
 	markDelivered(room: string, seq: number, identity: string): Promise<boolean>;
 	/**
+	 * markDelivered for several messages in one transaction (SQLite) or one round trip (Redis).
+	 * Returns the deliveries newly recorded, ascending by seq. At most MessageLimits.receiptsMax seqs.
+	 */
+	markDeliveredMany(room: string, seqs: readonly number[], identity: string): Promise<DeliveredRecord[]>;
+	/**
 	 * Mark everything visible to `identity` up to `upToSeq` as read (and so delivered).
 	 * Idempotent; never moves backwards; `upToSeq` is clamped to the room's last seq.
 	 */
 	markRead(room: string, upToSeq: number, identity: string): Promise<ReadResult>;
 	/** The identity's read watermark in the room (0 when it has read nothing). */
 	readUpTo(room: string, identity: string): Promise<number>;
-	/** Receipts of the given messages, ascending by seq; seqs that do not exist are left out. */
-	receipts(room: string, seqs: readonly number[]): Promise<MessageReceipts[]>;
+	/** Every identity's read watermark in the room (identities that read nothing are left out). */
+	readWatermarks(room: string): Promise<Record<string, number>>;
+	/**
+	 * Receipts of the given messages, ascending by seq; seqs that do not exist (or, with
+	 * `from`, were not sent by that identity) are left out.
+	 */
+	receipts(room: string, seqs: readonly number[], from?: string): Promise<MessageReceipts[]>;
 	/** The highest seq ever assigned in the room (0 when none). */
 	lastSeq(room: string): Promise<number>;
 	/**

@@ -29,6 +29,7 @@ import type { Logger } from 'pino';
 import {
 	type AppendInput,
 	type AppendResult,
+	type DeliveredRecord,
 	type MessageReceipts,
 	type MessageStore,
 	type MessageStoreOptions,
@@ -175,6 +176,29 @@ if not redis.call('ZSCORE', KEYS[2], ARGV[1]) and not redis.call('ZSCORE', KEYS[
 local upTo = redis.call('HGET', KEYS[4], ARGV[2])
 if upTo and tonumber(upTo) >= tonumber(ARGV[1]) then return 0 end
 return redis.call('ZADD', KEYS[5], 'NX', ARGV[1], ARGV[1] .. '\\n' .. ARGV[2])
+`);
+
+/**
+ * MARK_DELIVERED for many seqs in one script.
+ * KEYS: from, pub, dm:<identity>, reads, dlv
+ * ARGV: identity, seq, seq, …
+ * Returns {seq, sender, seq, sender, …} of the deliveries newly recorded.
+ */
+const MARK_DELIVERED_MANY = new LuaScript(`
+local identity = ARGV[1]
+local upTo = tonumber(redis.call('HGET', KEYS[4], identity) or '0')
+local out = {}
+for i = 2, #ARGV do
+	local seq = ARGV[i]
+	local sender = redis.call('HGET', KEYS[1], seq)
+	if sender and sender ~= identity and tonumber(seq) > upTo
+		and (redis.call('ZSCORE', KEYS[2], seq) or redis.call('ZSCORE', KEYS[3], seq))
+		and redis.call('ZADD', KEYS[5], 'NX', seq, seq .. '\\n' .. identity) == 1 then
+		out[#out + 1] = seq
+		out[#out + 1] = sender
+	end
+end
+return out
 `);
 
 /**
@@ -397,6 +421,31 @@ export class RedisMessageStore implements MessageStore {
 		return toInt(reply) > 0;
 	}
 
+	async markDeliveredMany(room: string, seqs: readonly number[], identity: string): Promise<DeliveredRecord[]> {
+		this.#open();
+		checkRoom(room);
+		checkIdentity(identity);
+		const wanted = normalizeSeqList(seqs);
+		if (wanted.length === 0) return [];
+		const k = this.#keys(room);
+		const reply = await this.#run(() =>
+			MARK_DELIVERED_MANY.run(this.#redis, [k.from, k.pub, k.dmPrefix + identity, k.reads, k.dlv], [identity, ...wanted]),
+		);
+		if (!Array.isArray(reply)) throw new Error('chat store: unexpected reply to markDeliveredMany');
+		const out: DeliveredRecord[] = [];
+		for (let i = 0; i + 1 < reply.length; i += 2) out.push({ seq: toInt(reply[i]), from: String(reply[i + 1]) });
+		return out;
+	}
+
+	async readWatermarks(room: string): Promise<Record<string, number>> {
+		this.#open();
+		checkRoom(room);
+		const all = await this.#run(() => this.#redis.hgetall(this.#keys(room).reads));
+		const out: Record<string, number> = {};
+		for (const [identity, upTo] of Object.entries(all)) out[identity] = toInt(upTo);
+		return out;
+	}
+
 	async markRead(room: string, upToSeq: number, identity: string): Promise<ReadResult> {
 		this.#open();
 		checkRoom(room);
@@ -416,7 +465,7 @@ export class RedisMessageStore implements MessageStore {
 		return value === null ? 0 : toInt(value);
 	}
 
-	async receipts(room: string, seqs: readonly number[]): Promise<MessageReceipts[]> {
+	async receipts(room: string, seqs: readonly number[], from?: string): Promise<MessageReceipts[]> {
 		this.#open();
 		checkRoom(room);
 		const wanted = normalizeSeqList(seqs);
@@ -438,8 +487,10 @@ export class RedisMessageStore implements MessageStore {
 		wanted.forEach((seq, index) => {
 			const json = messages[index];
 			if (json == null) return;
+			const message = parseMessage(json);
+			if (from !== undefined && message.from !== from) return;
 			const delivered = (results[index + 2] as string[]).map((member) => member.slice(member.indexOf('\n') + 1));
-			out.push(computeReceipts(parseMessage(json), reads, delivered));
+			out.push(computeReceipts(message, reads, delivered));
 		});
 		return out;
 	}

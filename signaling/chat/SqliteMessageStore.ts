@@ -10,6 +10,7 @@ import {
 	type AppendInput,
 	type AppendResult,
 	type Attachment,
+	type DeliveredRecord,
 	type MessageReceipts,
 	type MessageStore,
 	type MessageStoreOptions,
@@ -146,6 +147,7 @@ export class SqliteMessageStore implements MessageStore {
 		before: StatementSync;
 		lastSeq: StatementSync;
 		markDelivered: StatementSync;
+		fromOf: StatementSync;
 		advanceRead: StatementSync;
 		readUpTo: StatementSync;
 		receiptMessages: StatementSync;
@@ -190,6 +192,7 @@ export class SqliteMessageStore implements MessageStore {
 					 WHERE m.room = ? AND m.seq = ? AND m.from_id <> ? AND (m.to_id IS NULL OR m.to_id = ?)
 					   AND NOT EXISTS (SELECT 1 FROM chat_reads r WHERE r.room = m.room AND r.identity = ? AND r.up_to >= m.seq)`,
 				),
+				fromOf: db.prepare('SELECT from_id FROM chat_messages WHERE room = ? AND seq = ?'),
 				advanceRead: db.prepare(
 					`INSERT INTO chat_reads (room, identity, up_to) VALUES (?, ?, ?)
 					 ON CONFLICT (room, identity) DO UPDATE SET up_to = excluded.up_to WHERE excluded.up_to > up_to`,
@@ -320,6 +323,31 @@ export class SqliteMessageStore implements MessageStore {
 		return Number(result.changes) > 0;
 	}
 
+	async markDeliveredMany(room: string, seqs: readonly number[], identity: string): Promise<DeliveredRecord[]> {
+		this.#open();
+		checkRoom(room);
+		checkIdentity(identity);
+		const wanted = normalizeSeqList(seqs);
+		if (wanted.length === 0) return [];
+		return this.#transaction(() => {
+			const out: DeliveredRecord[] = [];
+			for (const seq of wanted) {
+				if (Number(this.#stmt.markDelivered.run(identity, room, seq, identity, identity, identity).changes) === 0) continue;
+				const row = this.#stmt.fromOf.get(room, seq);
+				if (row) out.push({ seq, from: str(row, 'from_id') });
+			}
+			return out;
+		});
+	}
+
+	async readWatermarks(room: string): Promise<Record<string, number>> {
+		this.#open();
+		checkRoom(room);
+		const out: Record<string, number> = {};
+		for (const row of this.#stmt.roomReads.all(room)) out[str(row, 'identity')] = int(row, 'up_to');
+		return out;
+	}
+
 	async markRead(room: string, upToSeq: number, identity: string): Promise<ReadResult> {
 		this.#open();
 		checkRoom(room);
@@ -346,7 +374,7 @@ export class SqliteMessageStore implements MessageStore {
 		return row ? int(row, 'up_to') : 0;
 	}
 
-	async receipts(room: string, seqs: readonly number[]): Promise<MessageReceipts[]> {
+	async receipts(room: string, seqs: readonly number[], from?: string): Promise<MessageReceipts[]> {
 		this.#open();
 		checkRoom(room);
 		const wanted = normalizeSeqList(seqs);
@@ -364,7 +392,8 @@ export class SqliteMessageStore implements MessageStore {
 				ids.push(str(row, 'identity'));
 			}
 			const reads = this.#stmt.roomReads.all(room).map((row) => [str(row, 'identity'), int(row, 'up_to')] as const);
-			return messages.map((row) => {
+			const mine = from === undefined ? messages : messages.filter((row) => row.from_id === from);
+			return mine.map((row) => {
 				const seq = int(row, 'seq');
 				const to = row.to_id;
 				return computeReceipts(

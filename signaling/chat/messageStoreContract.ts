@@ -304,6 +304,51 @@ export function messageStoreContract(harness: ContractHarness): void {
 				assert.deepEqual(await store.receipts(ROOM, []), []);
 			}));
 
+		test('markDeliveredMany: one call, the same rules as markDelivered, returns what it recorded with the senders', () =>
+			withStore(async ({ store }) => {
+				await store.append(msg('1', 'alice', 'one')); // 1
+				await store.append(msg('2', 'bob', 'two')); // 2
+				await store.append(msg('3', 'alice', 'dm to bob', { to: 'bob' })); // 3
+				await store.append(msg('4', 'bob', 'dm to alice', { to: 'alice' })); // 4
+				await store.append(msg('5', 'alice', 'five')); // 5
+				await store.markRead(ROOM, 1, 'carol');
+				assert.deepEqual(await store.markDeliveredMany(ROOM, [5, 1, 2, 3, 4, 99, 2], 'carol'), [
+					{ seq: 2, from: 'bob' },
+					{ seq: 5, from: 'alice' },
+				], 'not read ones, visible ones, existing ones, each once');
+				assert.deepEqual(await store.markDeliveredMany(ROOM, [1, 2, 3, 4, 5], 'bob'), [
+					{ seq: 1, from: 'alice' },
+					{ seq: 3, from: 'alice' },
+					{ seq: 5, from: 'alice' },
+				], 'never their own, their DMs included');
+				assert.deepEqual(await store.markDeliveredMany(ROOM, [1, 2, 3, 5], 'bob'), [], 'idempotent');
+				assert.deepEqual(await store.markDeliveredMany(ROOM, [], 'bob'), []);
+				assert.deepEqual(await store.receipts(ROOM, [1, 2, 3, 4, 5]), [
+					{ seq: 1, deliveredTo: ['bob', 'carol'], readBy: ['carol'] },
+					{ seq: 2, deliveredTo: ['carol'], readBy: [] },
+					{ seq: 3, deliveredTo: ['bob'], readBy: [] },
+					{ seq: 4, deliveredTo: [], readBy: [] },
+					{ seq: 5, deliveredTo: ['bob', 'carol'], readBy: [] },
+				]);
+				assert.deepEqual(
+					(await store.receipts(ROOM, [1, 2, 3, 4, 5], 'bob')).map((r) => r.seq),
+					[2, 4],
+					'receipts of one sender only',
+				);
+				await assert.rejects(store.markDeliveredMany(ROOM, range(1, MessageLimits.receiptsMax + 1), 'bob'), MessageValidationError);
+			}));
+
+		test('readWatermarks: everyone who read something, clamped like markRead', () =>
+			withStore(async ({ store }) => {
+				assert.deepEqual(await store.readWatermarks(ROOM), {});
+				await store.append(msg('1', 'alice', 'one'));
+				await store.append(msg('2', 'alice', 'two'));
+				await store.markRead(ROOM, 1, 'bob');
+				await store.markRead(ROOM, 50, 'carol');
+				assert.deepEqual(await store.readWatermarks(ROOM), { bob: 1, carol: 2 });
+				assert.deepEqual(await store.readWatermarks('other-room'), {});
+			}));
+
 		test('rooms are isolated, even with the same message ids and senders', () =>
 			withStore(async ({ store }) => {
 				const a = 'team';

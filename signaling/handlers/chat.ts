@@ -4,7 +4,7 @@
  * The store acknowledges before anyone is told: a message that was acked is stored.
  */
 import type { MessageStore, StoredMessage } from '../chat/index.ts';
-import { ChatLimits, ErrorCode, ProtocolError, type ChatMessage } from '../protocol/index.ts';
+import { ChatLimits, ErrorCode, ProtocolError, type ChatMessage, type ChatReceipt } from '../protocol/index.ts';
 import { TokenBucket } from '../rateLimit.ts';
 import { handle } from '../rpc.ts';
 import { channels } from '../session.ts';
@@ -50,7 +50,10 @@ export function registerChatHandlers(ctx: HandlerContext): void {
 		const epoch = await messages.epoch();
 		const lastSeq = await messages.lastSeq(room);
 		const page = await messages.after(room, me, afterSeq, limit + 1);
-		return { messages: page.slice(0, limit).map(toWire), lastSeq, hasMore: page.length > limit, epoch };
+		const hasMore = page.length > limit;
+		// The last page carries everyone's read watermark: read receipts are whole after a resync.
+		const readUpTo = hasMore ? undefined : await messages.readWatermarks(room);
+		return { messages: page.slice(0, limit).map(toWire), lastSeq, hasMore, epoch, ...(readUpTo ? { readUpTo } : {}) };
 	});
 
 	handle(ctx, 'chat:history', async ({ beforeSeq, limit = 50 }) => {
@@ -62,24 +65,24 @@ export function registerChatHandlers(ctx: HandlerContext): void {
 	});
 
 	handle(ctx, 'chat:delivered', async ({ seqs }) => {
-		const changed: StoredMessage[] = [];
-		for (const seq of new Set(seqs)) {
-			if (await messages.markDelivered(room, seq, me)) {
-				const message = await messages.get(room, seq);
-				if (message) changed.push(message);
-			}
+		// One store transaction / round trip; senders get only what changed (they merge it).
+		const recorded = await messages.markDeliveredMany(room, seqs, me);
+		const bySender = new Map<string, ChatReceipt[]>();
+		for (const { seq, from } of recorded) {
+			let list = bySender.get(from);
+			if (!list) bySender.set(from, (list = []));
+			list.push({ seq, deliveredTo: [me], readBy: [] });
 		}
-		await notifySenders(changed);
+		for (const [sender, receipts] of bySender) io.to(direct(sender)).emit('chat:receipts', { receipts });
 		return {};
 	});
 
+	handle(ctx, 'chat:receipts', async ({ seqs }) => ({ receipts: await messages.receipts(room, seqs, me) }));
+
 	handle(ctx, 'chat:read', async ({ upToSeq }) => {
-		const before = await messages.readUpTo(room, me);
 		const result = await messages.markRead(room, upToSeq, me);
-		if (result.advanced) {
-			const newlyRead = await messages.after(room, me, before, Math.min(result.readUpTo - before, ChatLimits.pageMax));
-			await notifySenders(newlyRead.filter((m) => m.seq <= result.readUpTo));
-		}
+		// A watermark, not a list: O(1) however many messages it covers.
+		if (result.advanced) io.to(channels.chat(room)).emit('chat:watermark', { identity: me, readUpTo: result.readUpTo });
 		return { readUpTo: result.readUpTo };
 	});
 
@@ -93,15 +96,6 @@ export function registerChatHandlers(ctx: HandlerContext): void {
 		presence.setState(room, me, state);
 		return {};
 	});
-
-	/** Tell each sender (all their sockets) the new receipts of their messages. */
-	async function notifySenders(changed: StoredMessage[]): Promise<void> {
-		const bySender = new Map<string, number[]>();
-		for (const m of changed) if (m.from !== me) bySender.set(m.from, [...(bySender.get(m.from) ?? []), m.seq]);
-		for (const [sender, seqs] of bySender) {
-			io.to(direct(sender)).emit('chat:receipts', { receipts: await messages.receipts(room, seqs) });
-		}
-	}
 }
 
 function toWire(m: StoredMessage): ChatMessage {

@@ -36,6 +36,8 @@ export const chatRequestSchemas = {
 		limit: z.number().int().min(1).max(ChatLimits.pageMax).optional(),
 	}),
 	'chat:delivered': z.strictObject({ seqs: z.array(Seq.min(1)).min(1).max(ChatLimits.pageMax) }),
+	/** Current receipts of some of this participant's own messages (after a reconnect); others' seqs are left out. */
+	'chat:receipts': z.strictObject({ seqs: z.array(Seq.min(1)).min(1).max(ChatLimits.pageMax) }),
 	'chat:read': z.strictObject({ upToSeq: Seq }),
 	'chat:typing': z.strictObject({ typing: z.boolean(), to: Identity.nullable().optional() }),
 	'presence:set': z.strictObject({ state: z.enum(['online', 'away']) }),
@@ -82,9 +84,17 @@ export interface ChatResponseMap {
 	 * `epoch`: the message store's generation id. When it differs from the one a client holds,
 	 * the store was restarted from empty (seqs start again at 1): drop what you hold and sync from 0.
 	 */
-	'chat:sync': { messages: ChatMessage[]; lastSeq: number; hasMore: boolean; epoch: string };
+	'chat:sync': {
+		messages: ChatMessage[];
+		lastSeq: number;
+		hasMore: boolean;
+		epoch: string;
+		/** On the last page (hasMore false): everyone's read watermark, identity → "read everything visible up to seq". */
+		readUpTo?: Record<string, number>;
+	};
 	'chat:history': { messages: ChatMessage[]; hasMore: boolean; receipts: ChatReceipt[] };
 	'chat:delivered': Record<string, never>;
+	'chat:receipts': { receipts: ChatReceipt[] };
 	'chat:read': { readUpTo: number };
 	'chat:typing': Record<string, never>;
 	'presence:set': Record<string, never>;
@@ -92,8 +102,16 @@ export interface ChatResponseMap {
 
 export interface ChatNotificationMap {
 	'chat:message': ChatMessage;
-	/** Receipts of the receiver's own messages changed. */
+	/**
+	 * Receipts of the receiver's own messages grew: merge (union) into what is held; an entry
+	 * may list only the new identities. Read receipts travel as chat:watermark instead.
+	 */
 	'chat:receipts': { receipts: ChatReceipt[] };
+	/**
+	 * `identity` has read everything visible to it up to `readUpTo` (sent to the whole room when
+	 * it moves forward): one event however many messages it covers.
+	 */
+	'chat:watermark': { identity: string; readUpTo: number };
 	'chat:typing': { identity: string; name: string; typing: boolean; direct: boolean };
 	/** Everyone's presence on connect, then one entry per change. */
 	'presence:snapshot': { participants: Presence[] };

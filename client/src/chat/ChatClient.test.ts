@@ -84,7 +84,7 @@ test('a message stored although its ack was lost is taken out of the outbox by t
 	const socket = new FakeSocket({
 		'chat:sync': ({ afterSeq }) => ({
 			ok: true,
-			data: { messages: stored.filter((m) => m.seq > Number(afterSeq)), lastSeq: stored.length, hasMore: false },
+			data: { messages: stored.filter((m) => m.seq > Number(afterSeq)), lastSeq: stored.length, hasMore: false, epoch: 'e', readUpTo: {} },
 		}),
 		'chat:history': () => ({ ok: true, data: { messages: [...stored], hasMore: false, receipts: [] } }),
 		'chat:send': ({ id, text }) => {
@@ -92,7 +92,7 @@ test('a message stored although its ack was lost is taken out of the outbox by t
 			const m = existing ?? message(stored.length + 1, String(id), 'me', String(text));
 			if (!existing) stored.push(m);
 			if (dropAck) return 'no-answer';
-			return { ok: true, data: { message: m, duplicate: Boolean(existing) } };
+			return { ok: true, data: { message: m, duplicate: Boolean(existing), epoch: 'e' } };
 		},
 	});
 	const chat = client(socket);
@@ -124,32 +124,139 @@ test('a message stored although its ack was lost is taken out of the outbox by t
 	chat.close();
 });
 
-test('after a reconnect the receipts of own messages are fetched again (pushes were missed meanwhile)', async () => {
-	const stored = [message(1, 'msg-mine-0001', 'me'), message(2, 'msg-their-001', 'bob')];
-	let readBy: string[] = [];
+test('after a reconnect: read receipts come whole with the sync (watermarks), deliveries of unread own messages are fetched, 200 per request', async () => {
+	// 450 own messages and one of bob's: no cap at 200 or 50 anywhere.
+	const stored = [...Array.from({ length: 450 }, (_, i) => message(i + 1, `msg-mine-${i + 1}`, 'me')), message(451, 'msg-their-001', 'bob')];
+	let readUpTo: Record<string, number> = {};
+	let delivered: string[] = [];
 	const socket = new FakeSocket({
-		'chat:sync': ({ afterSeq }) => ({
+		'chat:sync': ({ afterSeq, limit }) => {
+			const page = stored.filter((m) => m.seq > Number(afterSeq)).slice(0, Number(limit));
+			const hasMore = page.length > 0 && page.at(-1)!.seq < 451;
+			return { ok: true, data: { messages: page, lastSeq: 451, hasMore, epoch: 'e1', ...(hasMore ? {} : { readUpTo }) } };
+		},
+		'chat:receipts': ({ seqs }) => ({
 			ok: true,
-			data: { messages: stored.filter((m) => m.seq > Number(afterSeq)), lastSeq: 2, hasMore: false },
-		}),
-		'chat:history': () => ({
-			ok: true,
-			data: { messages: stored, hasMore: false, receipts: [{ seq: 1, deliveredTo: ['bob'], readBy }] },
+			data: { receipts: (seqs as number[]).map((seq) => ({ seq, deliveredTo: delivered, readBy: [] })) },
 		}),
 	});
 	const chat = client(socket);
 	socket.connect();
 	await settle();
-	assert.deepEqual(chat.snapshot().receipts.get(1)?.readBy, []);
+	assert.equal(chat.messages.length, 451);
+	assert.equal(chat.snapshot().receipts.get(1), undefined);
 	assert.equal(chat.snapshot().hasMoreHistory, false, 'synced from the start: nothing older to load');
 	socket.disconnect();
-	readBy = ['bob'];
+	// Meanwhile carol got everything and bob read everything: the pushes were missed.
+	readUpTo = { bob: 451 };
+	delivered = ['carol'];
+	const before = socket.count('chat:receipts');
+	const here = (identity: string) => ({ identity, name: identity, state: 'online', lastSeen: 1 });
+	socket.connected = true;
+	socket.fire('presence:snapshot', { participants: [here('me'), here('bob'), here('carol')] });
+	socket.connected = false;
+	socket.connect();
+	await settle(50);
+	assert.equal(socket.count('chat:receipts') - before, 3, '450 own messages not read by carol: 3 requests of ≤200');
+	const receipts = chat.snapshot().receipts;
+	for (const seq of [1, 200, 201, 450]) assert.deepEqual(receipts.get(seq), { seq, deliveredTo: ['bob', 'carol'], readBy: ['bob'] });
+	// A push and an older answer merge: receipts never shrink; a watermark covers everything up to it.
+	socket.fire('chat:receipts', { receipts: [{ seq: 1, deliveredTo: ['dan'], readBy: [] }] });
+	socket.fire('chat:watermark', { identity: 'carol', readUpTo: 300 });
+	assert.deepEqual(chat.snapshot().receipts.get(1), { seq: 1, deliveredTo: ['bob', 'carol', 'dan'], readBy: ['bob', 'carol'] });
+	assert.deepEqual(chat.snapshot().receipts.get(301), { seq: 301, deliveredTo: ['bob', 'carol'], readBy: ['bob'] });
+	chat.close();
+});
+
+test('delivered receipts survive a drop right after the message arrived: sent after the reconnect', async () => {
+	const socket = new FakeSocket({
+		'chat:sync': () => ({ ok: true, data: { messages: [], lastSeq: 0, hasMore: false, epoch: 'e1', readUpTo: {} } }),
+	});
+	const chat = client(socket);
 	socket.connect();
 	await settle();
-	assert.deepEqual(chat.snapshot().receipts.get(1)?.readBy, ['bob']);
-	// A push and an older answer merge: receipts never shrink.
-	socket.fire('chat:receipts', { receipts: [{ seq: 1, deliveredTo: ['bob', 'carol'], readBy: [] }] });
-	assert.deepEqual(chat.snapshot().receipts.get(1), { seq: 1, deliveredTo: ['bob', 'carol'], readBy: ['bob'] });
+	socket.fire('chat:message', message(1, 'msg-their-001', 'bob'));
+	socket.disconnect(); // within the 100 ms batching delay
+	await settle(200);
+	assert.equal(socket.count('chat:delivered'), 0);
+	socket.connect();
+	await settle(200);
+	const sent = socket.sent.filter((s) => s.event === 'chat:delivered').map((s) => s.payload.seqs);
+	assert.deepEqual(sent, [[1]], 'sent once, after the reconnect');
+	chat.close();
+});
+
+test('a store restarted from empty (new epoch): held messages dropped, synced from 0, the outbox kept and sent', async () => {
+	let epoch = 'old';
+	let stored = [message(1, 'msg-their-001', 'bob'), message(2, 'msg-their-002', 'bob')];
+	const socket = new FakeSocket({
+		'chat:sync': ({ afterSeq }) => ({
+			ok: true,
+			data: { messages: stored.filter((m) => m.seq > Number(afterSeq)), lastSeq: stored.length, hasMore: false, epoch, readUpTo: {} },
+		}),
+		'chat:send': ({ id, text }) => {
+			const m = message(stored.length + 1, String(id), 'me', String(text));
+			stored.push(m);
+			return { ok: true, data: { message: m, duplicate: false, epoch } };
+		},
+	});
+	const chat = client(socket);
+	socket.connect();
+	await settle();
+	assert.equal(chat.epoch, 'old');
+	socket.disconnect();
+	chat.send('written while away');
+	// The store comes back empty: another message takes seq 1.
+	epoch = 'new';
+	stored = [message(1, 'msg-other-001', 'carol')];
+	socket.connect();
+	await settle(50);
+	assert.equal(chat.epoch, 'new');
+	assert.deepEqual(
+		chat.messages.map((m) => `${m.seq}:${m.id}`),
+		['1:msg-other-001', '2:msg-00000001'],
+		'the old epoch is gone, the new one complete, the outbox sent',
+	);
+	assert.equal(chat.outbox.length, 0);
+
+	// Detected from a push too: a message with a seq already held, another id.
+	epoch = 'newer';
+	stored = [message(1, 'msg-again-001', 'dan')];
+	socket.fire('chat:message', stored[0]);
+	await settle(50);
+	assert.equal(chat.epoch, 'newer');
+	assert.deepEqual(chat.messages.map((m) => `${m.seq}:${m.id}`), ['1:msg-again-001']);
+	chat.close();
+});
+
+test('store unavailable: status says so, sends back off and retry with the same id, nothing lost', async () => {
+	let down = true;
+	const stored: ReturnType<typeof message>[] = [];
+	const unavailable = { ok: false as const, error: { code: 'unavailable', message: 'store down' } };
+	const socket = new FakeSocket({
+		'chat:sync': () => (down ? unavailable : { ok: true, data: { messages: [...stored], lastSeq: stored.length, hasMore: false, epoch: 'e', readUpTo: {} } }),
+		'chat:send': ({ id, text }) => {
+			if (down) return unavailable;
+			const m = message(stored.length + 1, String(id), 'me', String(text));
+			stored.push(m);
+			return { ok: true, data: { message: m, duplicate: false, epoch: 'e' } };
+		},
+	});
+	const chat = new ChatClient({ socket: socket as unknown as ChatSocket, identity: 'me', retryDelayMs: 5, maxRetryDelayMs: 40 });
+	socket.connect();
+	chat.send('one');
+	chat.send('two');
+	await settle(150);
+	assert.equal(chat.snapshot().status, 'unavailable');
+	const tries = socket.count('chat:sync');
+	assert.ok(tries >= 3 && tries <= 15, `backed off: ${tries} sync attempts in 150 ms`);
+	assert.equal(chat.outbox.length, 2);
+	down = false;
+	await chat.drained(5);
+	assert.equal(chat.snapshot().status, 'online');
+	assert.deepEqual(chat.messages.map((m) => m.text), ['one', 'two']);
+	socket.disconnect();
+	assert.equal(chat.snapshot().status, 'offline');
 	chat.close();
 });
 
@@ -159,7 +266,7 @@ test('a failed sync is retried while connected, so no gap is left until the next
 		'chat:sync': () =>
 			failures-- > 0
 				? { ok: false, error: { code: 'rate_limited', message: 'slow down' } }
-				: { ok: true, data: { messages: [message(1, 'msg-their-001', 'bob')], lastSeq: 1, hasMore: false } },
+				: { ok: true, data: { messages: [message(1, 'msg-their-001', 'bob')], lastSeq: 1, hasMore: false, epoch: 'e', readUpTo: {} } },
 	});
 	const chat = client(socket);
 	socket.connect();

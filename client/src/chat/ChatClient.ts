@@ -39,18 +39,29 @@ export interface ChatClientOptions {
 	identity: string;
 	/** How long to wait for an ack before treating the request as lost (ms). */
 	ackTimeoutMs?: number;
-	/** Delay before retrying after a rate-limit answer (ms). */
+	/** Delay before retrying after a rate-limit answer, and the first backoff step when the store is unavailable (ms). */
 	retryDelayMs?: number;
+	/** Longest backoff between retries while the message store is unavailable (ms). */
+	maxRetryDelayMs?: number;
 	/** Make message ids (default crypto.randomUUID without dashes). */
 	newId?: () => string;
 	/** Called with each acknowledged send's round trip (ms), for metrics. */
 	onAck?: (ms: number) => void;
 }
 
+/**
+ * What the user should be told about the chat's link: `online`; `offline` (no connection:
+ * "reconnecting, your messages will be sent"); `unavailable` (connected, but the server's
+ * message store does not answer: same promise, retried with backoff).
+ */
+export type ChatStatus = 'online' | 'offline' | 'unavailable';
+
 export interface ChatSnapshot {
 	messages: readonly ChatMessage[];
 	outbox: readonly OutgoingMessage[];
+	/** Receipts of this participant's own messages (deliveries merged with everyone's read watermark). */
 	receipts: ReadonlyMap<number, ChatReceipt>;
+	status: ChatStatus;
 	/** Someone typing, by identity → name. */
 	typing: ReadonlyMap<string, string>;
 	hasMoreHistory: boolean;
@@ -79,6 +90,15 @@ export class ChatClient {
 	#snapshot: ChatSnapshot | undefined;
 	#pendingDelivered = new Set<number>();
 	#deliveredTimer: ReturnType<typeof setTimeout> | undefined;
+	/** Everyone's read watermark: identity → read everything visible to it up to this seq. */
+	readonly #readUpTo = new Map<string, number>();
+	/** The message store's epoch the held messages belong to (undefined before the first answer). */
+	#epoch: string | undefined;
+	#unavailable = false;
+	/** Who is in the room now (not left), from the presence events on the same socket. */
+	readonly #present = new Map<string, boolean>();
+	/** Consecutive `unavailable` answers (backoff exponent). */
+	#failures = 0;
 	readonly #off: (() => void)[] = [];
 
 	constructor({ socket, identity, ...options }: ChatClientOptions) {
@@ -88,18 +108,39 @@ export class ChatClient {
 		this.#options = {
 			ackTimeoutMs: options.ackTimeoutMs ?? 8000,
 			retryDelayMs: options.retryDelayMs ?? 1000,
+			maxRetryDelayMs: options.maxRetryDelayMs ?? 8000,
 			newId: options.newId ?? (() => crypto.randomUUID().replaceAll('-', '')),
 		};
 		const on = <E extends keyof ServerToClientEvents>(event: E, listener: ServerToClientEvents[E]): void => {
 			socket.on(event, listener as never);
 			this.#off.push(() => socket.off(event, listener as never));
 		};
-		const onConnect = (): void => void this.#resync();
+		const onConnect = (): void => {
+			void this.#resync();
+			this.#scheduleDelivered();
+			this.#changed();
+		};
+		const onDisconnect = (): void => this.#changed();
 		socket.on('connect', onConnect);
-		this.#off.push(() => socket.off('connect', onConnect));
+		socket.on('disconnect', onDisconnect);
+		this.#off.push(() => socket.off('connect', onConnect), () => socket.off('disconnect', onDisconnect));
 		on('chat:message', (message) => {
+			const held = this.#messages.get(message.seq);
+			// Same seq, another message: the store restarted from empty. Resync (it checks the epoch).
+			if (held && (held.id !== message.id || held.from !== message.from)) void this.#resync(true);
 			this.#add([message]);
 			this.#changed();
+		});
+		on('presence:snapshot', ({ participants }) => {
+			this.#present.clear();
+			for (const p of participants) this.#present.set(p.identity, p.state !== 'left');
+		});
+		on('presence:update', (p) => void this.#present.set(p.identity, p.state !== 'left'));
+		on('chat:watermark', ({ identity: who, readUpTo }) => {
+			if (readUpTo > (this.#readUpTo.get(who) ?? 0)) {
+				this.#readUpTo.set(who, readUpTo);
+				this.#changed();
+			}
 		});
 		on('chat:receipts', ({ receipts }) => {
 			for (const r of receipts) this.#setReceipt(r);
@@ -173,7 +214,8 @@ export class ChatClient {
 		this.#snapshot ??= {
 			messages: this.#sorted,
 			outbox: this.#outbox.map((m) => ({ ...m })),
-			receipts: new Map(this.#receipts),
+			receipts: this.#ownReceipts(),
+			status: this.status,
 			typing: new Map([...this.#typing].map(([k, v]) => [k, v.name])),
 			hasMoreHistory: this.#hasMoreHistory,
 		};
@@ -182,6 +224,43 @@ export class ChatClient {
 
 	get messages(): readonly ChatMessage[] {
 		return this.#sorted;
+	}
+
+	get status(): ChatStatus {
+		return !this.#socket.connected ? 'offline' : this.#unavailable ? 'unavailable' : 'online';
+	}
+
+	/** The store epoch the held messages belong to. */
+	get epoch(): string | undefined {
+		return this.#epoch;
+	}
+
+	/** Everyone's read watermark as this client knows it. */
+	get readWatermarks(): ReadonlyMap<string, number> {
+		return this.#readUpTo;
+	}
+
+	/** The receipt of one of this participant's own messages: pushed deliveries merged with read watermarks. */
+	receipt(seq: number): ChatReceipt | undefined {
+		const message = this.#messages.get(seq);
+		if (!message || message.from !== this.identity) return undefined;
+		const explicit = this.#receipts.get(seq);
+		const readBy = new Set(explicit?.readBy ?? []);
+		for (const [who, upTo] of this.#readUpTo) {
+			if (upTo >= seq && who !== this.identity && (message.to === null || message.to === who)) readBy.add(who);
+		}
+		const deliveredTo = new Set([...(explicit?.deliveredTo ?? []), ...readBy]);
+		return { seq, deliveredTo: [...deliveredTo].sort(), readBy: [...readBy].sort() };
+	}
+
+	#ownReceipts(): Map<number, ChatReceipt> {
+		const out = new Map<number, ChatReceipt>();
+		for (const m of this.#sorted) {
+			if (m.from !== this.identity) continue;
+			const r = this.receipt(m.seq);
+			if (r && (r.deliveredTo.length > 0 || r.readBy.length > 0)) out.set(m.seq, r);
+		}
+		return out;
 	}
 
 	get outbox(): readonly OutgoingMessage[] {
@@ -202,31 +281,24 @@ export class ChatClient {
 		this.#listeners.clear();
 	}
 
-	/** After (re)connecting: fetch everything after the watermark, then send the outbox. */
-	#resync(): Promise<void> {
+	/**
+	 * After (re)connecting: fetch everything after the watermark, then send the outbox. When
+	 * the store answers another epoch than the one the held messages came from (it restarted
+	 * from empty), drop what is held and sync from 0; the outbox is kept and sent after.
+	 */
+	#resync(again = false): Promise<void> {
+		if (again && this.#syncing) {
+			this.#syncAgain = true;
+			return this.#syncing;
+		}
 		this.#syncing ??= (async () => {
 			let synced = false;
 			try {
-				const fromStart = this.#watermark === 0;
-				for (;;) {
-					const result = await this.#request('chat:sync', { afterSeq: this.#watermark, limit: 200 });
-					if (!result.ok) {
-						// A lost sync would leave a gap until the next reconnect: try again while connected.
-						if (this.#closed || !this.#socket.connected || FINAL_ERRORS.has(result.error.code)) return;
-						await new Promise((r) => setTimeout(r, this.#options.retryDelayMs));
-						continue;
-					}
-					this.#add(result.data.messages);
-					const last = result.data.messages.at(-1)?.seq ?? this.#watermark;
-					// Every visible message up to the page's end (or the room's lastSeq when complete) is held.
-					this.#watermark = Math.max(this.#watermark, result.data.hasMore ? last : result.data.lastSeq);
-					if (!result.data.hasMore) break;
-				}
-				synced = true;
-				// Synced from the very start: every visible message is held, there is nothing older.
-				if (fromStart) this.#hasMoreHistory = false;
-				else if (this.#sorted.length === 0) await this.loadOlder();
-				this.#changed();
+				do {
+					this.#syncAgain = false;
+					synced = await this.#syncOnce();
+				} while (this.#syncAgain && !this.#closed);
+				if (synced) this.#changed();
 			} finally {
 				this.#syncing = undefined;
 			}
@@ -236,17 +308,107 @@ export class ChatClient {
 		return this.#syncing;
 	}
 
+	#syncAgain = false;
+
+	async #syncOnce(): Promise<boolean> {
+		let fromStart = this.#watermark === 0;
+		for (;;) {
+			const result = await this.#request('chat:sync', { afterSeq: this.#watermark, limit: 200 });
+			if (!result.ok) {
+				// A lost sync would leave a gap until the next reconnect: try again while connected.
+				if (this.#closed || !this.#socket.connected || FINAL_ERRORS.has(result.error.code)) return false;
+				await this.#backoff(result.error.code);
+				continue;
+			}
+			this.#answered();
+			if (this.#epoch !== undefined && result.data.epoch !== this.#epoch) {
+				this.#epoch = result.data.epoch;
+				this.#forget();
+				fromStart = true;
+				continue;
+			}
+			this.#epoch = result.data.epoch;
+			this.#add(result.data.messages);
+			const last = result.data.messages.at(-1)?.seq ?? this.#watermark;
+			// Every visible message up to the page's end (or the room's lastSeq when complete) is held.
+			this.#watermark = Math.max(this.#watermark, result.data.hasMore ? last : result.data.lastSeq);
+			for (const [who, upTo] of Object.entries(result.data.readUpTo ?? {})) {
+				if (upTo > (this.#readUpTo.get(who) ?? 0)) this.#readUpTo.set(who, upTo);
+			}
+			if (!result.data.hasMore) break;
+		}
+		// Synced from the very start: every visible message is held, there is nothing older.
+		if (fromStart) this.#hasMoreHistory = false;
+		else if (this.#sorted.length === 0) await this.loadOlder();
+		return true;
+	}
+
+	/** The store lost everything it had: so does this client (its unacknowledged outbox aside). */
+	#forget(): void {
+		this.#messages.clear();
+		this.#sorted = [];
+		this.#receipts.clear();
+		this.#readUpTo.clear();
+		this.#pendingDelivered.clear();
+		this.#watermark = 0;
+		this.#hasMoreHistory = true;
+		for (const item of this.#outbox) if (item.state === 'sending') item.state = 'queued';
+		this.#changed();
+	}
+
 	/**
-	 * Receipts are pushed only to connected sockets, and chat:sync carries none: after a
-	 * (re)connect, fetch those of this participant's messages in the latest page.
+	 * Wait before a retry: the store unavailable backs off exponentially (with jitter) up to
+	 * maxRetryDelayMs; anything else (rate limit, timeout) waits retryDelayMs.
+	 */
+	async #backoff(code: string): Promise<void> {
+		let delay = this.#options.retryDelayMs;
+		if (code === 'unavailable') {
+			this.#failures++;
+			if (!this.#unavailable) {
+				this.#unavailable = true;
+				this.#changed();
+			}
+			delay = Math.min(this.#options.maxRetryDelayMs, this.#options.retryDelayMs * 2 ** Math.min(this.#failures - 1, 10));
+			delay = delay / 2 + Math.random() * (delay / 2);
+		}
+		await new Promise((r) => setTimeout(r, delay));
+	}
+
+	/** A request was answered: the store is back. */
+	#answered(): void {
+		this.#failures = 0;
+		if (this.#unavailable) {
+			this.#unavailable = false;
+			this.#changed();
+		}
+	}
+
+	/**
+	 * Receipts are pushed only to connected sockets: after a (re)connect, fetch those of this
+	 * participant's messages that are not read by everyone yet (read receipts came whole with
+	 * the sync's watermarks), 200 per request, newest first, at most the latest 2,000.
 	 */
 	async #refreshReceipts(): Promise<void> {
-		if (this.#closed || !this.#sorted.some((m) => m.from === this.identity)) return;
-		const result = await this.#request('chat:history', { beforeSeq: null, limit: 50 });
-		if (!result.ok || this.#closed) return;
-		this.#add(result.data.messages);
-		for (const r of result.data.receipts) this.#setReceipt(r);
-		this.#changed();
+		if (this.#closed) return;
+		// The recipients: who is in the room now (as the ticks count them), else everyone known.
+		const others = new Set<string>([...this.#present].filter(([, here]) => here).map(([who]) => who));
+		if (others.size === 0) {
+			for (const who of this.#readUpTo.keys()) others.add(who);
+			for (const m of this.#sorted) others.add(m.from);
+		}
+		others.delete(this.identity);
+		const readByAll = (m: ChatMessage): boolean =>
+			m.to !== null
+				? (this.#readUpTo.get(m.to) ?? 0) >= m.seq
+				: [...others].every((who) => (this.#readUpTo.get(who) ?? 0) >= m.seq);
+		const stale = this.#sorted.filter((m) => m.from === this.identity && !readByAll(m)).map((m) => m.seq);
+		const wanted = stale.slice(-2000).reverse();
+		for (let i = 0; i < wanted.length && !this.#closed; i += 200) {
+			const result = await this.#request('chat:receipts', { seqs: wanted.slice(i, i + 200) });
+			if (!result.ok) return;
+			for (const r of result.data.receipts) this.#setReceipt(r);
+			this.#changed();
+		}
 	}
 
 	/** Receipts only grow: merge, so that an older answer never hides a newer push. */
@@ -284,6 +446,14 @@ export class ChatClient {
 				});
 				if (result.ok) {
 					this.#onAck?.(performance.now() - started);
+					this.#answered();
+					if (this.#epoch !== undefined && result.data.epoch !== this.#epoch) {
+						// The store restarted from empty: resync from 0 (this message comes with it).
+						const index = this.#outbox.indexOf(item);
+						if (index >= 0) this.#outbox.splice(index, 1);
+						void this.#resync(true);
+						return;
+					}
 					// It may be gone already: a sync can bring the stored message first (see #add).
 					const index = this.#outbox.indexOf(item);
 					if (index >= 0) this.#outbox.splice(index, 1);
@@ -292,11 +462,11 @@ export class ChatClient {
 					item.state = 'failed';
 					item.error = result.error;
 				} else {
-					// Timeout, disconnect, rate limit, server error: same id again later.
+					// Timeout, disconnect, store unavailable, rate limit, server error: same id again later.
 					item.state = 'queued';
 					this.#changed();
 					if (!this.#socket.connected) return;
-					await new Promise((r) => setTimeout(r, this.#options.retryDelayMs));
+					await this.#backoff(result.error.code);
 				}
 				this.#changed();
 			}
@@ -325,15 +495,26 @@ export class ChatClient {
 		this.#scheduleDelivered();
 	}
 
+	/**
+	 * Tell the server which messages arrived, in batches of 200. The queue survives
+	 * disconnects: what could not be sent (offline, lost answer, store unavailable) is kept
+	 * and sent after the next connect.
+	 */
 	#scheduleDelivered(): void {
-		if (this.#deliveredTimer || this.#pendingDelivered.size === 0) return;
+		if (this.#deliveredTimer || this.#pendingDelivered.size === 0 || this.#closed) return;
 		this.#deliveredTimer = setTimeout(() => {
-			this.#deliveredTimer = undefined;
-			if (!this.#socket.connected) return;
+			if (!this.#socket.connected) {
+				this.#deliveredTimer = undefined; // the connect handler schedules it again
+				return;
+			}
 			const seqs = [...this.#pendingDelivered].slice(0, 200);
 			for (const s of seqs) this.#pendingDelivered.delete(s);
-			void this.#request('chat:delivered', { seqs }).then((r) => {
-				if (!r.ok && !FINAL_ERRORS.has(r.error.code)) for (const s of seqs) this.#pendingDelivered.add(s);
+			void this.#request('chat:delivered', { seqs }).then(async (r) => {
+				if (!r.ok && !FINAL_ERRORS.has(r.error.code)) {
+					for (const s of seqs) this.#pendingDelivered.add(s);
+					if (this.#socket.connected) await this.#backoff(r.error.code);
+				} else if (r.ok) this.#answered();
+				this.#deliveredTimer = undefined;
 				this.#scheduleDelivered();
 			});
 		}, 100);

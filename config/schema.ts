@@ -112,6 +112,13 @@ export const ConfigSchema = z.strictObject({
 			/** Flood control per participant: sustained messages per second, and the burst allowed. */
 			messagesPerSecond: z.coerce.number().min(0.1).max(10_000).default(5),
 			messagesBurst: z.coerce.number().int().min(1).max(10_000).default(20),
+			/**
+			 * When a message is acknowledged. 'disk': once it is on disk (SQLite fsyncs every
+			 * commit; Redis must run appendonly yes + appendfsync always, checked at connect).
+			 * 'process': once the store has it; survives a crash of Parley or Redis, but a host
+			 * crash or power cut may lose the last ~1 s (SQLite synchronous=NORMAL; Redis everysec).
+			 */
+			durability: z.enum(['disk', 'process']).default('disk'),
 		})
 		.prefault({}),
 	files: z

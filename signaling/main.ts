@@ -23,7 +23,12 @@ async function main(): Promise<void> {
 	const logger = createLogger(config);
 	logger.info({ dev: config.dev, workers: config.media.workers, node: process.version }, 'starting Parley');
 	const sfu = await Sfu.create(config, logger);
-	const messages = createMessageStore({ dataDir: config.data.dir, redisUrl: config.redis.url, logger });
+	const messages = createMessageStore({
+		dataDir: config.data.dir,
+		redisUrl: config.redis.url,
+		logger,
+		durability: config.chat.durability,
+	});
 	const files = new FileStore({ dataDir: config.data.dir, logger });
 	const server = createParleyServer({ config, logger, sfu, messages, files });
 	const address = await server.listen();

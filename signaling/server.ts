@@ -107,7 +107,11 @@ export function createParleyServer(options: ParleyServerOptions): ParleyHttpServ
 		pingTimeout: config.presence.heartbeatTimeoutMs,
 	});
 	const sessions = new SessionRegistry();
-	const presence = new PresenceTracker({ leaveAfterMs: config.presence.leaveAfterMs });
+	const presence = new PresenceTracker({
+		leaveAfterMs: config.presence.leaveAfterMs,
+		store: messages,
+		logger: logger.child({ component: 'presence' }),
+	});
 	presence.on('update', (room, p) => io.to(channels.chat(room)).emit('presence:update', p));
 
 	const guardSession = installSessionGuard({ io, auth: config.auth, revocations, log });

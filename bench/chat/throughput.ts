@@ -1,11 +1,17 @@
 /**
- * Message throughput of one Parley node, SQLite (embedded default) and Redis side by side
- * in one run: a real server process, N participants sending concurrently through the
- * real ChatClient (acknowledged, in order), everyone receiving everything.
+ * Message throughput and ack latency of one Parley node, per store and durability setting,
+ * in one run: a real server process, N participants sending through the real ChatClient
+ * (acknowledged, in order), everyone receiving everything (and sending delivered receipts).
  *
- *   node bench/chat/throughput.ts [--clients 20] [--messages 200]
+ *   node bench/chat/throughput.ts [--clients 20] [--messages 200] [--rate 300] [--seconds 5]
+ *                                 [--configs sqlite-disk,sqlite-process,redis-process,redis-disk]
  *
- * Prints a table and writes bench/results/chat-throughput.json.
+ * For each configuration two phases, each on a fresh server and room:
+ *  - throughput: every client queues `messages` at once; messages/s until all have all;
+ *  - latency: `rate` messages/s in total, paced, for `seconds`; ack p50/p99 at that load.
+ * Configurations: sqlite-disk (synchronous=FULL, the default), sqlite-process
+ * (synchronous=NORMAL), redis-process (AOF appendfsync everysec), redis-disk (AOF
+ * appendfsync always). Prints a table and writes bench/results/chat-throughput.json.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,13 +24,23 @@ import { ChatClient, type ChatSocket } from '../../client/src/chat/ChatClient.ts
 import { mintToken } from '../../signaling/auth/tokens.ts';
 
 const { values } = parseArgs({
-	options: { clients: { type: 'string', default: '20' }, messages: { type: 'string', default: '200' } },
+	options: {
+		clients: { type: 'string', default: '20' },
+		messages: { type: 'string', default: '200' },
+		rate: { type: 'string', default: '300' },
+		seconds: { type: 'string', default: '5' },
+		configs: { type: 'string', default: 'sqlite-disk,sqlite-process,redis-process,redis-disk' },
+	},
 });
 const CLIENTS = Number(values.clients);
 const PER_CLIENT = Number(values.messages);
+const RATE = Number(values.rate);
+const SECONDS = Number(values.seconds);
+const CONFIGS = values.configs.split(',').map((c) => c.trim()) as Config[];
+type Config = 'sqlite-disk' | 'sqlite-process' | 'redis-process' | 'redis-disk';
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const SECRET = 'bench-secret-0123456789abcdef0123456789abcdef';
-const auth = { jwtSecrets: [SECRET], audience: 'parley', issuer: 'parley', tokenTtlSeconds: 3600 };
+const auth = { jwtSecrets: [SECRET], audience: 'parley', issuer: 'parley', tokenTtlSeconds: 3600, maxTokenLifetimeSeconds: 86400 };
 
 function freePort(): Promise<number> {
 	return new Promise((resolve, reject) => {
@@ -52,15 +68,20 @@ async function waitHealthy(url: string, child: ChildProcess): Promise<void> {
 const pct = (v: number[], p: number) => [...v].sort((a, b) => a - b)[Math.min(v.length - 1, Math.floor((p / 100) * v.length))] ?? NaN;
 
 interface Result {
-	store: string;
+	config: Config;
 	clients: number;
 	messages: number;
 	seconds: number;
 	messagesPerSecond: number;
 	deliveriesPerSecond: number;
-	ackP50Ms: number;
-	ackP99Ms: number;
+	/** Ack round trip while flooding (includes the server's queueing). */
+	floodAckP99Ms: number;
+	/** The paced phase: offered rate, and ack p50/p99 at it. */
+	pacedRate: number;
+	pacedAckP50Ms: number;
+	pacedAckP99Ms: number;
 	serverCpuSeconds: number;
+	loadAverage1m: number;
 }
 
 function cpuSeconds(pid: number): number {
@@ -70,7 +91,7 @@ function cpuSeconds(pid: number): number {
 	return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
-async function run(store: 'sqlite' | 'redis', redisUrl?: string): Promise<Result> {
+async function withServer<T>(config: Config, redisUrl: string | undefined, fn: (url: string, pid: number) => Promise<T>): Promise<T> {
 	const port = await freePort();
 	const dataDir = mkdtempSync(path.join(os.tmpdir(), 'parley-bench-chat-'));
 	const child = spawn(process.execPath, ['signaling/main.ts'], {
@@ -86,50 +107,17 @@ async function run(store: 'sqlite' | 'redis', redisUrl?: string): Promise<Result
 			PARLEY_MEDIA_LISTEN_IP: '127.0.0.1',
 			PARLEY_MEDIA_BASE_PORT: String(port + 1),
 			PARLEY_DATA_DIR: dataDir,
-			PARLEY_LOG_LEVEL: 'warn',
+			PARLEY_LOG_LEVEL: 'error',
 			PARLEY_CHAT_MESSAGES_PER_SECOND: '10000',
 			PARLEY_CHAT_MESSAGES_BURST: '10000',
+			PARLEY_CHAT_DURABILITY: config.endsWith('disk') ? 'disk' : 'process',
 			...(redisUrl ? { PARLEY_REDIS_URL: redisUrl } : {}),
 		},
 	});
 	const url = `http://127.0.0.1:${port}`;
-	const room = `bench-${store}-${Date.now()}`;
 	try {
 		await waitHealthy(url, child);
-		const ack: number[] = [];
-		const sockets: ChatSocket[] = [];
-		const clients = Array.from({ length: CLIENTS }, (_, i) => {
-			const identity = `bot${i}`;
-			const socket: ChatSocket = connect(url, {
-				auth: { token: mintToken(auth, { room, name: identity, identity }).token },
-				transports: ['websocket'],
-			});
-			sockets.push(socket);
-			return new ChatClient({ socket, identity, onAck: (ms) => ack.push(ms) });
-		});
-		await Promise.all(sockets.map((s) => new Promise<void>((r) => (s.connected ? r() : s.once('connect', () => r())))));
-		await new Promise((r) => setTimeout(r, 300));
-		const cpu0 = cpuSeconds(child.pid!);
-		const t0 = performance.now();
-		for (let m = 0; m < PER_CLIENT; m++) for (const c of clients) c.send(`message ${m} from ${c.identity}`);
-		await Promise.all(clients.map((c) => c.drained(5)));
-		const total = CLIENTS * PER_CLIENT;
-		while (!clients.every((c) => c.messages.length >= total)) await new Promise((r) => setTimeout(r, 5));
-		const seconds = (performance.now() - t0) / 1000;
-		const cpu = cpuSeconds(child.pid!) - cpu0;
-		for (const c of clients) c.close();
-		for (const s of sockets) s.disconnect();
-		return {
-			store,
-			clients: CLIENTS,
-			messages: total,
-			seconds: +seconds.toFixed(2),
-			messagesPerSecond: Math.round(total / seconds),
-			deliveriesPerSecond: Math.round((total * CLIENTS) / seconds),
-			ackP50Ms: +pct(ack, 50).toFixed(1),
-			ackP99Ms: +pct(ack, 99).toFixed(1),
-			serverCpuSeconds: +cpu.toFixed(2),
-		};
+		return await fn(url, child.pid!);
 	} finally {
 		if (child.exitCode === null) {
 			const exited = new Promise((r) => child.once('exit', r));
@@ -140,29 +128,125 @@ async function run(store: 'sqlite' | 'redis', redisUrl?: string): Promise<Result
 	}
 }
 
-async function startRedis(): Promise<{ url: string; stop: () => void } | undefined> {
-	const port = await freePort();
-	const redis = spawn('redis-server', ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no'], {
-		stdio: 'ignore',
+async function participants(url: string, room: string, onAck: (ms: number) => void) {
+	const sockets: ChatSocket[] = [];
+	const clients = Array.from({ length: CLIENTS }, (_, i) => {
+		const identity = `bot${i}`;
+		const socket: ChatSocket = connect(url, {
+			auth: { token: mintToken(auth, { room, name: identity, identity }).token },
+			transports: ['websocket'],
+		});
+		sockets.push(socket);
+		return new ChatClient({ socket, identity, onAck });
 	});
+	await Promise.all(sockets.map((s) => new Promise<void>((r) => (s.connected ? r() : s.once('connect', () => r())))));
+	await new Promise((r) => setTimeout(r, 300));
+	const close = () => {
+		for (const c of clients) c.close();
+		for (const s of sockets) s.disconnect();
+	};
+	return { clients, close };
+}
+
+async function allReceived(clients: ChatClient[], total: number): Promise<void> {
+	while (!clients.every((c) => c.messages.length >= total)) await new Promise((r) => setTimeout(r, 5));
+}
+
+async function run(config: Config, redisUrl?: string): Promise<Result> {
+	const flood = await withServer(config, redisUrl, async (url, pid) => {
+		const ack: number[] = [];
+		const { clients, close } = await participants(url, `flood-${Date.now()}`, (ms) => ack.push(ms));
+		const cpu0 = cpuSeconds(pid);
+		const t0 = performance.now();
+		for (let m = 0; m < PER_CLIENT; m++) for (const c of clients) c.send(`message ${m} from ${c.identity}`);
+		await Promise.all(clients.map((c) => c.drained(5)));
+		const total = CLIENTS * PER_CLIENT;
+		await allReceived(clients, total);
+		const seconds = (performance.now() - t0) / 1000;
+		const cpu = cpuSeconds(pid) - cpu0;
+		close();
+		return { total, seconds, cpu, ackP99: pct(ack, 99) };
+	});
+	const paced = await withServer(config, redisUrl, async (url) => {
+		const ack: number[] = [];
+		const { clients, close } = await participants(url, `paced-${Date.now()}`, (ms) => ack.push(ms));
+		const total = Math.round(RATE * SECONDS);
+		const t0 = performance.now();
+		let sent = 0;
+		while (sent < total) {
+			const due = Math.min(total, Math.floor(((performance.now() - t0) / 1000) * RATE));
+			for (; sent < due; sent++) clients[sent % CLIENTS]!.send(`paced ${sent}`);
+			await new Promise((r) => setTimeout(r, 5));
+		}
+		await Promise.all(clients.map((c) => c.drained(5)));
+		await allReceived(clients, total);
+		close();
+		return { ackP50: pct(ack, 50), ackP99: pct(ack, 99) };
+	});
+	return {
+		config,
+		clients: CLIENTS,
+		messages: flood.total,
+		seconds: +flood.seconds.toFixed(2),
+		messagesPerSecond: Math.round(flood.total / flood.seconds),
+		deliveriesPerSecond: Math.round((flood.total * CLIENTS) / flood.seconds),
+		floodAckP99Ms: +flood.ackP99.toFixed(1),
+		pacedRate: RATE,
+		pacedAckP50Ms: +paced.ackP50.toFixed(1),
+		pacedAckP99Ms: +paced.ackP99.toFixed(1),
+		serverCpuSeconds: +flood.cpu.toFixed(2),
+		loadAverage1m: +os.loadavg()[0]!.toFixed(2),
+	};
+}
+
+async function startRedis(fsync: 'everysec' | 'always'): Promise<{ url: string; stop: () => Promise<void> } | undefined> {
+	const port = await freePort();
+	const dir = mkdtempSync(path.join(os.tmpdir(), 'parley-bench-redis-'));
+	const redis = spawn(
+		'redis-server',
+		['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'yes', '--appendfsync', fsync, '--dir', dir],
+		{ stdio: 'ignore' },
+	);
 	const ok = await new Promise<boolean>((resolve) => {
 		redis.once('error', () => resolve(false));
 		setTimeout(() => resolve(redis.exitCode === null), 300);
 	});
-	if (!ok) return undefined;
-	return { url: `redis://127.0.0.1:${port}`, stop: () => redis.kill('SIGTERM') };
+	const stop = async () => {
+		if (redis.exitCode === null) {
+			const exited = new Promise((r) => redis.once('exit', r));
+			redis.kill('SIGTERM');
+			await exited;
+		}
+		rmSync(dir, { recursive: true, force: true });
+	};
+	if (!ok) {
+		await stop();
+		return undefined;
+	}
+	return { url: `redis://127.0.0.1:${port}`, stop };
 }
 
-const results: Result[] = [await run('sqlite')];
-const redis = await startRedis();
-if (redis) {
-	try {
-		results.push(await run('redis', redis.url));
-	} finally {
-		redis.stop();
+const results: Result[] = [];
+for (const config of CONFIGS) {
+	if (config.startsWith('sqlite')) {
+		results.push(await run(config));
+		continue;
 	}
-} else process.stderr.write('redis-server not available: Redis row skipped\n');
+	const redis = await startRedis(config === 'redis-disk' ? 'always' : 'everysec');
+	if (!redis) {
+		process.stderr.write(`redis-server not available: ${config} skipped\n`);
+		continue;
+	}
+	try {
+		results.push(await run(config, redis.url));
+	} finally {
+		await redis.stop();
+	}
+}
 
 console.table(results);
 mkdirSync(path.join(ROOT, 'bench/results'), { recursive: true });
-writeFileSync(path.join(ROOT, 'bench/results/chat-throughput.json'), `${JSON.stringify({ date: new Date().toISOString(), results }, null, 2)}\n`);
+writeFileSync(
+	path.join(ROOT, 'bench/results/chat-throughput.json'),
+	`${JSON.stringify({ date: new Date().toISOString(), cpus: os.cpus().length, results }, null, 2)}\n`,
+);

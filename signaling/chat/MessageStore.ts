@@ -25,6 +25,7 @@ import {
 	type ChatAttachment,
 	type ChatMessage,
 	type ChatReceipt,
+	type Presence,
 } from '../protocol/index.ts';
 
 /** The store's limits are the protocol's (signaling/protocol/limits.ts). */
@@ -105,6 +106,8 @@ export interface StoreHealth {
 	epoch: string | null;
 	/** Why it is not ok (for logs and /readyz; no secrets). */
 	error?: string;
+	/** Ok, but weaker than configured (e.g. Redis not fsyncing every write with durability 'disk'). */
+	warning?: string;
 }
 
 /** Receipts of one message (the protocol's ChatReceipt): deliveredTo includes every reader, both sorted, never the sender. */
@@ -123,7 +126,25 @@ export interface ReadResult {
 	advanced: boolean;
 }
 
-export interface MessageStore {
+/** One participant's presence in a room, as persisted (the protocol's Presence). */
+export type PresenceRecord = Presence;
+
+/**
+ * Presence persisted in the message store's engine (SQLite, or Redis shared by every
+ * signaling process): written through on every state change, read when a room's first
+ * connection arrives after a (re)start. A record also makes its identity a member of the
+ * room's chat (direct messages to it are accepted while it is away).
+ */
+export interface PresenceRecords {
+	/** Insert or replace one participant's record. */
+	savePresence(room: string, record: PresenceRecord): Promise<void>;
+	/** Every record of the room (any order). */
+	loadPresence(room: string): Promise<PresenceRecord[]>;
+	/** Whether the identity ever joined the room (has a record). */
+	isMember(room: string, identity: string): Promise<boolean>;
+}
+
+export interface MessageStore extends PresenceRecords {
 	/**
 	 * Store a message, assigning the next seq of its room. Idempotent by (room, from, id):
 	 * a retry returns the originally stored message with duplicate=true and stores nothing.
@@ -196,6 +217,12 @@ export class StoreUnavailableError extends Error {
 		super(message, options);
 		this.name = 'StoreUnavailableError';
 	}
+}
+
+const PRESENCE_STATES: ReadonlySet<string> = new Set(['online', 'away', 'reconnecting', 'left']);
+
+export function isPresenceState(value: unknown): value is Presence['state'] {
+	return typeof value === 'string' && PRESENCE_STATES.has(value);
 }
 
 /** A fresh random epoch id. */

@@ -179,6 +179,24 @@ describe('RedisMessageStore specifics', () => {
 		}
 	});
 
+	test("durability 'disk' checks that Redis fsyncs every write and says so in health() when it does not", async () => {
+		const disk = new RedisMessageStore({ url: redis.url, keyPrefix: uniquePrefix(), durability: 'disk' });
+		const loose = new RedisMessageStore({ url: redis.url, keyPrefix: uniquePrefix(), durability: 'process' });
+		try {
+			let health = await disk.health();
+			for (let i = 0; i < 20 && !health.warning; i++) {
+				await new Promise((r) => setTimeout(r, 50));
+				health = await disk.health();
+			}
+			assert.equal(health.ok, true);
+			assert.match(health.warning ?? '', /appendonly no appendfsync everysec/, 'the test Redis runs without AOF');
+			assert.equal((await loose.health()).warning, undefined);
+		} finally {
+			await disk.close();
+			await loose.close();
+		}
+	});
+
 	test('Redis gone: requests fail fast as unavailable, health says so; back (empty): a new epoch, seqs restart', async () => {
 		const port = await freePort();
 		let server = await startRedisOnce(port);

@@ -12,6 +12,7 @@
  *   P chat:{R}:idem      hash    JSON [from, id] → seq (idempotency)
  *   P chat:{R}:dlv       zset    "<seq>\n<identity>" scored by seq: explicit delivery receipts
  *   P chat:{R}:reads     hash    identity → read watermark
+ *   P presence:{R}       hash    identity → presence record JSON (see PresenceRecords)
  *   P chat:epoch         string  the store's epoch (created with the first write or read of it;
  *                                a Redis restarted from empty gets a new one, see MessageStore.epoch)
  *
@@ -30,6 +31,8 @@ import {
 	type AppendInput,
 	type AppendResult,
 	type DeliveredRecord,
+	type PresenceRecord,
+	isPresenceState,
 	type MessageReceipts,
 	type MessageStore,
 	type MessageStoreOptions,
@@ -61,6 +64,12 @@ export interface RedisMessageStoreOptions extends MessageStoreOptions {
 	timeoutMs?: number;
 	/** How long a command waits for a connection being (re)established (ms). Default 1000. */
 	readyWaitMs?: number;
+	/**
+	 * 'disk': acknowledged messages must be on disk, so Redis must run with appendonly yes and
+	 * appendfsync always; checked on every (re)connect, a mismatch is logged as an error and
+	 * reported by health(). 'process' (default for a borrowed client): no check.
+	 */
+	durability?: 'disk' | 'process';
 }
 
 /** Redis error replies that mean "not now" rather than "wrong". */
@@ -256,6 +265,9 @@ export class RedisMessageStore implements MessageStore {
 	readonly #now: () => number;
 	readonly #readyWaitMs: number;
 	readonly #timeoutMs: number;
+	readonly #durability: 'disk' | 'process';
+	/** Why Redis does not give the durability asked for (null: it does, or not checked yet). */
+	#durabilityGap: string | null = null;
 	#closed = false;
 
 	constructor(options: RedisMessageStoreOptions) {
@@ -263,6 +275,7 @@ export class RedisMessageStore implements MessageStore {
 		this.#prefix = options.keyPrefix ?? 'parley:';
 		this.#readyWaitMs = options.readyWaitMs ?? 1000;
 		this.#timeoutMs = options.timeoutMs ?? 2000;
+		this.#durability = options.durability ?? (options.client ? 'process' : 'disk');
 		if (options.client) {
 			this.#redis = options.client;
 			this.#owned = false;
@@ -279,6 +292,7 @@ export class RedisMessageStore implements MessageStore {
 			const logger = options.logger;
 			// Connection errors surface as StoreUnavailableError and in health(); log them, never crash.
 			this.#redis.on('error', (error: Error) => logger?.warn({ err: error }, 'chat store: Redis connection error'));
+			if (this.#durability === 'disk') this.#redis.on('ready', () => void this.#checkDurability(logger));
 		} else {
 			throw new Error('RedisMessageStore needs a url or a client');
 		}
@@ -509,6 +523,33 @@ export class RedisMessageStore implements MessageStore {
 		await this.#run(() => DELETE_ROOM.run(this.#redis, [k.msg, k.from, k.pub, k.idem, k.dmusers, k.dlv, k.reads], [k.dmPrefix]));
 	}
 
+	#presenceKey(room: string): string {
+		return `${this.#prefix}presence:{${room}}`;
+	}
+
+	async savePresence(room: string, record: PresenceRecord): Promise<void> {
+		checkRoom(room);
+		checkIdentity(record.identity);
+		const json = JSON.stringify({ identity: record.identity, name: record.name, state: record.state, lastSeen: record.lastSeen });
+		await this.#run(() => this.#redis.hset(this.#presenceKey(room), record.identity, json));
+	}
+
+	async loadPresence(room: string): Promise<PresenceRecord[]> {
+		checkRoom(room);
+		const all = await this.#run(() => this.#redis.hgetall(this.#presenceKey(room)));
+		return Object.values(all).flatMap((json) => {
+			const r = JSON.parse(json) as Partial<PresenceRecord>;
+			if (typeof r.identity !== 'string' || typeof r.name !== 'string' || typeof r.lastSeen !== 'number' || !isPresenceState(r.state)) return [];
+			return [{ identity: r.identity, name: r.name, state: r.state, lastSeen: r.lastSeen }];
+		});
+	}
+
+	async isMember(room: string, identity: string): Promise<boolean> {
+		checkRoom(room);
+		checkIdentity(identity);
+		return (await this.#run(() => this.#redis.hexists(this.#presenceKey(room), identity))) === 1;
+	}
+
 	get #epochKey(): string {
 		return `${this.#prefix}chat:epoch`;
 	}
@@ -519,11 +560,29 @@ export class RedisMessageStore implements MessageStore {
 		return reply;
 	}
 
+	/** With durability 'disk': does Redis fsync every write before it answers? */
+	async #checkDurability(logger: Logger | undefined): Promise<void> {
+		try {
+			const [, appendonly] = (await this.#redis.config('GET', 'appendonly')) as string[];
+			const [, appendfsync] = (await this.#redis.config('GET', 'appendfsync')) as string[];
+			this.#durabilityGap =
+				appendonly === 'yes' && appendfsync === 'always'
+					? null
+					: `Redis runs appendonly ${appendonly} appendfsync ${appendfsync}: acknowledged messages can be lost on a host crash (set appendonly yes, appendfsync always, or PARLEY_CHAT_DURABILITY=process)`;
+			if (this.#durabilityGap) logger?.error(this.#durabilityGap);
+		} catch (error) {
+			// CONFIG may be disabled (managed Redis): say that it could not be checked.
+			this.#durabilityGap = `could not check Redis persistence: ${error instanceof Error ? error.message : String(error)}`;
+			logger?.warn(this.#durabilityGap);
+		}
+	}
+
 	async health(): Promise<StoreHealth> {
 		const started = performance.now();
 		const latencyMs = () => +(performance.now() - started).toFixed(2);
 		try {
 			const epoch = await this.epoch();
+			if (this.#durabilityGap) return { ok: true, engine: 'redis', latencyMs: latencyMs(), epoch, warning: this.#durabilityGap };
 			return { ok: true, engine: 'redis', latencyMs: latencyMs(), epoch };
 		} catch (error) {
 			return { ok: false, engine: 'redis', latencyMs: latencyMs(), epoch: null, error: error instanceof Error ? error.message : String(error) };

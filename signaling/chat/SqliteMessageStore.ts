@@ -1,9 +1,17 @@
 /**
  * MessageStore on SQLite (node:sqlite, synchronous I/O behind the async interface).
  *
- * One database file (or ':memory:'), WAL journal, synchronous=FULL so an acknowledged
- * message survives a power cut. Writes that touch several rows run in BEGIN IMMEDIATE
- * transactions, so several processes may share the file (busy_timeout makes them queue).
+ * One database file (or ':memory:'), WAL journal. Durability (`synchronous`):
+ *  - 'full' (default): the WAL is fsynced at every commit, so an acknowledged message
+ *    survives a power cut or a host crash;
+ *  - 'normal': fsync only at checkpoints; an acknowledged message survives a crash (or
+ *    kill -9) of Parley, but a power cut or kernel crash may lose the last commits.
+ *
+ * Group commit: every write (append, receipts, reads, presence) is queued and the writes
+ * queued during one event-loop turn run in ONE BEGIN IMMEDIATE transaction (each in its
+ * own savepoint, so one failing write does not undo the others); their promises resolve
+ * after COMMIT. With many senders that is one fsync for many messages, not one each.
+ * BEGIN IMMEDIATE also lets several processes share the file (busy_timeout makes them queue).
  */
 import { DatabaseSync, type SQLOutputValue, type StatementSync } from 'node:sqlite';
 import {
@@ -11,6 +19,8 @@ import {
 	type AppendResult,
 	type Attachment,
 	type DeliveredRecord,
+	type PresenceRecord,
+	isPresenceState,
 	type MessageReceipts,
 	type MessageStore,
 	type MessageStoreOptions,
@@ -31,6 +41,14 @@ import {
 export interface SqliteMessageStoreOptions extends MessageStoreOptions {
 	/** How long a write waits for another process's lock before failing (ms). Default 5000. */
 	busyTimeoutMs?: number;
+	/** 'full' (default): fsync at every commit; 'normal': at checkpoints only (see above). */
+	synchronous?: 'full' | 'normal';
+}
+
+interface QueuedWrite {
+	fn: () => unknown;
+	resolve: (value: unknown) => void;
+	reject: (error: unknown) => void;
 }
 
 const SCHEMA_VERSION = 2;
@@ -61,6 +79,15 @@ CREATE TABLE IF NOT EXISTS chat_delivered (
 	seq      INTEGER NOT NULL,
 	identity TEXT    NOT NULL,
 	PRIMARY KEY (room, seq, identity)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS chat_presence (
+	room      TEXT    NOT NULL,
+	identity  TEXT    NOT NULL,
+	name      TEXT    NOT NULL,
+	state     TEXT    NOT NULL,
+	last_seen INTEGER NOT NULL,
+	PRIMARY KEY (room, identity)
 ) STRICT, WITHOUT ROWID;
 
 CREATE TABLE IF NOT EXISTS chat_meta (
@@ -138,7 +165,12 @@ export class SqliteMessageStore implements MessageStore {
 	readonly #now: () => number;
 	#closed = false;
 	#epoch = '';
+	readonly #queue: QueuedWrite[] = [];
+	#commitScheduled = false;
 	readonly #stmt: {
+		savepoint: StatementSync;
+		release: StatementSync;
+		rollbackTo: StatementSync;
 		byId: StatementSync;
 		bySeq: StatementSync;
 		nextSeq: StatementSync;
@@ -147,6 +179,9 @@ export class SqliteMessageStore implements MessageStore {
 		before: StatementSync;
 		lastSeq: StatementSync;
 		markDelivered: StatementSync;
+		savePresence: StatementSync;
+		loadPresence: StatementSync;
+		isMember: StatementSync;
 		fromOf: StatementSync;
 		advanceRead: StatementSync;
 		readUpTo: StatementSync;
@@ -164,10 +199,13 @@ export class SqliteMessageStore implements MessageStore {
 		this.#db = new DatabaseSync(path, { timeout: options.busyTimeoutMs ?? 5000 });
 		try {
 			this.#db.exec('PRAGMA journal_mode = WAL');
-			this.#db.exec('PRAGMA synchronous = FULL');
+			this.#db.exec(`PRAGMA synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
 			this.#migrate();
 			const db = this.#db;
 			this.#stmt = {
+				savepoint: db.prepare('SAVEPOINT w'),
+				release: db.prepare('RELEASE w'),
+				rollbackTo: db.prepare('ROLLBACK TO w'),
 				byId: db.prepare(`SELECT ${MESSAGE_COLUMNS} FROM chat_messages WHERE room = ? AND from_id = ? AND id = ?`),
 				bySeq: db.prepare(`SELECT ${MESSAGE_COLUMNS} FROM chat_messages WHERE room = ? AND seq = ?`),
 				nextSeq: db.prepare(
@@ -192,6 +230,12 @@ export class SqliteMessageStore implements MessageStore {
 					 WHERE m.room = ? AND m.seq = ? AND m.from_id <> ? AND (m.to_id IS NULL OR m.to_id = ?)
 					   AND NOT EXISTS (SELECT 1 FROM chat_reads r WHERE r.room = m.room AND r.identity = ? AND r.up_to >= m.seq)`,
 				),
+				savePresence: db.prepare(
+					`INSERT INTO chat_presence (room, identity, name, state, last_seen) VALUES (?, ?, ?, ?, ?)
+					 ON CONFLICT (room, identity) DO UPDATE SET name = excluded.name, state = excluded.state, last_seen = excluded.last_seen`,
+				),
+				loadPresence: db.prepare('SELECT identity, name, state, last_seen FROM chat_presence WHERE room = ?'),
+				isMember: db.prepare('SELECT 1 AS one FROM chat_presence WHERE room = ? AND identity = ?'),
 				fromOf: db.prepare('SELECT from_id FROM chat_messages WHERE room = ? AND seq = ?'),
 				advanceRead: db.prepare(
 					`INSERT INTO chat_reads (room, identity, up_to) VALUES (?, ?, ?)
@@ -249,6 +293,51 @@ export class SqliteMessageStore implements MessageStore {
 		}
 	}
 
+	/** Queue a write for the next group commit (see the top of the file). */
+	#write<T>(fn: () => T): Promise<T> {
+		return new Promise<T>((resolve, reject) => {
+			this.#queue.push({ fn, resolve: resolve as (value: unknown) => void, reject });
+			if (!this.#commitScheduled) {
+				this.#commitScheduled = true;
+				setImmediate(() => this.#commit());
+			}
+		});
+	}
+
+	#commit(): void {
+		this.#commitScheduled = false;
+		const batch = this.#queue.splice(0);
+		if (batch.length === 0) return;
+		if (this.#closed) {
+			for (const op of batch) op.reject(new StoreUnavailableError('chat store: the SQLite message store is closed'));
+			return;
+		}
+		const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
+		try {
+			this.#transaction(() => {
+				for (const op of batch) {
+					this.#stmt.savepoint.run();
+					try {
+						outcomes.push({ ok: true, value: op.fn() });
+						this.#stmt.release.run();
+					} catch (error) {
+						this.#stmt.rollbackTo.run();
+						this.#stmt.release.run();
+						outcomes.push({ ok: false, error: classify(error) });
+					}
+				}
+			});
+		} catch (error) {
+			for (const op of batch) op.reject(error);
+			return;
+		}
+		batch.forEach((op, i) => {
+			const outcome = outcomes[i]!;
+			if (outcome.ok) op.resolve(outcome.value);
+			else op.reject(outcome.error);
+		});
+	}
+
 	#open(): void {
 		if (this.#closed) throw new StoreUnavailableError('chat store: the SQLite message store is closed');
 	}
@@ -256,7 +345,7 @@ export class SqliteMessageStore implements MessageStore {
 	async append(input: AppendInput): Promise<AppendResult> {
 		this.#open();
 		const m = parseAppendInput(input);
-		return this.#transaction(() => {
+		return this.#write(() => {
 			const existing = this.#stmt.byId.get(m.room, m.from, m.id);
 			if (existing) return { message: toMessage(existing), duplicate: true, epoch: this.#epoch };
 			const counter = this.#stmt.nextSeq.get(m.room);
@@ -319,8 +408,7 @@ export class SqliteMessageStore implements MessageStore {
 		checkRoom(room);
 		checkSeq(seq, 'seq', 1);
 		checkIdentity(identity);
-		const result = this.#stmt.markDelivered.run(identity, room, seq, identity, identity, identity);
-		return Number(result.changes) > 0;
+		return (await this.markDeliveredMany(room, [seq], identity)).length > 0;
 	}
 
 	async markDeliveredMany(room: string, seqs: readonly number[], identity: string): Promise<DeliveredRecord[]> {
@@ -329,7 +417,7 @@ export class SqliteMessageStore implements MessageStore {
 		checkIdentity(identity);
 		const wanted = normalizeSeqList(seqs);
 		if (wanted.length === 0) return [];
-		return this.#transaction(() => {
+		return this.#write(() => {
 			const out: DeliveredRecord[] = [];
 			for (const seq of wanted) {
 				if (Number(this.#stmt.markDelivered.run(identity, room, seq, identity, identity, identity).changes) === 0) continue;
@@ -353,7 +441,7 @@ export class SqliteMessageStore implements MessageStore {
 		checkRoom(room);
 		checkSeq(upToSeq, 'upToSeq', 0);
 		checkIdentity(identity);
-		return this.#transaction(() => {
+		return this.#write(() => {
 			const last = this.#lastSeq(room);
 			const target = Math.min(upToSeq, last);
 			let advanced = false;
@@ -421,12 +509,36 @@ export class SqliteMessageStore implements MessageStore {
 	async deleteRoom(room: string): Promise<void> {
 		this.#open();
 		checkRoom(room);
-		this.#transaction(() => {
+		await this.#write(() => {
 			this.#stmt.deleteMessages.run(room);
 			this.#stmt.deleteDelivered.run(room);
 			this.#stmt.deleteReads.run(room);
 			// chat_rooms keeps last_seq: seqs are never reused in a room.
 		});
+	}
+
+	async savePresence(room: string, record: PresenceRecord): Promise<void> {
+		this.#open();
+		checkRoom(room);
+		checkIdentity(record.identity);
+		await this.#write(() => this.#stmt.savePresence.run(room, record.identity, record.name, record.state, record.lastSeen));
+	}
+
+	async loadPresence(room: string): Promise<PresenceRecord[]> {
+		this.#open();
+		checkRoom(room);
+		return this.#stmt.loadPresence.all(room).flatMap((row) => {
+			const state = str(row, 'state');
+			if (!isPresenceState(state)) return [];
+			return [{ identity: str(row, 'identity'), name: str(row, 'name'), state, lastSeen: int(row, 'last_seen') }];
+		});
+	}
+
+	async isMember(room: string, identity: string): Promise<boolean> {
+		this.#open();
+		checkRoom(room);
+		checkIdentity(identity);
+		return this.#stmt.isMember.get(room, identity) !== undefined;
 	}
 
 	async epoch(): Promise<string> {
@@ -448,6 +560,7 @@ export class SqliteMessageStore implements MessageStore {
 
 	async close(): Promise<void> {
 		if (this.#closed) return;
+		this.#commit(); // what is queued is written, not dropped
 		this.#closed = true;
 		this.#db.close();
 	}

@@ -20,6 +20,8 @@ export interface MessageStoreConfig {
 	logger?: Logger;
 	/** Clock for message timestamps (tests). */
 	now?: () => number;
+	/** 'disk' (default): acknowledge once on disk; 'process': once the store has it (see config chat.durability). */
+	durability?: 'disk' | 'process';
 }
 
 export const SQLITE_FILE_NAME = 'messages.sqlite';
@@ -31,10 +33,12 @@ export function createMessageStore(config: MessageStoreConfig): MessageStore {
 			keyPrefix: config.keyPrefix,
 			logger: config.logger,
 			now: config.now,
+			durability: config.durability,
 		});
 	}
 	fs.mkdirSync(config.dataDir, { recursive: true });
 	const file = path.join(config.dataDir, SQLITE_FILE_NAME);
-	config.logger?.info({ file }, 'chat messages stored in SQLite');
-	return new SqliteMessageStore(file, { now: config.now });
+	const synchronous = config.durability === 'process' ? 'normal' : 'full';
+	config.logger?.info({ file, synchronous }, 'chat messages stored in SQLite');
+	return new SqliteMessageStore(file, { now: config.now, synchronous });
 }

@@ -349,6 +349,26 @@ export function messageStoreContract(harness: ContractHarness): void {
 				assert.deepEqual(await store.readWatermarks('other-room'), {});
 			}));
 
+		test('presence records: upsert per room and identity, survive a reopen, make members', () =>
+			withStore(async ({ store, open }) => {
+				assert.deepEqual(await store.loadPresence(ROOM), []);
+				assert.equal(await store.isMember(ROOM, 'alice'), false);
+				await store.savePresence(ROOM, { identity: 'alice', name: 'Alice', state: 'online', lastSeen: 1000 });
+				await store.savePresence(ROOM, { identity: 'bob', name: 'Bob', state: 'online', lastSeen: 1000 });
+				await store.savePresence(ROOM, { identity: 'bob', name: 'Bobby', state: 'left', lastSeen: 2000 });
+				await store.savePresence('other-room', { identity: 'carol', name: 'C', state: 'away', lastSeen: 3000 });
+				const sorted = async (s: MessageStore) => (await s.loadPresence(ROOM)).sort((a, b) => a.identity.localeCompare(b.identity));
+				const expected = [
+					{ identity: 'alice', name: 'Alice', state: 'online', lastSeen: 1000 },
+					{ identity: 'bob', name: 'Bobby', state: 'left', lastSeen: 2000 },
+				];
+				assert.deepEqual(await sorted(store), expected);
+				assert.equal(await store.isMember(ROOM, 'bob'), true, 'left, still a member');
+				assert.equal(await store.isMember(ROOM, 'carol'), false, 'a member of another room only');
+				await store.close();
+				assert.deepEqual(await sorted(await open()), expected);
+			}));
+
 		test('rooms are isolated, even with the same message ids and senders', () =>
 			withStore(async ({ store }) => {
 				const a = 'team';

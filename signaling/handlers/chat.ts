@@ -21,7 +21,11 @@ export function registerChatHandlers(ctx: HandlerContext): void {
 	handle(ctx, 'chat:send', async ({ id, text, to, attachment }) => {
 		if (!session.claims.grants.chat) throw new ProtocolError(ErrorCode.Forbidden, 'this token may not send messages');
 		if (to === me) throw new ProtocolError(ErrorCode.BadRequest, 'cannot send a direct message to yourself');
-		if (to && !presence.get(room, to)) throw new ProtocolError(ErrorCode.NotFound, `no participant ${to} in this room`);
+		// Direct messages go to members of the room (who ever joined it), here now or not: a
+		// message to someone away, reconnecting or not back yet after a restart waits for them.
+		if (to && !presence.get(room, to) && !(await messages.isMember(room, to))) {
+			throw new ProtocolError(ErrorCode.NotFound, `no participant ${to} in this room`);
+		}
 		// A retry of a stored message is answered even when flooding: it costs nothing new.
 		const existing = await messages.getById(room, me, id);
 		if (existing) return { message: toWire(existing), duplicate: true, epoch: await messages.epoch() };

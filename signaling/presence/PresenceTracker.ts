@@ -1,9 +1,17 @@
 /**
  * Who is in each room and how they are: online, away, reconnecting (their last socket
  * went silent or dropped; the heartbeat decides), left (still gone after `leaveAfterMs`).
- * In memory, per signaling process.
+ *
+ * Live state (socket counts, leave timers) is in memory; every state change is written
+ * through to a PresenceRecords store (the message store's engine: SQLite or Redis), and a
+ * room's records are loaded before its first connection is counted (`hydrate`). So after a
+ * crash and restart, people who left stay left, and people who were here show as
+ * reconnecting (not vanished) until they come back or time out: the list never empties
+ * and refills. The records are also the room's membership (who ever joined its chat).
  */
 import { EventEmitter } from 'node:events';
+import type { Logger } from 'pino';
+import type { PresenceRecords } from '../chat/MessageStore.ts';
 import type { Presence, PresenceState } from '../protocol/index.ts';
 
 interface Entry extends Presence {
@@ -17,15 +25,20 @@ export type PresenceEvents = {
 
 export interface PresenceOptions {
 	leaveAfterMs: number;
-	/** How many `left` entries a room remembers (for "last seen"). */
+	/** How many `left` entries a room remembers in memory (for "last seen"). */
 	maxLeft?: number;
 	now?: () => number;
+	/** Where presence is persisted (none: memory only). */
+	store?: PresenceRecords;
+	logger?: Logger;
 }
 
 export class PresenceTracker extends EventEmitter<PresenceEvents> {
 	readonly #rooms = new Map<string, Map<string, Entry>>();
+	readonly #hydrated = new Map<string, Promise<void>>();
 	readonly #options: PresenceOptions;
 	readonly #now: () => number;
+	#closed = false;
 
 	constructor(options: PresenceOptions) {
 		super();
@@ -33,14 +46,54 @@ export class PresenceTracker extends EventEmitter<PresenceEvents> {
 		this.#now = options.now ?? Date.now;
 	}
 
+	/**
+	 * Load the room's persisted presence once (before its first connection is counted).
+	 * Who was here before a restart shows as reconnecting, with a fresh leave timer. Never
+	 * rejects: with the store unavailable the room starts from memory and the next
+	 * connection tries again.
+	 */
+	hydrate(room: string): Promise<void> {
+		const store = this.#options.store;
+		if (!store) return Promise.resolve();
+		let loading = this.#hydrated.get(room);
+		if (!loading) {
+			loading = store.loadPresence(room).then(
+				(records) => {
+					if (this.#closed) return;
+					for (const record of records) {
+						if (this.#rooms.get(room)?.has(record.identity)) continue; // live state wins
+						const entry = this.#entry(room, record.identity, record.name);
+						entry.lastSeen = record.lastSeen;
+						if (record.state === 'left') entry.state = 'left';
+						else {
+							entry.state = record.state === 'reconnecting' ? 'reconnecting' : 'online';
+							this.#set(room, entry, 'reconnecting');
+							this.#scheduleLeave(room, entry);
+						}
+					}
+					this.#trimLeft(room);
+				},
+				(error: unknown) => {
+					this.#hydrated.delete(room);
+					this.#options.logger?.warn({ err: error, roomId: room }, 'presence: could not load the room from the store');
+				},
+			);
+			this.#hydrated.set(room, loading);
+		}
+		return loading;
+	}
+
 	/** A socket of `identity` connected to the room. */
 	connect(room: string, identity: string, name: string): void {
 		const entry = this.#entry(room, identity, name);
 		entry.sockets++;
+		const renamed = entry.name !== name;
 		entry.name = name;
 		clearTimeout(entry.leaveTimer);
 		entry.leaveTimer = undefined;
-		this.#set(room, entry, entry.state === 'away' && entry.sockets > 1 ? 'away' : 'online');
+		const state = entry.state === 'away' && entry.sockets > 1 ? 'away' : 'online';
+		if (renamed && entry.state === state) this.#persist(room, entry);
+		this.#set(room, entry, state);
 	}
 
 	/**
@@ -58,14 +111,7 @@ export class PresenceTracker extends EventEmitter<PresenceEvents> {
 			return;
 		}
 		this.#set(room, entry, 'reconnecting');
-		entry.leaveTimer = setTimeout(() => {
-			entry.leaveTimer = undefined;
-			if (entry.sockets === 0) {
-				this.#set(room, entry, 'left');
-				this.#trimLeft(room);
-			}
-		}, this.#options.leaveAfterMs);
-		entry.leaveTimer.unref();
+		this.#scheduleLeave(room, entry);
 	}
 
 	/** The client reports activity state (idle → away, back → online). */
@@ -90,9 +136,23 @@ export class PresenceTracker extends EventEmitter<PresenceEvents> {
 	}
 
 	close(): void {
+		this.#closed = true;
 		for (const room of this.#rooms.values()) for (const e of room.values()) clearTimeout(e.leaveTimer);
 		this.#rooms.clear();
+		this.#hydrated.clear();
 		this.removeAllListeners();
+	}
+
+	#scheduleLeave(room: string, entry: Entry): void {
+		clearTimeout(entry.leaveTimer);
+		entry.leaveTimer = setTimeout(() => {
+			entry.leaveTimer = undefined;
+			if (entry.sockets === 0) {
+				this.#set(room, entry, 'left');
+				this.#trimLeft(room);
+			}
+		}, this.#options.leaveAfterMs);
+		entry.leaveTimer.unref();
 	}
 
 	#entry(room: string, identity: string, name: string): Entry {
@@ -111,6 +171,16 @@ export class PresenceTracker extends EventEmitter<PresenceEvents> {
 		if (entry.state === state) return;
 		entry.state = state;
 		this.emit('update', room, view(entry));
+		this.#persist(room, entry);
+	}
+
+	/** Write-through, in order (one connection / one process); a failure is logged, memory stays right. */
+	#persist(room: string, entry: Entry): void {
+		const store = this.#options.store;
+		if (!store || this.#closed) return;
+		store.savePresence(room, view(entry)).catch((error: unknown) => {
+			this.#options.logger?.warn({ err: error, roomId: room, peerId: entry.identity }, 'presence: could not persist a change');
+		});
 	}
 
 	#trimLeft(room: string): void {
@@ -119,7 +189,6 @@ export class PresenceTracker extends EventEmitter<PresenceEvents> {
 		const left = [...entries.values()].filter((e) => e.state === 'left').sort((a, b) => a.lastSeen - b.lastSeen);
 		const excess = left.length - (this.#options.maxLeft ?? 200);
 		for (const e of left.slice(0, Math.max(0, excess))) entries.delete(e.identity);
-		if (entries.size === 0) this.#rooms.delete(room);
 	}
 }
 

@@ -70,6 +70,13 @@ export function ChatPanel({ chat: ctl }: { chat: ChatController | null }) {
 				</button>
 			</div>
 			<div className="chat-body" hidden={tab !== 'messages'}>
+				{chat.status !== 'online' && (
+					<div className="chat-status" role="status" data-testid="chat-status" data-status={chat.status}>
+						{chat.status === 'offline'
+							? 'Chat is reconnecting… your messages will be sent.'
+							: 'Messages can’t be saved right now; they will be sent when the server is back.'}
+					</div>
+				)}
 				<MessageList ctl={ctl} active={open && tab === 'messages'} />
 				<div className="chat-typing" data-testid="chat-typing" aria-live="polite">
 					{typingNames.length > 0 && (

@@ -160,28 +160,32 @@ ensure_deps() {
 	ensure_worker
 }
 
-# parley_setup [--browser] [--redis]: everything needed to run (and test) Parley.
+# parley_setup [--browser] [--redis] [--promtool]: everything needed to run (and test) Parley.
 #   --browser  Debian chromium, ffmpeg (fake camera media) and fonts for the E2E tests;
 #              coturn (TURN), nftables (blocking UDP) and openssl (a TLS cert) for the
 #              network-path tests
 #   --redis    redis-server
+#   --promtool promtool (Debian package prometheus, ~27 s to install; nothing is started)
+#              that validates /metrics in the tests
 parley_setup() {
-	local browser=0 redis=0 arg
+	local browser=0 redis=0 promtool=0 arg
 	for arg in "$@"; do
 		case "$arg" in
 		--browser) browser=1 ;;
 		--redis) redis=1 ;;
+		--promtool) promtool=1 ;;
 		-h | --help)
-			echo "usage: setup.sh [--browser] [--redis]  (node >= $PARLEY_NODE_MIN, node_modules, mediasoup-worker;" \
-				"--browser: chromium ffmpeg fonts-liberation coturn nftables openssl; --redis: redis-server)" >&2
+			echo "usage: setup.sh [--browser] [--redis] [--promtool]  (node >= $PARLEY_NODE_MIN, node_modules, mediasoup-worker;" \
+				"--browser: chromium ffmpeg fonts-liberation coturn nftables openssl; --redis: redis-server; --promtool: prometheus)" >&2
 			return 0
 			;;
-		*) die "setup: unknown option $arg (use --browser, --redis)" ;;
+		*) die "setup: unknown option $arg (use --browser, --redis, --promtool)" ;;
 		esac
 	done
 	local t0=$SECONDS apt=()
 	if ((browser)); then apt+=(chromium ffmpeg fonts-liberation coturn nftables openssl); fi
 	if ((redis)); then apt+=(redis-server); fi
+	if ((promtool)); then apt+=(prometheus); fi
 	# Debian packages first, in one apt-get run (a worker build may add its own).
 	if ((${#apt[@]})); then ensure_apt "${apt[@]}"; fi
 	ensure_node

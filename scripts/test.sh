@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `npm test` (and .ci/run): set up everything (Node, node_modules, mediasoup-worker,
-# chromium/ffmpeg, redis), start a throwaway redis-server unless PARLEY_TEST_REDIS_URL
+# chromium/ffmpeg, redis, promtool), start a throwaway redis-server unless PARLEY_TEST_REDIS_URL
 # is given, then run typecheck, unit tests, client build and E2E tests in that order,
 # stopping at the first failure (each step gets TEST_STEP_TIMEOUT seconds, default 600).
 # Ends with one summary line.
@@ -32,7 +32,7 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-parley_setup --browser --redis
+parley_setup --browser --redis --promtool
 
 # True when something listens on 127.0.0.1:$1.
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }

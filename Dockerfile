@@ -96,7 +96,7 @@ USER parley
 # HTTP (web client, API, Socket.IO) and the media ports of the 2 workers.
 EXPOSE 3000/tcp 40000-40001/udp 40000-40001/tcp
 
-# /healthz answers 200 while the mediasoup workers are up. (Asks 127.0.0.1:$PARLEY_HTTP_PORT:
+# /healthz answers 200 while the process is alive (/readyz: whether it takes new meetings). (Asks 127.0.0.1:$PARLEY_HTTP_PORT:
 # adjust it if you bind PARLEY_HTTP_HOST to another address or set the port in a PARLEY_CONFIG file.)
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PARLEY_HTTP_PORT || 3000) + '/healthz', { signal: AbortSignal.timeout(4000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]

@@ -121,6 +121,16 @@ export const ConfigSchema = z.strictObject({
 			durability: z.enum(['disk', 'process']).default('disk'),
 		})
 		.prefault({}),
+	ops: z
+		.strictObject({
+			/** Bearer token for GET /metrics from other machines (loopback needs none; unset: loopback only). */
+			metricsToken: z.string().min(16, 'tokens must be at least 16 characters').optional(),
+			/** Bearer token for the admin endpoints (/admin/*, `npm run admin`) from other machines (unset: loopback only). */
+			adminToken: z.string().min(16, 'tokens must be at least 16 characters').optional(),
+			/** Drain (SIGTERM, `npm run admin -- drain`): meetings may continue this long before they are ended (ms). */
+			drainGraceMs: z.coerce.number().int().min(0).max(24 * 3_600_000).default(600_000),
+		})
+		.prefault({}),
 	files: z
 		.strictObject({
 			/** Largest file that may be attached to a chat message (bytes). */

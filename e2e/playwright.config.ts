@@ -52,6 +52,8 @@ export default defineConfig({
 			PARLEY_MEDIA_BASE_PORT: String(MEDIA_PORT),
 			PARLEY_MEDIA_WORKERS: '1',
 			PARLEY_LOG_LEVEL: 'warn',
+			// SIGTERM at the end drains first: pages are closed by then, but do not wait long.
+			PARLEY_OPS_DRAIN_GRACE_MS: '2000',
 			PARLEY_DATA_DIR: fileURLToPath(new URL('./.artifacts/server-data', import.meta.url)),
 		},
 	},

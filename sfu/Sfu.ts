@@ -5,9 +5,10 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.ts';
-import { InvalidStateError } from './errors.ts';
+import { InvalidStateError, UnavailableError } from './errors.ts';
 import { Room } from './Room.ts';
 import { WorkerPool } from './WorkerPool.ts';
+import { WorkerLoad } from './placement/WorkerLoad.ts';
 
 export type SfuEvents = {
 	roomcreated: [room: Room];
@@ -15,15 +16,20 @@ export type SfuEvents = {
 
 export class Sfu extends EventEmitter<SfuEvents> {
 	readonly pool: WorkerPool;
+	/** CPU of each worker, sampled every few seconds (placement, metrics, admin). */
+	readonly load: WorkerLoad;
 	readonly #config: Config;
 	readonly #logger: Logger;
 	readonly #rooms = new Map<string, Room>();
 	readonly #creating = new Map<string, Promise<Room>>();
 	#closed = false;
+	/** Why new rooms are refused (draining), or null. */
+	#refuseNewRooms: string | null = null;
 
 	private constructor(pool: WorkerPool, config: Config, logger: Logger) {
 		super();
 		this.pool = pool;
+		this.load = new WorkerLoad(pool, { intervalMs: 2000 });
 		this.#config = config;
 		this.#logger = logger;
 	}
@@ -51,6 +57,7 @@ export class Sfu extends EventEmitter<SfuEvents> {
 		if (existing && !existing.closed) return existing;
 		let pending = this.#creating.get(id);
 		if (!pending) {
+			if (this.#refuseNewRooms !== null) throw new UnavailableError(this.#refuseNewRooms);
 			pending = Room.create(id, this.pool.pick(), {
 				emptyTimeoutMs: this.#config.rooms.emptyTimeoutMs,
 				videoCodec: this.#config.media.videoCodec,
@@ -83,10 +90,16 @@ export class Sfu extends EventEmitter<SfuEvents> {
 		return pending;
 	}
 
+	/** Refuse to open rooms that are not open yet (running meetings go on); null accepts them again. */
+	refuseNewRooms(reason: string | null): void {
+		this.#refuseNewRooms = reason;
+	}
+
 	close(): void {
 		if (this.#closed) return;
 		this.#closed = true;
 		for (const room of [...this.#rooms.values()]) room.close();
+		this.load.close();
 		this.pool.close();
 		this.removeAllListeners();
 	}

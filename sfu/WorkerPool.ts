@@ -94,11 +94,17 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
 	async #spawn(index: number): Promise<PooledWorker> {
 		const { listenIp, announcedAddress, basePort, logLevel, logger } = this.#options;
 		const port = basePort + index;
+		// mediasoup closes every worker on SIGINT/SIGTERM by itself: the application decides
+		// (it drains meetings first), so the listeners the new worker adds are taken off again.
+		const before = { SIGINT: process.listeners('SIGINT'), SIGTERM: process.listeners('SIGTERM') };
 		const worker = await mediasoup.createWorker({
 			logLevel,
 			logTags: ['info', 'ice', 'dtls', 'rtp', 'srtp', 'rtcp', 'rtx', 'bwe', 'score', 'simulcast', 'svc'],
 			appData: { index },
 		});
+		for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+			for (const listener of process.listeners(signal)) if (!before[signal].includes(listener)) process.removeListener(signal, listener);
+		}
 		const log = logger.child({ worker: index, pid: worker.pid });
 		let webRtcServer: types.WebRtcServer;
 		try {

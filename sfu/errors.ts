@@ -17,3 +17,11 @@ export class NotFoundError extends Error {
 		this.name = 'NotFoundError';
 	}
 }
+
+/** The SFU cannot take this on now (e.g. the server is draining and refuses new rooms). */
+export class UnavailableError extends Error {
+	constructor(message: string) {
+		super(message);
+		this.name = 'UnavailableError';
+	}
+}

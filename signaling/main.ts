@@ -1,6 +1,7 @@
 /**
  * Entry point: `node signaling/main.ts`. Loads the configuration, starts the mediasoup
- * workers and the HTTP/Socket.IO server, and shuts both down on SIGINT/SIGTERM.
+ * workers and the HTTP/Socket.IO server, and drains, then exits, on SIGTERM/SIGINT (a
+ * second SIGINT exits at once).
  */
 import { ConfigError, loadConfig } from '../config/index.ts';
 import { Sfu } from '../sfu/index.ts';
@@ -38,12 +39,13 @@ async function main(): Promise<void> {
 	);
 	if (config.dev) logger.warn('dev mode: anyone who can reach this server can mint join tokens at /api/dev/token');
 
-	let stopping = false;
-	const stop = (signal: string): void => {
-		if (stopping) return;
-		stopping = true;
-		logger.info({ signal }, 'shutting down');
-		const force = setTimeout(() => process.exit(1), 5000);
+	// SIGTERM or SIGINT: drain (not ready, no new rooms, meetings go on for
+	// ops.drainGraceMs), then exit. A second SIGINT (Ctrl-C twice) exits at once.
+	let exiting = false;
+	const exit = (code: number): void => {
+		if (exiting) return;
+		exiting = true;
+		const force = setTimeout(() => process.exit(code), 5000);
 		force.unref();
 		server
 			.close()
@@ -52,11 +54,38 @@ async function main(): Promise<void> {
 				sfu.close();
 				void messages.close();
 				logger.flush();
-				process.exit(0);
+				process.exit(code);
 			});
 	};
-	process.on('SIGINT', () => stop('SIGINT'));
-	process.on('SIGTERM', () => stop('SIGTERM'));
+	server.ops.drainer.on('drained', () => {
+		if (signalled) {
+			logger.info('drained: exiting');
+			exit(0);
+		}
+	});
+	let signalled = false;
+	const onSignal = (signal: NodeJS.Signals): void => {
+		if (signalled) {
+			if (signal === 'SIGINT') {
+				logger.warn({ signal }, 'second interrupt: exiting now');
+				logger.flush();
+				process.exit(130);
+			}
+			logger.info({ signal, drain: server.ops.drainer.state }, 'already draining (Ctrl-C again to exit now)');
+			return;
+		}
+		signalled = true;
+		const state = server.ops.drainer.start();
+		if (state.done) exit(0);
+		else {
+			logger.info(
+				{ signal, peers: state.peers, deadline: state.deadline && new Date(state.deadline).toISOString() },
+				'draining before exit: meetings continue until they end or the grace period is over (Ctrl-C again to exit now)',
+			);
+		}
+	};
+	process.on('SIGINT', onSignal);
+	process.on('SIGTERM', onSignal);
 	sfu.pool.on('workerdied', (index) => logger.error({ worker: index }, 'a mediasoup worker died; its rooms were closed'));
 }
 

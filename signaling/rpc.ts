@@ -15,7 +15,7 @@ import {
 	type ResponseData,
 	type Result,
 } from './protocol/index.ts';
-import { InvalidStateError, NotFoundError } from '../sfu/index.ts';
+import { InvalidStateError, NotFoundError, UnavailableError } from '../sfu/index.ts';
 import { StoreUnavailableError } from './chat/MessageStore.ts';
 import type { ParleySocket } from './session.ts';
 import { end, tokenExpired } from './auth/sessionGuard.ts';
@@ -23,10 +23,14 @@ import type { TokenBucket } from './rateLimit.ts';
 
 export type RequestHandler<K extends RequestName> = (payload: ParsedRequest<K>) => Promise<ResponseData<K>> | ResponseData<K>;
 
+/** Told how each request went (metrics): its name, how long it took (seconds), whether it succeeded. */
+export type RequestObserver = (name: RequestName, seconds: number, ok: boolean) => void;
+
 export interface RpcContext {
 	socket: ParleySocket;
 	log: Logger;
 	limiter: TokenBucket;
+	observe?: RequestObserver;
 }
 
 /** Register one request handler on a socket. */
@@ -51,13 +55,15 @@ export function handle<K extends RequestName>(ctx: RpcContext, name: K, handler:
 			if (!parsed.success) throw new ProtocolError(ErrorCode.BadRequest, describeZodError(parsed.error));
 			const data = await handler(parsed.data);
 			reply({ ok: true, data });
+			ctx.observe?.(name, (performance.now() - started) / 1000, true);
 			ctx.log.trace({ event: name, ms: Math.round(performance.now() - started) }, 'request ok');
 		} catch (error) {
 			const body = toErrorBody(error);
 			if (body.code === ErrorCode.Internal) ctx.log.error({ err: error, event: name }, 'request failed');
-			else if (body.code === ErrorCode.Unavailable) ctx.log.warn({ err: error, event: name }, 'request failed: store unavailable');
+			else if (error instanceof StoreUnavailableError) ctx.log.warn({ err: error, event: name }, 'request failed: store unavailable');
 			else ctx.log.debug({ event: name, code: body.code, message: body.message }, 'request refused');
 			reply({ ok: false, error: body });
+			ctx.observe?.(name, (performance.now() - started) / 1000, false);
 		}
 	};
 	ctx.socket.on(name, listener as never);
@@ -84,6 +90,7 @@ export function toErrorBody(error: unknown): ProtocolErrorBody {
 	if (error instanceof z.ZodError) return { code: ErrorCode.BadRequest, message: describeZodError(error) };
 	if (error instanceof NotFoundError) return { code: ErrorCode.NotFound, message: error.message };
 	if (error instanceof InvalidStateError) return { code: ErrorCode.InvalidState, message: error.message };
+	if (error instanceof UnavailableError) return { code: ErrorCode.Unavailable, message: error.message };
 	// mediasoup validates parameters deeply and throws TypeError / UnsupportedError on bad input.
 	if (error instanceof TypeError || (error instanceof Error && error.name === 'UnsupportedError')) {
 		return { code: ErrorCode.BadRequest, message: error.message };

@@ -30,6 +30,7 @@ import { clientRouter } from './http/static.ts';
 import { requestSchemas } from './protocol/index.ts';
 import { TokenBucket } from './rateLimit.ts';
 import { bindRoomEvents } from './roomEvents.ts';
+import { createOps, messageStoreCheck, type Ops } from './ops/index.ts';
 import { rejectUnknownEvents } from './rpc.ts';
 import { SessionRegistry, channels, type ParleyServer, type Session } from './session.ts';
 
@@ -53,6 +54,8 @@ export interface ParleyHttpServer {
 	readonly presence: PresenceTracker;
 	/** Revoke an identity in a room: its live sessions end and its older tokens are refused. */
 	readonly revocations: RevocationList;
+	/** Metrics, readiness and draining. */
+	readonly ops: Ops;
 	listen(): Promise<AddressInfo>;
 	close(): Promise<void>;
 }
@@ -83,7 +86,7 @@ export function createParleyServer(options: ParleyServerOptions): ParleyHttpServ
 	app.use(
 		pinoHttp({
 			logger: logger.child({ component: 'http' }),
-			autoLogging: { ignore: (req) => req.url === '/healthz' || !req.url?.startsWith('/api') },
+			autoLogging: { ignore: (req) => !req.url?.startsWith('/api') && !req.url?.startsWith('/admin') },
 			serializers: {
 				// Download links carry the join token in the query: never log it.
 				req: (req: { method?: string; url?: string }) => ({
@@ -94,6 +97,8 @@ export function createParleyServer(options: ParleyServerOptions): ParleyHttpServ
 			},
 		}),
 	);
+	const opsRoutes = express.Router();
+	app.use(opsRoutes);
 	app.use(filesRouter({ config, store: files, logger: logger.child({ component: 'files' }), revocations }));
 	app.use(apiRouter(config, sfu));
 	app.use(clientRouter(path.resolve(clientDist ?? DEFAULT_CLIENT_DIST)));
@@ -106,6 +111,8 @@ export function createParleyServer(options: ParleyServerOptions): ParleyHttpServ
 		pingInterval: config.presence.heartbeatIntervalMs,
 		pingTimeout: config.presence.heartbeatTimeoutMs,
 	});
+	const ops = createOps({ config, sfu, io, logger, storeCheck: messageStoreCheck(messages) });
+	opsRoutes.use(ops.router);
 	const sessions = new SessionRegistry();
 	const presence = new PresenceTracker({
 		leaveAfterMs: config.presence.leaveAfterMs,
@@ -126,6 +133,7 @@ export function createParleyServer(options: ParleyServerOptions): ParleyHttpServ
 			socket,
 			log: sessionLog,
 			limiter: new TokenBucket(50, 200),
+			observe: ops.metrics.observer(session),
 			config,
 			io,
 			sfu,
@@ -147,6 +155,7 @@ export function createParleyServer(options: ParleyServerOptions): ParleyHttpServ
 		sessions,
 		presence,
 		revocations,
+		ops,
 		listen: () =>
 			new Promise<AddressInfo>((resolve, reject) => {
 				http.once('error', reject);
@@ -158,6 +167,7 @@ export function createParleyServer(options: ParleyServerOptions): ParleyHttpServ
 		close: async () => {
 			io.emit('session:ended', { reason: 'server-shutdown' });
 			await io.close();
+			ops.close();
 			presence.close();
 			if (!options.revocations) await revocations.close();
 			http.closeAllConnections();

@@ -1,5 +1,5 @@
 /**
- * The HTTP API: health, public info, the dev-mode token endpoint. Bodies are validated
+ * The HTTP API: public info, the dev-mode token endpoint. Bodies are validated
  * with zod and errors answered as `{ error: { code, message } }`.
  */
 import express, { type ErrorRequestHandler, type Request, type Response, type Router } from 'express';
@@ -16,15 +16,6 @@ export function sendError(res: Response, status: number, code: Code, message: st
 
 export function apiRouter(config: Config, sfu: Sfu): Router {
 	const router = express.Router();
-
-	router.get('/healthz', (_req: Request, res: Response) => {
-		const workers = sfu.pool.workers.length;
-		res.status(workers > 0 ? 200 : 503).json({
-			status: workers > 0 ? 'ok' : 'degraded',
-			workers,
-			rooms: sfu.rooms.size,
-		});
-	});
 
 	router.get('/api/info', (_req: Request, res: Response) => {
 		res.json({ dev: config.dev, publicUrl: config.http.publicUrl });

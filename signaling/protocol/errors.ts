@@ -17,7 +17,7 @@ export const ErrorCode = {
 	RateLimited: 'rate_limited',
 	/** The event name is not part of the protocol. */
 	UnknownEvent: 'unknown_event',
-	/** A service the request needs (the message store) cannot answer now: retry later with backoff. */
+	/** A service the request needs (the message store) cannot answer now, or the server is draining and opens no new meetings: retry later with backoff. */
 	Unavailable: 'unavailable',
 	/** A server-side fault; details are in the server log, not in the answer. */
 	Internal: 'internal',

@@ -23,7 +23,7 @@ export { ParleyMetrics } from './metrics.ts';
 export type { AdminRoomsResponse, AdminRoom, AdminPeer, AdminWorker } from './snapshot.ts';
 
 /** Whether the message store answers: `ok`, or why not. */
-export type StoreCheck = () => Promise<{ ok: true } | { ok: false; reason: string }>;
+export type StoreCheck = () => Promise<{ ok: true; engine?: string; latencyMs?: number } | { ok: false; reason: string }>;
 
 export interface OpsOptions {
 	config: Config;
@@ -65,7 +65,7 @@ export function createOps({ config, sfu, io, logger, storeCheck }: OpsOptions): 
 		const workers = sfu.pool.workers.length;
 		const checks = {
 			workers: { ok: workers > 0, live: workers, configured: config.media.workers },
-			store: store.ok ? { ok: true } : { ok: false, reason: store.reason },
+			store: store.ok ? { ok: true, engine: store.engine, latencyMs: store.latencyMs } : { ok: false, reason: store.reason },
 			draining: { ok: !drainer.draining },
 		};
 		const ready = checks.workers.ok && checks.store.ok && checks.draining.ok;
@@ -118,13 +118,10 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
 	});
 }
 
-/**
- * The message store's health. Until the store has a health check of its own (issue 11),
- * a cheap read proves it answers.
- */
+/** The message store's own health check (engine, probe latency, why not ok). */
 export function messageStoreCheck(messages: MessageStore): StoreCheck {
 	return async () => {
-		await messages.lastSeq('__parley_readyz__');
-		return { ok: true };
+		const h = await messages.health();
+		return h.ok ? { ok: true, engine: h.engine, latencyMs: h.latencyMs } : { ok: false, reason: h.error ?? `${h.engine} did not answer` };
 	};
 }

@@ -5,6 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -13,6 +16,7 @@ import { loadMedia } from '../../bench/bot/media.ts';
 import { ParleyConnector } from '../../bench/bot/parley.ts';
 import { joinRoom, next, ok, request, startTestServer, type TestServer } from '../testing/harness.ts';
 import type { AdminRoomsResponse } from './index.ts';
+import { createMessageStore } from '../chat/index.ts';
 
 const run = promisify(execFile);
 const ADMIN_CLI = fileURLToPath(new URL('../cli/admin.ts', import.meta.url));
@@ -60,6 +64,24 @@ describe('operations', () => {
 		const body = (await ready.json()) as { status: string; checks: Record<string, { ok: boolean }> };
 		assert.equal(body.status, 'ready');
 		assert.deepEqual(Object.keys(body.checks).sort(), ['draining', 'store', 'workers']);
+	});
+
+	it('is not ready when the message store does not answer', async () => {
+		const dataDir = mkdtempSync(path.join(os.tmpdir(), 'parley-ops-'));
+		const messages = createMessageStore({ dataDir });
+		const s = await startTestServer({ messages });
+		try {
+			assert.equal((await fetch(`${s.url}/readyz`)).status, 200);
+			await messages.close();
+			const res = await fetch(`${s.url}/readyz`);
+			assert.equal(res.status, 503);
+			const body = (await res.json()) as { checks: { store: { ok: boolean; reason?: string } } };
+			assert.equal(body.checks.store.ok, false);
+			assert.equal((await fetch(`${s.url}/healthz`)).status, 200, 'still alive');
+		} finally {
+			await s.close();
+			rmSync(dataDir, { recursive: true, force: true });
+		}
 	});
 
 	it('lets this machine read /metrics and /admin, others only with the bearer token', async () => {

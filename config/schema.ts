@@ -131,6 +131,15 @@ export const ConfigSchema = z.strictObject({
 			drainGraceMs: z.coerce.number().int().min(0).max(24 * 3_600_000).default(600_000),
 		})
 		.prefault({}),
+	/** What one participant, identity or address may do (see the README's Limits table). */
+	limits: z
+		.strictObject({
+			/** WebRTC transports per direction a participant may hold. */
+			transportsPerDirection: z.coerce.number().int().min(1).max(16).default(2),
+			/** Consumers of one producer a participant may hold. */
+			consumersPerProducer: z.coerce.number().int().min(1).max(16).default(2),
+		})
+		.prefault({}),
 	files: z
 		.strictObject({
 			/** Largest file that may be attached to a chat message (bytes). */

@@ -7,12 +7,14 @@ import { EventEmitter } from 'node:events';
 import type { types } from 'mediasoup';
 import type { Logger } from 'pino';
 import type { MediaKind, MediaSource } from './types.ts';
-import { InvalidStateError, NotFoundError } from './errors.ts';
+import { InvalidStateError, LimitError, NotFoundError } from './errors.ts';
 import { logUnlessClosed } from './log.ts';
+import { DEFAULT_PEER_LIMITS, type PeerLimits } from './limits.ts';
+import { ssrcsOf, validateRtpParameters } from './rtpValidation.ts';
 import { chooseLayers, DEFAULT_DIMENSIONS, layoutOf, type LayerLayout, type Layers, type Viewport } from './layers/chooseLayers.ts';
 
 export type Direction = 'send' | 'recv';
-export type TransportAppData = { direction: Direction };
+export type TransportAppData = { direction: Direction; connecting?: boolean };
 export type ProducerAppData = { peerId: string; source: MediaSource; dimensions: { width: number; height: number } };
 export type ConsumerAppData = { peerId: string; producerPeerId: string; source: MediaSource };
 export type Producer = types.Producer<ProducerAppData>;
@@ -24,6 +26,7 @@ export interface PeerContext {
 	webRtcServer: types.WebRtcServer;
 	initialOutgoingBitrate: number;
 	logger: Logger;
+	limits?: PeerLimits;
 }
 
 export type PeerEvents = {
@@ -64,6 +67,11 @@ export class Peer extends EventEmitter<PeerEvents> {
 	readonly #producers = new Map<string, Producer>();
 	readonly #consumers = new Map<string, Consumer>();
 	readonly #consumerState = new Map<string, ConsumerState>();
+	readonly #limits: PeerLimits;
+	/** Creations in flight (checked with the existing ones, so concurrent requests cannot pass a cap). */
+	readonly #pendingTransports = { send: 0, recv: 0 };
+	readonly #pendingSources = new Set<MediaSource>();
+	readonly #pendingConsumers = new Map<string, number>();
 	#closed = false;
 
 	constructor(id: string, name: string, rtpCapabilities: types.RtpCapabilities, ctx: PeerContext) {
@@ -72,6 +80,7 @@ export class Peer extends EventEmitter<PeerEvents> {
 		this.name = name;
 		this.rtpCapabilities = rtpCapabilities;
 		this.#ctx = ctx;
+		this.#limits = ctx.limits ?? DEFAULT_PEER_LIMITS;
 		this.log = ctx.logger.child({ peerId: id });
 	}
 
@@ -93,14 +102,25 @@ export class Peer extends EventEmitter<PeerEvents> {
 
 	async createTransport(direction: Direction): Promise<Transport> {
 		this.#assertOpen();
-		const transport = await this.#ctx.router.createWebRtcTransport<TransportAppData>({
-			webRtcServer: this.#ctx.webRtcServer,
-			enableUdp: true,
-			enableTcp: true,
-			preferUdp: true,
-			initialAvailableOutgoingBitrate: this.#ctx.initialOutgoingBitrate,
-			appData: { direction },
-		});
+		let open = this.#pendingTransports[direction];
+		for (const t of this.#transports.values()) if (t.appData.direction === direction) open++;
+		if (open >= this.#limits.transportsPerDirection) {
+			throw new LimitError(`at most ${this.#limits.transportsPerDirection} ${direction} transports`);
+		}
+		this.#pendingTransports[direction]++;
+		let transport: Transport;
+		try {
+			transport = await this.#ctx.router.createWebRtcTransport<TransportAppData>({
+				webRtcServer: this.#ctx.webRtcServer,
+				enableUdp: true,
+				enableTcp: true,
+				preferUdp: true,
+				initialAvailableOutgoingBitrate: this.#ctx.initialOutgoingBitrate,
+				appData: { direction },
+			});
+		} finally {
+			this.#pendingTransports[direction]--;
+		}
 		// The peer may have closed while the worker was creating the transport.
 		if (this.#closed) {
 			transport.close();
@@ -121,7 +141,12 @@ export class Peer extends EventEmitter<PeerEvents> {
 	}
 
 	async connectTransport(transportId: string, dtlsParameters: types.DtlsParameters): Promise<void> {
-		await this.transport(transportId).connect({ dtlsParameters });
+		const transport = this.transport(transportId);
+		if (transport.dtlsState !== 'new' || transport.appData.connecting) {
+			throw new InvalidStateError(`transport ${transportId} is already connected`);
+		}
+		transport.appData.connecting = true;
+		await transport.connect({ dtlsParameters });
 	}
 
 	async restartIce(transportId: string): Promise<types.IceParameters> {
@@ -137,19 +162,30 @@ export class Peer extends EventEmitter<PeerEvents> {
 		dimensions?: { width: number; height: number };
 	}): Promise<Producer> {
 		const transport = this.transport(options.transportId, 'send');
+		// One producer per source, also under concurrent requests: the source is taken
+		// (pending) before the first await.
 		for (const p of this.#producers.values()) {
 			if (p.appData.source === options.source) {
 				throw new InvalidStateError(`already producing ${options.source} (producer ${p.id})`);
 			}
 		}
+		if (this.#pendingSources.has(options.source)) throw new InvalidStateError(`already producing ${options.source}`);
 		const expectedKind: MediaKind = options.source === 'camera' || options.source === 'screen' ? 'video' : 'audio';
 		if (options.kind !== expectedKind) throw new TypeError(`source ${options.source} must be ${expectedKind}`);
-		const producer = await transport.produce<ProducerAppData>({
-			kind: options.kind,
-			rtpParameters: options.rtpParameters,
-			paused: options.paused ?? false,
-			appData: { peerId: this.id, source: options.source, dimensions: options.dimensions ?? DEFAULT_DIMENSIONS },
-		});
+		const usedSsrcs = new Set([...this.#producers.values()].flatMap((p) => ssrcsOf(p.rtpParameters)));
+		validateRtpParameters(options.rtpParameters, { kind: options.kind, capabilities: this.#ctx.router.rtpCapabilities, usedSsrcs });
+		this.#pendingSources.add(options.source);
+		let producer: Producer;
+		try {
+			producer = await transport.produce<ProducerAppData>({
+				kind: options.kind,
+				rtpParameters: options.rtpParameters,
+				paused: options.paused ?? false,
+				appData: { peerId: this.id, source: options.source, dimensions: options.dimensions ?? DEFAULT_DIMENSIONS },
+			});
+		} finally {
+			this.#pendingSources.delete(options.source);
+		}
 		if (this.#closed) {
 			producer.close();
 			throw new InvalidStateError(`peer ${this.id} closed`);
@@ -183,8 +219,14 @@ export class Peer extends EventEmitter<PeerEvents> {
 		if (!this.#ctx.router.canConsume({ producerId: producer.id, rtpCapabilities: this.rtpCapabilities })) {
 			throw new TypeError(`cannot consume producer ${producer.id} with this device's RTP capabilities`);
 		}
+		let held = this.#pendingConsumers.get(producer.id) ?? 0;
+		for (const c of this.#consumers.values()) if (c.producerId === producer.id) held++;
+		if (held >= this.#limits.consumersPerProducer) {
+			throw new LimitError(`at most ${this.#limits.consumersPerProducer} consumers of one producer`);
+		}
 		const layout = layoutOf(producer.rtpParameters.encodings ?? [], producer.appData.dimensions.height);
 		const layers = producer.kind === 'video' ? chooseLayers(layout, DEFAULT_VIEWPORT) : null;
+		this.#pendingConsumers.set(producer.id, (this.#pendingConsumers.get(producer.id) ?? 0) + 1);
 		const consumer = await transport.consume<ConsumerAppData>({
 			producerId: producer.id,
 			rtpCapabilities: this.rtpCapabilities,
@@ -194,6 +236,10 @@ export class Peer extends EventEmitter<PeerEvents> {
 			enableRtx: true,
 			...(layers ? { preferredLayers: layers } : {}),
 			appData: { peerId: this.id, producerPeerId: producer.appData.peerId, source: producer.appData.source },
+		}).finally(() => {
+			const left = (this.#pendingConsumers.get(producer.id) ?? 1) - 1;
+			if (left > 0) this.#pendingConsumers.set(producer.id, left);
+			else this.#pendingConsumers.delete(producer.id);
 		});
 		if (this.#closed) {
 			consumer.close();

@@ -17,6 +17,7 @@ import { Peer, type Producer } from './Peer.ts';
 import { logUnlessClosed } from './log.ts';
 import { mediaCodecs } from './codecs.ts';
 import type { PooledWorker } from './WorkerPool.ts';
+import type { PeerLimits } from './limits.ts';
 
 export interface RoomOptions {
 	emptyTimeoutMs: number;
@@ -28,6 +29,8 @@ export interface RoomOptions {
 	maxPeers: number;
 	initialOutgoingBitrate: number;
 	logger: Logger;
+	/** What each participant may create (default: DEFAULT_PEER_LIMITS). */
+	peerLimits?: PeerLimits;
 }
 
 export type RoomEvents = {
@@ -137,6 +140,7 @@ export class Room extends EventEmitter<RoomEvents> {
 			webRtcServer,
 			initialOutgoingBitrate: this.#options.initialOutgoingBitrate,
 			logger: this.log,
+			...(this.#options.peerLimits ? { limits: this.#options.peerLimits } : {}),
 		});
 		this.#peers.set(id, peer);
 		peer.on('newproducer', (p) => {

@@ -66,6 +66,10 @@ export class Sfu extends EventEmitter<SfuEvents> {
 				maxPeers: this.#config.rooms.maxPeers,
 				initialOutgoingBitrate: this.#config.media.initialOutgoingBitrate,
 				logger: this.#logger,
+				peerLimits: {
+					transportsPerDirection: this.#config.limits.transportsPerDirection,
+					consumersPerProducer: this.#config.limits.consumersPerProducer,
+				},
 			}).then(
 				(room) => {
 					this.#creating.delete(id);

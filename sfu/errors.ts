@@ -25,3 +25,11 @@ export class UnavailableError extends Error {
 		this.name = 'UnavailableError';
 	}
 }
+
+/** A per-participant cap was reached (transports, consumers of one producer...). */
+export class LimitError extends Error {
+	constructor(message: string) {
+		super(message);
+		this.name = 'LimitError';
+	}
+}

@@ -15,7 +15,7 @@ import {
 	type ResponseData,
 	type Result,
 } from './protocol/index.ts';
-import { InvalidStateError, NotFoundError, UnavailableError } from '../sfu/index.ts';
+import { InvalidStateError, LimitError, NotFoundError, UnavailableError } from '../sfu/index.ts';
 import { StoreUnavailableError } from './chat/MessageStore.ts';
 import type { ParleySocket } from './session.ts';
 import { end, tokenExpired } from './auth/sessionGuard.ts';
@@ -91,6 +91,7 @@ export function toErrorBody(error: unknown): ProtocolErrorBody {
 	if (error instanceof NotFoundError) return { code: ErrorCode.NotFound, message: error.message };
 	if (error instanceof InvalidStateError) return { code: ErrorCode.InvalidState, message: error.message };
 	if (error instanceof UnavailableError) return { code: ErrorCode.Unavailable, message: error.message };
+	if (error instanceof LimitError) return { code: ErrorCode.LimitExceeded, message: error.message };
 	// mediasoup validates parameters deeply and throws TypeError / UnsupportedError on bad input.
 	if (error instanceof TypeError || (error instanceof Error && error.name === 'UnsupportedError')) {
 		return { code: ErrorCode.BadRequest, message: error.message };

@@ -4,7 +4,10 @@
  */
 import type { types } from 'mediasoup';
 import { ErrorCode, ProtocolError } from '../protocol/index.ts';
-import { NotFoundError } from '../../sfu/index.ts';
+import { ViewportQueue, type Peer } from '../../sfu/index.ts';
+
+/** Viewport batches of one participant start at least this far apart (ms). */
+const VIEWPORT_BATCH_INTERVAL_MS = 100;
 import { handle } from '../rpc.ts';
 import { turnIceServers } from '../turn/credentials.ts';
 import { joined, type HandlerContext } from './context.ts';
@@ -100,14 +103,13 @@ export function registerMediaHandlers(ctx: HandlerContext): void {
 		return {};
 	});
 
+	// Coalesced per peer (latest wins, at most ~10 batches a second): spam costs nothing extra.
+	const viewportQueues = new WeakMap<Peer, ViewportQueue>();
 	handle(ctx, 'media:setViewports', async ({ viewports }) => {
 		const { peer } = joined(session);
-		for (const { consumerId, ...viewport } of viewports) {
-			// A consumer may close (its producer left) while the report is in flight: skip it.
-			await peer.setViewport(consumerId, viewport).catch((error: unknown) => {
-				if (!(error instanceof NotFoundError)) throw error;
-			});
-		}
+		let queue = viewportQueues.get(peer);
+		if (!queue) viewportQueues.set(peer, (queue = new ViewportQueue(peer, VIEWPORT_BATCH_INTERVAL_MS)));
+		await queue.push(viewports);
 		return {};
 	});
 }

@@ -15,6 +15,8 @@ export const ErrorCode = {
 	InvalidState: 'invalid_state',
 	/** Too many requests or messages in a short time. */
 	RateLimited: 'rate_limited',
+	/** A cap on what one participant may hold was reached (transports, consumers of one producer, sockets). */
+	LimitExceeded: 'limit_exceeded',
 	/** The event name is not part of the protocol. */
 	UnknownEvent: 'unknown_event',
 	/** A service the request needs (the message store) cannot answer now, or the server is draining and opens no new meetings: retry later with backoff. */

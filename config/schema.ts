@@ -67,6 +67,10 @@ export const ConfigSchema = z.strictObject({
 			/** How long an empty room keeps its router before it is closed (ms). */
 			emptyTimeoutMs: z.coerce.number().int().min(0).max(3_600_000).default(10_000),
 			maxPeers: z.coerce.number().int().min(2).max(1000).default(100),
+			/** New meetings start with a waiting room (hosts can turn it on and off). */
+			waitingRoom: Bool.default(false),
+			/** In new meetings, people a host muted may unmute themselves (false: only after a host asks them to). */
+			allowSelfUnmute: Bool.default(true),
 		})
 		.prefault({}),
 	auth: z

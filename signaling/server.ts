@@ -25,9 +25,15 @@ import type { MessageStore } from './chat/index.ts';
 import { PresenceTracker } from './presence/PresenceTracker.ts';
 import { registerMediaHandlers } from './handlers/media.ts';
 import { registerRoomHandlers } from './handlers/room.ts';
+import { registerModerationHandlers } from './handlers/moderation.ts';
+import { registerHandHandlers } from './handlers/hands.ts';
+import { registerWaitingRoom } from './handlers/waitingRoom.ts';
+import { MeetingRegistry } from './meeting/MeetingRegistry.ts';
+import { MeetingControl } from './meeting/MeetingControl.ts';
+import { bindMeetingEvents } from './meetingEvents.ts';
 import { apiRouter, errorHandler } from './http/routes.ts';
 import { clientRouter } from './http/static.ts';
-import { requestSchemas } from './protocol/index.ts';
+import { ErrorCode, requestSchemas } from './protocol/index.ts';
 import { TokenBucket } from './rateLimit.ts';
 import { bindRoomEvents } from './roomEvents.ts';
 import { createOps, messageStoreCheck, type Ops } from './ops/index.ts';
@@ -56,6 +62,8 @@ export interface ParleyHttpServer {
 	readonly revocations: RevocationList;
 	/** Metrics, readiness and draining. */
 	readonly ops: Ops;
+	readonly meetings: MeetingRegistry;
+	readonly control: MeetingControl;
 	listen(): Promise<AddressInfo>;
 	close(): Promise<void>;
 }
@@ -66,6 +74,8 @@ const features: ((ctx: HandlerContext) => void)[] = [
 	registerRoomHandlers,
 	registerMediaHandlers,
 	registerChatHandlers,
+	registerModerationHandlers,
+	registerHandHandlers,
 ];
 const knownEvents: ReadonlySet<string> = new Set(Object.keys(requestSchemas));
 
@@ -122,6 +132,22 @@ export function createParleyServer(options: ParleyServerOptions): ParleyHttpServ
 	presence.on('update', (room, p) => io.to(channels.chat(room)).emit('presence:update', p));
 
 	const guardSession = installSessionGuard({ io, auth: config.auth, revocations, log });
+	const meetings = new MeetingRegistry({
+		defaults: { locked: false, waitingRoom: config.rooms.waitingRoom, allowSelfUnmute: config.rooms.allowSelfUnmute },
+		firstIsHost: config.dev,
+		emptyTimeoutMs: config.rooms.emptyTimeoutMs,
+	});
+	meetings.on('created', (meeting) => bindMeetingEvents(io, meeting));
+	const control = new MeetingControl({ io, sfu, sessions, revocations, log: logger.child({ component: 'meeting' }) });
+	// After the token check: a locked meeting takes hosts and people already in only.
+	io.use((socket, next) => {
+		const claims = socket.data.claims;
+		if (meetings.get(claims.room)?.mayEnter(claims.sub, claims.role) !== false) return next();
+		log.info({ roomId: claims.room, peerId: claims.sub }, 'handshake refused: meeting locked');
+		const err = new Error(`${ErrorCode.RoomLocked}: the meeting is locked`) as Error & { data?: unknown };
+		err.data = { code: ErrorCode.RoomLocked, message: 'the meeting is locked; nobody new can join' };
+		next(err);
+	});
 
 	sfu.on('roomcreated', (room) => bindRoomEvents(io, room));
 
@@ -129,6 +155,13 @@ export function createParleyServer(options: ParleyServerOptions): ParleyHttpServ
 		const claims = socket.data.claims;
 		const sessionLog = logger.child({ roomId: claims.room, peerId: claims.sub, socketId: socket.id });
 		const session: Session = { socket, claims, log: sessionLog, room: undefined, peer: undefined };
+		const meeting = meetings.getOrCreate(claims.room);
+		const arrival = meeting.arrive({
+			identity: claims.sub,
+			name: claims.name,
+			tokenRole: claims.role,
+			skipWaitingRoom: claims.grants.skipWaitingRoom,
+		});
 		const ctx: HandlerContext = {
 			socket,
 			log: sessionLog,
@@ -142,11 +175,25 @@ export function createParleyServer(options: ParleyServerOptions): ParleyHttpServ
 			messages,
 			files,
 			presence,
+			meeting,
+			control,
+			arrival,
 		};
 		guardSession(socket);
-		for (const register of features) register(ctx);
 		rejectUnknownEvents(ctx, knownEvents);
-		sessionLog.info({ name: claims.name }, 'connected');
+		sessionLog.info({ name: claims.name, role: arrival.role, waiting: arrival.waiting }, 'connected');
+		const enter = (): void => {
+			for (const register of features) register(ctx);
+		};
+		if (!arrival.waiting) enter();
+		else {
+			try {
+				registerWaitingRoom(ctx, knownEvents, enter);
+			} catch {
+				socket.emit('session:ended', { reason: 'room-closed' });
+				socket.disconnect(true);
+			}
+		}
 	});
 
 	return {
@@ -156,6 +203,8 @@ export function createParleyServer(options: ParleyServerOptions): ParleyHttpServ
 		presence,
 		revocations,
 		ops,
+		meetings,
+		control,
 		listen: () =>
 			new Promise<AddressInfo>((resolve, reject) => {
 				http.once('error', reject);
@@ -169,6 +218,7 @@ export function createParleyServer(options: ParleyServerOptions): ParleyHttpServ
 			await io.close();
 			ops.close();
 			presence.close();
+			meetings.close();
 			if (!options.revocations) await revocations.close();
 			http.closeAllConnections();
 		},

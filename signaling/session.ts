@@ -31,6 +31,11 @@ export const channels = {
 	chat: (roomId: string): string => `chat:${roomId}`,
 	/** Every socket of one identity in a room (direct messages, receipts). */
 	identity: (roomId: string, identity: string): string => `id:${roomId}:${identity}`,
+	/** Hosts and co-hosts of a room (the waiting list). */
+	hosts: (roomId: string): string => `hosts:${roomId}`,
+	/** Everyone in a room's waiting room, and one waiting identity's sockets. */
+	waiting: (roomId: string): string => `waiting:${roomId}`,
+	waitingIdentity: (roomId: string, identity: string): string => `waiting:${roomId}:${identity}`,
 };
 
 /** The sessions in rooms, by room and identity, to replace a duplicate identity's older session. */

@@ -17,6 +17,8 @@ export const GrantsSchema = z.strictObject({
 	subscribe: z.boolean().default(true),
 	/** May send chat messages. */
 	chat: z.boolean().default(true),
+	/** Enters directly even when the meeting has a waiting room. */
+	skipWaitingRoom: z.boolean().default(false),
 });
 export type Grants = z.output<typeof GrantsSchema>;
 
@@ -25,6 +27,8 @@ export const TokenClaimsSchema = z.looseObject({
 	room: RoomNameSchema,
 	name: DisplayNameSchema,
 	grants: GrantsSchema.prefault({}),
+	/** host: may moderate the meeting (mute, remove, lock, end, admit); participant: the default. */
+	role: z.enum(['host', 'participant']).default('participant'),
 	exp: z.number().int(),
 	iat: z.number().int().optional(),
 });
@@ -64,6 +68,7 @@ export interface MintOptions {
 	identity?: string;
 	name: string;
 	grants?: Partial<Grants>;
+	role?: 'host' | 'participant';
 	ttlSeconds?: number;
 }
 
@@ -77,6 +82,7 @@ export function mintToken(auth: AuthConfig, options: MintOptions): { token: stri
 		room: RoomNameSchema.parse(options.room),
 		name: DisplayNameSchema.parse(options.name),
 		grants: GrantsSchema.parse(options.grants ?? {}),
+		...(options.role === 'host' ? { role: 'host' } : {}),
 	};
 	const token = jwt.sign(claims, secret, {
 		algorithm: 'HS256',

@@ -1,13 +1,13 @@
 /**
  * Mint a join token for scripts: `npm run token -- --room R --identity I --name N [--ttl S]
- * [--no-publish] [--no-subscribe]`. Uses the same configuration (PARLEY_AUTH_JWT_SECRETS)
+ * [--no-publish] [--no-subscribe] [--host] [--skip-waiting-room]`. Uses the same configuration (PARLEY_AUTH_JWT_SECRETS)
  * as the server; prints the token on stdout.
  */
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../../config/index.ts';
 import { mintToken } from '../auth/tokens.ts';
 
-const usage = 'usage: npm run token -- --room ROOM --name NAME [--identity ID] [--ttl SECONDS] [--no-publish] [--no-subscribe]';
+const usage = 'usage: npm run token -- --room ROOM --name NAME [--identity ID] [--ttl SECONDS] [--no-publish] [--no-subscribe] [--host] [--skip-waiting-room]';
 
 try {
 	const { values } = parseArgs({
@@ -18,6 +18,8 @@ try {
 			ttl: { type: 'string' },
 			'no-publish': { type: 'boolean', default: false },
 			'no-subscribe': { type: 'boolean', default: false },
+			host: { type: 'boolean', default: false },
+			'skip-waiting-room': { type: 'boolean', default: false },
 			help: { type: 'boolean', short: 'h', default: false },
 		},
 		strict: true,
@@ -38,7 +40,8 @@ try {
 		name: values.name,
 		...(values.identity ? { identity: values.identity } : {}),
 		...(ttl ? { ttlSeconds: ttl } : {}),
-		grants: { publish: !values['no-publish'], subscribe: !values['no-subscribe'] },
+		grants: { publish: !values['no-publish'], subscribe: !values['no-subscribe'], skipWaitingRoom: values['skip-waiting-room'] },
+		...(values.host ? { role: 'host' as const } : {}),
 	});
 	process.stdout.write(`${token}\n`);
 } catch (error) {

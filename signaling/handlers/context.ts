@@ -6,6 +6,8 @@ import type { ParleyServer, Session, SessionRegistry } from '../session.ts';
 import type { MessageStore } from '../chat/index.ts';
 import type { PresenceTracker } from '../presence/PresenceTracker.ts';
 import type { ChatAttachment } from '../protocol/index.ts';
+import type { ArrivalResult, Meeting } from '../meeting/Meeting.ts';
+import type { MeetingControl } from '../meeting/MeetingControl.ts';
 
 /** What the chat handler needs of the file store: a room's file, described for a message. */
 export interface AttachmentLookup {
@@ -22,6 +24,11 @@ export interface HandlerContext extends RpcContext {
 	messages: MessageStore;
 	files: AttachmentLookup;
 	presence: PresenceTracker;
+	/** This room's meeting (roles, settings, hands) and what hosts can do to it. */
+	meeting: Meeting;
+	control: MeetingControl;
+	/** How this connection arrived: its role, whether it was made host for being first. */
+	arrival: ArrivalResult;
 }
 
 /** The session's peer and room, or an `invalid_state` answer when not joined. */

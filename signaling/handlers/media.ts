@@ -13,9 +13,17 @@ import { turnIceServers } from '../turn/credentials.ts';
 import { joined, type HandlerContext } from './context.ts';
 
 export function registerMediaHandlers(ctx: HandlerContext): void {
-	const { session, config } = ctx;
+	const { session, config, meeting } = ctx;
 	const iceServers = () => turnIceServers(config.turn, session.claims.sub);
 	const grants = session.claims.grants;
+	const me = session.claims.sub;
+	/** A host turned this source off and hosts must allow unmuting: refuse until they do. */
+	const assertNotBlocked = (source: string): void => {
+		const moderated = source === 'screen-audio' ? 'screen' : source;
+		if ((moderated === 'microphone' || moderated === 'camera' || moderated === 'screen') && meeting.isBlocked(me, moderated)) {
+			throw forbidden(`a host turned your ${moderated} off; wait until a host asks you to turn it on`);
+		}
+	};
 
 	handle(ctx, 'media:createTransport', async ({ direction }) => {
 		const { peer } = joined(session);
@@ -48,6 +56,7 @@ export function registerMediaHandlers(ctx: HandlerContext): void {
 		if (grants.publishSources && !grants.publishSources.includes(source)) {
 			throw forbidden(`this token may not publish ${source}`);
 		}
+		assertNotBlocked(source);
 		const producer = await peer.produce({
 			transportId,
 			kind,
@@ -70,7 +79,9 @@ export function registerMediaHandlers(ctx: HandlerContext): void {
 	});
 
 	handle(ctx, 'media:resumeProducer', async ({ producerId }) => {
-		await joined(session).peer.producer(producerId).resume();
+		const producer = joined(session).peer.producer(producerId);
+		assertNotBlocked(producer.appData.source);
+		await producer.resume();
 		return {};
 	});
 

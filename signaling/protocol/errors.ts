@@ -13,6 +13,10 @@ export const ErrorCode = {
 	NotFound: 'not_found',
 	/** The action does not fit the current state (e.g. media before joining). */
 	InvalidState: 'invalid_state',
+	/** In the waiting room: nothing but waiting until a host lets you in. */
+	NotAdmitted: 'not_admitted',
+	/** The meeting is locked: no new joiners. */
+	RoomLocked: 'room_locked',
 	/** Too many requests or messages in a short time. */
 	RateLimited: 'rate_limited',
 	/** A cap on what one participant may hold was reached (transports, consumers of one producer, sockets). */

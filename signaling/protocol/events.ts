@@ -5,6 +5,7 @@
 import type { PeerQuality, ProducerInfo, PeerInfo } from './entities.ts';
 import type { Result } from './errors.ts';
 import type { ChatNotificationMap } from './chat.ts';
+import type { MeetingNotificationMap } from './meeting.ts';
 import type { RequestName, RequestPayload, ResponseData } from './requests.ts';
 
 export type Ack<K extends RequestName> = (result: Result<ResponseData<K>>) => void;
@@ -14,7 +15,7 @@ export type ClientToServerEvents = {
 };
 
 /** Server → client notifications (no ack). */
-export interface NotificationMap extends ChatNotificationMap {
+export interface NotificationMap extends ChatNotificationMap, MeetingNotificationMap {
 	'peer:joined': PeerInfo;
 	'peer:left': { peerId: string };
 	'producer:new': ProducerInfo;
@@ -34,12 +35,19 @@ export interface NotificationMap extends ChatNotificationMap {
 	/**
 	 * The server is ending this session: replaced by a newer connection, shutting down, the
 	 * room closed, the join token expired (rejoin with a fresh one) or the participant was
-	 * removed (its identity revoked in this room).
+	 * removed (its identity revoked in this room), or a host ended the meeting.
 	 */
 	'session:ended': { reason: SessionEndReason };
 }
 
-export type SessionEndReason = 'duplicate-identity' | 'server-shutdown' | 'room-closed' | 'token-expired' | 'removed';
+export type SessionEndReason =
+	| 'duplicate-identity'
+	| 'server-shutdown'
+	| 'room-closed'
+	| 'token-expired'
+	| 'removed'
+	/** A host ended the meeting for everyone. */
+	| 'meeting-ended';
 
 export type ServerToClientEvents = {
 	[K in keyof NotificationMap]: (payload: NotificationMap[K]) => void;

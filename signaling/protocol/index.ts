@@ -9,3 +9,4 @@ export * from './events.ts';
 export * from './http.ts';
 export * from './chat.ts';
 export * from './request.ts';
+export * from './meeting.ts';

@@ -18,6 +18,7 @@ import {
 } from './media.ts';
 import type { IceServer, PeerInfo, ProducerInfo } from './entities.ts';
 import { chatRequestSchemas, type ChatResponseMap } from './chat.ts';
+import { meetingRequestSchemas, type MeetingResponseMap } from './meeting.ts';
 
 const Empty = z.strictObject({});
 const TransportRef = z.strictObject({ transportId: IdSchema });
@@ -69,6 +70,7 @@ export const requestSchemas = {
 			.max(200),
 	}),
 	...chatRequestSchemas,
+	...meetingRequestSchemas,
 } as const;
 
 export type RequestName = keyof typeof requestSchemas;
@@ -95,7 +97,7 @@ export interface ConsumerOptions {
 	producerPaused: boolean;
 }
 
-export interface ResponseMap extends ChatResponseMap {
+export interface ResponseMap extends ChatResponseMap, MeetingResponseMap {
 	'media:getRouterRtpCapabilities': { rtpCapabilities: RtpCapabilities };
 	'room:join': {
 		self: PeerInfo;

@@ -1,0 +1,305 @@
+/**
+ * One meeting's moderation state, independent of sockets and media: settings, who is in
+ * (with roles), who waits, raised hands, who a host muted. In memory, per signaling
+ * process; the registry drops it a while after the last person left.
+ */
+import { EventEmitter } from 'node:events';
+import type {
+	MeetingMember,
+	MeetingSettings,
+	MeetingState,
+	ModeratedSource,
+	RaisedHand,
+	Role,
+	WaitingPerson,
+} from '../protocol/index.ts';
+
+export interface Arrival {
+	identity: string;
+	name: string;
+	/** The role the token carries. */
+	tokenRole: 'host' | 'participant';
+	/** The token lets this person skip the waiting room. */
+	skipWaitingRoom: boolean;
+}
+
+export interface ArrivalResult {
+	role: Role;
+	/** Made host for being the first to enter a new room (dev mode). */
+	firstInRoom: boolean;
+	/** Must wait in the waiting room until a host admits them. */
+	waiting: boolean;
+}
+
+/** What a waiting connection is told when a host decides. */
+export type WaitingDecision = 'admitted' | 'denied';
+
+interface Member {
+	name: string;
+	sockets: number;
+}
+
+interface Waiting {
+	name: string;
+	since: number;
+	listeners: Set<(decision: WaitingDecision) => void>;
+}
+
+export type MeetingEvents = {
+	/** Settings, members, roles or hands changed. */
+	change: [];
+	/** The waiting list changed. */
+	waitingchange: [];
+	/** Someone's role changed. */
+	rolechange: [identity: string, role: Role];
+	/** A hand went up. */
+	handraised: [hand: RaisedHand];
+	/** Nobody is in or waiting any more. */
+	idle: [];
+	close: [];
+};
+
+export interface MeetingOptions {
+	defaults: MeetingSettings;
+	/** Dev mode: the first person to enter a new room is its host. */
+	firstIsHost: boolean;
+	now?: () => number;
+}
+
+export const MeetingLimits = {
+	/** People waiting at once in one meeting (more are refused with room_locked). */
+	maxWaiting: 200,
+} as const;
+
+export class Meeting extends EventEmitter<MeetingEvents> {
+	readonly id: string;
+	readonly createdAt: number;
+	#settings: MeetingSettings;
+	readonly #options: MeetingOptions;
+	readonly #now: () => number;
+	/** Roles by identity, for the life of the meeting (reconnects keep them). */
+	readonly #roles = new Map<string, Role>();
+	readonly #members = new Map<string, Member>();
+	/** Identities admitted through the waiting room or already in: they skip it and the lock on reconnect. */
+	readonly #known = new Set<string>();
+	readonly #waiting = new Map<string, Waiting>();
+	readonly #hands = new Map<string, RaisedHand>();
+	/** Sources a host turned off, per identity, that the person may not turn back on by themself. */
+	readonly #blocked = new Map<string, Set<ModeratedSource>>();
+	#hadHost = false;
+	#closed = false;
+
+	constructor(id: string, options: MeetingOptions) {
+		super();
+		this.id = id;
+		this.#options = options;
+		this.#now = options.now ?? Date.now;
+		this.#settings = { ...options.defaults };
+		this.createdAt = this.#now();
+	}
+
+	get closed(): boolean {
+		return this.#closed;
+	}
+
+	get settings(): Readonly<MeetingSettings> {
+		return this.#settings;
+	}
+
+	get idle(): boolean {
+		return this.#members.size === 0 && this.#waiting.size === 0;
+	}
+
+	roleOf(identity: string): Role {
+		return this.#roles.get(identity) ?? 'participant';
+	}
+
+	isModerator(identity: string): boolean {
+		const role = this.roleOf(identity);
+		return role === 'host' || role === 'cohost';
+	}
+
+	isMember(identity: string): boolean {
+		return this.#members.has(identity);
+	}
+
+	/** May this identity connect now? Locked meetings take hosts and people already in only. */
+	mayEnter(identity: string, tokenRole: 'host' | 'participant'): boolean {
+		if (!this.#settings.locked) return true;
+		if (tokenRole === 'host' || this.isModerator(identity)) return true;
+		return this.#known.has(identity);
+	}
+
+	/** A connection arrives (after the handshake): decide its role and whether it waits. */
+	arrive(a: Arrival): ArrivalResult {
+		this.#assertOpen();
+		let firstInRoom = false;
+		if (a.tokenRole === 'host') this.#roles.set(a.identity, 'host');
+		else if (this.#options.firstIsHost && !this.#hadHost && this.#members.size === 0) {
+			this.#roles.set(a.identity, 'host');
+			firstInRoom = true;
+		}
+		const role = this.roleOf(a.identity);
+		if (role !== 'participant') this.#hadHost = true;
+		const waiting =
+			this.#settings.waitingRoom && role === 'participant' && !a.skipWaitingRoom && !this.#known.has(a.identity);
+		return { role, firstInRoom, waiting };
+	}
+
+	/** Put a connection in the waiting room; `listener` hears the host's decision. Returns a cancel. */
+	wait(identity: string, name: string, listener: (decision: WaitingDecision) => void): () => void {
+		this.#assertOpen();
+		let entry = this.#waiting.get(identity);
+		if (!entry) {
+			if (this.#waiting.size >= MeetingLimits.maxWaiting) throw new Error('waiting room full');
+			entry = { name, since: this.#now(), listeners: new Set() };
+			this.#waiting.set(identity, entry);
+		}
+		entry.name = name;
+		entry.listeners.add(listener);
+		this.emit('waitingchange');
+		const own = entry;
+		return () => {
+			own.listeners.delete(listener);
+			if (own.listeners.size === 0 && this.#waiting.get(identity) === own) {
+				this.#waiting.delete(identity);
+				this.emit('waitingchange');
+				this.#checkIdle();
+			}
+		};
+	}
+
+	waitingList(): WaitingPerson[] {
+		return [...this.#waiting].map(([identity, w]) => ({ identity, name: w.name, since: w.since }));
+	}
+
+	/** Decide for one waiting identity, or everyone (`null`). Returns who was decided. */
+	decide(identity: string | null, decision: WaitingDecision): string[] {
+		const ids = identity === null ? [...this.#waiting.keys()] : this.#waiting.has(identity) ? [identity] : [];
+		for (const id of ids) {
+			const entry = this.#waiting.get(id)!;
+			this.#waiting.delete(id);
+			if (decision === 'admitted') this.#known.add(id);
+			for (const listener of entry.listeners) listener(decision);
+		}
+		if (ids.length) {
+			this.emit('waitingchange');
+			this.#checkIdle();
+		}
+		return ids;
+	}
+
+	/** A connection of this identity is in the meeting (admitted). */
+	addMember(identity: string, name: string): void {
+		this.#assertOpen();
+		const member = this.#members.get(identity);
+		this.#known.add(identity);
+		if (member) {
+			member.sockets++;
+			member.name = name;
+			return;
+		}
+		this.#members.set(identity, { name, sockets: 1 });
+		this.emit('change');
+	}
+
+	/** A connection of this identity left; `leaving`: on purpose (they are no longer "known"). */
+	removeMember(identity: string, leaving: boolean): void {
+		const member = this.#members.get(identity);
+		if (!member) return;
+		member.sockets--;
+		if (member.sockets > 0) return;
+		this.#members.delete(identity);
+		this.#hands.delete(identity);
+		if (leaving) this.#known.delete(identity);
+		this.emit('change');
+		this.#checkIdle();
+	}
+
+	/** Forget an identity entirely (removed by a host). */
+	forget(identity: string): void {
+		this.#known.delete(identity);
+		this.#blocked.delete(identity);
+		this.#hands.delete(identity);
+		if (this.#roles.get(identity) !== 'host') this.#roles.delete(identity);
+	}
+
+	setRole(identity: string, role: 'cohost' | 'participant'): void {
+		if (this.#roles.get(identity) === 'host') throw new Error('a host stays host');
+		if (role === 'participant') this.#roles.delete(identity);
+		else this.#roles.set(identity, role);
+		this.emit('rolechange', identity, role);
+		this.emit('change');
+	}
+
+	updateSettings(patch: Partial<MeetingSettings>): MeetingSettings {
+		const next = { ...this.#settings };
+		for (const key of ['locked', 'waitingRoom', 'allowSelfUnmute'] as const) {
+			const value = patch[key];
+			if (value !== undefined) next[key] = value;
+		}
+		const changed = JSON.stringify(next) !== JSON.stringify(this.#settings);
+		this.#settings = next;
+		if (changed) this.emit('change');
+		return next;
+	}
+
+	raiseHand(identity: string): boolean {
+		const member = this.#members.get(identity);
+		if (!member || this.#hands.has(identity)) return false;
+		const hand = { identity, name: member.name, raisedAt: this.#now() };
+		this.#hands.set(identity, hand);
+		this.emit('handraised', hand);
+		this.emit('change');
+		return true;
+	}
+
+	lowerHand(identity: string): boolean {
+		if (!this.#hands.delete(identity)) return false;
+		this.emit('change');
+		return true;
+	}
+
+	/** A host turned a source off; with self-unmute off, the person may not turn it back on. */
+	block(identity: string, source: ModeratedSource): void {
+		if (this.#settings.allowSelfUnmute) return;
+		let set = this.#blocked.get(identity);
+		if (!set) this.#blocked.set(identity, (set = new Set()));
+		set.add(source);
+	}
+
+	/** A host asked this person to unmute: whatever was blocked is allowed again. */
+	unblock(identity: string): void {
+		this.#blocked.delete(identity);
+	}
+
+	isBlocked(identity: string, source: ModeratedSource): boolean {
+		return this.#blocked.get(identity)?.has(source) ?? false;
+	}
+
+	members(): MeetingMember[] {
+		return [...this.#members].map(([identity, m]) => ({ identity, name: m.name, role: this.roleOf(identity) }));
+	}
+
+	state(): MeetingState {
+		return { settings: { ...this.#settings }, members: this.members(), hands: [...this.#hands.values()] };
+	}
+
+	close(): void {
+		if (this.#closed) return;
+		this.#closed = true;
+		const waiting = [...this.#waiting.values()];
+		this.#waiting.clear();
+		for (const w of waiting) for (const listener of w.listeners) listener('denied');
+		this.emit('close');
+		this.removeAllListeners();
+	}
+
+	#checkIdle(): void {
+		if (this.idle && !this.#closed) this.emit('idle');
+	}
+
+	#assertOpen(): void {
+		if (this.#closed) throw new Error(`meeting ${this.id} is closed`);
+	}
+}

@@ -35,6 +35,13 @@ export const ConfigSchema = z.strictObject({
 			basePort: Port.default(40000),
 			/** Initial outgoing bitrate estimate of a WebRTC transport (bps). */
 			initialOutgoingBitrate: z.coerce.number().int().min(100_000).max(10_000_000).default(1_000_000),
+			/**
+			 * Floor under the SFU's send estimate toward each participant (bps; 0: none): random
+			 * loss is not read as congestion, so a viewer on a lossy link keeps the layers it can take.
+			 */
+			minOutgoingBitrate: z.coerce.number().int().min(0).max(10_000_000).default(0),
+			/** Floor under each publisher's own video send estimate, x-google-min-bitrate in the router's codecs (kbps; 0: none). */
+			videoMinBitrateKbps: z.coerce.number().int().min(0).max(10_000).default(0),
 			workerLogLevel: z.enum(['debug', 'warn', 'error', 'none']).default('warn'),
 			/** Rooms' video codec: VP8 simulcast, or VP9 SVC (L3T3_KEY). */
 			videoCodec: z.enum(['vp8', 'vp9']).default('vp8'),

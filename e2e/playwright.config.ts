@@ -55,6 +55,8 @@ export default defineConfig({
 			// SIGTERM at the end drains first: pages are closed by then, but do not wait long.
 			PARLEY_OPS_DRAIN_GRACE_MS: '2000',
 			PARLEY_DATA_DIR: fileURLToPath(new URL('./.artifacts/server-data', import.meta.url)),
+			// Experiments (bench/loss): more server settings as JSON, e.g. {"PARLEY_MEDIA_MIN_OUTGOING_BITRATE":"600000"}.
+			...(process.env.E2E_SERVER_ENV ? (JSON.parse(process.env.E2E_SERVER_ENV) as Record<string, string>) : {}),
 		},
 	},
 });

@@ -25,6 +25,8 @@ export interface PeerContext {
 	router: types.Router;
 	webRtcServer: types.WebRtcServer;
 	initialOutgoingBitrate: number;
+	/** Floor under the send estimate of receive transports (bps; 0: none). */
+	minOutgoingBitrate: number;
 	logger: Logger;
 	limits?: PeerLimits;
 }
@@ -120,6 +122,11 @@ export class Peer extends EventEmitter<PeerEvents> {
 			});
 		} finally {
 			this.#pendingTransports[direction]--;
+		}
+		if (direction === 'recv' && this.#ctx.minOutgoingBitrate > 0) {
+			await transport.setMinOutgoingBitrate(this.#ctx.minOutgoingBitrate).catch((error: unknown) => {
+				this.log.warn({ err: error, transportId: transport.id }, 'could not set the minimum outgoing bitrate');
+			});
 		}
 		// The peer may have closed while the worker was creating the transport.
 		if (this.#closed) {

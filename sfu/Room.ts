@@ -15,7 +15,7 @@ import { measurePeer } from './quality/connectionQuality.ts';
 import { InvalidStateError, NotFoundError } from './errors.ts';
 import { Peer, type Producer } from './Peer.ts';
 import { logUnlessClosed } from './log.ts';
-import { mediaCodecs } from './codecs.ts';
+import { routerCodecs } from './codecs.ts';
 import type { PooledWorker } from './WorkerPool.ts';
 import type { PeerLimits } from './limits.ts';
 
@@ -28,6 +28,10 @@ export interface RoomOptions {
 	dynacastLowerDelayMs: number;
 	maxPeers: number;
 	initialOutgoingBitrate: number;
+	/** Floor under the send estimate of each receive transport (bps; 0: none). */
+	minOutgoingBitrate: number;
+	/** x-google-min-bitrate of the router's video codecs (kbps; 0: none). */
+	videoMinBitrateKbps: number;
 	logger: Logger;
 	/** What each participant may create (default: DEFAULT_PEER_LIMITS). */
 	peerLimits?: PeerLimits;
@@ -93,7 +97,7 @@ export class Room extends EventEmitter<RoomEvents> {
 	}
 
 	static async create(id: string, worker: PooledWorker, options: RoomOptions): Promise<Room> {
-		const router = await worker.worker.createRouter({ mediaCodecs, appData: { roomId: id } });
+		const router = await worker.worker.createRouter({ mediaCodecs: routerCodecs(options), appData: { roomId: id } });
 		const speakerObserver = await router.createActiveSpeakerObserver({ interval: 300 });
 		const room = new Room(id, router, worker, speakerObserver, options);
 		room.log.info({ worker: worker.index, routerId: router.id }, 'room opened');
@@ -139,6 +143,7 @@ export class Room extends EventEmitter<RoomEvents> {
 			router,
 			webRtcServer,
 			initialOutgoingBitrate: this.#options.initialOutgoingBitrate,
+			minOutgoingBitrate: this.#options.minOutgoingBitrate,
 			logger: this.log,
 			...(this.#options.peerLimits ? { limits: this.#options.peerLimits } : {}),
 		});

@@ -65,6 +65,8 @@ export class Sfu extends EventEmitter<SfuEvents> {
 				dynacastLowerDelayMs: this.#config.media.dynacastLowerDelayMs,
 				maxPeers: this.#config.rooms.maxPeers,
 				initialOutgoingBitrate: this.#config.media.initialOutgoingBitrate,
+				minOutgoingBitrate: this.#config.media.minOutgoingBitrate,
+				videoMinBitrateKbps: this.#config.media.videoMinBitrateKbps,
 				logger: this.#logger,
 				peerLimits: {
 					transportsPerDirection: this.#config.limits.transportsPerDirection,

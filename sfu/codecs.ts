@@ -4,6 +4,17 @@
  */
 import type { types } from 'mediasoup';
 
+/**
+ * The router's codecs with a floor under the publishers' video send estimate
+ * (`x-google-min-bitrate`, kbps, which mediasoup-client puts in the answer to the browser).
+ */
+export function routerCodecs(options: { videoMinBitrateKbps: number }): types.RouterRtpCodecCapability[] {
+	if (options.videoMinBitrateKbps <= 0) return mediaCodecs;
+	return mediaCodecs.map((c) =>
+		c.kind === 'video' ? { ...c, parameters: { ...c.parameters, 'x-google-min-bitrate': options.videoMinBitrateKbps } } : c,
+	);
+}
+
 export const mediaCodecs: types.RouterRtpCodecCapability[] = [
 	{
 		kind: 'audio',

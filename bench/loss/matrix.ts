@@ -68,7 +68,7 @@ function runOnce(name: string, variant: Variant, levels: string, windowMs: strin
 	const result = spawnSync(
 		'flock',
 		['/tmp/parley-e2e.lock', process.execPath, 'node_modules/@playwright/test/cli.js', 'test', '--config', 'e2e/playwright.config.ts', 'e2e/loss.spec.ts'],
-		{ cwd: ROOT, env, encoding: 'utf8', timeout: 600_000 },
+		{ cwd: ROOT, env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
 	);
 	console.log(`  ${name}: run took ${Math.round((Date.now() - t0) / 1000)} s (exit ${result.status})`);
 	if (!existsSync(file)) return { error: `no result (exit ${result.status}): ${(result.stdout ?? '').slice(-1500)}` };

@@ -149,6 +149,22 @@ export const ConfigSchema = z.strictObject({
 			transportsPerDirection: z.coerce.number().int().min(1).max(16).default(2),
 			/** Consumers of one producer a participant may hold. */
 			consumersPerProducer: z.coerce.number().int().min(1).max(16).default(2),
+			/** Socket.IO requests per identity in a room (all its sockets together): sustained rate and burst. */
+			requestsPerSecond: z.coerce.number().min(1).max(100_000).default(50),
+			requestsBurst: z.coerce.number().int().min(1).max(100_000).default(200),
+			/** Socket.IO requests per client address (every identity behind it together). */
+			ipRequestsPerSecond: z.coerce.number().min(1).max(1_000_000).default(500),
+			ipRequestsBurst: z.coerce.number().int().min(1).max(1_000_000).default(2000),
+			/** Typing notifications per identity. */
+			typingPerSecond: z.coerce.number().min(0.1).max(1000).default(2),
+			typingBurst: z.coerce.number().int().min(1).max(1000).default(6),
+			/** Presence changes (online/away) per identity. */
+			presencePerSecond: z.coerce.number().min(0.1).max(1000).default(1),
+			presenceBurst: z.coerce.number().int().min(1).max(1000).default(5),
+			/** Socket.IO connections of one identity in one room at once. */
+			socketsPerIdentity: z.coerce.number().int().min(1).max(100).default(4),
+			/** Open TCP connections (HTTP and WebSocket) per client address. */
+			connectionsPerIp: z.coerce.number().int().min(1).max(100_000).default(256),
 		})
 		.prefault({}),
 	files: z

@@ -19,7 +19,6 @@ import { InvalidStateError, LimitError, NotFoundError, UnavailableError } from '
 import { StoreUnavailableError } from './chat/MessageStore.ts';
 import type { ParleySocket } from './session.ts';
 import { end, tokenExpired } from './auth/sessionGuard.ts';
-import type { TokenBucket } from './rateLimit.ts';
 
 export type RequestHandler<K extends RequestName> = (payload: ParsedRequest<K>) => Promise<ResponseData<K>> | ResponseData<K>;
 
@@ -29,7 +28,8 @@ export type RequestObserver = (name: RequestName, seconds: number, ok: boolean) 
 export interface RpcContext {
 	socket: ParleySocket;
 	log: Logger;
-	limiter: TokenBucket;
+	/** The request rate limit of this connection's identity and address (false: refused). */
+	limiter: { take(): boolean | Promise<boolean> };
 	observe?: RequestObserver;
 }
 
@@ -50,7 +50,7 @@ export function handle<K extends RequestName>(ctx: RpcContext, name: K, handler:
 				end(ctx.socket, 'token-expired');
 				throw new ProtocolError(ErrorCode.Unauthorized, 'the join token expired');
 			}
-			if (!ctx.limiter.take()) throw new ProtocolError(ErrorCode.RateLimited, 'too many requests; slow down');
+			if (!(await ctx.limiter.take())) throw new ProtocolError(ErrorCode.RateLimited, 'too many requests; slow down');
 			const parsed = schema.safeParse(args.length >= 2 ? args[0] : undefined);
 			if (!parsed.success) throw new ProtocolError(ErrorCode.BadRequest, describeZodError(parsed.error));
 			const data = await handler(parsed.data);

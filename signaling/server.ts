@@ -34,7 +34,9 @@ import { bindMeetingEvents } from './meetingEvents.ts';
 import { apiRouter, errorHandler } from './http/routes.ts';
 import { clientRouter } from './http/static.ts';
 import { ErrorCode, requestSchemas } from './protocol/index.ts';
-import { TokenBucket } from './rateLimit.ts';
+import { RateLimits, ratesOf } from './limits/RateLimits.ts';
+import { capConnectionsPerIp, SessionCounter } from './limits/connections.ts';
+import { HttpTimeouts, requestTimeouts } from './http/timeouts.ts';
 import { bindRoomEvents } from './roomEvents.ts';
 import { createOps, messageStoreCheck, type Ops } from './ops/index.ts';
 import { rejectUnknownEvents } from './rpc.ts';
@@ -51,6 +53,8 @@ export interface ParleyServerOptions {
 	clientDist?: string;
 	/** The revocation list (default: from the config, in the data folder or Redis; closed with the server). */
 	revocations?: RevocationList;
+	/** Override the HTTP/connect timeouts (tests). */
+	timeouts?: Partial<HttpTimeouts>;
 }
 
 export interface ParleyHttpServer {
@@ -90,9 +94,12 @@ export function createParleyServer(options: ParleyServerOptions): ParleyHttpServ
 			retainMs: (config.auth.maxTokenLifetimeSeconds + CLOCK_TOLERANCE_SECONDS) * 1000,
 			logger: log,
 		});
+	const timeouts: HttpTimeouts = { ...HttpTimeouts, ...options.timeouts };
+	const rateLimits = new RateLimits(ratesOf(config), { redisUrl: config.redis.url, logger: log });
 	const app = express();
 	app.disable('x-powered-by');
 	app.set('trust proxy', 'loopback');
+	app.use(requestTimeouts(timeouts));
 	app.use(
 		pinoHttp({
 			logger: logger.child({ component: 'http' }),
@@ -114,9 +121,21 @@ export function createParleyServer(options: ParleyServerOptions): ParleyHttpServ
 	app.use(clientRouter(path.resolve(clientDist ?? DEFAULT_CLIENT_DIST)));
 	app.use(errorHandler);
 
-	const http = createServer({ requestTimeout: 30 * 60_000 }, app); // large uploads on slow links
+	// Bodies are timed per route (requestTimeouts: uploads by progress), headers here.
+	const http = createServer(
+		{
+			requestTimeout: 0,
+			headersTimeout: timeouts.headersMs,
+			keepAliveTimeout: timeouts.keepAliveMs,
+			connectionsCheckingInterval: 1000,
+		},
+		app,
+	);
+	capConnectionsPerIp(http, config.limits.connectionsPerIp, log);
 	const io: ParleyServer = new Server(http, {
 		serveClient: false,
+		// A client must authenticate (send its namespace CONNECT with the token) this soon.
+		connectTimeout: timeouts.socketConnectMs,
 		maxHttpBufferSize: 256 * 1024,
 		pingInterval: config.presence.heartbeatIntervalMs,
 		pingTimeout: config.presence.heartbeatTimeoutMs,
@@ -148,6 +167,24 @@ export function createParleyServer(options: ParleyServerOptions): ParleyHttpServ
 		err.data = { code: ErrorCode.RoomLocked, message: 'the meeting is locked; nobody new can join' };
 		next(err);
 	});
+	const socketsPerIdentity = new SessionCounter(config.limits.socketsPerIdentity);
+	io.use((socket, next) => {
+		const key = `${socket.data.claims.room}\u0000${socket.data.claims.sub}`;
+		if (!socketsPerIdentity.acquire(key)) {
+			log.info({ roomId: socket.data.claims.room, peerId: socket.data.claims.sub }, 'connection refused: too many sockets');
+			const err = new Error('limit_exceeded: too many connections for this participant') as Error & { data?: unknown };
+			err.data = { code: ErrorCode.LimitExceeded, message: `at most ${config.limits.socketsPerIdentity} connections per participant` };
+			return next(err);
+		}
+		let released = false;
+		const release = (): void => {
+			if (!released) socketsPerIdentity.release(key);
+			released = true;
+		};
+		socket.once('disconnect', release);
+		socket.conn.once('close', release);
+		next();
+	});
 
 	sfu.on('roomcreated', (room) => bindRoomEvents(io, room));
 
@@ -162,10 +199,15 @@ export function createParleyServer(options: ParleyServerOptions): ParleyHttpServ
 			tokenRole: claims.role,
 			skipWaitingRoom: claims.grants.skipWaitingRoom,
 		});
+		const who = `${claims.room}:${claims.sub}`;
+		const address = clientAddress(socket.handshake.address, socket.handshake.headers['x-forwarded-for']);
 		const ctx: HandlerContext = {
 			socket,
 			log: sessionLog,
-			limiter: new TokenBucket(50, 200),
+			limiter: {
+				take: async () => (await rateLimits.take('requests', who)) && (await rateLimits.take('ipRequests', address)),
+			},
+			limit: (name) => rateLimits.take(name, who),
 			observe: ops.metrics.observer(session),
 			config,
 			io,
@@ -220,7 +262,17 @@ export function createParleyServer(options: ParleyServerOptions): ParleyHttpServ
 			presence.close();
 			meetings.close();
 			if (!options.revocations) await revocations.close();
+			await rateLimits.close();
 			http.closeAllConnections();
 		},
 	};
+}
+
+/** The client's address: behind a proxy on loopback (trusted, as for Express), the last hop it added. */
+export function clientAddress(remote: string, forwardedFor: string | string[] | undefined): string {
+	const loopback = remote === '127.0.0.1' || remote === '::1' || remote === '::ffff:127.0.0.1';
+	const header = Array.isArray(forwardedFor) ? forwardedFor.join(',') : forwardedFor;
+	if (!loopback || !header) return remote;
+	const hops = header.split(',').map((h) => h.trim()).filter(Boolean);
+	return hops.at(-1) ?? remote;
 }

@@ -110,6 +110,12 @@ async function withServer<T>(config: Config, redisUrl: string | undefined, fn: (
 			PARLEY_LOG_LEVEL: 'error',
 			PARLEY_CHAT_MESSAGES_PER_SECOND: '10000',
 			PARLEY_CHAT_MESSAGES_BURST: '10000',
+			// Every participant connects from 127.0.0.1 and sends as fast as it can.
+			PARLEY_LIMITS_CONNECTIONS_PER_IP: '100000',
+			PARLEY_LIMITS_IP_REQUESTS_PER_SECOND: '1000000',
+			PARLEY_LIMITS_IP_REQUESTS_BURST: '1000000',
+			PARLEY_LIMITS_REQUESTS_PER_SECOND: '100000',
+			PARLEY_LIMITS_REQUESTS_BURST: '100000',
 			PARLEY_CHAT_DURABILITY: config.endsWith('disk') ? 'disk' : 'process',
 			...(redisUrl ? { PARLEY_REDIS_URL: redisUrl } : {}),
 		},

@@ -50,6 +50,10 @@ export async function startParley(options: { workers?: number; mediaPort: number
 		PARLEY_ROOMS_MAX_PEERS: '1000',
 		PARLEY_DATA_DIR: dataDir,
 		PARLEY_LOG_LEVEL: 'warn',
+		// Every bot connects from 127.0.0.1: lift the per-address caps meant for the internet.
+		PARLEY_LIMITS_CONNECTIONS_PER_IP: '100000',
+		PARLEY_LIMITS_IP_REQUESTS_PER_SECOND: '1000000',
+		PARLEY_LIMITS_IP_REQUESTS_BURST: '1000000',
 	});
 	const child: ChildProcess = spawn(process.execPath, [path.join(root, 'signaling', 'main.ts')], {
 		cwd: root,

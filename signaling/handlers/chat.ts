@@ -5,7 +5,6 @@
  */
 import type { MessageStore, StoredMessage } from '../chat/index.ts';
 import { ChatLimits, ErrorCode, ProtocolError, type ChatMessage, type ChatReceipt } from '../protocol/index.ts';
-import { TokenBucket } from '../rateLimit.ts';
 import { handle } from '../rpc.ts';
 import { channels } from '../session.ts';
 import type { HandlerContext } from './context.ts';
@@ -13,7 +12,6 @@ import type { HandlerContext } from './context.ts';
 export function registerChatHandlers(ctx: HandlerContext): void {
 	const { socket, session, io, messages, files, presence } = ctx;
 	const { room, sub: me, name } = session.claims;
-	const flood = new TokenBucket(ctx.config.chat.messagesPerSecond, ctx.config.chat.messagesBurst);
 	const direct = (identity: string) => channels.identity(room, identity);
 
 	void socket.join([channels.chat(room), direct(me)]);
@@ -29,7 +27,7 @@ export function registerChatHandlers(ctx: HandlerContext): void {
 		// A retry of a stored message is answered even when flooding: it costs nothing new.
 		const existing = await messages.getById(room, me, id);
 		if (existing) return { message: toWire(existing), duplicate: true, epoch: await messages.epoch() };
-		if (!flood.take()) throw new ProtocolError(ErrorCode.RateLimited, 'you are sending messages too fast; slow down');
+		if (!(await ctx.limit('chat'))) throw new ProtocolError(ErrorCode.RateLimited, 'you are sending messages too fast; slow down');
 		const file = attachment ? await files.describe(room, attachment.fileId) : null;
 		if (attachment && !file) throw new ProtocolError(ErrorCode.NotFound, 'no such file in this room');
 		const { message, duplicate, epoch } = await messages.append({
@@ -90,13 +88,17 @@ export function registerChatHandlers(ctx: HandlerContext): void {
 		return { readUpTo: result.readUpTo };
 	});
 
-	handle(ctx, 'chat:typing', ({ typing, to }) => {
+	handle(ctx, 'chat:typing', async ({ typing, to }) => {
+		if (!session.claims.grants.chat) throw new ProtocolError(ErrorCode.Forbidden, 'this token may not send messages');
+		if (to === me) throw new ProtocolError(ErrorCode.BadRequest, 'cannot type to yourself');
+		if (!(await ctx.limit('typing'))) throw new ProtocolError(ErrorCode.RateLimited, 'too many typing notifications; slow down');
 		const event = { identity: me, name, typing, direct: Boolean(to) };
 		(to ? socket.to(direct(to)) : socket.to(channels.chat(room))).emit('chat:typing', event);
 		return {};
 	});
 
-	handle(ctx, 'presence:set', ({ state }) => {
+	handle(ctx, 'presence:set', async ({ state }) => {
+		if (!(await ctx.limit('presence'))) throw new ProtocolError(ErrorCode.RateLimited, 'too many presence changes; slow down');
 		presence.setState(room, me, state);
 		return {};
 	});

@@ -29,6 +29,8 @@ export interface HandlerContext extends RpcContext {
 	control: MeetingControl;
 	/** How this connection arrived: its role, whether it was made host for being first. */
 	arrival: ArrivalResult;
+	/** Take one point of one of this identity's own limits (false: limited). */
+	limit(name: 'chat' | 'typing' | 'presence'): Promise<boolean>;
 }
 
 /** The session's peer and room, or an `invalid_state` answer when not joined. */

@@ -21,11 +21,13 @@ export function apiRouter(config: Config, sfu: Sfu): Router {
 		res.json({ dev: config.dev, publicUrl: config.http.publicUrl });
 	});
 
-	router.post('/api/dev/token', express.json({ limit: '4kb' }), (req: Request, res: Response) => {
-		if (!config.dev) {
-			sendError(res, 404, ErrorCode.NotFound, 'the dev token endpoint exists only in dev mode');
-			return;
-		}
+	// Outside dev mode the body is never read: refused at once, connection closed.
+	const devOnly = (req: Request, res: Response, next: () => void): void => {
+		if (config.dev) return next();
+		if (!req.complete) res.setHeader('Connection', 'close');
+		sendError(res, 404, ErrorCode.NotFound, 'the dev token endpoint exists only in dev mode');
+	};
+	router.post('/api/dev/token', devOnly, express.json({ limit: '4kb' }), (req: Request, res: Response) => {
 		const parsed = DevTokenRequestSchema.safeParse(req.body);
 		if (!parsed.success) {
 			sendError(res, 400, ErrorCode.BadRequest, describeZodError(parsed.error));

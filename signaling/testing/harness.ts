@@ -17,7 +17,7 @@ import {
 	type Result,
 	type ServerToClientEvents,
 } from '../protocol/index.ts';
-import { createParleyServer, type ParleyHttpServer } from '../server.ts';
+import { createParleyServer, type ParleyHttpServer, type ParleyServerOptions } from '../server.ts';
 import { createMessageStore, type MessageStore } from '../chat/index.ts';
 import { FileStore } from '../files/index.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -50,6 +50,8 @@ export interface TestServerOptions {
 	port?: number;
 	/** Data directory kept across restarts (default: a fresh temporary one, removed at close). */
 	dataDir?: string;
+	/** Shorter HTTP/connect timeouts. */
+	timeouts?: ParleyServerOptions['timeouts'];
 }
 
 export async function startTestServer({ env = {}, ...options }: TestServerOptions = {}): Promise<TestServer> {
@@ -73,7 +75,7 @@ export async function startTestServer({ env = {}, ...options }: TestServerOption
 	const sfu = await Sfu.create(config, logger);
 	const messages = options.messages ?? createMessageStore({ dataDir });
 	const files = new FileStore({ dataDir: config.data.dir });
-	const server = createParleyServer({ config, logger, sfu, messages, files, clientDist: '/nonexistent' });
+	const server = createParleyServer({ config, logger, sfu, messages, files, clientDist: '/nonexistent', ...(options.timeouts ? { timeouts: options.timeouts } : {}) });
 	const address = await server.listen();
 	const url = `http://127.0.0.1:${address.port}`;
 	const clients: TestClient[] = [];

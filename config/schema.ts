@@ -69,6 +69,16 @@ export const ConfigSchema = z.strictObject({
 		})
 		.refine((t) => t.urls.length === 0 || t.secret !== undefined, { message: 'turn.urls needs turn.secret', path: ['secret'] })
 		.prefault({}),
+	placement: z
+		.strictObject({
+			/** A room stays on its workers until one forwards this many streams (consumers); then peers go where there is most headroom. 0: always by headroom. */
+			spreadConsumers: z.coerce.number().int().min(0).max(100_000).default(500),
+			/** ... or until its CPU is above this (percent of one core). */
+			spreadCpuPercent: z.coerce.number().min(1).max(100).default(70),
+			/** A pipe between two routers of a room that nobody needs any more is closed after this long (ms). */
+			pipeIdleMs: z.coerce.number().int().min(0).max(600_000).default(1000),
+		})
+		.prefault({}),
 	rooms: z
 		.strictObject({
 			/** How long an empty room keeps its router before it is closed (ms). */

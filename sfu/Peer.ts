@@ -21,14 +21,25 @@ export type Producer = types.Producer<ProducerAppData>;
 export type Consumer = types.Consumer<ConsumerAppData>;
 type Transport = types.WebRtcTransport<TransportAppData>;
 
-export interface PeerContext {
+/** Where a peer's media lives: one router of its room, on one worker. */
+export interface PeerPlacement {
 	router: types.Router;
 	webRtcServer: types.WebRtcServer;
+	/** The worker's index in the pool. */
+	workerIndex: number;
+}
+
+export interface PeerContext extends PeerPlacement {
 	initialOutgoingBitrate: number;
 	/** Floor under the send estimate of receive transports (bps; 0: none). */
 	minOutgoingBitrate: number;
 	logger: Logger;
 	limits?: PeerLimits;
+	/**
+	 * Called before consuming a producer (of any router of the room) on this peer's router:
+	 * the room pipes it here if needed. Returns a function to call once the consumer exists.
+	 */
+	beforeConsume?: (producer: Producer, placement: PeerPlacement) => Promise<() => void>;
 }
 
 export type PeerEvents = {
@@ -64,7 +75,7 @@ export class Peer extends EventEmitter<PeerEvents> {
 	readonly log: Logger;
 	/** The receive capabilities the client announced when joining. */
 	readonly rtpCapabilities: types.RtpCapabilities;
-	readonly #ctx: PeerContext;
+	#ctx: PeerContext;
 	readonly #transports = new Map<string, Transport>();
 	readonly #producers = new Map<string, Producer>();
 	readonly #consumers = new Map<string, Consumer>();
@@ -88,6 +99,28 @@ export class Peer extends EventEmitter<PeerEvents> {
 
 	get closed(): boolean {
 		return this.#closed;
+	}
+
+	/** The pool index of the worker this peer's media is on. */
+	get workerIndex(): number {
+		return this.#ctx.workerIndex;
+	}
+
+	/** Start this peer's media over: close its transports (its producers and consumers with them). */
+	resetMedia(): void {
+		this.#assertOpen();
+		for (const transport of [...this.#transports.values()]) transport.close();
+	}
+
+	/**
+	 * Move this peer's media to another router (its worker died or is being drained): its
+	 * transports close (and with them its producers and consumers); the client creates new
+	 * ones, publishes and consumes again. The peer itself (identity, room membership) stays.
+	 */
+	relocate(placement: PeerPlacement): void {
+		this.resetMedia();
+		this.#ctx = { ...this.#ctx, ...placement };
+		this.log.info({ worker: placement.workerIndex }, 'media moved to another worker');
 	}
 
 	get producers(): ReadonlyMap<string, Producer> {
@@ -223,6 +256,15 @@ export class Peer extends EventEmitter<PeerEvents> {
 	/** Consume another peer's producer on one of this peer's receive transports (starts paused). */
 	async consume(transportId: string, producer: Producer): Promise<Consumer> {
 		const transport = this.transport(transportId, 'recv');
+		const release = await this.#ctx.beforeConsume?.(producer, this.#ctx);
+		try {
+			return await this.#consume(transport, producer);
+		} finally {
+			release?.();
+		}
+	}
+
+	async #consume(transport: Transport, producer: Producer): Promise<Consumer> {
 		if (!this.#ctx.router.canConsume({ producerId: producer.id, rtpCapabilities: this.rtpCapabilities })) {
 			throw new TypeError(`cannot consume producer ${producer.id} with this device's RTP capabilities`);
 		}

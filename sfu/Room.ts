@@ -1,10 +1,14 @@
 /**
- * One meeting: its peers and the router that forwards their media. A room lives on one
- * worker's router for now; `routerFor()` is the single place to change when a room
- * spans several routers (pipeToRouter) later.
+ * One meeting: its peers and the routers that forward their media, one per worker the
+ * room uses (RoomRouters: pipes between them on demand, the active speaker observer on
+ * the main router). Where each peer goes is up to the placement policy (Sfu).
+ *
+ * A router lost with its worker (death, or an operator closing it) does not end the
+ * meeting: its peers are moved to a live worker (`peermoved`: their clients reconnect
+ * their media), and the others see those peers' producers close and come back.
  *
  * close() is idempotent and cascades to every peer; a room that stays empty for
- * `emptyTimeoutMs` closes itself, and so does a room whose worker died.
+ * `emptyTimeoutMs` closes itself, and so does one that finds no live worker at all.
  */
 import { EventEmitter } from 'node:events';
 import type { types } from 'mediasoup';
@@ -15,9 +19,13 @@ import { measurePeer } from './quality/connectionQuality.ts';
 import { InvalidStateError, NotFoundError } from './errors.ts';
 import { Peer, type Producer } from './Peer.ts';
 import { logUnlessClosed } from './log.ts';
-import { routerCodecs } from './codecs.ts';
 import type { PooledWorker } from './WorkerPool.ts';
 import type { PeerLimits } from './limits.ts';
+import { routerCodecs } from './codecs.ts';
+import { RoomRouters, type RouterEntry } from './RoomRouters.ts';
+
+/** Picks the worker for a peer among the live ones (waiting for one when none is). */
+export type Placer = (roomWorkers: readonly number[], avoid?: number) => Promise<PooledWorker>;
 
 export interface RoomOptions {
 	emptyTimeoutMs: number;
@@ -35,6 +43,8 @@ export interface RoomOptions {
 	logger: Logger;
 	/** What each participant may create (default: DEFAULT_PEER_LIMITS). */
 	peerLimits?: PeerLimits;
+	/** How long a pipe nobody needs stays open (ms). */
+	pipeIdleMs?: number;
 }
 
 export type RoomEvents = {
@@ -49,33 +59,28 @@ export type RoomEvents = {
 	producerlayers: [producer: Producer, maxSpatialLayer: number];
 	activespeaker: [peerId: string];
 	quality: [peers: QualityReport[]];
+	/** A peer's media was moved to another worker (from → to): its client must reconnect its media. */
+	peermoved: [peer: Peer, from: number, to: number];
 };
 
 export class Room extends EventEmitter<RoomEvents> {
 	readonly id: string;
 	readonly log: Logger;
-	readonly #router: types.Router;
-	readonly #worker: PooledWorker;
+	readonly #routers: RoomRouters;
+	readonly #place: Placer;
 	readonly #options: RoomOptions;
 	readonly #peers = new Map<string, Peer>();
 	readonly #dynacast: Dynacast;
-	readonly #speakerObserver: types.ActiveSpeakerObserver;
 	#activeSpeaker: string | null = null;
 	#emptyTimer: NodeJS.Timeout | undefined;
 	#qualityTimer: NodeJS.Timeout | undefined;
 	#closed = false;
 
-	private constructor(
-		id: string,
-		router: types.Router,
-		worker: PooledWorker,
-		speakerObserver: types.ActiveSpeakerObserver,
-		options: RoomOptions,
-	) {
+	private constructor(id: string, routers: RoomRouters, place: Placer, options: RoomOptions) {
 		super();
 		this.id = id;
-		this.#router = router;
-		this.#worker = worker;
+		this.#routers = routers;
+		this.#place = place;
 		this.#options = options;
 		this.log = options.logger.child({ roomId: id });
 		this.#dynacast = new Dynacast({
@@ -86,21 +91,25 @@ export class Room extends EventEmitter<RoomEvents> {
 				this.emit('producerlayers', producer, layer);
 			},
 		});
-		this.#speakerObserver = speakerObserver;
-		speakerObserver.on('dominantspeaker', ({ producer }) => this.#setActiveSpeaker(producer.appData.peerId as string));
+		routers.on('dominantspeaker', (producer) => this.#setActiveSpeaker(producer.appData.peerId as string));
+		routers.on('routerlost', (index) => void this.#moveOff(index));
+		routers.on('mainchanged', () => {
+			for (const peer of this.#peers.values()) for (const p of peer.producers.values()) if (p.kind === 'audio') this.#observe(peer, p);
+		});
 		if (options.qualityIntervalMs > 0) {
 			this.#qualityTimer = setInterval(() => void this.#measureQuality(), options.qualityIntervalMs);
 			this.#qualityTimer.unref();
 		}
-		router.observer.once('close', () => this.#close(worker.worker.closed ? 'worker-died' : 'closed'));
 		this.#scheduleEmptyClose();
 	}
 
-	static async create(id: string, worker: PooledWorker, options: RoomOptions): Promise<Room> {
-		const router = await worker.worker.createRouter({ mediaCodecs: routerCodecs(options), appData: { roomId: id } });
-		const speakerObserver = await router.createActiveSpeakerObserver({ interval: 300 });
-		const room = new Room(id, router, worker, speakerObserver, options);
-		room.log.info({ worker: worker.index, routerId: router.id }, 'room opened');
+	static async create(id: string, place: Placer, options: RoomOptions): Promise<Room> {
+		const logger = options.logger.child({ roomId: id });
+		const routers = new RoomRouters({ roomId: id, logger, codecs: routerCodecs(options), pipeIdleMs: options.pipeIdleMs });
+		const worker = await place([]);
+		const main = await routers.routerOn(worker);
+		const room = new Room(id, routers, place, options);
+		room.log.info({ worker: worker.index, routerId: main.router.id }, 'room opened');
 		return room;
 	}
 
@@ -108,8 +117,14 @@ export class Room extends EventEmitter<RoomEvents> {
 		return this.#closed;
 	}
 
-	get workerIndex(): number {
-		return this.#worker.index;
+	/** Workers the room has routers on (pool indexes). */
+	get workers(): number[] {
+		return this.#routers.workers;
+	}
+
+	/** Pipes currently open between the room's routers (producer → worker). */
+	get pipes(): number {
+		return this.#routers.pipeCount;
 	}
 
 	get videoCodec(): 'vp8' | 'vp9' {
@@ -120,8 +135,11 @@ export class Room extends EventEmitter<RoomEvents> {
 		return this.#activeSpeaker;
 	}
 
+	/** Every router of a room has the same codecs, so the same capabilities. */
 	get rtpCapabilities(): types.RtpCapabilities {
-		return this.#router.rtpCapabilities;
+		const main = this.#routers.main;
+		if (!main) throw new InvalidStateError(`room ${this.id} has no router right now`);
+		return main.router.rtpCapabilities;
 	}
 
 	get peers(): ReadonlyMap<string, Peer> {
@@ -129,31 +147,36 @@ export class Room extends EventEmitter<RoomEvents> {
 	}
 
 	/**
-	 * Add a peer. A peer with the same id (the same identity joining again) replaces the
-	 * old one, which is closed first.
+	 * Add a peer, on the worker the placement policy picks. A peer with the same id (the same
+	 * identity joining again) replaces the old one, which is closed first.
 	 */
-	join(id: string, name: string, rtpCapabilities: types.RtpCapabilities): Peer {
+	async join(id: string, name: string, rtpCapabilities: types.RtpCapabilities): Promise<Peer> {
 		this.#assertOpen();
 		this.#peers.get(id)?.close();
 		if (this.#peers.size >= this.#options.maxPeers) throw new InvalidStateError(`room ${this.id} is full`);
 		clearTimeout(this.#emptyTimer);
 		this.#emptyTimer = undefined;
-		const { router, webRtcServer } = this.routerFor();
+		let entry: RouterEntry;
+		try {
+			entry = await this.#routers.routerOn(await this.#place(this.#routers.workers));
+		} catch (error) {
+			if (this.#peers.size === 0) this.#scheduleEmptyClose();
+			throw error;
+		}
+		this.#assertOpen();
+		this.#peers.get(id)?.close();
+		if (this.#peers.size >= this.#options.maxPeers) throw new InvalidStateError(`room ${this.id} is full`);
 		const peer = new Peer(id, name, rtpCapabilities, {
-			router,
-			webRtcServer,
+			...placementOf(entry),
 			initialOutgoingBitrate: this.#options.initialOutgoingBitrate,
 			minOutgoingBitrate: this.#options.minOutgoingBitrate,
 			logger: this.log,
 			...(this.#options.peerLimits ? { limits: this.#options.peerLimits } : {}),
+			beforeConsume: (producer, at) => this.#lease(producer, at.workerIndex),
 		});
 		this.#peers.set(id, peer);
 		peer.on('newproducer', (p) => {
-			if (p.kind === 'audio') {
-				void this.#speakerObserver
-					.addProducer({ producerId: p.id })
-					.catch((err: unknown) => logUnlessClosed(peer.log, p, err, 'active speaker observer did not take the producer'));
-			}
+			if (p.kind === 'audio') this.#observe(peer, p);
 			else this.#dynacast.update(p);
 			this.emit('newproducer', p);
 		});
@@ -161,6 +184,7 @@ export class Room extends EventEmitter<RoomEvents> {
 		peer.on('demandchange', (producerId) => {
 			const producer = this.#findProducer(producerId);
 			if (producer) this.#dynacast.update(producer);
+			this.#routers.sweep(this.#needed, producerId);
 		});
 		peer.on('producerpause', (p) => this.emit('producerpause', p));
 		peer.on('producerresume', (p) => this.emit('producerresume', p));
@@ -169,11 +193,12 @@ export class Room extends EventEmitter<RoomEvents> {
 			if (this.#activeSpeaker === id) this.#activeSpeaker = null;
 			// Its consumers are gone: what the others publish may be needed less now.
 			for (const other of this.#peers.values()) for (const p of other.producers.values()) this.#dynacast.update(p);
+			this.#routers.sweep(this.#needed);
 			peer.log.info('peer left');
 			this.emit('peerleft', peer);
 			if (this.#peers.size === 0) this.#scheduleEmptyClose();
 		});
-		peer.log.info({ name, peers: this.#peers.size }, 'peer joined');
+		peer.log.info({ name, peers: this.#peers.size, worker: entry.worker.index }, 'peer joined');
 		this.emit('peerjoined', peer);
 		return peer;
 	}
@@ -236,9 +261,55 @@ export class Room extends EventEmitter<RoomEvents> {
 		if (!this.#closed) this.emit('quality', peers.filter((q): q is QualityReport => q !== undefined));
 	}
 
-	/** The router (and its worker's WebRtcServer) that serves a peer. One router per room for now. */
-	routerFor(): { router: types.Router; webRtcServer: types.WebRtcServer } {
-		return { router: this.#router, webRtcServer: this.#worker.webRtcServer };
+	/** Make a producer consumable on a worker's router of this room (piping it there if needed). */
+	async #lease(producer: Producer, workerIndex: number): Promise<() => void> {
+		const from = this.#routers.entry(this.#peers.get(producer.appData.peerId)?.workerIndex ?? -1);
+		const to = this.#routers.entry(workerIndex);
+		if (!from || !to) throw new NotFoundError(`producer ${producer.id} is not available right now (its media is moving)`);
+		return this.#routers.lease(producer, from, to);
+	}
+
+	/** Whether someone on a worker consumes a producer, or the speaker observer there must hear it. */
+	readonly #needed = (producerId: string, workerIndex: number): boolean => {
+		if (this.#routers.main?.worker.index === workerIndex) {
+			const producer = this.#findProducer(producerId);
+			if (producer?.kind === 'audio') return true;
+		}
+		for (const peer of this.#peers.values()) {
+			if (peer.workerIndex !== workerIndex) continue;
+			for (const consumer of peer.consumers.values()) if (consumer.producerId === producerId) return true;
+		}
+		return false;
+	};
+
+	/** Let the active speaker observer hear a microphone, wherever it is. */
+	#observe(peer: Peer, producer: Producer): void {
+		const from = this.#routers.entry(peer.workerIndex);
+		if (!from) return;
+		void this.#routers
+			.observe(producer, from)
+			.catch((err: unknown) => logUnlessClosed(peer.log, producer, err, 'active speaker observer did not take the producer'));
+	}
+
+	/** Move every peer off a lost router to live workers; their clients reconnect their media. */
+	async #moveOff(index: number): Promise<void> {
+		const moving = [...this.#peers.values()].filter((p) => p.workerIndex === index);
+		if (moving.length === 0) return;
+		this.log.warn({ worker: index, peers: moving.length }, 'worker lost: moving its peers');
+		for (const peer of moving) {
+			if (peer.closed || this.#closed) continue;
+			try {
+				const entry = await this.#routers.routerOn(await this.#place(this.#routers.workers, index));
+				if (peer.closed || this.#closed || peer.workerIndex !== index) continue;
+				peer.relocate(placementOf(entry));
+				this.emit('peermoved', peer, index, entry.worker.index);
+			} catch (err) {
+				if (this.#closed) return;
+				this.log.error({ err, peerId: peer.id }, 'no live worker to move the peer to: closing the room');
+				this.#close('worker-died');
+				return;
+			}
+		}
 	}
 
 	close(): void {
@@ -253,7 +324,7 @@ export class Room extends EventEmitter<RoomEvents> {
 		this.#dynacast.close();
 		for (const peer of [...this.#peers.values()]) peer.close();
 		this.#peers.clear();
-		this.#router.close();
+		this.#routers.close();
 		this.log.info({ reason }, 'room closed');
 		this.emit('close', reason);
 		this.removeAllListeners();
@@ -270,4 +341,8 @@ export class Room extends EventEmitter<RoomEvents> {
 	#assertOpen(): void {
 		if (this.#closed) throw new InvalidStateError(`room ${this.id} closed`);
 	}
+}
+
+function placementOf(entry: RouterEntry): { router: types.Router; webRtcServer: types.WebRtcServer; workerIndex: number } {
+	return { router: entry.router, webRtcServer: entry.worker.webRtcServer, workerIndex: entry.worker.index };
 }

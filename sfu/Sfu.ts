@@ -9,6 +9,8 @@ import { InvalidStateError, UnavailableError } from './errors.ts';
 import { Room } from './Room.ts';
 import { WorkerPool } from './WorkerPool.ts';
 import { WorkerLoad } from './placement/WorkerLoad.ts';
+import { HeadroomPlacement, type PlacementPolicy } from './placement/Placement.ts';
+import type { PooledWorker } from './WorkerPool.ts';
 
 export type SfuEvents = {
 	roomcreated: [room: Room];
@@ -20,21 +22,24 @@ export class Sfu extends EventEmitter<SfuEvents> {
 	readonly load: WorkerLoad;
 	readonly #config: Config;
 	readonly #logger: Logger;
+	readonly #placement: PlacementPolicy;
 	readonly #rooms = new Map<string, Room>();
 	readonly #creating = new Map<string, Promise<Room>>();
 	#closed = false;
 	/** Why new rooms are refused (draining), or null. */
 	#refuseNewRooms: string | null = null;
 
-	private constructor(pool: WorkerPool, config: Config, logger: Logger) {
+	private constructor(pool: WorkerPool, config: Config, logger: Logger, placement: PlacementPolicy) {
 		super();
 		this.pool = pool;
 		this.load = new WorkerLoad(pool, { intervalMs: 2000 });
 		this.#config = config;
 		this.#logger = logger;
+		this.#placement = placement;
 	}
 
-	static async create(config: Config, logger: Logger): Promise<Sfu> {
+	/** `placement`: any policy; default HeadroomPlacement with the `placement.*` configuration. */
+	static async create(config: Config, logger: Logger, placement?: PlacementPolicy): Promise<Sfu> {
 		const pool = await WorkerPool.create({
 			workers: config.media.workers,
 			listenIp: config.media.listenIp,
@@ -43,7 +48,7 @@ export class Sfu extends EventEmitter<SfuEvents> {
 			logLevel: config.media.workerLogLevel,
 			logger: logger.child({ component: 'sfu' }),
 		});
-		return new Sfu(pool, config, logger);
+		return new Sfu(pool, config, logger, placement ?? new HeadroomPlacement(config.placement));
 	}
 
 	get rooms(): ReadonlyMap<string, Room> {
@@ -58,7 +63,7 @@ export class Sfu extends EventEmitter<SfuEvents> {
 		let pending = this.#creating.get(id);
 		if (!pending) {
 			if (this.#refuseNewRooms !== null) throw new UnavailableError(this.#refuseNewRooms);
-			pending = Room.create(id, this.pool.pick(), {
+			pending = Room.create(id, this.#place, {
 				emptyTimeoutMs: this.#config.rooms.emptyTimeoutMs,
 				videoCodec: this.#config.media.videoCodec,
 				qualityIntervalMs: this.#config.media.qualityIntervalMs,
@@ -67,6 +72,7 @@ export class Sfu extends EventEmitter<SfuEvents> {
 				initialOutgoingBitrate: this.#config.media.initialOutgoingBitrate,
 				minOutgoingBitrate: this.#config.media.minOutgoingBitrate,
 				videoMinBitrateKbps: this.#config.media.videoMinBitrateKbps,
+				pipeIdleMs: this.#config.placement.pipeIdleMs,
 				logger: this.#logger,
 				peerLimits: {
 					transportsPerDirection: this.#config.limits.transportsPerDirection,
@@ -95,6 +101,14 @@ export class Sfu extends EventEmitter<SfuEvents> {
 		}
 		return pending;
 	}
+
+	/** A worker for a peer (or a new room) by the placement policy; waits for a respawn when none is live. */
+	readonly #place = async (roomWorkers: readonly number[], avoid?: number): Promise<PooledWorker> => {
+		if (this.#closed) throw new InvalidStateError('sfu closed');
+		await this.pool.whenAny();
+		const workers = this.pool.workers.map((worker) => ({ worker, cpuPercent: this.load.get(worker.index)?.cpuPercent ?? null }));
+		return this.#placement.choose({ workers, roomWorkers, ...(avoid !== undefined ? { avoid } : {}) });
+	};
 
 	/** Refuse to open rooms that are not open yet (running meetings go on); null accepts them again. */
 	refuseNewRooms(reason: string | null): void {

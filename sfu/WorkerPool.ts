@@ -1,8 +1,9 @@
 /**
  * One mediasoup worker per core, each with a WebRtcServer so that every transport of a
- * worker shares one UDP and one TCP port (basePort + index). A worker that dies is
- * replaced on the same port; its routers are closed by mediasoup and the rooms on it
- * are told through the router's `workerclose` event.
+ * worker shares one UDP and one TCP port (basePort + index). A worker that dies (or that
+ * an operator restarts) is replaced on the same port, at once the first time and with a
+ * growing delay if it keeps dying; its routers are closed by mediasoup and the rooms on
+ * it move their peers to live workers (Room).
  */
 import { EventEmitter } from 'node:events';
 import * as mediasoup from 'mediasoup';
@@ -17,7 +18,7 @@ export interface WorkerPoolOptions {
 	basePort: number;
 	logLevel: types.WorkerLogLevel;
 	logger: Logger;
-	/** Delay before a dead worker is replaced (ms). */
+	/** Delay before a dead worker is replaced (ms); doubled for each death within a minute, up to 10 s. */
 	respawnDelayMs?: number;
 }
 
@@ -26,11 +27,16 @@ export interface PooledWorker {
 	readonly port: number;
 	readonly worker: types.Worker;
 	readonly webRtcServer: types.WebRtcServer;
-	/** Routers currently open on this worker (the load measure used by pick()). */
+	/** Routers currently open on this worker. */
 	routers: number;
+	/** Consumers (WebRTC and pipe) currently open on this worker: what it forwards. */
+	consumers: number;
+	/** WebRTC transports open on this worker (about two per participant). */
+	transports: number;
 }
 
 export type WorkerPoolEvents = {
+	/** A worker died, or an operator closed it (restart()); it is being replaced. */
 	workerdied: [index: number, error: Error];
 	workerrespawned: [worker: PooledWorker];
 };
@@ -38,6 +44,8 @@ export type WorkerPoolEvents = {
 export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
 	readonly #options: WorkerPoolOptions;
 	readonly #workers: (PooledWorker | undefined)[];
+	/** Recent deaths per worker index (for the respawn backoff). */
+	readonly #deaths = new Map<number, number[]>();
 	#closed = false;
 
 	private constructor(options: WorkerPoolOptions) {
@@ -70,17 +78,38 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
 		return this.#workers.map((_, i) => this.#options.basePort + i);
 	}
 
+	/** Live workers (mediasoup closes a dead worker's routers before it reports the death: those are left out). */
 	get workers(): readonly PooledWorker[] {
-		return this.#workers.filter((w): w is PooledWorker => w !== undefined);
+		return this.#workers.filter((w): w is PooledWorker => w !== undefined && !w.worker.closed);
 	}
 
-	/** The live worker with the fewest routers. */
-	pick(): PooledWorker {
+	/** A live worker, waiting up to `timeoutMs` for one to be (re)spawned when none is. */
+	async whenAny(timeoutMs = 10_000): Promise<void> {
+		if (this.workers.length > 0) return;
 		if (this.#closed) throw new InvalidStateError('worker pool closed');
-		let best: PooledWorker | undefined;
-		for (const w of this.#workers) if (w && (!best || w.routers < best.routers)) best = w;
-		if (!best) throw new InvalidStateError('no live mediasoup worker');
-		return best;
+		await new Promise<void>((resolve, reject) => {
+			const timer = setTimeout(() => {
+				this.off('workerrespawned', done);
+				reject(new InvalidStateError('no live mediasoup worker'));
+			}, timeoutMs);
+			const done = (): void => {
+				clearTimeout(timer);
+				resolve();
+			};
+			this.once('workerrespawned', done);
+		});
+	}
+
+	/**
+	 * Close one worker on purpose (an operator draining it): its rooms move their peers to
+	 * the other workers as if it had died, and it is replaced.
+	 */
+	restart(index: number): boolean {
+		const pooled = this.#workers[index];
+		if (!pooled || this.#closed) return false;
+		this.#lost(pooled, new Error('closed by an operator'));
+		pooled.worker.close();
+		return true;
 	}
 
 	close(): void {
@@ -121,29 +150,52 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
 			worker.close();
 			throw new Error(`cannot listen for media on ${listenIp}:${port} (udp/tcp): ${(error as Error).message}`);
 		}
-		const pooled: PooledWorker = { index, port, worker, webRtcServer, routers: 0 };
+		const pooled: PooledWorker = { index, port, worker, webRtcServer, routers: 0, consumers: 0, transports: 0 };
 		this.#workers[index] = pooled;
 		worker.observer.on('newrouter', (router) => {
 			pooled.routers++;
 			router.observer.once('close', () => pooled.routers--);
+			router.observer.on('newtransport', (transport) => {
+				if (transport.type === 'webrtc') {
+					pooled.transports++;
+					transport.observer.once('close', () => pooled.transports--);
+				}
+				transport.observer.on('newconsumer', (consumer) => {
+					pooled.consumers++;
+					consumer.observer.once('close', () => pooled.consumers--);
+				});
+			});
 		});
 		worker.on('died', (error) => {
 			log.error({ err: error }, 'mediasoup worker died');
-			this.#workers[index] = undefined;
-			if (this.#closed) return;
-			this.emit('workerdied', index, error);
-			setTimeout(() => {
-				if (this.#closed) return;
-				this.#spawn(index).then(
-					(w) => {
-						log.warn({ newPid: w.worker.pid }, 'mediasoup worker replaced');
-						this.emit('workerrespawned', w);
-					},
-					(err: unknown) => log.fatal({ err }, 'cannot replace mediasoup worker'),
-				);
-			}, this.#options.respawnDelayMs ?? 1000).unref();
+			this.#lost(pooled, error);
 		});
 		log.debug({ port }, 'mediasoup worker started');
 		return pooled;
+	}
+
+	/** A worker is gone (died or closed by an operator): tell the rooms, replace it. */
+	#lost(pooled: PooledWorker, error: Error): void {
+		const { index } = pooled;
+		if (this.#workers[index] !== pooled) return;
+		this.#workers[index] = undefined;
+		if (this.#closed) return;
+		const now = Date.now();
+		const recent = (this.#deaths.get(index) ?? []).filter((t) => now - t < 60_000);
+		recent.push(now);
+		this.#deaths.set(index, recent);
+		const delay = Math.min(10_000, (this.#options.respawnDelayMs ?? 100) * 2 ** (recent.length - 1));
+		this.emit('workerdied', index, error);
+		const log = this.#options.logger.child({ worker: index, pid: pooled.worker.pid });
+		setTimeout(() => {
+			if (this.#closed) return;
+			this.#spawn(index).then(
+				(w) => {
+					log.warn({ newPid: w.worker.pid, delayMs: delay }, 'mediasoup worker replaced');
+					this.emit('workerrespawned', w);
+				},
+				(err: unknown) => log.fatal({ err }, 'cannot replace mediasoup worker'),
+			);
+		}, delay).unref();
 	}
 }

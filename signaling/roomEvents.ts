@@ -26,6 +26,7 @@ export function bindRoomEvents(io: ParleyServer, room: Room): void {
 		io.to(channels.peer(room.id, p.appData.peerId)).emit('producer:layers', { producerId: p.id, maxSpatialLayer }),
 	);
 	room.on('activespeaker', (peerId) => io.to(everyone).emit('speaker:active', { peerId }));
+	room.on('peermoved', (peer) => io.to(channels.peer(room.id, peer.id)).emit('media:reconnect', { reason: 'worker-lost' }));
 	room.on('quality', (peers) => io.to(everyone).emit('quality:update', { peers: peers.map(peerQuality) }));
 	room.once('close', (reason) => {
 		if (reason === 'worker-died') io.to(everyone).emit('session:ended', { reason: 'room-closed' });

@@ -3,6 +3,7 @@
  *
  *   npm run admin -- rooms [--json]          workers and their load, rooms, participants
  *   npm run admin -- drain [--grace SECONDS] not ready, no new rooms, end meetings after the grace
+ *   npm run admin -- restart-worker N        close worker N (its peers move to others) and replace it
  *
  * Reads the server's configuration (PARLEY_CONFIG / PARLEY_* variables) for its port and
  * admin token; `--url` and `--token` override them. From this machine no token is needed.
@@ -14,7 +15,8 @@ import type { AdminRoomsResponse, DrainState } from '../ops/index.ts';
 const usage = `usage: npm run admin -- <command> [--url URL] [--token TOKEN]
 commands:
   rooms [--json]           workers (pid, CPU, consumers), rooms, participants (worker, kbps, loss, RTT)
-  drain [--grace SECONDS]  stop taking new meetings; end the running ones after the grace period`;
+  drain [--grace SECONDS]  stop taking new meetings; end the running ones after the grace period
+  restart-worker N         close mediasoup worker N: its participants move to the other workers; it is replaced`;
 
 class UsageError extends Error {}
 
@@ -35,7 +37,7 @@ async function main(): Promise<void> {
 		return;
 	}
 	const [command, ...rest] = positionals;
-	if (!command || rest.length > 0) throw new UsageError(usage);
+	if (!command || rest.length > (command === 'restart-worker' ? 1 : 0)) throw new UsageError(usage);
 	// Only the port and the admin token are needed: no JWT secret required here.
 	const config = loadConfig({ env: { ...process.env, PARLEY_DEV: 'true' } });
 	const host = ['0.0.0.0', '::', '127.0.0.1'].includes(config.http.host) ? '127.0.0.1' : config.http.host;
@@ -69,6 +71,13 @@ async function main(): Promise<void> {
 			if (grace !== undefined && !(Number.isFinite(grace) && grace >= 0)) throw new UsageError('--grace must be a number of seconds');
 			const state = await call<DrainState>('POST', '/drain', grace === undefined ? {} : { graceMs: Math.round(grace * 1000) });
 			process.stdout.write(`${formatDrain(state)}\n`);
+			return;
+		}
+		case 'restart-worker': {
+			const index = Number(rest[0]);
+			if (!Number.isInteger(index) || index < 0) throw new UsageError('restart-worker needs a worker index (see `rooms`)');
+			await call<{ restarted: number }>('POST', `/workers/${index}/restart`);
+			process.stdout.write(`worker ${index} closed: its participants move to the other workers; it is being replaced\n`);
 			return;
 		}
 		default:

@@ -1,6 +1,7 @@
 /**
  * Entering and leaving a meeting: router capabilities, join (replacing an older session
- * of the same identity), leave, and cleanup on disconnect.
+ * of the same identity; on the same connection, starting its media over), leave, and
+ * cleanup on disconnect.
  */
 import type { types } from 'mediasoup';
 import { channels } from '../session.ts';
@@ -18,6 +19,14 @@ export function registerRoomHandlers(ctx: HandlerContext): void {
 	});
 
 	handle(ctx, 'room:join', async ({ rtpCapabilities }) => {
+		const current = session.peer;
+		if (current && !current.closed && session.room && !session.room.closed) {
+			// The same connection joining again: its media moved to another worker (media:reconnect)
+			// or the client starts it over. The participant stays (no leave/join for the others).
+			current.resetMedia();
+			const room = session.room;
+			return { self: peerInfo(current), peers: peerInfos(room, current.id), videoCodec: room.videoCodec, activeSpeaker: room.activeSpeaker };
+		}
 		leave(ctx);
 		const previous = sessions.get(roomId, session.claims.sub);
 		if (previous && previous !== session) {
@@ -28,7 +37,7 @@ export function registerRoomHandlers(ctx: HandlerContext): void {
 		}
 		const room = await sfu.room(roomId);
 		// mediasoup checks the capabilities in depth when they are used (canConsume/consume).
-		const peer = room.join(session.claims.sub, session.claims.name, rtpCapabilities as types.RtpCapabilities);
+		const peer = await room.join(session.claims.sub, session.claims.name, rtpCapabilities as types.RtpCapabilities);
 		session.room = room;
 		session.peer = peer;
 		sessions.set(session);

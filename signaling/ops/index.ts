@@ -91,6 +91,15 @@ export function createOps({ config, sfu, io, logger, storeCheck }: OpsOptions): 
 		log.info({ graceMs: parsed.data.graceMs }, 'drain requested by an operator');
 		res.json(drainer.start(parsed.data.graceMs));
 	});
+	admin.post('/workers/:index/restart', (req: Request, res: Response) => {
+		const index = Number(req.params.index);
+		if (!Number.isInteger(index) || !sfu.pool.restart(index)) {
+			sendError(res, 404, ErrorCode.NotFound, `no live worker ${String(req.params.index)}`);
+			return;
+		}
+		log.warn({ worker: index }, 'worker restarted by an operator: its peers move to the other workers');
+		res.json({ restarted: index });
+	});
 	admin.use((_req: Request, res: Response) => sendError(res, 404, ErrorCode.NotFound, 'no such admin endpoint'));
 	router.use('/admin', admin);
 

@@ -123,12 +123,10 @@ export class ParleyMetrics {
 		this.#migrations.inc(0);
 
 		sfu.pool.on('workerdied', () => this.#workerDeaths.inc());
-		sfu.on('roomcreated', (room) => room.on('quality', (peers) => this.#observeQuality(peers)));
-	}
-
-	/** Count participants moved to another worker. */
-	migrated(count = 1): void {
-		this.#migrations.inc(count);
+		sfu.on('roomcreated', (room) => {
+			room.on('quality', (peers) => this.#observeQuality(peers));
+			room.on('peermoved', () => this.#migrations.inc());
+		});
 	}
 
 	/** The request observer of one connection: request durations, chat acks, the join latency. */

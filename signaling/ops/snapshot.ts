@@ -50,8 +50,8 @@ export interface AdminRoomsResponse {
 }
 
 /** The worker a peer's media is on. */
-export function workerOf(room: Room, _peer: Peer): number {
-	return room.workerIndex;
+export function workerOf(_room: Room, peer: Peer): number {
+	return peer.workerIndex;
 }
 
 /** Remembers each room's last quality measurement (for the admin view). */
@@ -74,7 +74,7 @@ export async function snapshot(sfu: Sfu, quality: QualityCache, drain: DrainStat
 			.filter((r) => !r.closed)
 			.map(async (room): Promise<AdminRoom> => {
 				const peers = await Promise.all([...room.peers.values()].map((peer) => describePeer(room, peer, quality)));
-				return { id: room.id, workers: [room.workerIndex], peers };
+				return { id: room.id, workers: room.workers, peers };
 			}),
 	);
 	const workers = sfu.pool.workers.map(({ index, port, worker, routers }): AdminWorker => {

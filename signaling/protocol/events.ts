@@ -33,6 +33,12 @@ export interface NotificationMap extends ChatNotificationMap, MeetingNotificatio
 	/** Connection quality of everyone in the room, as the server sees their media. */
 	'quality:update': { peers: PeerQuality[] };
 	/**
+	 * This client's media must be set up again (its media server process died or is being
+	 * drained): join again on the same connection (`room:join` keeps the participant),
+	 * create new transports, publish and consume again. Chat and presence are not affected.
+	 */
+	'media:reconnect': { reason: 'worker-lost' };
+	/**
 	 * The server is ending this session: replaced by a newer connection, shutting down, the
 	 * room closed, the join token expired (rejoin with a fresh one) or the participant was
 	 * removed (its identity revoked in this room), or a host ended the meeting.

@@ -1,0 +1,71 @@
+/**
+ * A worker dying mid-call, seen through Socket.IO: the participants on it are told to
+ * reconnect their media (`media:reconnect`), join again on the same connection without
+ * leaving (nobody sees them leave), and the metrics count the move.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { joinRoom, next, ok, startTestServer, syntheticRtpParameters, type TestServer } from '../testing/harness.ts';
+
+const run = promisify(execFile);
+const ADMIN_CLI = fileURLToPath(new URL('../cli/admin.ts', import.meta.url));
+
+describe('migration', () => {
+	let t: TestServer;
+	before(async () => {
+		t = await startTestServer();
+	});
+	after(async () => t?.close());
+
+	it('a dead worker\'s participants reconnect their media without leaving the meeting', { timeout: 15_000 }, async () => {
+		const alice = await t.client(t.token({ room: 'm', identity: 'alice' }));
+		const bob = await t.client(t.token({ room: 'm', identity: 'bob' }));
+		await joinRoom(alice);
+		await joinRoom(bob);
+		const send = await ok(alice, 'media:createTransport', { direction: 'send' });
+		const produced = await ok(alice, 'media:produce', {
+			transportId: send.id,
+			kind: 'video',
+			rtpParameters: syntheticRtpParameters('video', 1111),
+			source: 'camera',
+		});
+		let left = 0;
+		bob.on('peer:left', () => left++);
+		const aliceTold = next(alice, 'media:reconnect', () => true, 5000);
+		const bobTold = next(bob, 'media:reconnect', () => true, 5000);
+		const closed = next(bob, 'producer:closed', (p) => p.producerId === produced.producerId, 5000);
+
+		process.kill(t.sfu.pool.workers[0]!.worker.pid, 'SIGKILL');
+		assert.deepEqual(await aliceTold, { reason: 'worker-lost' });
+		assert.deepEqual(await bobTold, { reason: 'worker-lost' });
+		await closed;
+
+		// Alice sets her media up again on the same connection: she is still the same participant.
+		const again = await joinRoom(alice);
+		assert.equal(again.self.id, 'alice');
+		assert.deepEqual(again.peers.map((p) => p.id), ['bob']);
+		const send2 = await ok(alice, 'media:createTransport', { direction: 'send' });
+		const newProducer = next(bob, 'producer:new', () => true, 5000);
+		await ok(alice, 'media:produce', { transportId: send2.id, kind: 'video', rtpParameters: syntheticRtpParameters('video', 2222), source: 'camera' });
+		assert.equal((await newProducer).peerId, 'alice');
+		assert.equal(left, 0, 'nobody saw anyone leave');
+		const metrics = await (await fetch(`${t.url}/metrics`)).text();
+		assert.match(metrics, /^parley_peer_migrations_total 2$/m);
+		assert.match(metrics, /^parley_worker_deaths_total 1$/m);
+	});
+
+	it('`npm run admin -- restart-worker` moves the worker\'s participants the same way', { timeout: 15_000 }, async () => {
+		const carol = await t.client(t.token({ room: 'r', identity: 'carol' }));
+		await joinRoom(carol);
+		const told = next(carol, 'media:reconnect', () => true, 5000);
+		const pid = t.sfu.pool.workers[0]!.worker.pid;
+		const { stdout } = await run(process.execPath, [ADMIN_CLI, 'restart-worker', '0', '--url', t.url]);
+		assert.match(stdout, /worker 0 closed/);
+		assert.deepEqual(await told, { reason: 'worker-lost' });
+		assert.notEqual(t.sfu.pool.workers[0]!.worker.pid, pid, 'replaced');
+		await assert.rejects(run(process.execPath, [ADMIN_CLI, 'restart-worker', '7', '--url', t.url]), /no live worker 7/);
+	});
+});

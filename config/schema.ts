@@ -106,6 +106,26 @@ export const ConfigSchema = z.strictObject({
 			maxTokenLifetimeSeconds: z.coerce.number().int().min(60).max(30 * 86400).default(24 * 3600),
 		})
 		.prefault({}),
+	api: z
+		.strictObject({
+			/**
+			 * Integrator API keys, comma-separated `key:secret` pairs (secret at least 32
+			 * characters). Requests to /api/server are signed with a key's secret; none: the API is off.
+			 */
+			keys: z
+				.union([z.array(z.string()), z.string()])
+				.transform((v) => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter(Boolean))
+				.pipe(
+					z.array(
+						z
+							.string()
+							.regex(/^[A-Za-z0-9_-]{3,64}:.{32,}$/, 'API keys are key:secret, the key 3-64 of A-Z a-z 0-9 _ -, the secret at least 32 characters')
+							.transform((pair) => ({ key: pair.slice(0, pair.indexOf(':')), secret: pair.slice(pair.indexOf(':') + 1) })),
+					),
+				)
+				.default([]),
+		})
+		.prefault({}),
 	log: z.strictObject({ level: LogLevel.default('info') }).prefault({}),
 	data: z
 		.strictObject({

@@ -31,6 +31,7 @@ import { registerWaitingRoom } from './handlers/waitingRoom.ts';
 import { MeetingRegistry } from './meeting/MeetingRegistry.ts';
 import { MeetingControl } from './meeting/MeetingControl.ts';
 import { bindMeetingEvents } from './meetingEvents.ts';
+import { mountServerApi } from './api/router.ts';
 import { apiRouter, errorHandler } from './http/routes.ts';
 import { clientRouter } from './http/static.ts';
 import { ErrorCode, requestSchemas } from './protocol/index.ts';
@@ -117,6 +118,8 @@ export function createParleyServer(options: ParleyServerOptions): ParleyHttpServ
 	const opsRoutes = express.Router();
 	app.use(opsRoutes);
 	app.use(filesRouter({ config, store: files, logger: logger.child({ component: 'files' }), revocations }));
+	const serverApi = express.Router(); // the integrator API, filled once the meeting services exist
+	app.use('/api/server', serverApi);
 	app.use(apiRouter(config, sfu));
 	app.use(clientRouter(path.resolve(clientDist ?? DEFAULT_CLIENT_DIST)));
 	app.use(errorHandler);
@@ -158,6 +161,7 @@ export function createParleyServer(options: ParleyServerOptions): ParleyHttpServ
 	});
 	meetings.on('created', (meeting) => bindMeetingEvents(io, meeting));
 	const control = new MeetingControl({ io, sfu, sessions, revocations, log: logger.child({ component: 'meeting' }) });
+	mountServerApi(serverApi, { config, sfu, meetings, sessions, control });
 	// After the token check: a locked meeting takes hosts and people already in only.
 	io.use((socket, next) => {
 		const claims = socket.data.claims;

@@ -126,6 +126,29 @@ export const ConfigSchema = z.strictObject({
 				.default([]),
 		})
 		.prefault({}),
+	webhooks: z
+		.strictObject({
+			/** URLs that receive every event (comma-separated); none: webhooks are off. */
+			urls: z
+				.union([z.array(z.string()), z.string()])
+				.transform((v) => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter(Boolean))
+				.pipe(z.array(z.url({ protocol: /^https?$/ })))
+				.default([]),
+			/** HMAC-SHA256 key of the deliveries' signature (required with urls; at least 32 characters). */
+			secret: z.string().min(32, 'the webhook secret must be at least 32 characters').optional(),
+			/** First retry delay; doubles on each failure up to maxBackoffMs (ms). */
+			initialBackoffMs: z.coerce.number().int().min(10).max(3_600_000).default(1000),
+			maxBackoffMs: z.coerce.number().int().min(10).max(86_400_000).default(60_000),
+			/** A delivery is retried until a 2xx for this long, then dropped (logged as an error) (seconds). */
+			retryForSeconds: z.coerce.number().int().min(1).max(30 * 86400).default(86400),
+			/** Timeout of one delivery attempt (ms). */
+			timeoutMs: z.coerce.number().int().min(100).max(120_000).default(10_000),
+		})
+		.prefault({})
+		.refine((w) => w.urls.length === 0 || w.secret !== undefined, {
+			message: 'set webhooks.secret (PARLEY_WEBHOOKS_SECRET) to sign deliveries',
+			path: ['secret'],
+		}),
 	log: z.strictObject({ level: LogLevel.default('info') }).prefault({}),
 	data: z
 		.strictObject({

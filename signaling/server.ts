@@ -32,6 +32,7 @@ import { MeetingRegistry } from './meeting/MeetingRegistry.ts';
 import { MeetingControl } from './meeting/MeetingControl.ts';
 import { bindMeetingEvents } from './meetingEvents.ts';
 import { mountServerApi } from './api/router.ts';
+import { bindWebhookEvents, createWebhooks, type WebhookDispatcher } from './webhooks/index.ts';
 import { apiRouter, errorHandler } from './http/routes.ts';
 import { clientRouter } from './http/static.ts';
 import { ErrorCode, requestSchemas } from './protocol/index.ts';
@@ -69,6 +70,8 @@ export interface ParleyHttpServer {
 	readonly ops: Ops;
 	readonly meetings: MeetingRegistry;
 	readonly control: MeetingControl;
+	/** Webhook deliveries (null: no webhook URLs configured). */
+	readonly webhooks: WebhookDispatcher | null;
 	listen(): Promise<AddressInfo>;
 	close(): Promise<void>;
 }
@@ -160,6 +163,8 @@ export function createParleyServer(options: ParleyServerOptions): ParleyHttpServ
 		emptyTimeoutMs: config.rooms.emptyTimeoutMs,
 	});
 	meetings.on('created', (meeting) => bindMeetingEvents(io, meeting));
+	const webhooks = createWebhooks(config, logger);
+	if (webhooks) bindWebhookEvents(webhooks, sfu, meetings, logger.child({ component: 'webhooks' }));
 	const control = new MeetingControl({ io, sfu, sessions, revocations, log: logger.child({ component: 'meeting' }) });
 	mountServerApi(serverApi, { config, sfu, meetings, sessions, control });
 	// After the token check: a locked meeting takes hosts and people already in only.
@@ -251,6 +256,7 @@ export function createParleyServer(options: ParleyServerOptions): ParleyHttpServ
 		ops,
 		meetings,
 		control,
+		webhooks,
 		listen: () =>
 			new Promise<AddressInfo>((resolve, reject) => {
 				http.once('error', reject);
@@ -265,6 +271,7 @@ export function createParleyServer(options: ParleyServerOptions): ParleyHttpServ
 			ops.close();
 			presence.close();
 			meetings.close();
+			await webhooks?.close(true);
 			if (!options.revocations) await revocations.close();
 			await rateLimits.close();
 			http.closeAllConnections();

@@ -52,6 +52,9 @@ export type MeetingEvents = {
 	waitingchange: [];
 	/** Someone's role changed. */
 	rolechange: [identity: string, role: Role];
+	/** Someone entered (first connection of an identity) or left (its last one). */
+	memberjoined: [identity: string, name: string];
+	memberleft: [identity: string, name: string];
 	/** A hand went up. */
 	handraised: [hand: RaisedHand];
 	/** Nobody is in or waiting any more. */
@@ -200,6 +203,7 @@ export class Meeting extends EventEmitter<MeetingEvents> {
 			return;
 		}
 		this.#members.set(identity, { name, sockets: 1 });
+		this.emit('memberjoined', identity, name);
 		this.emit('change');
 	}
 
@@ -212,6 +216,7 @@ export class Meeting extends EventEmitter<MeetingEvents> {
 		this.#members.delete(identity);
 		this.#hands.delete(identity);
 		if (leaving) this.#known.delete(identity);
+		this.emit('memberleft', identity, member.name);
 		this.emit('change');
 		this.#checkIdle();
 	}

@@ -155,7 +155,7 @@ describe('webhook delivery', () => {
 		receiver.failNext = 5;
 		await receiver.up();
 		const expected = webhooks.stats().events;
-		await until('every event delivered', () => receiver.bodiesById.size === expected);
+		await until('every event delivered', () => receiver.bodiesById.size === expected && webhooks.stats().delivered >= expected);
 		const stats = webhooks.stats();
 		const types = receiver.events.map((e) => e.event);
 		for (const type of Object.values(WebhookEventType)) assert.ok(types.includes(type), `${type} delivered`);
@@ -216,7 +216,7 @@ describe('webhook delivery', () => {
 				await second.close();
 				await q2.close();
 			});
-			await until('the backlog delivered after the restart', () => receiver.bodiesById.size === sent.length);
+			await until('the backlog delivered after the restart', () => second.stats().delivered >= sent.length);
 			assert.deepEqual([...receiver.bodiesById.keys()].sort(), [...sent].sort());
 			assert.equal(await q2.size(), 0);
 			// With the receiver healthy: how long from event to delivery.

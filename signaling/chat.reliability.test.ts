@@ -12,6 +12,7 @@ import { it } from 'node:test';
 import { io as connect } from 'socket.io-client';
 import { ChatClient, type ChatSocket } from '../client/src/chat/ChatClient.ts';
 import { startTestServer, type TestServer } from './testing/harness.ts';
+import { assertReceiptsMatchStore } from './testing/receipts.ts';
 
 const TOTAL = Number(process.env.PARLEY_TEST_RELIABILITY_MESSAGES ?? 1000);
 const PEOPLE = ['ada', 'bea', 'cyd'];
@@ -95,6 +96,13 @@ it(`${TOTAL} messages, random drops and a server restart: none lost, none duplic
 		assert.ok(drops >= 10, `connections were really dropped (${drops})`);
 		assert.equal(await server.messages.lastSeq('reliable'), TOTAL, 'stored exactly once each');
 
+		// Receipts after the faults: every delivery was recorded (the delivered queues survived
+		// the drops) and each sender shows what the store has; then everyone reads everything.
+		while (!sockets.every((s) => s.connected)) await new Promise((r) => setTimeout(r, 20));
+		const delivered = await assertReceiptsMatchStore(clients, server.messages, 'reliable', 'delivered');
+		for (const client of clients) await client.markRead();
+		const read = await assertReceiptsMatchStore(clients, server.messages, 'reliable', 'read');
+
 		const figures = {
 			messages: TOTAL,
 			clients: PEOPLE.length,
@@ -102,6 +110,7 @@ it(`${TOTAL} messages, random drops and a server restart: none lost, none duplic
 			restarts,
 			lost: 0,
 			duplicated: 0,
+			receipts: { delivered, read },
 			ackP50Ms: +percentile(ackMs, 50).toFixed(2),
 			ackP99Ms: +percentile(ackMs, 99).toFixed(2),
 			seconds: +elapsed.toFixed(2),

@@ -76,6 +76,7 @@ export class ChatClient {
 	readonly #options: Required<Omit<ChatClientOptions, 'socket' | 'identity' | 'onAck'>>;
 	readonly #onAck: ((ms: number) => void) | undefined;
 	readonly #messages = new Map<number, ChatMessage>();
+	/** Held messages by seq, ascending; mutated in place (snapshot() hands out copies). */
 	#sorted: ChatMessage[] = [];
 	readonly #outbox: OutgoingMessage[] = [];
 	readonly #receipts = new Map<number, ChatReceipt>();
@@ -212,7 +213,7 @@ export class ChatClient {
 	/** An immutable view, the same object until something changes (for useSyncExternalStore). */
 	snapshot(): ChatSnapshot {
 		this.#snapshot ??= {
-			messages: this.#sorted,
+			messages: this.#sorted.slice(),
 			outbox: this.#outbox.map((m) => ({ ...m })),
 			receipts: this.#ownReceipts(),
 			status: this.status,
@@ -476,11 +477,11 @@ export class ChatClient {
 	}
 
 	#add(messages: readonly ChatMessage[]): void {
-		let added = false;
+		const fresh: ChatMessage[] = [];
 		for (const m of messages) {
 			if (this.#messages.has(m.seq)) continue;
 			this.#messages.set(m.seq, m);
-			added = true;
+			fresh.push(m);
 			if (m.from !== this.identity) this.#pendingDelivered.add(m.seq);
 			// Stored although its ack was lost (sent just before a disconnect): it is no longer outgoing.
 			else if (this.#outbox.length > 0) {
@@ -488,8 +489,11 @@ export class ChatClient {
 				if (index >= 0) this.#outbox.splice(index, 1);
 			}
 		}
-		if (!added) return;
-		this.#sorted = [...this.#messages.values()].sort((a, b) => a.seq - b.seq);
+		if (fresh.length === 0) return;
+		// Usually newer than everything held: append (no re-sort of the whole history per message).
+		fresh.sort((a, b) => a.seq - b.seq);
+		if (fresh[0]!.seq > (this.#sorted.at(-1)?.seq ?? 0)) this.#sorted.push(...fresh);
+		else this.#sorted = [...this.#messages.values()].sort((a, b) => a.seq - b.seq);
 		// Advance the watermark over contiguous seqs.
 		while (this.#messages.has(this.#watermark + 1)) this.#watermark++;
 		this.#scheduleDelivered();

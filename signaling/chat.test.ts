@@ -62,29 +62,30 @@ describe('chat', () => {
 		for (const s of [a, b, c]) s.disconnect();
 	});
 
-	it('pushes delivered receipts to the sender as they grow, read as one room-wide watermark; both whole after a resync', async () => {
+	it('delivered and read receipts are room-wide watermarks, pushed when they move and whole in every sync', async () => {
 		const a = await member('rcpt', 'al');
 		const b = await member('rcpt', 'bo');
 		const c = await member('rcpt', 'cy');
 		const { message } = await ok(a, 'chat:send', { id: 'rc-00000001', text: 'did you get this?' });
 		const { message: mine } = await ok(b, 'chat:send', { id: 'rc-00000002', text: 'mine' });
-		const delivered: string[] = [];
-		a.on('chat:receipts', (p) => {
-			for (const r of p.receipts) if (r.seq === message.seq) delivered.push(...r.deliveredTo);
-		});
-		const both = next(a, 'chat:receipts', () => delivered.length === 2);
-		await ok(b, 'chat:delivered', { seqs: [message.seq, mine.seq] });
-		await ok(b, 'chat:delivered', { seqs: [message.seq] }); // again: nothing new, nothing pushed
-		await ok(c, 'chat:delivered', { seqs: [message.seq] });
-		await both;
-		await new Promise((r) => setTimeout(r, 50));
-		assert.deepEqual(delivered.sort(), ['bo', 'cy'], 'each delivery pushed once');
-		const watermark = next(a, 'chat:watermark', (p) => p.identity === 'bo');
+		const marks: string[] = [];
+		a.on('chat:watermark', (w) => marks.push(JSON.stringify(w)));
+		const bo = next(a, 'chat:watermark', (w) => w.identity === 'bo' && w.deliveredUpTo === mine.seq);
+		await ok(b, 'chat:delivered', { upToSeq: mine.seq });
+		await bo;
+		await ok(b, 'chat:delivered', { upToSeq: message.seq }); // behind: nothing moves, nothing pushed
+		const cy = next(a, 'chat:watermark', (w) => w.identity === 'cy');
+		await ok(c, 'chat:delivered', { upToSeq: 99 }); // clamped to the last seq
+		assert.deepEqual(await cy, { identity: 'cy', deliveredUpTo: mine.seq });
+		const read = next(a, 'chat:watermark', (w) => w.identity === 'bo' && w.readUpTo !== undefined);
 		assert.equal((await ok(b, 'chat:read', { upToSeq: 1000 })).readUpTo, mine.seq, 'clamped to the last seq');
-		assert.deepEqual(await watermark, { identity: 'bo', readUpTo: mine.seq });
-		// After a reconnect: the last sync page carries the watermarks, chat:receipts the deliveries of one's own messages.
+		assert.deepEqual(await read, { identity: 'bo', readUpTo: mine.seq });
+		await new Promise((r) => setTimeout(r, 50));
+		assert.equal(marks.length, 3, `one event per move: ${marks.join(' ')}`);
+		// After a reconnect: the last sync page carries everyone's watermarks.
 		const sync = await ok(a, 'chat:sync', { afterSeq: 0 });
 		assert.deepEqual(sync.readUpTo, { bo: mine.seq });
+		assert.deepEqual(sync.deliveredUpTo, { bo: mine.seq, cy: mine.seq });
 		assert.deepEqual((await ok(a, 'chat:receipts', { seqs: [message.seq, mine.seq] })).receipts, [
 			{ seq: message.seq, deliveredTo: ['bo', 'cy'], readBy: ['bo'] },
 		], "only one's own messages");

@@ -179,6 +179,14 @@ export interface MessageStore extends PresenceRecords {
 	/** Every identity's read watermark in the room (identities that read nothing are left out). */
 	readWatermarks(room: string): Promise<Record<string, number>>;
 	/**
+	 * `identity` holds every message visible to it up to `upToSeq` (delivered, as a
+	 * watermark: O(1) however many messages it covers). Never moves backwards; clamped to
+	 * the room's last seq. Returns the watermark after the call and whether it moved.
+	 */
+	markDeliveredUpTo(room: string, upToSeq: number, identity: string): Promise<{ deliveredUpTo: number; advanced: boolean }>;
+	/** Every identity's delivered watermark in the room. */
+	deliveredWatermarks(room: string): Promise<Record<string, number>>;
+	/**
 	 * Receipts of the given messages, ascending by seq; seqs that do not exist (or, with
 	 * `from`, were not sent by that identity) are left out.
 	 */
@@ -326,6 +334,7 @@ export function computeReceipts(
 	message: Pick<StoredMessage, 'seq' | 'from' | 'to'>,
 	readWatermarks: Iterable<readonly [identity: string, upTo: number]>,
 	deliveredTo: Iterable<string>,
+	deliveredWatermarks: Iterable<readonly [identity: string, upTo: number]> = [],
 ): MessageReceipts {
 	const counts = (identity: string): boolean => identity !== message.from && isVisibleTo(message, identity);
 	const readBy = new Set<string>();
@@ -334,5 +343,6 @@ export function computeReceipts(
 	}
 	const delivered = new Set(readBy);
 	for (const identity of deliveredTo) if (counts(identity)) delivered.add(identity);
+	for (const [identity, upTo] of deliveredWatermarks) if (upTo >= message.seq && counts(identity)) delivered.add(identity);
 	return { seq: message.seq, deliveredTo: [...delivered].sort(), readBy: [...readBy].sort() };
 }

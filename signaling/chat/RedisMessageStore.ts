@@ -12,6 +12,7 @@
  *   P chat:{R}:idem      hash    JSON [from, id] → seq (idempotency)
  *   P chat:{R}:dlv       zset    "<seq>\n<identity>" scored by seq: explicit delivery receipts
  *   P chat:{R}:reads     hash    identity → read watermark
+ *   P chat:{R}:dlvmarks  hash    identity → delivered watermark
  *   P presence:{R}       hash    identity → presence record JSON (see PresenceRecords)
  *   P chat:epoch         string  the store's epoch (created with the first write or read of it;
  *                                a Redis restarted from empty gets a new one, see MessageStore.epoch)
@@ -227,13 +228,13 @@ return {current, 0}
 `);
 
 /**
- * KEYS: msg, from, pub, idem, dmusers, dlv, reads
+ * KEYS: msg, from, pub, idem, dmusers, dlv, reads, dlvmarks
  * ARGV: dm key prefix
  */
 const DELETE_ROOM = new LuaScript(`
 local users = redis.call('SMEMBERS', KEYS[5])
 for _, identity in ipairs(users) do redis.call('DEL', ARGV[1] .. identity) end
-redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7])
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8])
 return 1
 `);
 
@@ -310,6 +311,7 @@ export class RedisMessageStore implements MessageStore {
 			idem: `${base}idem`,
 			dlv: `${base}dlv`,
 			reads: `${base}reads`,
+			dlvmarks: `${base}dlvmarks`,
 		};
 	}
 
@@ -460,6 +462,27 @@ export class RedisMessageStore implements MessageStore {
 		return out;
 	}
 
+	async markDeliveredUpTo(room: string, upToSeq: number, identity: string): Promise<{ deliveredUpTo: number; advanced: boolean }> {
+		this.#open();
+		checkRoom(room);
+		checkSeq(upToSeq, 'upToSeq', 0);
+		checkIdentity(identity);
+		const k = this.#keys(room);
+		// The same script as markRead: a clamped, never-backwards watermark in a hash.
+		const reply = await this.#run(() => MARK_READ.run(this.#redis, [k.seq, k.dlvmarks], [identity, upToSeq]));
+		if (!Array.isArray(reply) || reply.length !== 2) throw new Error('chat store: unexpected reply to markDeliveredUpTo');
+		return { deliveredUpTo: toInt(reply[0]), advanced: toInt(reply[1]) === 1 };
+	}
+
+	async deliveredWatermarks(room: string): Promise<Record<string, number>> {
+		this.#open();
+		checkRoom(room);
+		const all = await this.#run(() => this.#redis.hgetall(this.#keys(room).dlvmarks));
+		const out: Record<string, number> = {};
+		for (const [identity, upTo] of Object.entries(all)) out[identity] = toInt(upTo);
+		return out;
+	}
+
 	async markRead(room: string, upToSeq: number, identity: string): Promise<ReadResult> {
 		this.#open();
 		checkRoom(room);
@@ -488,6 +511,7 @@ export class RedisMessageStore implements MessageStore {
 		const multi = this.#redis.multi();
 		multi.hmget(k.msg, ...wanted.map(String));
 		multi.hgetall(k.reads);
+		multi.hgetall(k.dlvmarks);
 		for (const seq of wanted) multi.zrangebyscore(k.dlv, seq, seq);
 		const replies = await this.#run(() => multi.exec());
 		if (!replies) throw new Error('chat store: receipts transaction aborted');
@@ -497,14 +521,15 @@ export class RedisMessageStore implements MessageStore {
 		});
 		const messages = results[0] as (string | null)[];
 		const reads = Object.entries(results[1] as Record<string, string>).map(([identity, upTo]) => [identity, toInt(upTo)] as const);
+		const marks = Object.entries(results[2] as Record<string, string>).map(([identity, upTo]) => [identity, toInt(upTo)] as const);
 		const out: MessageReceipts[] = [];
 		wanted.forEach((seq, index) => {
 			const json = messages[index];
 			if (json == null) return;
 			const message = parseMessage(json);
 			if (from !== undefined && message.from !== from) return;
-			const delivered = (results[index + 2] as string[]).map((member) => member.slice(member.indexOf('\n') + 1));
-			out.push(computeReceipts(message, reads, delivered));
+			const delivered = (results[index + 3] as string[]).map((member) => member.slice(member.indexOf('\n') + 1));
+			out.push(computeReceipts(message, reads, delivered, marks));
 		});
 		return out;
 	}
@@ -520,7 +545,7 @@ export class RedisMessageStore implements MessageStore {
 		this.#open();
 		checkRoom(room);
 		const k = this.#keys(room);
-		await this.#run(() => DELETE_ROOM.run(this.#redis, [k.msg, k.from, k.pub, k.idem, k.dmusers, k.dlv, k.reads], [k.dmPrefix]));
+		await this.#run(() => DELETE_ROOM.run(this.#redis, [k.msg, k.from, k.pub, k.idem, k.dmusers, k.dlv, k.reads, k.dlvmarks], [k.dmPrefix]));
 	}
 
 	#presenceKey(room: string): string {

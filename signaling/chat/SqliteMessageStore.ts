@@ -81,6 +81,13 @@ CREATE TABLE IF NOT EXISTS chat_delivered (
 	PRIMARY KEY (room, seq, identity)
 ) STRICT, WITHOUT ROWID;
 
+CREATE TABLE IF NOT EXISTS chat_delivered_marks (
+	room     TEXT    NOT NULL,
+	identity TEXT    NOT NULL,
+	up_to    INTEGER NOT NULL,
+	PRIMARY KEY (room, identity)
+) STRICT, WITHOUT ROWID;
+
 CREATE TABLE IF NOT EXISTS chat_presence (
 	room      TEXT    NOT NULL,
 	identity  TEXT    NOT NULL,
@@ -188,6 +195,10 @@ export class SqliteMessageStore implements MessageStore {
 		receiptMessages: StatementSync;
 		receiptDelivered: StatementSync;
 		roomReads: StatementSync;
+		advanceDelivered: StatementSync;
+		deliveredUpTo: StatementSync;
+		roomDelivered: StatementSync;
+		deleteDeliveredMarks: StatementSync;
 		deleteMessages: StatementSync;
 		deleteDelivered: StatementSync;
 		deleteReads: StatementSync;
@@ -250,6 +261,13 @@ export class SqliteMessageStore implements MessageStore {
 					`SELECT seq, identity FROM chat_delivered WHERE room = ? AND seq IN (SELECT value FROM json_each(?))`,
 				),
 				roomReads: db.prepare('SELECT identity, up_to FROM chat_reads WHERE room = ?'),
+				advanceDelivered: db.prepare(
+					`INSERT INTO chat_delivered_marks (room, identity, up_to) VALUES (?, ?, ?)
+					 ON CONFLICT (room, identity) DO UPDATE SET up_to = excluded.up_to WHERE excluded.up_to > up_to`,
+				),
+				deliveredUpTo: db.prepare('SELECT up_to FROM chat_delivered_marks WHERE room = ? AND identity = ?'),
+				roomDelivered: db.prepare('SELECT identity, up_to FROM chat_delivered_marks WHERE room = ?'),
+				deleteDeliveredMarks: db.prepare('DELETE FROM chat_delivered_marks WHERE room = ?'),
 				deleteMessages: db.prepare('DELETE FROM chat_messages WHERE room = ?'),
 				deleteDelivered: db.prepare('DELETE FROM chat_delivered WHERE room = ?'),
 				deleteReads: db.prepare('DELETE FROM chat_reads WHERE room = ?'),
@@ -436,6 +454,28 @@ export class SqliteMessageStore implements MessageStore {
 		return out;
 	}
 
+	async markDeliveredUpTo(room: string, upToSeq: number, identity: string): Promise<{ deliveredUpTo: number; advanced: boolean }> {
+		this.#open();
+		checkRoom(room);
+		checkSeq(upToSeq, 'upToSeq', 0);
+		checkIdentity(identity);
+		return this.#write(() => {
+			const target = Math.min(upToSeq, this.#lastSeq(room));
+			let advanced = false;
+			if (target > 0) advanced = Number(this.#stmt.advanceDelivered.run(room, identity, target).changes) > 0;
+			const row = this.#stmt.deliveredUpTo.get(room, identity);
+			return { deliveredUpTo: row ? int(row, 'up_to') : 0, advanced };
+		});
+	}
+
+	async deliveredWatermarks(room: string): Promise<Record<string, number>> {
+		this.#open();
+		checkRoom(room);
+		const out: Record<string, number> = {};
+		for (const row of this.#stmt.roomDelivered.all(room)) out[str(row, 'identity')] = int(row, 'up_to');
+		return out;
+	}
+
 	async markRead(room: string, upToSeq: number, identity: string): Promise<ReadResult> {
 		this.#open();
 		checkRoom(room);
@@ -480,6 +520,7 @@ export class SqliteMessageStore implements MessageStore {
 				ids.push(str(row, 'identity'));
 			}
 			const reads = this.#stmt.roomReads.all(room).map((row) => [str(row, 'identity'), int(row, 'up_to')] as const);
+			const marks = this.#stmt.roomDelivered.all(room).map((row) => [str(row, 'identity'), int(row, 'up_to')] as const);
 			const mine = from === undefined ? messages : messages.filter((row) => row.from_id === from);
 			return mine.map((row) => {
 				const seq = int(row, 'seq');
@@ -488,6 +529,7 @@ export class SqliteMessageStore implements MessageStore {
 					{ seq, from: str(row, 'from_id'), to: typeof to === 'string' ? to : null },
 					reads,
 					delivered.get(seq) ?? [],
+					marks,
 				);
 			});
 		} finally {
@@ -513,6 +555,7 @@ export class SqliteMessageStore implements MessageStore {
 			this.#stmt.deleteMessages.run(room);
 			this.#stmt.deleteDelivered.run(room);
 			this.#stmt.deleteReads.run(room);
+			this.#stmt.deleteDeliveredMarks.run(room);
 			// chat_rooms keeps last_seq: seqs are never reused in a room.
 		});
 	}

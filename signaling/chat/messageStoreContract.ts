@@ -338,6 +338,28 @@ export function messageStoreContract(harness: ContractHarness): void {
 				await assert.rejects(store.markDeliveredMany(ROOM, range(1, MessageLimits.receiptsMax + 1), 'bob'), MessageValidationError);
 			}));
 
+		test('markDeliveredUpTo: a delivered watermark, clamped, never backwards, in receipts for visible messages only', () =>
+			withStore(async ({ store, open }) => {
+				await store.append(msg('1', 'alice', 'one')); // 1
+				await store.append(msg('2', 'alice', 'dm to carol', { to: 'carol' })); // 2
+				await store.append(msg('3', 'bob', 'three')); // 3
+				assert.deepEqual(await store.markDeliveredUpTo(ROOM, 99, 'bob'), { deliveredUpTo: 3, advanced: true });
+				assert.deepEqual(await store.markDeliveredUpTo(ROOM, 1, 'bob'), { deliveredUpTo: 3, advanced: false });
+				assert.deepEqual(await store.markDeliveredUpTo(ROOM, 0, 'dave'), { deliveredUpTo: 0, advanced: false });
+				await store.markRead(ROOM, 1, 'carol');
+				assert.deepEqual(await store.receipts(ROOM, [1, 2, 3]), [
+					{ seq: 1, deliveredTo: ['bob', 'carol'], readBy: ['carol'] },
+					{ seq: 2, deliveredTo: [], readBy: [] }, // bob cannot see the DM to carol
+					{ seq: 3, deliveredTo: [], readBy: [] }, // his own
+				]);
+				assert.deepEqual(await store.deliveredWatermarks(ROOM), { bob: 3 });
+				await store.close();
+				const reopened = await open();
+				assert.deepEqual(await reopened.deliveredWatermarks(ROOM), { bob: 3 });
+				await reopened.deleteRoom(ROOM);
+				assert.deepEqual(await reopened.deliveredWatermarks(ROOM), {});
+			}));
+
 		test('readWatermarks: everyone who read something, clamped like markRead', () =>
 			withStore(async ({ store }) => {
 				assert.deepEqual(await store.readWatermarks(ROOM), {});

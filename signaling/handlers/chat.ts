@@ -4,7 +4,7 @@
  * The store acknowledges before anyone is told: a message that was acked is stored.
  */
 import type { MessageStore, StoredMessage } from '../chat/index.ts';
-import { ChatLimits, ErrorCode, ProtocolError, type ChatMessage, type ChatReceipt } from '../protocol/index.ts';
+import { ChatLimits, ErrorCode, ProtocolError, type ChatMessage } from '../protocol/index.ts';
 import { handle } from '../rpc.ts';
 import { channels } from '../session.ts';
 import type { HandlerContext } from './context.ts';
@@ -54,8 +54,10 @@ export function registerChatHandlers(ctx: HandlerContext): void {
 		const page = await messages.after(room, me, afterSeq, limit + 1);
 		const hasMore = page.length > limit;
 		// The last page carries everyone's read watermark: read receipts are whole after a resync.
-		const readUpTo = hasMore ? undefined : await messages.readWatermarks(room);
-		return { messages: page.slice(0, limit).map(toWire), lastSeq, hasMore, epoch, ...(readUpTo ? { readUpTo } : {}) };
+		const watermarks = hasMore
+			? {}
+			: { readUpTo: await messages.readWatermarks(room), deliveredUpTo: await messages.deliveredWatermarks(room) };
+		return { messages: page.slice(0, limit).map(toWire), lastSeq, hasMore, epoch, ...watermarks };
 	});
 
 	handle(ctx, 'chat:history', async ({ beforeSeq, limit = 50 }) => {
@@ -66,16 +68,10 @@ export function registerChatHandlers(ctx: HandlerContext): void {
 		return { messages: shown.map(toWire), hasMore, receipts: mine.length ? await messages.receipts(room, mine) : [] };
 	});
 
-	handle(ctx, 'chat:delivered', async ({ seqs }) => {
-		// One store transaction / round trip; senders get only what changed (they merge it).
-		const recorded = await messages.markDeliveredMany(room, seqs, me);
-		const bySender = new Map<string, ChatReceipt[]>();
-		for (const { seq, from } of recorded) {
-			let list = bySender.get(from);
-			if (!list) bySender.set(from, (list = []));
-			list.push({ seq, deliveredTo: [me], readBy: [] });
-		}
-		for (const [sender, receipts] of bySender) io.to(direct(sender)).emit('chat:receipts', { receipts });
+	handle(ctx, 'chat:delivered', async ({ upToSeq }) => {
+		// A watermark: one store write and one small room event per request, however many messages.
+		const result = await messages.markDeliveredUpTo(room, upToSeq, me);
+		if (result.advanced) io.to(channels.chat(room)).emit('chat:watermark', { identity: me, deliveredUpTo: result.deliveredUpTo });
 		return {};
 	});
 

@@ -35,7 +35,8 @@ export const chatRequestSchemas = {
 		beforeSeq: Seq.nullable(),
 		limit: z.number().int().min(1).max(ChatLimits.pageMax).optional(),
 	}),
-	'chat:delivered': z.strictObject({ seqs: z.array(Seq.min(1)).min(1).max(ChatLimits.pageMax) }),
+	/** "I hold every message visible to me up to this seq" (a delivered watermark). */
+	'chat:delivered': z.strictObject({ upToSeq: Seq }),
 	/** Current receipts of some of this participant's own messages (after a reconnect); others' seqs are left out. */
 	'chat:receipts': z.strictObject({ seqs: z.array(Seq.min(1)).min(1).max(ChatLimits.pageMax) }),
 	'chat:read': z.strictObject({ upToSeq: Seq }),
@@ -91,6 +92,8 @@ export interface ChatResponseMap {
 		epoch: string;
 		/** On the last page (hasMore false): everyone's read watermark, identity → "read everything visible up to seq". */
 		readUpTo?: Record<string, number>;
+		/** On the last page: everyone's delivered watermark, identity → "holds everything visible up to seq". */
+		deliveredUpTo?: Record<string, number>;
 	};
 	'chat:history': { messages: ChatMessage[]; hasMore: boolean; receipts: ChatReceipt[] };
 	'chat:delivered': Record<string, never>;
@@ -103,15 +106,16 @@ export interface ChatResponseMap {
 export interface ChatNotificationMap {
 	'chat:message': ChatMessage;
 	/**
-	 * Receipts of the receiver's own messages grew: merge (union) into what is held; an entry
-	 * may list only the new identities. Read receipts travel as chat:watermark instead.
+	 * Receipts of the receiver's own messages grew: merge (union) into what is held.
+	 * Delivered and read receipts travel as chat:watermark.
 	 */
 	'chat:receipts': { receipts: ChatReceipt[] };
 	/**
-	 * `identity` has read everything visible to it up to `readUpTo` (sent to the whole room when
-	 * it moves forward): one event however many messages it covers.
+	 * `identity` holds (deliveredUpTo) or has read (readUpTo) everything visible to it up to
+	 * that seq; sent to the whole room when one moves forward: one event however many
+	 * messages it covers. Merge with max.
 	 */
-	'chat:watermark': { identity: string; readUpTo: number };
+	'chat:watermark': { identity: string; deliveredUpTo?: number; readUpTo?: number };
 	'chat:typing': { identity: string; name: string; typing: boolean; direct: boolean };
 	/** Everyone's presence on connect, then one entry per change. */
 	'presence:snapshot': { participants: Presence[] };

@@ -124,21 +124,17 @@ test('a message stored although its ack was lost is taken out of the outbox by t
 	chat.close();
 });
 
-test('after a reconnect: read receipts come whole with the sync (watermarks), deliveries of unread own messages are fetched, 200 per request', async () => {
+test('after a reconnect: delivered and read receipts come whole with the sync (watermarks), no caps', async () => {
 	// 450 own messages and one of bob's: no cap at 200 or 50 anywhere.
 	const stored = [...Array.from({ length: 450 }, (_, i) => message(i + 1, `msg-mine-${i + 1}`, 'me')), message(451, 'msg-their-001', 'bob')];
 	let readUpTo: Record<string, number> = {};
-	let delivered: string[] = [];
+	let deliveredUpTo: Record<string, number> = {};
 	const socket = new FakeSocket({
 		'chat:sync': ({ afterSeq, limit }) => {
 			const page = stored.filter((m) => m.seq > Number(afterSeq)).slice(0, Number(limit));
 			const hasMore = page.length > 0 && page.at(-1)!.seq < 451;
-			return { ok: true, data: { messages: page, lastSeq: 451, hasMore, epoch: 'e1', ...(hasMore ? {} : { readUpTo }) } };
+			return { ok: true, data: { messages: page, lastSeq: 451, hasMore, epoch: 'e1', ...(hasMore ? {} : { readUpTo, deliveredUpTo }) } };
 		},
-		'chat:receipts': ({ seqs }) => ({
-			ok: true,
-			data: { receipts: (seqs as number[]).map((seq) => ({ seq, deliveredTo: delivered, readBy: [] })) },
-		}),
 	});
 	const chat = client(socket);
 	socket.connect();
@@ -149,40 +145,49 @@ test('after a reconnect: read receipts come whole with the sync (watermarks), de
 	socket.disconnect();
 	// Meanwhile carol got everything and bob read everything: the pushes were missed.
 	readUpTo = { bob: 451 };
-	delivered = ['carol'];
-	const before = socket.count('chat:receipts');
-	const here = (identity: string) => ({ identity, name: identity, state: 'online', lastSeen: 1 });
-	socket.connected = true;
-	socket.fire('presence:snapshot', { participants: [here('me'), here('bob'), here('carol')] });
-	socket.connected = false;
+	deliveredUpTo = { carol: 451, bob: 10 };
 	socket.connect();
 	await settle(50);
-	assert.equal(socket.count('chat:receipts') - before, 3, '450 own messages not read by carol: 3 requests of ≤200');
 	const receipts = chat.snapshot().receipts;
 	for (const seq of [1, 200, 201, 450]) assert.deepEqual(receipts.get(seq), { seq, deliveredTo: ['bob', 'carol'], readBy: ['bob'] });
-	// A push and an older answer merge: receipts never shrink; a watermark covers everything up to it.
-	socket.fire('chat:receipts', { receipts: [{ seq: 1, deliveredTo: ['dan'], readBy: [] }] });
+	// Pushed watermarks merge with max; an explicit receipt merges as a union.
 	socket.fire('chat:watermark', { identity: 'carol', readUpTo: 300 });
+	socket.fire('chat:watermark', { identity: 'carol', readUpTo: 200 });
+	socket.fire('chat:watermark', { identity: 'dan', deliveredUpTo: 5 });
+	socket.fire('chat:receipts', { receipts: [{ seq: 400, deliveredTo: ['erin'], readBy: [] }] });
 	assert.deepEqual(chat.snapshot().receipts.get(1), { seq: 1, deliveredTo: ['bob', 'carol', 'dan'], readBy: ['bob', 'carol'] });
 	assert.deepEqual(chat.snapshot().receipts.get(301), { seq: 301, deliveredTo: ['bob', 'carol'], readBy: ['bob'] });
+	assert.deepEqual(chat.snapshot().receipts.get(400), { seq: 400, deliveredTo: ['bob', 'carol', 'erin'], readBy: ['bob'] });
 	chat.close();
 });
 
-test('delivered receipts survive a drop right after the message arrived: sent after the reconnect', async () => {
+test('delivered: one watermark request for many messages; a drop right after a message arrived → sent after the reconnect', async () => {
+	const stored: ReturnType<typeof message>[] = [];
 	const socket = new FakeSocket({
-		'chat:sync': () => ({ ok: true, data: { messages: [], lastSeq: 0, hasMore: false, epoch: 'e1', readUpTo: {} } }),
+		'chat:sync': ({ afterSeq }) => ({
+			ok: true,
+			data: { messages: stored.filter((m) => m.seq > Number(afterSeq)), lastSeq: stored.length, hasMore: false, epoch: 'e1', readUpTo: {}, deliveredUpTo: {} },
+		}),
 	});
 	const chat = client(socket);
 	socket.connect();
 	await settle();
-	socket.fire('chat:message', message(1, 'msg-their-001', 'bob'));
+	for (let i = 1; i <= 300; i++) {
+		stored.push(message(i, `msg-their-${i}`, 'bob'));
+		socket.fire('chat:message', stored.at(-1));
+	}
+	await settle(200);
+	const sent = () => socket.sent.filter((s) => s.event === 'chat:delivered').map((s) => s.payload.upToSeq);
+	assert.deepEqual(sent(), [300], '300 messages, one request');
+	stored.push(message(301, 'msg-their-301', 'bob'));
+	socket.fire('chat:message', stored.at(-1));
 	socket.disconnect(); // within the 100 ms batching delay
 	await settle(200);
-	assert.equal(socket.count('chat:delivered'), 0);
+	assert.deepEqual(sent(), [300], 'nothing sent while offline');
+	stored.push(message(302, 'msg-their-302', 'bob')); // stored while away: comes with the sync
 	socket.connect();
 	await settle(200);
-	const sent = socket.sent.filter((s) => s.event === 'chat:delivered').map((s) => s.payload.seqs);
-	assert.deepEqual(sent, [[1]], 'sent once, after the reconnect');
+	assert.deepEqual(sent(), [300, 302], 'sent after the reconnect, covering what the sync brought');
 	chat.close();
 });
 

@@ -62,6 +62,8 @@ export interface ChatSnapshot {
 	/** Receipts of this participant's own messages (deliveries merged with everyone's read watermark). */
 	receipts: ReadonlyMap<number, ChatReceipt>;
 	status: ChatStatus;
+	/** The message store's epoch the messages belong to (changes when the store restarted from empty). */
+	epoch: string | undefined;
 	/** Someone typing, by identity → name. */
 	typing: ReadonlyMap<string, string>;
 	hasMoreHistory: boolean;
@@ -89,15 +91,22 @@ export class ChatClient {
 	#syncing: Promise<void> | undefined;
 	#closed = false;
 	#snapshot: ChatSnapshot | undefined;
-	#pendingDelivered = new Set<number>();
+	/**
+	 * Every message visible to this participant up to here is held: set by a complete sync,
+	 * then moved by live pushes (one connection delivers in order). Sent as the delivered
+	 * watermark; `#deliveredSent` is what the server acknowledged.
+	 */
+	#heldUpTo = 0;
+	#live = false;
+	#deliveredSent = 0;
 	#deliveredTimer: ReturnType<typeof setTimeout> | undefined;
 	/** Everyone's read watermark: identity → read everything visible to it up to this seq. */
 	readonly #readUpTo = new Map<string, number>();
+	/** Everyone's delivered watermark: identity → holds everything visible to it up to this seq. */
+	readonly #deliveredUpTo = new Map<string, number>();
 	/** The message store's epoch the held messages belong to (undefined before the first answer). */
 	#epoch: string | undefined;
 	#unavailable = false;
-	/** Who is in the room now (not left), from the presence events on the same socket. */
-	readonly #present = new Map<string, boolean>();
 	/** Consecutive `unavailable` answers (backoff exponent). */
 	#failures = 0;
 	readonly #off: (() => void)[] = [];
@@ -121,7 +130,10 @@ export class ChatClient {
 			this.#scheduleDelivered();
 			this.#changed();
 		};
-		const onDisconnect = (): void => this.#changed();
+		const onDisconnect = (): void => {
+			this.#live = false;
+			this.#changed();
+		};
 		socket.on('connect', onConnect);
 		socket.on('disconnect', onDisconnect);
 		this.#off.push(() => socket.off('connect', onConnect), () => socket.off('disconnect', onDisconnect));
@@ -130,18 +142,19 @@ export class ChatClient {
 			// Same seq, another message: the store restarted from empty. Resync (it checks the epoch).
 			if (held && (held.id !== message.id || held.from !== message.from)) void this.#resync(true);
 			this.#add([message]);
+			if (this.#live && !this.#syncing && message.seq > this.#heldUpTo) {
+				this.#heldUpTo = message.seq;
+				this.#scheduleDelivered();
+			}
 			this.#changed();
 		});
-		on('presence:snapshot', ({ participants }) => {
-			this.#present.clear();
-			for (const p of participants) this.#present.set(p.identity, p.state !== 'left');
-		});
-		on('presence:update', (p) => void this.#present.set(p.identity, p.state !== 'left'));
-		on('chat:watermark', ({ identity: who, readUpTo }) => {
-			if (readUpTo > (this.#readUpTo.get(who) ?? 0)) {
-				this.#readUpTo.set(who, readUpTo);
-				this.#changed();
+		on('chat:watermark', ({ identity: who, readUpTo, deliveredUpTo }) => {
+			let moved = false;
+			if (readUpTo !== undefined && readUpTo > (this.#readUpTo.get(who) ?? 0)) moved = Boolean(this.#readUpTo.set(who, readUpTo));
+			if (deliveredUpTo !== undefined && deliveredUpTo > (this.#deliveredUpTo.get(who) ?? 0)) {
+				moved = Boolean(this.#deliveredUpTo.set(who, deliveredUpTo));
 			}
+			if (moved) this.#changed();
 		});
 		on('chat:receipts', ({ receipts }) => {
 			for (const r of receipts) this.#setReceipt(r);
@@ -217,6 +230,7 @@ export class ChatClient {
 			outbox: this.#outbox.map((m) => ({ ...m })),
 			receipts: this.#ownReceipts(),
 			status: this.status,
+			epoch: this.#epoch,
 			typing: new Map([...this.#typing].map(([k, v]) => [k, v.name])),
 			hasMoreHistory: this.#hasMoreHistory,
 		};
@@ -247,10 +261,10 @@ export class ChatClient {
 		if (!message || message.from !== this.identity) return undefined;
 		const explicit = this.#receipts.get(seq);
 		const readBy = new Set(explicit?.readBy ?? []);
-		for (const [who, upTo] of this.#readUpTo) {
-			if (upTo >= seq && who !== this.identity && (message.to === null || message.to === who)) readBy.add(who);
-		}
+		const counts = (who: string, upTo: number): boolean => upTo >= seq && who !== this.identity && (message.to === null || message.to === who);
+		for (const [who, upTo] of this.#readUpTo) if (counts(who, upTo)) readBy.add(who);
 		const deliveredTo = new Set([...(explicit?.deliveredTo ?? []), ...readBy]);
+		for (const [who, upTo] of this.#deliveredUpTo) if (counts(who, upTo)) deliveredTo.add(who);
 		return { seq, deliveredTo: [...deliveredTo].sort(), readBy: [...readBy].sort() };
 	}
 
@@ -303,7 +317,12 @@ export class ChatClient {
 			} finally {
 				this.#syncing = undefined;
 			}
-			if (synced) void this.#refreshReceipts();
+			if (synced) {
+				// Everything visible up to the sync's end is held; pushes move it on from here.
+				this.#heldUpTo = Math.max(this.#heldUpTo, this.#watermark);
+				this.#live = this.#socket.connected;
+				this.#scheduleDelivered();
+			}
 			await this.#flush();
 		})();
 		return this.#syncing;
@@ -336,6 +355,9 @@ export class ChatClient {
 			for (const [who, upTo] of Object.entries(result.data.readUpTo ?? {})) {
 				if (upTo > (this.#readUpTo.get(who) ?? 0)) this.#readUpTo.set(who, upTo);
 			}
+			for (const [who, upTo] of Object.entries(result.data.deliveredUpTo ?? {})) {
+				if (upTo > (this.#deliveredUpTo.get(who) ?? 0)) this.#deliveredUpTo.set(who, upTo);
+			}
 			if (!result.data.hasMore) break;
 		}
 		// Synced from the very start: every visible message is held, there is nothing older.
@@ -350,7 +372,10 @@ export class ChatClient {
 		this.#sorted = [];
 		this.#receipts.clear();
 		this.#readUpTo.clear();
-		this.#pendingDelivered.clear();
+		this.#deliveredUpTo.clear();
+		this.#heldUpTo = 0;
+		this.#deliveredSent = 0;
+		this.#live = false;
 		this.#watermark = 0;
 		this.#hasMoreHistory = true;
 		for (const item of this.#outbox) if (item.state === 'sending') item.state = 'queued';
@@ -380,34 +405,6 @@ export class ChatClient {
 		this.#failures = 0;
 		if (this.#unavailable) {
 			this.#unavailable = false;
-			this.#changed();
-		}
-	}
-
-	/**
-	 * Receipts are pushed only to connected sockets: after a (re)connect, fetch those of this
-	 * participant's messages that are not read by everyone yet (read receipts came whole with
-	 * the sync's watermarks), 200 per request, newest first, at most the latest 2,000.
-	 */
-	async #refreshReceipts(): Promise<void> {
-		if (this.#closed) return;
-		// The recipients: who is in the room now (as the ticks count them), else everyone known.
-		const others = new Set<string>([...this.#present].filter(([, here]) => here).map(([who]) => who));
-		if (others.size === 0) {
-			for (const who of this.#readUpTo.keys()) others.add(who);
-			for (const m of this.#sorted) others.add(m.from);
-		}
-		others.delete(this.identity);
-		const readByAll = (m: ChatMessage): boolean =>
-			m.to !== null
-				? (this.#readUpTo.get(m.to) ?? 0) >= m.seq
-				: [...others].every((who) => (this.#readUpTo.get(who) ?? 0) >= m.seq);
-		const stale = this.#sorted.filter((m) => m.from === this.identity && !readByAll(m)).map((m) => m.seq);
-		const wanted = stale.slice(-2000).reverse();
-		for (let i = 0; i < wanted.length && !this.#closed; i += 200) {
-			const result = await this.#request('chat:receipts', { seqs: wanted.slice(i, i + 200) });
-			if (!result.ok) return;
-			for (const r of result.data.receipts) this.#setReceipt(r);
 			this.#changed();
 		}
 	}
@@ -482,9 +479,8 @@ export class ChatClient {
 			if (this.#messages.has(m.seq)) continue;
 			this.#messages.set(m.seq, m);
 			fresh.push(m);
-			if (m.from !== this.identity) this.#pendingDelivered.add(m.seq);
 			// Stored although its ack was lost (sent just before a disconnect): it is no longer outgoing.
-			else if (this.#outbox.length > 0) {
+			if (m.from === this.identity && this.#outbox.length > 0) {
 				const index = this.#outbox.findIndex((o) => o.id === m.id);
 				if (index >= 0) this.#outbox.splice(index, 1);
 			}
@@ -496,30 +492,28 @@ export class ChatClient {
 		else this.#sorted = [...this.#messages.values()].sort((a, b) => a.seq - b.seq);
 		// Advance the watermark over contiguous seqs.
 		while (this.#messages.has(this.#watermark + 1)) this.#watermark++;
-		this.#scheduleDelivered();
 	}
 
 	/**
-	 * Tell the server which messages arrived, in batches of 200. The queue survives
-	 * disconnects: what could not be sent (offline, lost answer, store unavailable) is kept
-	 * and sent after the next connect.
+	 * Tell the server (at most every 100 ms) up to which seq everything visible is held: a
+	 * watermark, so one small request covers any number of messages. What could not be sent
+	 * (offline, lost answer, store unavailable) is sent after the next connect and sync.
 	 */
 	#scheduleDelivered(): void {
-		if (this.#deliveredTimer || this.#pendingDelivered.size === 0 || this.#closed) return;
+		if (this.#deliveredTimer || this.#heldUpTo <= this.#deliveredSent || this.#closed) return;
 		this.#deliveredTimer = setTimeout(() => {
 			if (!this.#socket.connected) {
-				this.#deliveredTimer = undefined; // the connect handler schedules it again
+				this.#deliveredTimer = undefined; // the next sync schedules it again
 				return;
 			}
-			const seqs = [...this.#pendingDelivered].slice(0, 200);
-			for (const s of seqs) this.#pendingDelivered.delete(s);
-			void this.#request('chat:delivered', { seqs }).then(async (r) => {
-				if (!r.ok && !FINAL_ERRORS.has(r.error.code)) {
-					for (const s of seqs) this.#pendingDelivered.add(s);
-					if (this.#socket.connected) await this.#backoff(r.error.code);
-				} else if (r.ok) this.#answered();
+			const upToSeq = this.#heldUpTo;
+			void this.#request('chat:delivered', { upToSeq }).then(async (r) => {
+				if (r.ok || FINAL_ERRORS.has(r.error.code)) {
+					if (r.ok) this.#answered();
+					this.#deliveredSent = Math.max(this.#deliveredSent, upToSeq);
+				} else if (this.#socket.connected) await this.#backoff(r.error.code);
 				this.#deliveredTimer = undefined;
-				this.#scheduleDelivered();
+				if (this.#socket.connected) this.#scheduleDelivered();
 			});
 		}, 100);
 	}

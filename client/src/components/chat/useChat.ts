@@ -4,7 +4,7 @@
  * session; the panel's open state, the unread count, and this participant's away state
  * (page hidden, or no input for two minutes).
  */
-import { useCallback, useEffect, useMemo, useState, useSyncExternalStore } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState, useSyncExternalStore } from 'react';
 import type { Presence } from '../../../../signaling/protocol/index.ts';
 import { ChatClient, type ChatSnapshot } from '../../chat/ChatClient.ts';
 import { PresenceStore, type PresenceSnapshot } from '../../chat/PresenceStore.ts';
@@ -119,6 +119,19 @@ export function useChat(client: RoomClient): ChatController | null {
 			res.session.socket.off('connect', onConnect);
 		};
 	}, [res]);
+
+	// The message store restarted from empty (seqs start again at 1): what was seen and read is void.
+	const epoch = chat?.epoch;
+	const lastEpoch = useRef(epoch);
+	useEffect(() => {
+		if (!res || !seenKey || epoch === undefined) return;
+		if (lastEpoch.current !== undefined && lastEpoch.current !== epoch) {
+			lastRead.delete(res);
+			writeNumber(seenKey, 0);
+			setSeenSeq(0);
+		}
+		lastEpoch.current = epoch;
+	}, [res, seenKey, epoch]);
 
 	useAwayTracking(res?.presence ?? null);
 

@@ -211,6 +211,9 @@ test('two participants chat: offline outbox, exactly once and in order, receipts
 		}
 		// Socket.IO's heartbeat (5 s + 5 s on the test server) notices the dead link.
 		await expect(alice.page.getByTestId('call')).toHaveAttribute('data-status', 'reconnecting', { timeout: 20_000 });
+		// The chat says so, and that the messages will be sent.
+		await expect(alice.page.getByTestId('chat-status')).toHaveAttribute('data-status', 'offline');
+		await expect(alice.page.getByTestId('chat-status')).toContainText('will be sent');
 		await showPeople(bob.page);
 		await expect(person(bob.page, 'Alice')).toHaveAttribute('data-presence', 'reconnecting', { timeout: 15_000 });
 		await openChat(bob.page);
@@ -226,6 +229,7 @@ test('two participants chat: offline outbox, exactly once and in order, receipts
 		await alice.context.setOffline(false);
 		expected.push('offline 1', 'offline 2', 'offline 3');
 		await expect(alice.page.getByTestId('call')).toHaveAttribute('data-status', 'joined', { timeout: 30_000 });
+		await expect(alice.page.getByTestId('chat-status')).toHaveCount(0);
 		await expect.poll(() => texts(bob.page), { timeout: 20_000 }).toEqual(expected);
 		await expect.poll(() => texts(alice.page), { timeout: 20_000 }).toEqual(expected);
 		// Nothing trickles in late (a re-sent duplicate would).

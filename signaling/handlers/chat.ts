@@ -26,7 +26,12 @@ export function registerChatHandlers(ctx: HandlerContext): void {
 		}
 		// A retry of a stored message is answered even when flooding: it costs nothing new.
 		const existing = await messages.getById(room, me, id);
-		if (existing) return { message: toWire(existing), duplicate: true, epoch: await messages.epoch() };
+		if (existing) {
+			// Forward it again: the first attempt may have been stored without being forwarded
+			// (the store's answer lost in an outage). Receivers drop seqs they hold.
+			forward(toWire(existing));
+			return { message: toWire(existing), duplicate: true, epoch: await messages.epoch() };
+		}
 		if (!(await ctx.limit('chat'))) throw new ProtocolError(ErrorCode.RateLimited, 'you are sending messages too fast; slow down');
 		const file = attachment ? await files.describe(room, attachment.fileId) : null;
 		if (attachment && !file) throw new ProtocolError(ErrorCode.NotFound, 'no such file in this room');
@@ -40,12 +45,14 @@ export function registerChatHandlers(ctx: HandlerContext): void {
 			attachment: file,
 		});
 		const wire = toWire(message);
-		if (!duplicate) {
-			const target = message.to ? socket.to([direct(message.to), direct(me)]) : socket.to(channels.chat(room));
-			target.emit('chat:message', wire);
-		}
+		forward(wire);
 		return { message: wire, duplicate, epoch };
 	});
+
+	function forward(wire: ChatMessage): void {
+		const target = wire.to ? socket.to([direct(wire.to), direct(me)]) : socket.to(channels.chat(room));
+		target.emit('chat:message', wire);
+	}
 
 	handle(ctx, 'chat:sync', async ({ afterSeq, limit = ChatLimits.pageMax }) => {
 		// Read lastSeq first: when hasMore is false, every visible message up to it is in the page.

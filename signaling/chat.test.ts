@@ -68,20 +68,24 @@ describe('chat', () => {
 		const c = await member('rcpt', 'cy');
 		const { message } = await ok(a, 'chat:send', { id: 'rc-00000001', text: 'did you get this?' });
 		const { message: mine } = await ok(b, 'chat:send', { id: 'rc-00000002', text: 'mine' });
-		const marks: string[] = [];
-		a.on('chat:watermark', (w) => marks.push(JSON.stringify(w)));
-		const bo = next(a, 'chat:watermark', (w) => w.identity === 'bo' && w.deliveredUpTo === mine.seq);
+		const events: string[] = [];
+		a.on('chat:watermarks', (w) => events.push(JSON.stringify(w.marks)));
+		const mark = (identity: string, key: 'deliveredUpTo' | 'readUpTo') =>
+			next(a, 'chat:watermarks', (w) => w.marks.some((m) => m.identity === identity && m[key] !== undefined));
+		const bo = mark('bo', 'deliveredUpTo');
 		await ok(b, 'chat:delivered', { upToSeq: mine.seq });
-		await bo;
+		assert.deepEqual((await bo).marks, [{ identity: 'bo', deliveredUpTo: mine.seq }]);
 		await ok(b, 'chat:delivered', { upToSeq: message.seq }); // behind: nothing moves, nothing pushed
-		const cy = next(a, 'chat:watermark', (w) => w.identity === 'cy');
+		const together = mark('cy', 'deliveredUpTo');
 		await ok(c, 'chat:delivered', { upToSeq: 99 }); // clamped to the last seq
-		assert.deepEqual(await cy, { identity: 'cy', deliveredUpTo: mine.seq });
-		const read = next(a, 'chat:watermark', (w) => w.identity === 'bo' && w.readUpTo !== undefined);
 		assert.equal((await ok(b, 'chat:read', { upToSeq: 1000 })).readUpTo, mine.seq, 'clamped to the last seq');
-		assert.deepEqual(await read, { identity: 'bo', readUpTo: mine.seq });
-		await new Promise((r) => setTimeout(r, 50));
-		assert.equal(marks.length, 3, `one event per move: ${marks.join(' ')}`);
+		assert.deepEqual(
+			(await together).marks,
+			[{ identity: 'cy', deliveredUpTo: mine.seq }, { identity: 'bo', readUpTo: mine.seq }],
+			'moves within 50 ms travel in one event',
+		);
+		await new Promise((r) => setTimeout(r, 100));
+		assert.equal(events.length, 2, `one event per flush: ${events.join(' ')}`);
 		// After a reconnect: the last sync page carries everyone's watermarks.
 		const sync = await ok(a, 'chat:sync', { afterSeq: 0 });
 		assert.deepEqual(sync.readUpTo, { bo: mine.seq });

@@ -4,9 +4,9 @@
  * The store acknowledges before anyone is told: a message that was acked is stored.
  */
 import type { MessageStore, StoredMessage } from '../chat/index.ts';
-import { ChatLimits, ErrorCode, ProtocolError, type ChatMessage } from '../protocol/index.ts';
+import { ChatLimits, ErrorCode, ProtocolError, type ChatMessage, type ChatWatermark } from '../protocol/index.ts';
 import { handle } from '../rpc.ts';
-import { channels } from '../session.ts';
+import { channels, type ParleyServer } from '../session.ts';
 import type { HandlerContext } from './context.ts';
 
 export function registerChatHandlers(ctx: HandlerContext): void {
@@ -78,7 +78,7 @@ export function registerChatHandlers(ctx: HandlerContext): void {
 	handle(ctx, 'chat:delivered', async ({ upToSeq }) => {
 		// A watermark: one store write and one small room event per request, however many messages.
 		const result = await messages.markDeliveredUpTo(room, upToSeq, me);
-		if (result.advanced) io.to(channels.chat(room)).emit('chat:watermark', { identity: me, deliveredUpTo: result.deliveredUpTo });
+		if (result.advanced) watermarks(io, room).add({ identity: me, deliveredUpTo: result.deliveredUpTo });
 		return {};
 	});
 
@@ -87,7 +87,7 @@ export function registerChatHandlers(ctx: HandlerContext): void {
 	handle(ctx, 'chat:read', async ({ upToSeq }) => {
 		const result = await messages.markRead(room, upToSeq, me);
 		// A watermark, not a list: O(1) however many messages it covers.
-		if (result.advanced) io.to(channels.chat(room)).emit('chat:watermark', { identity: me, readUpTo: result.readUpTo });
+		if (result.advanced) watermarks(io, room).add({ identity: me, readUpTo: result.readUpTo });
 		return { readUpTo: result.readUpTo };
 	});
 
@@ -105,6 +105,37 @@ export function registerChatHandlers(ctx: HandlerContext): void {
 		presence.setState(room, me, state);
 		return {};
 	});
+}
+
+/** Watermark moves of one room, sent together at most every WATERMARK_FLUSH_MS. */
+const WATERMARK_FLUSH_MS = 50;
+const pendingMarks = new WeakMap<ParleyServer, Map<string, Map<string, ChatWatermark>>>();
+
+function watermarks(io: ParleyServer, room: string): { add(mark: ChatWatermark): void } {
+	let rooms = pendingMarks.get(io);
+	if (!rooms) pendingMarks.set(io, (rooms = new Map()));
+	const all = rooms;
+	return {
+		add(mark) {
+			let pending = all.get(room);
+			if (!pending) {
+				const batch = (pending = new Map());
+				all.set(room, batch);
+				setTimeout(() => {
+					all.delete(room);
+					io.to(channels.chat(room)).emit('chat:watermarks', { marks: [...batch.values()] });
+				}, WATERMARK_FLUSH_MS);
+			}
+			const old = pending.get(mark.identity) ?? { identity: mark.identity };
+			const max = (a: number | undefined, b: number | undefined) => (a === undefined ? b : b === undefined ? a : Math.max(a, b));
+			const merged: ChatWatermark = { identity: mark.identity };
+			const delivered = max(old.deliveredUpTo, mark.deliveredUpTo);
+			const read = max(old.readUpTo, mark.readUpTo);
+			if (delivered !== undefined) merged.deliveredUpTo = delivered;
+			if (read !== undefined) merged.readUpTo = read;
+			pending.set(mark.identity, merged);
+		},
+	};
 }
 
 function toWire(m: StoredMessage): ChatMessage {

@@ -68,6 +68,12 @@ export interface ChatReceipt {
 	readBy: string[];
 }
 
+export interface ChatWatermark {
+	identity: string;
+	deliveredUpTo?: number;
+	readUpTo?: number;
+}
+
 export type PresenceState = 'online' | 'away' | 'reconnecting' | 'left';
 
 export interface Presence {
@@ -107,15 +113,15 @@ export interface ChatNotificationMap {
 	'chat:message': ChatMessage;
 	/**
 	 * Receipts of the receiver's own messages grew: merge (union) into what is held.
-	 * Delivered and read receipts travel as chat:watermark.
+	 * Delivered and read receipts travel as chat:watermarks.
 	 */
 	'chat:receipts': { receipts: ChatReceipt[] };
 	/**
-	 * `identity` holds (deliveredUpTo) or has read (readUpTo) everything visible to it up to
-	 * that seq; sent to the whole room when one moves forward: one event however many
-	 * messages it covers. Merge with max.
+	 * Each `identity` holds (deliveredUpTo) or has read (readUpTo) everything visible to it up
+	 * to that seq. Sent to the whole room when watermarks move, at most every 50 ms with all
+	 * that moved: one small event however many messages and readers. Merge with max.
 	 */
-	'chat:watermark': { identity: string; deliveredUpTo?: number; readUpTo?: number };
+	'chat:watermarks': { marks: ChatWatermark[] };
 	'chat:typing': { identity: string; name: string; typing: boolean; direct: boolean };
 	/** Everyone's presence on connect, then one entry per change. */
 	'presence:snapshot': { participants: Presence[] };

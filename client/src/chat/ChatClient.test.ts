@@ -151,9 +151,8 @@ test('after a reconnect: delivered and read receipts come whole with the sync (w
 	const receipts = chat.snapshot().receipts;
 	for (const seq of [1, 200, 201, 450]) assert.deepEqual(receipts.get(seq), { seq, deliveredTo: ['bob', 'carol'], readBy: ['bob'] });
 	// Pushed watermarks merge with max; an explicit receipt merges as a union.
-	socket.fire('chat:watermark', { identity: 'carol', readUpTo: 300 });
-	socket.fire('chat:watermark', { identity: 'carol', readUpTo: 200 });
-	socket.fire('chat:watermark', { identity: 'dan', deliveredUpTo: 5 });
+	socket.fire('chat:watermarks', { marks: [{ identity: 'carol', readUpTo: 300 }] });
+	socket.fire('chat:watermarks', { marks: [{ identity: 'carol', readUpTo: 200 }, { identity: 'dan', deliveredUpTo: 5 }] });
 	socket.fire('chat:receipts', { receipts: [{ seq: 400, deliveredTo: ['erin'], readBy: [] }] });
 	assert.deepEqual(chat.snapshot().receipts.get(1), { seq: 1, deliveredTo: ['bob', 'carol', 'dan'], readBy: ['bob', 'carol'] });
 	assert.deepEqual(chat.snapshot().receipts.get(301), { seq: 301, deliveredTo: ['bob', 'carol'], readBy: ['bob'] });

@@ -148,11 +148,13 @@ export class ChatClient {
 			}
 			this.#changed();
 		});
-		on('chat:watermark', ({ identity: who, readUpTo, deliveredUpTo }) => {
+		on('chat:watermarks', ({ marks }) => {
 			let moved = false;
-			if (readUpTo !== undefined && readUpTo > (this.#readUpTo.get(who) ?? 0)) moved = Boolean(this.#readUpTo.set(who, readUpTo));
-			if (deliveredUpTo !== undefined && deliveredUpTo > (this.#deliveredUpTo.get(who) ?? 0)) {
-				moved = Boolean(this.#deliveredUpTo.set(who, deliveredUpTo));
+			for (const { identity: who, readUpTo, deliveredUpTo } of marks) {
+				if (readUpTo !== undefined && readUpTo > (this.#readUpTo.get(who) ?? 0)) moved = Boolean(this.#readUpTo.set(who, readUpTo));
+				if (deliveredUpTo !== undefined && deliveredUpTo > (this.#deliveredUpTo.get(who) ?? 0)) {
+					moved = Boolean(this.#deliveredUpTo.set(who, deliveredUpTo));
+				}
 			}
 			if (moved) this.#changed();
 		});

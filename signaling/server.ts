@@ -39,6 +39,7 @@ import { ErrorCode, requestSchemas } from './protocol/index.ts';
 import { RateLimits, ratesOf } from './limits/RateLimits.ts';
 import { capConnectionsPerIp, SessionCounter } from './limits/connections.ts';
 import { HttpTimeouts, requestTimeouts } from './http/timeouts.ts';
+import { securityHeaders } from './http/security.ts';
 import { bindRoomEvents } from './roomEvents.ts';
 import { createOps, messageStoreCheck, type Ops } from './ops/index.ts';
 import { rejectUnknownEvents } from './rpc.ts';
@@ -104,6 +105,7 @@ export function createParleyServer(options: ParleyServerOptions): ParleyHttpServ
 	app.disable('x-powered-by');
 	app.set('trust proxy', 'loopback');
 	app.use(requestTimeouts(timeouts));
+	app.use(securityHeaders());
 	app.use(
 		pinoHttp({
 			logger: logger.child({ component: 'http' }),
@@ -124,7 +126,7 @@ export function createParleyServer(options: ParleyServerOptions): ParleyHttpServ
 	const serverApi = express.Router(); // the integrator API, filled once the meeting services exist
 	app.use('/api/server', serverApi);
 	app.use(apiRouter(config, sfu));
-	app.use(clientRouter(path.resolve(clientDist ?? DEFAULT_CLIENT_DIST)));
+	app.use(clientRouter(path.resolve(clientDist ?? DEFAULT_CLIENT_DIST), { sourceMaps: config.dev }));
 	app.use(errorHandler);
 
 	// Bodies are timed per route (requestTimeouts: uploads by progress), headers here.

@@ -3,9 +3,15 @@ import express, { type Request, type Response, type Router } from 'express';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 
-export function clientRouter(distDir: string): Router {
+export function clientRouter(distDir: string, options: { sourceMaps?: boolean } = {}): Router {
 	const router = express.Router();
 	const index = path.join(distDir, 'index.html');
+	// Source maps (the client's sources) only in dev mode.
+	if (!options.sourceMaps) {
+		router.get(/\.map$/, (_req: Request, res: Response) => {
+			res.status(404).type('text/plain').send('Not found\n');
+		});
+	}
 	router.use(express.static(distDir, { index: false, maxAge: '1h', immutable: false }));
 	router.get('/{*splat}', (_req: Request, res: Response) => {
 		if (!existsSync(index)) {

@@ -13,8 +13,38 @@ export function roomFromPath(pathname: string = window.location.pathname): strin
 	}
 }
 
-export function tokenFromUrl(search: string = window.location.search): string | null {
-	return new URLSearchParams(search).get('token');
+const TOKEN_KEY = 'parley:token';
+
+/**
+ * The invitation token. Read once from `?token=`, then taken out of the address bar (it
+ * must not linger in history, screenshots or shared links) and kept in sessionStorage
+ * for this tab, so that a reload still works; the call keeps it in memory for reconnects.
+ */
+export function tokenFromUrl(): string | null {
+	const url = new URL(window.location.href);
+	const fromUrl = url.searchParams.get('token');
+	if (fromUrl) {
+		try {
+			window.sessionStorage.setItem(TOKEN_KEY, fromUrl);
+		} catch {
+			// storage blocked: the token lives in memory only
+		}
+		url.searchParams.delete('token');
+		window.history.replaceState(window.history.state, '', `${url.pathname}${url.search}${url.hash}`);
+		return fromUrl;
+	}
+	let stored: string | null = null;
+	try {
+		stored = window.sessionStorage.getItem(TOKEN_KEY);
+	} catch {
+		return null;
+	}
+	if (!stored) return null;
+	// Only for the room it admits to, and only while it is valid.
+	const claims = peekToken(stored);
+	const room = roomFromPath();
+	if ((room && claims.room !== room) || (claims.exp !== undefined && claims.exp * 1000 < Date.now())) return null;
+	return stored;
 }
 
 export function validateRoomName(room: string): string | null {
@@ -22,10 +52,9 @@ export function validateRoomName(room: string): string | null {
 	return ROOM_NAME_PATTERN.test(room) ? null : 'Room names are 1-64 letters, digits, "-" or "_" (starting with a letter or digit).';
 }
 
-/** The path for a room, keeping ?token= so that a reload still works. */
+/** The path for a room (the token stays out of it: sessionStorage keeps it for reloads). */
 export function roomPath(room: string): string {
-	const token = tokenFromUrl();
-	return `/r/${encodeURIComponent(room)}${token ? `?token=${encodeURIComponent(token)}` : ''}`;
+	return `/r/${encodeURIComponent(room)}`;
 }
 
 export function roomLink(publicUrl: string, room: string): string {

@@ -146,6 +146,8 @@ export class RedisRevocations extends EventEmitter<RevocationEvents> implements 
 	readonly #subscriber: Redis;
 	readonly #prefix: string;
 	readonly #options: RedisRevocationOptions;
+	/** Settles once the subscriber listens: revocations published before that are not seen here. */
+	readonly ready: Promise<void>;
 
 	constructor(options: RedisRevocationOptions) {
 		super();
@@ -156,7 +158,10 @@ export class RedisRevocations extends EventEmitter<RevocationEvents> implements 
 		for (const c of [this.#client, this.#subscriber]) {
 			c.on('error', (err: Error) => options.logger?.warn({ err: err.message }, 'revocations: redis error'));
 		}
-		void this.#subscriber.subscribe(this.#channel).catch(() => undefined);
+		this.ready = this.#subscriber.subscribe(this.#channel).then(
+			() => undefined,
+			(err: unknown) => options.logger?.warn({ err }, 'revocations: cannot subscribe'),
+		);
 		this.#subscriber.on('message', (channel: string, message: string) => {
 			if (channel !== this.#channel) return;
 			try {

@@ -93,7 +93,7 @@ describe('revocation', () => {
 		const a = new RedisRevocations({ url: redis.url, keyPrefix, retainMs: 60_000 });
 		const b = new RedisRevocations({ url: redis.url, keyPrefix, retainMs: 60_000 });
 		try {
-			await new Promise((r) => setTimeout(r, 100)); // subscribers connected
+			await Promise.all([a.ready, b.ready]); // both listen before anything is published
 			const seen = new Promise((resolve) => b.once('revoked', resolve));
 			const r = await a.revoke('room1', 'eve');
 			assert.deepEqual(await seen, r);

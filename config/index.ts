@@ -1,2 +1,2 @@
 export { ConfigSchema, type Config, type ConfigInput } from './schema.ts';
-export { loadConfig, ConfigError, envName, configKeys, type LoadOptions } from './load.ts';
+export { loadConfig, hasGeneratedSecret, ConfigError, envName, configKeys, type LoadOptions } from './load.ts';

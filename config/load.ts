@@ -109,6 +109,13 @@ export function loadConfig({ env = process.env, defaults = {} }: LoadOptions = {
 	return finish(result.data);
 }
 
+const generatedSecrets = new WeakSet<Config>();
+
+/** True when dev mode made up the JWT secret (none was configured): the server may keep one in the data folder instead. */
+export function hasGeneratedSecret(config: Config): boolean {
+	return generatedSecrets.has(config);
+}
+
 /** Fill derived defaults and enforce the rules that span keys. */
 function finish(config: Config): Config {
 	if (config.auth.jwtSecrets.length === 0) {
@@ -118,6 +125,7 @@ function finish(config: Config): Config {
 			);
 		}
 		config.auth.jwtSecrets = [randomBytes(32).toString('hex')];
+		generatedSecrets.add(config);
 	}
 	if (config.auth.tokenTtlSeconds > config.auth.maxTokenLifetimeSeconds) {
 		throw new ConfigError(

@@ -3,12 +3,14 @@
  * workers and the HTTP/Socket.IO server, and drains, then exits, on SIGTERM/SIGINT (a
  * second SIGINT exits at once).
  */
-import { ConfigError, loadConfig } from '../config/index.ts';
+import { ConfigError, hasGeneratedSecret, loadConfig } from '../config/index.ts';
+import { loadOrCreateDevSecret } from './auth/devSecret.ts';
 import { Sfu } from '../sfu/index.ts';
 import { createLogger } from './logger.ts';
 import { createParleyServer } from './server.ts';
 import { createMessageStore } from './chat/index.ts';
 import { FileStore } from './files/index.ts';
+import { InviteStore } from './auth/InviteStore.ts';
 
 async function main(): Promise<void> {
 	let config;
@@ -22,6 +24,12 @@ async function main(): Promise<void> {
 		throw error;
 	}
 	const logger = createLogger(config);
+	if (hasGeneratedSecret(config)) {
+		// Kept in the data folder, so that a restart does not invalidate everyone's token.
+		const dev = loadOrCreateDevSecret(config.data.dir);
+		config.auth.jwtSecrets = [dev.secret];
+		logger.info({ file: dev.file, created: dev.created }, 'dev mode: JWT secret from the data folder');
+	}
 	logger.info({ dev: config.dev, workers: config.media.workers, node: process.version }, 'starting Parley');
 	const sfu = await Sfu.create(config, logger);
 	const messages = createMessageStore({
@@ -31,13 +39,16 @@ async function main(): Promise<void> {
 		durability: config.chat.durability,
 	});
 	const files = new FileStore({ dataDir: config.data.dir, logger });
-	const server = createParleyServer({ config, logger, sfu, messages, files });
+	const invites = new InviteStore({ dataDir: config.data.dir, logger: logger.child({ component: 'invites' }) });
+	const server = createParleyServer({ config, logger, sfu, messages, files, invites });
 	const address = await server.listen();
 	logger.info(
 		{ url: config.http.publicUrl, listen: `${address.address}:${address.port}`, mediaPorts: sfu.pool.ports },
 		`Parley is running: open ${config.http.publicUrl}`,
 	);
 	if (config.dev) logger.warn('dev mode: anyone who can reach this server can mint join tokens at /api/dev/token');
+	// A plain line for the person who started it (the log lines above are for machines).
+	process.stdout.write(`\nParley is running${config.dev ? ' (dev mode)' : ''}: open ${config.http.publicUrl}\n\n`);
 
 	// SIGTERM or SIGINT: drain (not ready, no new rooms, meetings go on for
 	// ops.drainGraceMs), then exit. A second SIGINT (Ctrl-C twice) exits at once.

@@ -19,6 +19,8 @@ import { installSessionGuard } from './auth/sessionGuard.ts';
 import type { HandlerContext } from './handlers/context.ts';
 import type { FileStore } from './files/index.ts';
 import { filesRouter } from './http/files.ts';
+import { invitesRouter } from './http/invites.ts';
+import { InviteStore } from './auth/InviteStore.ts';
 import { registerChatHandlers } from './handlers/chat.ts';
 import { registerPresenceHandlers } from './handlers/presence.ts';
 import type { MessageStore } from './chat/index.ts';
@@ -53,6 +55,8 @@ export interface ParleyServerOptions {
 	sfu: Sfu;
 	messages: MessageStore;
 	files: FileStore;
+	/** Invitations made by hosts; default: kept in memory only. */
+	invites?: InviteStore;
 	clientDist?: string;
 	/** The revocation list (default: from the config, in the data folder or Redis; closed with the server). */
 	revocations?: RevocationList;
@@ -101,6 +105,7 @@ export function createParleyServer(options: ParleyServerOptions): ParleyHttpServ
 		});
 	const timeouts: HttpTimeouts = { ...HttpTimeouts, ...options.timeouts };
 	const rateLimits = new RateLimits(ratesOf(config), { redisUrl: config.redis.url, logger: log });
+	const invites = options.invites ?? new InviteStore({ dataDir: null });
 	const app = express();
 	app.disable('x-powered-by');
 	app.set('trust proxy', 'loopback');
@@ -125,6 +130,7 @@ export function createParleyServer(options: ParleyServerOptions): ParleyHttpServ
 	app.use(filesRouter({ config, store: files, logger: logger.child({ component: 'files' }), revocations }));
 	const serverApi = express.Router(); // the integrator API, filled once the meeting services exist
 	app.use('/api/server', serverApi);
+	app.use(invitesRouter({ config, store: invites, logger: logger.child({ component: 'invites' }), revocations }));
 	app.use(apiRouter(config, sfu));
 	app.use(clientRouter(path.resolve(clientDist ?? DEFAULT_CLIENT_DIST), { sourceMaps: config.dev }));
 	app.use(errorHandler);

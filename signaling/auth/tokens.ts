@@ -139,7 +139,8 @@ export function msUntilExpiry(claims: Pick<TokenClaims, 'exp'>, now = Date.now()
 	return (claims.exp + CLOCK_TOLERANCE_SECONDS) * 1000 - now;
 }
 
-function classify(error: unknown): AuthError {
+/** A jsonwebtoken error as an AuthError with a reason a client can switch on. */
+export function classify(error: unknown): AuthError {
 	if (error instanceof jwt.TokenExpiredError) return new AuthError(AuthFailure.Expired, 'token expired');
 	if (error instanceof jwt.JsonWebTokenError) {
 		const m = error.message;

@@ -4,7 +4,8 @@
  * as the server; prints the token on stdout.
  */
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from '../../config/index.ts';
+import { ConfigError, hasGeneratedSecret, loadConfig } from '../../config/index.ts';
+import { loadOrCreateDevSecret } from '../auth/devSecret.ts';
 import { mintToken } from '../auth/tokens.ts';
 
 const usage = 'usage: npm run token -- --room ROOM --name NAME [--identity ID] [--ttl SECONDS] [--no-publish] [--no-subscribe] [--host] [--skip-waiting-room]';
@@ -30,9 +31,8 @@ try {
 	}
 	if (!values.room || !values.name) throw new Error(usage);
 	const config = loadConfig();
-	if (config.dev && !process.env.PARLEY_AUTH_JWT_SECRETS) {
-		throw new Error('set PARLEY_AUTH_JWT_SECRETS to the server\'s secret (a dev server generates a random one at start)');
-	}
+	// A dev server keeps its generated secret in the data folder: use the same one.
+	if (hasGeneratedSecret(config)) config.auth.jwtSecrets = [loadOrCreateDevSecret(config.data.dir).secret];
 	const ttl = values.ttl ? Number(values.ttl) : undefined;
 	if (ttl !== undefined && !(Number.isInteger(ttl) && ttl > 0)) throw new Error('--ttl must be a positive number of seconds');
 	const { token } = mintToken(config.auth, {

@@ -15,3 +15,69 @@ export interface DevTokenResponse {
 	room: string;
 	expiresAt: number;
 }
+
+/** The role an invitation gives: the join token's `role` claim (co-hosts are made in the call, not by links). */
+export const InviteRoleSchema = z.enum(['participant', 'host']);
+export type InviteRole = z.infer<typeof InviteRoleSchema>;
+
+/** Why a link does not work, for the lobby to say in plain words. */
+export type LinkProblem =
+	| 'missing'
+	| 'malformed'
+	| 'expired'
+	| 'revoked'
+	| 'bad_signature'
+	| 'wrong_audience'
+	| 'wrong_issuer'
+	| 'bad_claims'
+	| 'lifetime_too_long';
+
+/** POST /api/links/check: is this join token or invitation good here? (No secret is revealed; the answer is what joining would say.) */
+export const LinkCheckRequestSchema = z.union([
+	z.strictObject({ token: z.string().min(1).max(4096) }),
+	z.strictObject({ invite: z.string().min(1).max(4096) }),
+]);
+export type LinkCheckRequest = z.infer<typeof LinkCheckRequestSchema>;
+export type LinkCheckResponse =
+	| { valid: true; kind: 'token' | 'invite'; room: string; name: string | null; role: InviteRole | null; expiresAt: number }
+	| { valid: false; kind: 'token' | 'invite'; reason: LinkProblem; message: string };
+
+/** POST /api/invites (Authorization: Bearer <a host's join token>). */
+export const InviteCreateRequestSchema = z.strictObject({
+	role: InviteRoleSchema.default('participant'),
+	/** Lifetime; default one day, at most 30 days (and never beyond auth.tokenTtlSeconds × 4). */
+	ttlSeconds: z.number().int().min(60).max(30 * 86400).optional(),
+});
+export type InviteCreateRequest = z.input<typeof InviteCreateRequestSchema>;
+
+export interface InviteInfo {
+	id: string;
+	room: string;
+	role: InviteRole;
+	createdBy: string;
+	createdAt: number;
+	expiresAt: number;
+	revoked: boolean;
+}
+export interface InviteCreateResponse extends InviteInfo {
+	invite: string;
+	/** The link to share: <publicUrl>/r/<room>?invite=<invite>. */
+	url: string;
+}
+export interface InviteListResponse {
+	invites: InviteInfo[];
+}
+
+/** POST /api/invites/redeem: an invitation and a display name for one's own join token. */
+export const InviteRedeemRequestSchema = z.strictObject({
+	invite: z.string().min(1).max(4096),
+	name: DisplayNameSchema,
+});
+export type InviteRedeemRequest = z.infer<typeof InviteRedeemRequestSchema>;
+export interface InviteRedeemResponse {
+	token: string;
+	identity: string;
+	room: string;
+	role: InviteRole;
+	expiresAt: number;
+}

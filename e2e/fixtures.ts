@@ -53,6 +53,21 @@ export function denyMediaDevices(): void {
 	nav.mediaDevices.getUserMedia = () => Promise.reject(new DomException('Permission denied', 'NotAllowedError'));
 }
 
+/**
+ * Init script: the camera is blocked, the microphone allowed. The fake-UI flag answers every
+ * prompt with yes (even over a denied permission), so the refusal is made here, the way
+ * Chromium answers when the camera is blocked: NotAllowedError for any request with video.
+ */
+export function denyCamera(): void {
+	const nav = (globalThis as unknown as { navigator: { mediaDevices?: { getUserMedia: (c?: { video?: unknown }) => Promise<unknown> } } })
+		.navigator;
+	if (!nav.mediaDevices) return;
+	const DomException = (globalThis as unknown as { DOMException: new (message: string, name: string) => Error }).DOMException;
+	const original = nav.mediaDevices.getUserMedia.bind(nav.mediaDevices);
+	nav.mediaDevices.getUserMedia = (constraints) =>
+		constraints?.video ? Promise.reject(new DomException('Permission denied', 'NotAllowedError')) : original(constraints);
+}
+
 // ---- Fixtures ------------------------------------------------------------------------
 
 export interface Participant {
@@ -66,6 +81,10 @@ export interface Participant {
 export interface ParticipantOptions {
 	/** Refuse camera and microphone (a watch-and-listen participant). */
 	noMedia?: boolean;
+	/** Refuse the camera only. */
+	noCamera?: boolean;
+	/** Another server than the suite's (its base URL). */
+	baseURL?: string;
 }
 
 type Fixtures = {
@@ -77,14 +96,20 @@ export const test = base.extend<Fixtures>({
 	participant: async ({ browser, baseURL }, use) => {
 		const contexts: BrowserContext[] = [];
 		await use(async (name, options = {}) => {
+			const url = options.baseURL ?? baseURL;
 			const context = await browser.newContext({
-				...(baseURL ? { baseURL } : {}),
+				...(url ? { baseURL: url } : {}),
 				viewport: { width: 1280, height: 720 },
-				permissions: options.noMedia ? [] : ['camera', 'microphone', 'clipboard-read', 'clipboard-write'],
+				permissions: options.noMedia
+					? []
+					: options.noCamera
+						? ['microphone', 'clipboard-read', 'clipboard-write']
+						: ['camera', 'microphone', 'clipboard-read', 'clipboard-write'],
 			});
 			contexts.push(context);
 			await context.addInitScript(recordPeerConnections);
 			if (options.noMedia) await context.addInitScript(denyMediaDevices);
+			if (options.noCamera) await context.addInitScript(denyCamera);
 			const page = await context.newPage();
 			const pageErrors: string[] = [];
 			page.on('pageerror', (error) => pageErrors.push(`${name}: ${error.message}`));
@@ -125,8 +150,11 @@ export async function join(page: Page, options: JoinOptions): Promise<void> {
 	await expect(page.getByTestId('call')).toHaveAttribute('data-status', 'joined', { timeout: 10_000 });
 }
 
+/** Leave the call, then go from the "you left" screen back to the lobby. */
 export async function leave(page: Page): Promise<void> {
 	await page.getByTestId('leave').click();
+	await expect(page.getByTestId('left-page')).toBeVisible();
+	await page.getByTestId('back-to-lobby').click();
 	await expect(page.getByTestId('join-button')).toBeVisible();
 }
 

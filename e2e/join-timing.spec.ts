@@ -5,7 +5,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { expect, join, openLobby, test, uniqueRoom, type PageGlobals } from './fixtures.ts';
+import { expect, join, leave, openLobby, test, uniqueRoom, type PageGlobals } from './fixtures.ts';
 
 const RUNS = 8;
 /** getStats polling period; 0 relies on requestVideoFrameCallback alone. */
@@ -140,8 +140,7 @@ test('join latency: click on Join → first remote frame decoded', async ({ part
 		);
 		if (process.env.E2E_VERBOSE || (firstFrame(timing) ?? Infinity) > 400) console.log(`    marks: ${JSON.stringify(timing.marks)}`);
 
-		await joiner.page.getByTestId('leave').click();
-		await expect(joiner.page.getByTestId('join-button')).toBeVisible();
+		await leave(joiner.page);
 	}
 
 	const first = runs.map((r) => firstFrame(r)!).sort((a, b) => a - b);

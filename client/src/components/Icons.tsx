@@ -150,3 +150,25 @@ export const EyeIcon = (p: IconProps) => (
 		<circle cx="12" cy="12" r="3" />
 	</Svg>
 );
+
+export const MoreIcon = (p: IconProps) => (
+	<Svg {...p}>
+		<circle cx="5" cy="12" r="1.5" />
+		<circle cx="12" cy="12" r="1.5" />
+		<circle cx="19" cy="12" r="1.5" />
+	</Svg>
+);
+
+export const KeyboardIcon = (p: IconProps) => (
+	<Svg {...p}>
+		<rect x="2" y="6" width="20" height="12" rx="2" />
+		<path d="M6 10h.01M10 10h.01M14 10h.01M18 10h.01M7 14h10" />
+	</Svg>
+);
+
+export const TicketIcon = (p: IconProps) => (
+	<Svg {...p}>
+		<path d="M3 8a2 2 0 0 0 2-2h14a2 2 0 0 0 2 2v2a2 2 0 0 0 0 4v2a2 2 0 0 0-2 2H5a2 2 0 0 0-2-2v-2a2 2 0 0 0 0-4z" />
+		<path d="M13 6v12" strokeDasharray="2 2" />
+	</Svg>
+);

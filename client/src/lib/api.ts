@@ -1,5 +1,14 @@
-/** The HTTP API (GET /api/info, POST /api/dev/token). */
-import type { DevTokenRequest, DevTokenResponse } from '../../../signaling/protocol/index.ts';
+/** The HTTP API (GET /api/info, POST /api/dev/token, links and invitations). */
+import type {
+	DevTokenRequest,
+	DevTokenResponse,
+	InviteCreateRequest,
+	InviteCreateResponse,
+	InviteListResponse,
+	InviteRedeemResponse,
+	LinkCheckRequest,
+	LinkCheckResponse,
+} from '../../../signaling/protocol/index.ts';
 import { IDENTITY_PATTERN } from '../../../signaling/protocol/limits.ts';
 
 export interface ServerInfo {
@@ -80,4 +89,40 @@ export function tabIdentity(): string {
 		// See above.
 	}
 	return identity;
+}
+
+/** Whether a join token or an invitation works here (the lobby says at once when it does not). */
+export function checkLink(request: LinkCheckRequest): Promise<LinkCheckResponse> {
+	return call<LinkCheckResponse>('/api/links/check', {
+		method: 'POST',
+		headers: { 'content-type': 'application/json' },
+		body: JSON.stringify(request),
+	});
+}
+
+/** An invitation and one's name for one's own join token. */
+export function redeemInvite(invite: string, name: string): Promise<InviteRedeemResponse> {
+	return call<InviteRedeemResponse>('/api/invites/redeem', {
+		method: 'POST',
+		headers: { 'content-type': 'application/json' },
+		body: JSON.stringify({ invite, name }),
+	});
+}
+
+const bearer = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}` });
+
+export function createInvite(token: string, request: InviteCreateRequest = {}): Promise<InviteCreateResponse> {
+	return call<InviteCreateResponse>('/api/invites', {
+		method: 'POST',
+		headers: { 'content-type': 'application/json', ...bearer(token) },
+		body: JSON.stringify(request),
+	});
+}
+
+export function listInvites(token: string): Promise<InviteListResponse> {
+	return call<InviteListResponse>('/api/invites', { headers: bearer(token) });
+}
+
+export async function revokeInvite(token: string, id: string): Promise<void> {
+	await call<Record<string, never>>(`/api/invites/${encodeURIComponent(id)}`, { method: 'DELETE', headers: bearer(token) });
 }

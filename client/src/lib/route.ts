@@ -47,6 +47,36 @@ export function tokenFromUrl(): string | null {
 	return stored;
 }
 
+const INVITE_KEY = 'parley:invite';
+
+/**
+ * An invitation (`?invite=`), exchanged in the lobby for one's own join token. Like the
+ * token, taken out of the address bar once read and kept in sessionStorage for reloads.
+ */
+export function inviteFromUrl(): string | null {
+	const url = new URL(window.location.href);
+	const fromUrl = url.searchParams.get('invite');
+	if (fromUrl) {
+		try {
+			window.sessionStorage.setItem(INVITE_KEY, fromUrl);
+		} catch {
+			// storage blocked: memory only
+		}
+		url.searchParams.delete('invite');
+		window.history.replaceState(window.history.state, '', `${url.pathname}${url.search}${url.hash}`);
+		return fromUrl;
+	}
+	try {
+		const stored = window.sessionStorage.getItem(INVITE_KEY);
+		const claims = stored ? peekToken(stored) : {};
+		const room = roomFromPath();
+		if (!stored || (room && claims.room !== room)) return null;
+		return stored;
+	} catch {
+		return null;
+	}
+}
+
 export function validateRoomName(room: string): string | null {
 	if (!room) return 'Enter a room name.';
 	return ROOM_NAME_PATTERN.test(room) ? null : 'Room names are 1-64 letters, digits, "-" or "_" (starting with a letter or digit).';
@@ -73,6 +103,7 @@ export interface TokenClaims {
 	room?: string;
 	name?: string;
 	exp?: number;
+	role?: string;
 }
 
 /** The readable part of a JWT (no verification: only for showing the room and name). */
@@ -87,6 +118,7 @@ export function peekToken(token: string): TokenClaims {
 			...(typeof claims.room === 'string' ? { room: claims.room } : {}),
 			...(typeof claims.name === 'string' ? { name: claims.name } : {}),
 			...(typeof claims.exp === 'number' ? { exp: claims.exp } : {}),
+			...(typeof claims.role === 'string' ? { role: claims.role } : {}),
 		};
 	} catch {
 		return {};

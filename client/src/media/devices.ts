@@ -53,25 +53,26 @@ export function mediaDevicesAvailable(): boolean {
 function describe(device: MediaAccessError['device'], error: unknown): MediaAccessError {
 	const name = error instanceof DOMException || error instanceof Error ? error.name : '';
 	const what = device.charAt(0).toUpperCase() + device.slice(1);
+	const other = device === 'camera' ? ' You can join with your microphone.' : device === 'microphone' ? ' You can join with your camera.' : ' You can still join to watch and listen.';
 	switch (name) {
 		case 'NotAllowedError':
 		case 'SecurityError':
 			return new MediaAccessError(
 				'permission-denied',
 				device,
-				`${what} access was denied. Allow it in the browser's site settings, then reload — you can still join to watch and listen.`,
+				`${what} access is blocked for this page. To use ${device === 'camera and microphone' ? 'them' : 'it'}, allow it in the browser's site settings (the icon at the left of the address), then turn it on here.${other}`,
 			);
 		case 'NotFoundError':
 		case 'OverconstrainedError':
-			return new MediaAccessError('not-found', device, `No ${device} was found.`);
+			return new MediaAccessError('not-found', device, `No ${device} was found.${other}`);
 		case 'NotReadableError':
 		case 'AbortError':
-			return new MediaAccessError('in-use', device, `The ${device} could not be started; another application may be using it.`);
+			return new MediaAccessError('in-use', device, `The ${device} could not be started; another application may be using it.${other}`);
 		default:
 			return new MediaAccessError(
 				'unknown',
 				device,
-				`The ${device} could not be started${error instanceof Error && error.message ? `: ${error.message}` : '.'}`,
+				`The ${device} could not be started${error instanceof Error && error.message ? `: ${error.message}` : '.'}${other}`,
 			);
 	}
 }
@@ -120,9 +121,19 @@ export interface CaptureResult {
 	errors: MediaAccessError[];
 }
 
+/** The browser's remembered decision for a device, when it tells ('denied' skips asking). */
+async function permissionState(name: 'camera' | 'microphone'): Promise<PermissionState | 'unknown'> {
+	try {
+		return (await navigator.permissions.query({ name: name as PermissionName })).state;
+	} catch {
+		return 'unknown';
+	}
+}
+
 /**
  * Camera and microphone together (one permission prompt); when that fails, each one alone,
- * so that a missing camera does not also cost the microphone.
+ * so that a blocked or missing camera does not also cost the microphone (and the other way
+ * round). A device the browser already blocks is not asked for together with the other.
  */
 export async function capture(request: CaptureRequest): Promise<CaptureResult> {
 	const result: CaptureResult = { audio: null, video: null, errors: [] };
@@ -132,23 +143,21 @@ export async function capture(request: CaptureRequest): Promise<CaptureResult> {
 		return result;
 	}
 	if (request.audio && request.video) {
-		try {
-			const stream = await navigator.mediaDevices.getUserMedia({
-				audio: audioConstraints(request.audioDeviceId),
-				video: videoConstraints(request.videoDeviceId),
-			});
-			result.audio = stream.getAudioTracks()[0] ?? null;
-			result.video = stream.getVideoTracks()[0] ?? null;
-			if (result.audio && result.video) return result;
-			result.audio?.stop();
-			result.video?.stop();
-			result.audio = result.video = null;
-		} catch (error) {
-			const name = error instanceof Error ? error.name : '';
-			// Denied for both: asking again one by one would only fail again.
-			if (name === 'NotAllowedError' || name === 'SecurityError') {
-				result.errors.push(describe('camera and microphone', error));
-				return result;
+		const [mic, cam] = await Promise.all([permissionState('microphone'), permissionState('camera')]);
+		if (mic !== 'denied' && cam !== 'denied') {
+			try {
+				const stream = await navigator.mediaDevices.getUserMedia({
+					audio: audioConstraints(request.audioDeviceId),
+					video: videoConstraints(request.videoDeviceId),
+				});
+				result.audio = stream.getAudioTracks()[0] ?? null;
+				result.video = stream.getVideoTracks()[0] ?? null;
+				if (result.audio && result.video) return result;
+				result.audio?.stop();
+				result.video?.stop();
+				result.audio = result.video = null;
+			} catch {
+				// One of them failed (blocked, missing, busy): ask for each alone below to learn which.
 			}
 		}
 	}
@@ -157,10 +166,31 @@ export async function capture(request: CaptureRequest): Promise<CaptureResult> {
 		request.video ? getTrack('video', request.videoDeviceId) : Promise.resolve(null),
 	]);
 	if (audio.status === 'fulfilled') result.audio = audio.value;
-	else result.errors.push(asMediaError(audio.reason, 'microphone'));
 	if (video.status === 'fulfilled') result.video = video.value;
-	else result.errors.push(asMediaError(video.reason, 'camera'));
+	const audioError = audio.status === 'rejected' ? asMediaError(audio.reason, 'microphone') : null;
+	const videoError = video.status === 'rejected' ? asMediaError(video.reason, 'camera') : null;
+	if (audioError && videoError && audioError.kind === videoError.kind) {
+		// Both refused for the same reason: one message.
+		result.errors.push(describe('camera and microphone', audio.status === 'rejected' ? errorOf(audioError) : null));
+	} else {
+		if (audioError) result.errors.push(audioError);
+		if (videoError) result.errors.push(videoError);
+	}
 	return result;
+}
+
+/** A DOMException-like stand-in carrying the name describe() switches on. */
+function errorOf(error: MediaAccessError): Error {
+	const names: Record<MediaErrorKind, string> = {
+		'permission-denied': 'NotAllowedError',
+		'not-found': 'NotFoundError',
+		'in-use': 'NotReadableError',
+		'insecure-context': 'SecurityError',
+		unknown: 'Error',
+	};
+	const e = new Error('');
+	e.name = names[error.kind];
+	return e;
 }
 
 function asMediaError(error: unknown, device: MediaAccessError['device']): MediaAccessError {

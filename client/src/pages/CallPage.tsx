@@ -1,11 +1,14 @@
 /** The meeting: the video grid, hidden audio players and the control bar. */
-import { useCallback, useEffect, useRef, useState, useSyncExternalStore } from 'react';
+import { useCallback, useEffect, useRef, useState, useSyncExternalStore, type ReactNode } from 'react';
 import { Banner } from '../components/Banner.tsx';
 import { ChatPanel, ChatToggle, useChat } from '../components/chat/index.ts';
 import {
 	CameraIcon,
 	CameraOffIcon,
+	KeyboardIcon,
 	LeaveIcon,
+	MoreIcon,
+	TicketIcon,
 	LinkIcon,
 	MicIcon,
 	MicOffIcon,
@@ -16,12 +19,72 @@ import { RemoteAudio, resumeAllAudio } from '../components/RemoteAudio.tsx';
 import { CallMediaControls } from '../components/CallMediaControls.tsx';
 import { Stage, type StageMode } from '../components/Stage.tsx';
 import { StatsPanel } from '../components/StatsPanel.tsx';
+import { InvitesDialog } from '../components/InvitesDialog.tsx';
+import { ShortcutsDialog } from '../components/ShortcutsDialog.tsx';
+import { useShortcuts, type ShortcutAction } from '../lib/shortcuts.ts';
 import type { RoomClient } from '../media/RoomClient.ts';
+
+export type InviteLink = { ok: true; url: string } | { ok: false; message: string };
 
 export interface CallPageProps {
 	client: RoomClient;
-	roomLink: string;
+	/** The link "Copy link" copies: the room link (dev), an invitation (hosts), or why there is none. */
+	inviteLink: () => Promise<InviteLink>;
+	/** Hosts outside dev mode: the Invitations dialog (list, revoke). */
+	canManageInvites: boolean;
+	/** This participant's join token (for the invitations API). */
+	token: string;
 	onLeave: () => void;
+}
+
+function useMediaQuery(query: string): boolean {
+	const [matches, setMatches] = useState(() => window.matchMedia(query).matches);
+	useEffect(() => {
+		const list = window.matchMedia(query);
+		const onChange = (): void => setMatches(list.matches);
+		list.addEventListener('change', onChange);
+		onChange();
+		return () => list.removeEventListener('change', onChange);
+	}, [query]);
+	return matches;
+}
+
+/** On phones the secondary controls live behind "More" (a disclosure: Esc closes it, choosing an item closes it). */
+function MoreControls({ children }: { children: ReactNode }) {
+	const [open, setOpen] = useState(false);
+	const button = useRef<HTMLButtonElement>(null);
+	return (
+		<div
+			className="more-controls"
+			onKeyDown={(e) => {
+				if (e.key === 'Escape' && open) {
+					e.preventDefault();
+					setOpen(false);
+					button.current?.focus();
+				}
+			}}
+		>
+			<button
+				ref={button}
+				type="button"
+				className={`control${open ? ' active' : ''}`}
+				aria-expanded={open}
+				aria-controls="more-panel"
+				aria-label="More options"
+				title="More options"
+				onClick={() => setOpen((o) => !o)}
+				data-testid="more-controls"
+			>
+				<MoreIcon />
+				<span className="control-label">More</span>
+			</button>
+			{open && (
+				<div id="more-panel" className="more-panel" onClick={() => setOpen(false)}>
+					{children}
+				</div>
+			)}
+		</div>
+	);
 }
 
 async function copyText(text: string): Promise<boolean> {
@@ -64,10 +127,13 @@ function useElapsed(running: boolean): string {
 	return h > 0 ? `${h}:${pad(m)}:${pad(s)}` : `${pad(m)}:${pad(s)}`;
 }
 
-export function CallPage({ client, roomLink, onLeave }: CallPageProps) {
+export function CallPage({ client, inviteLink, canManageInvites, token, onLeave }: CallPageProps) {
 	const snapshot = useSyncExternalStore(client.subscribe, client.getSnapshot);
 	const { participants, local, status } = snapshot;
-	const [copied, setCopied] = useState<'ok' | 'failed' | null>(null);
+	const [copied, setCopied] = useState<{ ok: true } | { ok: false; text: string } | null>(null);
+	const [dialog, setDialog] = useState<'shortcuts' | 'invites' | null>(null);
+	const [showPeople, setShowPeople] = useState(0);
+	const narrow = useMediaQuery('(max-width: 560px)');
 	const [audioBlocked, setAudioBlocked] = useState(false);
 	const [leaving, setLeaving] = useState(false);
 	const copiedTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
@@ -95,11 +161,18 @@ export function CallPage({ client, roomLink, onLeave }: CallPageProps) {
 		[],
 	);
 
-	const copyLink = async (): Promise<void> => {
-		const ok = await copyText(roomLink);
-		setCopied(ok ? 'ok' : 'failed');
+	const showCopied = (result: { ok: true } | { ok: false; text: string }): void => {
+		setCopied(result);
 		if (copiedTimer.current) clearTimeout(copiedTimer.current);
-		copiedTimer.current = setTimeout(() => setCopied(null), 2500);
+		copiedTimer.current = setTimeout(() => setCopied(null), result.ok ? 2500 : 8000);
+	};
+	const copyUrl = async (url: string): Promise<void> => {
+		showCopied((await copyText(url)) ? { ok: true } : { ok: false, text: `Copy this link: ${url}` });
+	};
+	const copyLink = async (): Promise<void> => {
+		const link = await inviteLink();
+		if (link.ok) await copyUrl(link.url);
+		else showCopied({ ok: false, text: link.message });
 	};
 
 	const leave = async (): Promise<void> => {
@@ -116,6 +189,67 @@ export function CallPage({ client, roomLink, onLeave }: CallPageProps) {
 
 	const count = participants.length + 1;
 	const connecting = status === 'connecting';
+	const chatOpen = chat?.open ?? false;
+	const setChatOpen = chat?.setOpen;
+	const available: ReadonlySet<ShortcutAction> = new Set<ShortcutAction>(['mic', 'camera', 'help', ...(chat ? (['chat'] as const) : [])]);
+	useShortcuts({
+		mic: () => {
+			if (!local.micBusy && status !== 'closed') void client.setMicEnabled(!local.micOn);
+		},
+		camera: () => {
+			if (!local.cameraBusy && status !== 'closed') void client.setCameraEnabled(!local.cameraOn);
+		},
+		...(setChatOpen ? { chat: () => setChatOpen(!chatOpen) } : {}),
+		help: () => setDialog('shortcuts'),
+	});
+	const openPeople = (): void => {
+		setChatOpen?.(true);
+		setShowPeople((n) => n + 1);
+	};
+
+	const secondary = (
+		<>
+			<CallMediaControls
+				local={local}
+				status={status}
+				onToggleScreen={() => void client.setScreenShareEnabled(!local.screenOn)}
+				mode={stageMode}
+				onToggleMode={() => setStageMode((m) => (m === 'grid' ? 'speaker' : 'grid'))}
+				statsOpen={statsOpen}
+				onToggleStats={() => setStatsOpen((o) => !o)}
+			/>
+			<button
+				type="button"
+				className="control"
+				onClick={() => void copyLink()}
+				aria-label="Copy meeting link"
+				title="Copy meeting link"
+				data-testid="copy-link"
+			>
+				<LinkIcon />
+				<span className="control-label">Copy link</span>
+			</button>
+			{canManageInvites && (
+				<button
+					type="button"
+					className="control"
+					onClick={() => setDialog('invites')}
+					aria-label="Invitations"
+					title="Invitations"
+					data-testid="open-invites"
+				>
+					<TicketIcon />
+					<span className="control-label">Invitations</span>
+				</button>
+			)}
+			{narrow && (
+				<button type="button" className="control" onClick={() => setDialog('shortcuts')} data-testid="open-shortcuts-menu">
+					<KeyboardIcon />
+					<span className="control-label">Keyboard shortcuts</span>
+				</button>
+			)}
+		</>
+	);
 
 	return (
 		<div className="call" data-testid="call" data-status={status}>
@@ -128,9 +262,26 @@ export function CallPage({ client, roomLink, onLeave }: CallPageProps) {
 					{status === 'joined' && <span className="call-elapsed">{elapsed}</span>}
 				</div>
 				<div className="call-meta">
-					<span className="call-count" title={`${count} in the call`} data-testid="participant-count">
-						<UsersIcon width={16} height={16} /> {count}
-					</span>
+					<button
+						type="button"
+						className="call-count"
+						onClick={openPeople}
+						aria-label={`${count} in the call: show the participants`}
+						title={`${count} in the call`}
+						data-testid="participant-count"
+					>
+						<UsersIcon width={16} height={16} aria-hidden="true" /> {count}
+					</button>
+					<button
+						type="button"
+						className="header-button"
+						onClick={() => setDialog('shortcuts')}
+						aria-label="Keyboard shortcuts"
+						title="Keyboard shortcuts (?)"
+						data-testid="open-shortcuts"
+					>
+						?
+					</button>
 				</div>
 			</header>
 
@@ -145,7 +296,7 @@ export function CallPage({ client, roomLink, onLeave }: CallPageProps) {
 					onToggleVideoHidden={toggleVideoHidden}
 				/>
 				{statsOpen && <StatsPanel client={client} onClose={() => setStatsOpen(false)} />}
-				<ChatPanel chat={chat} />
+				<ChatPanel chat={chat} showPeople={showPeople} />
 				{participants.length === 0 && status === 'joined' && (
 					<div className="alone-hint" data-testid="alone-hint">
 						<p>You are the only one here.</p>
@@ -176,7 +327,7 @@ export function CallPage({ client, roomLink, onLeave }: CallPageProps) {
 				)}
 				{copied && (
 					<div className="banner banner-info" role="status" data-testid="copied">
-						<span className="banner-text">{copied === 'ok' ? 'Meeting link copied.' : `Copy this link: ${roomLink}`}</span>
+						<span className="banner-text">{copied.ok ? 'Meeting link copied.' : copied.text}</span>
 					</div>
 				)}
 			</div>
@@ -210,27 +361,9 @@ export function CallPage({ client, roomLink, onLeave }: CallPageProps) {
 					{local.cameraOn ? <CameraIcon /> : <CameraOffIcon />}
 					<span className="control-label">{local.cameraOn ? 'Stop video' : 'Start video'}</span>
 				</button>
-				<CallMediaControls
-					local={local}
-					status={status}
-					onToggleScreen={() => void client.setScreenShareEnabled(!local.screenOn)}
-					mode={stageMode}
-					onToggleMode={() => setStageMode((m) => (m === 'grid' ? 'speaker' : 'grid'))}
-					statsOpen={statsOpen}
-					onToggleStats={() => setStatsOpen((o) => !o)}
-				/>
-				<button
-					type="button"
-					className="control"
-					onClick={() => void copyLink()}
-					aria-label="Copy meeting link"
-					title="Copy meeting link"
-					data-testid="copy-link"
-				>
-					<LinkIcon />
-					<span className="control-label">Copy link</span>
-				</button>
+				{!narrow && secondary}
 				<ChatToggle chat={chat} />
+				{narrow && <MoreControls>{secondary}</MoreControls>}
 				<button
 					type="button"
 					className="control leave"
@@ -244,6 +377,9 @@ export function CallPage({ client, roomLink, onLeave }: CallPageProps) {
 					<span className="control-label">Leave</span>
 				</button>
 			</footer>
+
+			{dialog === 'shortcuts' && <ShortcutsDialog onClose={() => setDialog(null)} available={available} />}
+			{dialog === 'invites' && <InvitesDialog token={token} onClose={() => setDialog(null)} onCopy={(url) => void copyUrl(url)} />}
 
 			{participants.map((p) =>
 				p.audioTrack ? <RemoteAudio key={p.audioTrack.id} track={p.audioTrack} peerId={p.id} onBlocked={onAudioBlocked} /> : null,

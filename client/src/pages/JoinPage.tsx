@@ -7,6 +7,7 @@ import { Banner } from '../components/Banner.tsx';
 import { CameraIcon, CameraOffIcon, MicIcon, MicOffIcon } from '../components/Icons.tsx';
 import { MicLevel } from '../components/MicLevel.tsx';
 import type { ServerInfo } from '../lib/api.ts';
+import type { LinkState } from '../lib/useLinkCheck.ts';
 import { validateRoomName } from '../lib/route.ts';
 import { load, save } from '../lib/storage.ts';
 import { prewarmConnection } from '../media/connection.ts';
@@ -37,8 +38,12 @@ export interface JoinPageProps {
 	info: ServerInfo | null;
 	infoError: string | null;
 	initialRoom: string;
-	/** Set outside dev mode from ?token=; its room (if readable) fixes the room field. */
+	/** A usable ?token= (a broken one is reported through `link` instead); its room fixes the room field. */
 	token: string | null;
+	/** Opened with a working ?invite= (exchanged for a join token on Join). */
+	invited: boolean;
+	/** What the lobby found about the link it was opened with. */
+	link: LinkState;
 	tokenRoom: string | null;
 	tokenName: string | null;
 	/** Why the last session ended, if it did not end by leaving. */
@@ -161,7 +166,8 @@ export function JoinPage(props: JoinPageProps) {
 	};
 
 	const toggleCamera = async (): Promise<void> => {
-		const next = !cameraOn;
+		// What the button shows (on only with a live camera) is what a click turns around.
+		const next = !(cameraOn && !!tracks.current.video);
 		setCameraOn(next);
 		save('cameraOn', String(next));
 		if (!next) {
@@ -181,7 +187,7 @@ export function JoinPage(props: JoinPageProps) {
 	};
 
 	const toggleMic = async (): Promise<void> => {
-		const next = !micOn;
+		const next = !(micOn && !!tracks.current.audio);
 		setMicOn(next);
 		save('micOn', String(next));
 		if (tracks.current.audio) {
@@ -233,8 +239,10 @@ export function JoinPage(props: JoinPageProps) {
 	const trimmedName = name.trim();
 	const nameError = trimmedName ? (trimmedName.length > 64 ? 'At most 64 characters.' : null) : 'Enter your name.';
 	const roomError = validateRoomName(room.trim());
-	const needsToken = info !== null && !info.dev && !token;
-	const canJoin = !joining && !nameError && !roomError && !needsToken && info !== null;
+	const link = props.link;
+	const brokenLink = link.problem !== null && !info?.dev;
+	const needsToken = info !== null && !info.dev && !token && !props.invited && !link.problem;
+	const canJoin = !joining && !nameError && !roomError && !needsToken && !brokenLink && info !== null;
 
 	const submit = async (event: FormEvent): Promise<void> => {
 		event.preventDefault();
@@ -272,7 +280,12 @@ export function JoinPage(props: JoinPageProps) {
 	};
 
 	const previewOn = cameraOn && !!videoTrack;
+	const micActive = micOn && !!audioTrack;
 	const errors = [...new Map(mediaErrors.map((e) => [e.message, e])).values()];
+	const blocked = (device: 'camera' | 'microphone'): boolean =>
+		errors.some((e) => e.kind === 'permission-denied' && (e.device === device || e.device === 'camera and microphone'));
+	const cameraBlocked = blocked('camera');
+	const microphoneBlocked = blocked('microphone');
 
 	return (
 		<div className="lobby">
@@ -293,46 +306,50 @@ export function JoinPage(props: JoinPageProps) {
 						/>
 						{!previewOn && (
 							<div className="preview-off">
-								{!mediaReady ? 'Starting camera…' : cameraOn ? 'Camera unavailable' : 'Camera is off'}
+								{!mediaReady ? 'Starting camera…' : cameraBlocked ? 'Camera blocked' : cameraOn ? 'Camera unavailable' : 'Camera is off'}
 							</div>
 						)}
 						<div className="preview-controls">
 							<button
 								type="button"
-								className={`round-button${micOn && audioTrack ? '' : ' off'}`}
+								className={`round-button${micActive ? '' : ' off'}`}
 								onClick={() => void toggleMic()}
-								aria-pressed={!micOn}
-								aria-label={micOn ? 'Turn microphone off' : 'Turn microphone on'}
-								title={micOn ? 'Turn microphone off' : 'Turn microphone on'}
+								aria-pressed={!micActive}
+								aria-label={micActive ? 'Turn microphone off' : 'Turn microphone on'}
+								title={micActive ? 'Turn microphone off' : 'Turn microphone on'}
 								data-testid="preview-toggle-mic"
+								data-state={micActive ? 'on' : 'off'}
 							>
-								{micOn && audioTrack ? <MicIcon /> : <MicOffIcon />}
+								{micActive ? <MicIcon /> : <MicOffIcon />}
 							</button>
 							<button
 								type="button"
 								className={`round-button${previewOn ? '' : ' off'}`}
 								onClick={() => void toggleCamera()}
-								aria-pressed={!cameraOn}
-								aria-label={cameraOn ? 'Turn camera off' : 'Turn camera on'}
-								title={cameraOn ? 'Turn camera off' : 'Turn camera on'}
+								aria-pressed={!previewOn}
+								aria-label={previewOn ? 'Turn camera off' : 'Turn camera on'}
+								title={previewOn ? 'Turn camera off' : 'Turn camera on'}
 								data-testid="preview-toggle-camera"
+								data-state={previewOn ? 'on' : 'off'}
 							>
 								{previewOn ? <CameraIcon /> : <CameraOffIcon />}
 							</button>
 						</div>
-						{micOn && audioTrack && <MicLevel track={audioTrack} />}
+						{micActive && audioTrack && <MicLevel track={audioTrack} />}
 					</div>
 					<div className="device-pickers">
 						<label className="field">
 							<span className="field-label">Camera</span>
 							<select
-								value={cameraId}
+								value={cameraBlocked ? '' : cameraId}
 								onChange={(e) => void pickCamera(e.target.value)}
-								disabled={devices.cameras.length === 0}
+								disabled={devices.cameras.length === 0 || cameraBlocked}
 								data-testid="camera-select"
 							>
-								{devices.cameras.length === 0 && <option value="">No camera found</option>}
-								{devices.cameras.map((d) => (
+								{(devices.cameras.length === 0 || cameraBlocked) && (
+									<option value="">{cameraBlocked ? 'Camera blocked' : !mediaReady ? 'Looking for cameras…' : 'No camera found'}</option>
+								)}
+								{!cameraBlocked && devices.cameras.map((d) => (
 									<option key={d.deviceId} value={d.deviceId}>
 										{d.label}
 									</option>
@@ -342,13 +359,15 @@ export function JoinPage(props: JoinPageProps) {
 						<label className="field">
 							<span className="field-label">Microphone</span>
 							<select
-								value={microphoneId}
+								value={microphoneBlocked ? '' : microphoneId}
 								onChange={(e) => void pickMicrophone(e.target.value)}
-								disabled={devices.microphones.length === 0}
+								disabled={devices.microphones.length === 0 || microphoneBlocked}
 								data-testid="mic-select"
 							>
-								{devices.microphones.length === 0 && <option value="">No microphone found</option>}
-								{devices.microphones.map((d) => (
+								{(devices.microphones.length === 0 || microphoneBlocked) && (
+									<option value="">{microphoneBlocked ? 'Microphone blocked' : !mediaReady ? 'Looking for microphones…' : 'No microphone found'}</option>
+								)}
+								{!microphoneBlocked && devices.microphones.map((d) => (
 									<option key={d.deviceId} value={d.deviceId}>
 										{d.label}
 									</option>
@@ -361,7 +380,7 @@ export function JoinPage(props: JoinPageProps) {
 				<section className="join-panel">
 					<h1>Ready to join?</h1>
 					<p className="subtle">
-						{props.tokenRoom ? (
+						{props.tokenRoom && !link.problem ? (
 							<>
 								You are invited to <strong>{props.tokenRoom}</strong>.
 							</>
@@ -402,7 +421,7 @@ export function JoinPage(props: JoinPageProps) {
 							/>
 							{touched && roomError && <span className="field-error">{roomError}</span>}
 						</label>
-						<button type="submit" className="primary-button" disabled={joining || info === null || needsToken} data-testid="join-button">
+						<button type="submit" className="primary-button" disabled={joining || info === null || needsToken || brokenLink} data-testid="join-button">
 							{joining ? 'Joining…' : 'Join now'}
 						</button>
 					</form>
@@ -418,6 +437,12 @@ export function JoinPage(props: JoinPageProps) {
 							</Banner>
 						)}
 						{props.infoError && <Banner testId="info-error">{props.infoError}</Banner>}
+						{link.problem && (
+							<Banner kind={info?.dev ? 'warning' : 'error'} testId="link-problem">
+								{link.problem}
+								{info?.dev ? ' This server is in dev mode: you can still join, with a new link.' : ''}
+							</Banner>
+						)}
 						{needsToken && (
 							<Banner kind="warning" testId="token-missing">
 								This server needs an invitation link to join a meeting. Ask the organizer for one.
@@ -429,7 +454,6 @@ export function JoinPage(props: JoinPageProps) {
 						{errors.map((e) => (
 							<Banner kind="warning" key={e.message} testId="media-error">
 								{e.message}
-								{e.kind !== 'permission-denied' && e.kind !== 'insecure-context' ? ' You can still join to watch and listen.' : ''}
 							</Banner>
 						))}
 					</div>

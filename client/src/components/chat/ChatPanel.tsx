@@ -12,8 +12,16 @@ import { MessageList } from './MessageList.tsx';
 import { ParticipantsList } from './ParticipantsList.tsx';
 import type { ChatController } from './useChat.ts';
 
-export function ChatPanel({ chat: ctl }: { chat: ChatController | null }) {
+/** Where focus goes when the panel closes from inside (Esc, the close button): the toggle that opened it. */
+function focusToggle(): void {
+	requestAnimationFrame(() => document.getElementById('chat-toggle')?.focus());
+}
+
+export function ChatPanel({ chat: ctl, showPeople = 0 }: { chat: ChatController | null; /** Bumped to open the people tab. */ showPeople?: number }) {
 	const [tab, setTab] = useState<'messages' | 'people'>('messages');
+	useEffect(() => {
+		if (showPeople > 0) setTab('people');
+	}, [showPeople]);
 	const [to, setTo] = useState<string | null>(null);
 	const [focusKey, setFocusKey] = useState(0);
 	const isOpen = ctl?.open ?? false;
@@ -39,7 +47,11 @@ export function ChatPanel({ chat: ctl }: { chat: ChatController | null }) {
 			data-testid="chat-panel"
 			aria-label="Chat"
 			onKeyDown={(e) => {
-				if (e.key === 'Escape' && !e.defaultPrevented) setOpen(false);
+				if (e.key === 'Escape' && !e.defaultPrevented) {
+					e.preventDefault();
+					setOpen(false);
+					focusToggle();
+				}
 			}}
 		>
 			<div className="chat-header">
@@ -65,7 +77,10 @@ export function ChatPanel({ chat: ctl }: { chat: ChatController | null }) {
 						People <span className="chat-tab-count">{here}</span>
 					</button>
 				</div>
-				<button type="button" className="chat-icon-button" onClick={() => setOpen(false)} aria-label="Close the chat" title="Close" data-testid="chat-close">
+				<button type="button" className="chat-icon-button" onClick={() => {
+						setOpen(false);
+						focusToggle();
+					}} aria-label="Close the chat" title="Close" data-testid="chat-close">
 					<CloseIcon />
 				</button>
 			</div>
@@ -111,6 +126,7 @@ export function ChatToggle({ chat: ctl }: { chat: ChatController | null }) {
 	return (
 		<button
 			type="button"
+			id="chat-toggle"
 			className={`control chat-toggle${open ? ' active' : ''}`}
 			onClick={() => setOpen(!open)}
 			aria-pressed={open}

@@ -1,4 +1,5 @@
 import { useEffect, useRef } from 'react';
+import { applySpeaker, onSpeakerChange } from '../media/speaker.ts';
 
 /** Plays one remote audio track (hidden). Reports when the browser blocks autoplay. */
 export function RemoteAudio({ track, peerId, onBlocked }: { track: MediaStreamTrack; peerId: string; onBlocked: () => void }) {
@@ -10,10 +11,13 @@ export function RemoteAudio({ track, peerId, onBlocked }: { track: MediaStreamTr
 		const audio = ref.current;
 		if (!audio) return;
 		audio.srcObject = new MediaStream([track]);
+		void applySpeaker(audio);
+		const unsubscribe = onSpeakerChange((deviceId) => void applySpeaker(audio, deviceId));
 		audio.play().catch((error: unknown) => {
 			if (error instanceof DOMException && error.name === 'NotAllowedError') blocked.current();
 		});
 		return () => {
+			unsubscribe();
 			audio.srcObject = null;
 		};
 	}, [track]);

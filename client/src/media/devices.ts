@@ -11,6 +11,8 @@ export interface MediaDeviceOption {
 export interface DeviceLists {
 	cameras: MediaDeviceOption[];
 	microphones: MediaDeviceOption[];
+	/** Audio outputs (empty where the browser cannot choose one). */
+	speakers: MediaDeviceOption[];
 }
 
 export type MediaErrorKind = 'permission-denied' | 'not-found' | 'in-use' | 'insecure-context' | 'unknown';
@@ -199,13 +201,17 @@ function asMediaError(error: unknown, device: MediaAccessError['device']): Media
 
 /** Device lists; labels are only filled in once the page has had permission. */
 export async function listDevices(): Promise<DeviceLists> {
-	if (!mediaDevicesAvailable()) return { cameras: [], microphones: [] };
+	if (!mediaDevicesAvailable()) return { cameras: [], microphones: [], speakers: [] };
 	const devices = await navigator.mediaDevices.enumerateDevices();
 	const pick = (kind: MediaDeviceKind, fallback: string): MediaDeviceOption[] =>
 		devices
 			.filter((d) => d.kind === kind && d.deviceId !== '')
 			.map((d, i) => ({ deviceId: d.deviceId, label: d.label || `${fallback} ${i + 1}` }));
-	return { cameras: pick('videoinput', 'Camera'), microphones: pick('audioinput', 'Microphone') };
+	return {
+		cameras: pick('videoinput', 'Camera'),
+		microphones: pick('audioinput', 'Microphone'),
+		speakers: 'setSinkId' in HTMLMediaElement.prototype ? pick('audiooutput', 'Speaker') : [],
+	};
 }
 
 export function onDeviceChange(listener: () => void): () => void {

@@ -19,6 +19,8 @@ import { RemoteAudio, resumeAllAudio } from '../components/RemoteAudio.tsx';
 import { CallMediaControls } from '../components/CallMediaControls.tsx';
 import { Stage, type StageMode } from '../components/Stage.tsx';
 import { StatsPanel } from '../components/StatsPanel.tsx';
+import { MutedHint } from '../components/MutedHint.tsx';
+import { ConnectionBanner } from '../components/ConnectionBanner.tsx';
 import { InvitesDialog } from '../components/InvitesDialog.tsx';
 import { ShortcutsDialog } from '../components/ShortcutsDialog.tsx';
 import { useShortcuts, type ShortcutAction } from '../lib/shortcuts.ts';
@@ -143,6 +145,8 @@ export function CallPage({ client, inviteLink, canManageInvites, token, onLeave 
 	const [pinned, setPinned] = useState<string | null>(null);
 	const [hiddenVideos, setHiddenVideos] = useState<ReadonlySet<string>>(() => new Set());
 	const [statsOpen, setStatsOpen] = useState(false);
+	const [audioOnly, setAudioOnly] = useState(false);
+	const cameraBeforeAudioOnly = useRef(false);
 	const togglePin = useCallback((key: string) => setPinned((old) => (old === key ? null : key)), []);
 	const toggleVideoHidden = useCallback(
 		(peerId: string) =>
@@ -179,6 +183,17 @@ export function CallPage({ client, inviteLink, canManageInvites, token, onLeave 
 		setLeaving(true);
 		await client.leave();
 		onLeave();
+	};
+
+	/** Audio only: the camera off and everyone's video paused (the SFU stops sending it); back as it was. */
+	const switchAudioOnly = (on: boolean): void => {
+		setAudioOnly(on);
+		if (on) {
+			cameraBeforeAudioOnly.current = local.cameraOn;
+			if (local.cameraOn) void client.setCameraEnabled(false);
+		} else if (cameraBeforeAudioOnly.current) {
+			void client.setCameraEnabled(true);
+		}
 	};
 
 	const onAudioBlocked = useCallback(() => setAudioBlocked(true), []);
@@ -292,9 +307,10 @@ export function CallPage({ client, inviteLink, canManageInvites, token, onLeave 
 					mode={stageMode}
 					pinned={pinned}
 					onTogglePin={togglePin}
-					hiddenVideos={hiddenVideos}
+					hiddenVideos={audioOnly ? new Set(participants.map((p) => p.id)) : hiddenVideos}
 					onToggleVideoHidden={toggleVideoHidden}
 				/>
+				<MutedHint track={local.audioTrack} muted={!local.micOn && status === 'joined'} />
 				{statsOpen && <StatsPanel client={client} onClose={() => setStatsOpen(false)} />}
 				<ChatPanel chat={chat} showPeople={showPeople} />
 				{participants.length === 0 && status === 'joined' && (
@@ -314,6 +330,7 @@ export function CallPage({ client, inviteLink, canManageInvites, token, onLeave 
 			</main>
 
 			<div className="toasts">
+				<ConnectionBanner quality={snapshot.selfQuality} audioOnly={audioOnly} onAudioOnly={switchAudioOnly} />
 				{snapshot.notice && (
 					<Banner kind="warning" onClose={() => client.dismissNotice()} testId="notice">
 						{snapshot.notice}

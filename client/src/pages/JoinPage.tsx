@@ -11,6 +11,7 @@ import type { LinkState } from '../lib/useLinkCheck.ts';
 import { validateRoomName } from '../lib/route.ts';
 import { load, save } from '../lib/storage.ts';
 import { prewarmConnection } from '../media/connection.ts';
+import { setSpeakerId, speakerId } from '../media/speaker.ts';
 import { preloadDevice } from '../media/RoomClient.ts';
 import {
 	capture,
@@ -62,7 +63,8 @@ export function JoinPage(props: JoinPageProps) {
 	const [cameraOn, setCameraOn] = useState(() => load('cameraOn') !== 'false');
 	const [audioTrack, setAudioTrack] = useState<MediaStreamTrack | null>(null);
 	const [videoTrack, setVideoTrack] = useState<MediaStreamTrack | null>(null);
-	const [devices, setDevices] = useState<DeviceLists>({ cameras: [], microphones: [] });
+	const [devices, setDevices] = useState<DeviceLists>({ cameras: [], microphones: [], speakers: [] });
+	const [speaker, setSpeaker] = useState(() => speakerId());
 	const [cameraId, setCameraId] = useState(() => load('cameraId') ?? '');
 	const [microphoneId, setMicrophoneId] = useState(() => load('microphoneId') ?? '');
 	const [mediaErrors, setMediaErrors] = useState<MediaAccessError[]>([]);
@@ -374,6 +376,26 @@ export function JoinPage(props: JoinPageProps) {
 								))}
 							</select>
 						</label>
+						{devices.speakers.length > 0 && (
+							<label className="field">
+								<span className="field-label">Speaker</span>
+								<select
+									value={devices.speakers.some((d) => d.deviceId === speaker) ? speaker : ''}
+									onChange={(e) => {
+										setSpeaker(e.target.value);
+										setSpeakerId(e.target.value);
+									}}
+									data-testid="speaker-select"
+								>
+									{!devices.speakers.some((d) => d.deviceId === 'default') && <option value="">System default</option>}
+									{devices.speakers.map((d) => (
+										<option key={d.deviceId} value={d.deviceId === 'default' ? '' : d.deviceId}>
+											{d.label}
+										</option>
+									))}
+								</select>
+							</label>
+						)}
 					</div>
 				</section>
 

@@ -5,7 +5,7 @@
 import { fileURLToPath } from 'node:url';
 import AxeBuilder from '@axe-core/playwright';
 import type { Page } from '@playwright/test';
-import { expect, join, remoteTile, test, uniqueRoom } from './fixtures.ts';
+import { expect, join, readInboundStats, remoteTile, test, uniqueRoom } from './fixtures.ts';
 
 const shots = fileURLToPath(new URL('./.artifacts/screenshots', import.meta.url));
 
@@ -21,7 +21,7 @@ async function expectAccessible(page: Page, where: string, include?: string): Pr
 }
 
 test('keyboard only: join, mute (with the muted-while-talking hint), chat, shortcuts, leave and rejoin; no serious axe violation anywhere', async ({ participant }) => {
-	test.setTimeout(75_000);
+	test.setTimeout(120_000);
 	const room = uniqueRoom('keys');
 	const bob = await participant('Bob');
 	await join(bob.page, { room, name: 'Bob' });
@@ -38,6 +38,8 @@ test('keyboard only: join, mute (with the muted-while-talking hint), chat, short
 		await page.keyboard.press('Enter');
 		await expect(page.getByTestId('call')).toHaveAttribute('data-status', 'joined', { timeout: 10_000 });
 		await expect(remoteTile(page, 'Bob')).toHaveAttribute('data-video', 'on');
+		// Kim's microphone is published before she mutes (muting during publication is RoomClient's own race).
+		await expect.poll(async () => (await readInboundStats(bob.page)).audio.packetsReceived, { message: 'Bob hears Kim' }).toBeGreaterThan(0);
 	});
 
 	await test.step('M mutes, ? shows the shortcuts, Esc closes them', async () => {
@@ -48,7 +50,6 @@ test('keyboard only: join, mute (with the muted-while-talking hint), chat, short
 		// The fake microphone keeps beeping: she "talks" while muted, and is told so.
 		await expect(page.getByTestId('muted-hint')).toBeVisible({ timeout: 8000 });
 		await expect(page.getByTestId('muted-hint')).toContainText('You are muted');
-		await expectAccessible(page, 'call');
 		await page.screenshot({ path: `${shots}/call-desktop.png` });
 		await page.keyboard.press('Shift+Slash');
 		const dialog = page.getByTestId('shortcuts-dialog');
@@ -64,10 +65,10 @@ test('keyboard only: join, mute (with the muted-while-talking hint), chat, short
 		await page.keyboard.press('c');
 		await expect(page.getByTestId('chat-panel')).toBeVisible();
 		await expect(page.locator('.chat-panel textarea')).toBeFocused();
-		await page.keyboard.type('hello from the keyboard');
+		await page.keyboard.type('hi');
 		await page.keyboard.press('Enter');
 		await expect(bob.page.getByTestId('chat-toggle')).toContainText('1');
-		await expectAccessible(page, 'chat');
+		await expectAccessible(page, 'call page with the chat open');
 		await page.screenshot({ path: `${shots}/chat-desktop.png` });
 		await page.keyboard.press('Escape');
 		await expect(page.getByTestId('chat-panel')).toBeHidden();

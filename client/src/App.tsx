@@ -218,6 +218,9 @@ export function App() {
 	}, [info, invite]);
 
 	const onLeave = useCallback(() => setClient(null), []);
+	const onLeaving = useCallback((state: { micOn: boolean; cameraOn: boolean }) => {
+		if (joined.current) joined.current = { ...joined.current, ...state };
+	}, []);
 	const dismissLastError = useCallback(() => setLastError(null), []);
 
 	if (client) {
@@ -227,6 +230,7 @@ export function App() {
 				inviteLink={inviteLink}
 				canManageInvites={!info?.dev && joined.current?.role === 'host'}
 				token={joined.current?.token ?? ''}
+				onLeaving={onLeaving}
 				onLeave={onLeave}
 			/>
 		);

@@ -28,7 +28,7 @@ export function CallMediaControls({ local, status, onToggleScreen, mode, onToggl
 					onClick={onToggleScreen}
 					disabled={local.screenBusy || status === 'closed'}
 					aria-pressed={sharing}
-					aria-label={sharing ? 'Stop sharing your screen' : 'Share your screen'}
+					aria-label={sharing ? 'Stop share (stop sharing your screen)' : 'Share screen'}
 					title={sharing ? 'Stop sharing your screen' : 'Share your screen'}
 					data-testid="toggle-screen"
 					data-state={sharing ? 'on' : 'off'}
@@ -54,7 +54,7 @@ export function CallMediaControls({ local, status, onToggleScreen, mode, onToggl
 				className={`control${statsOpen ? ' active' : ''}`}
 				onClick={onToggleStats}
 				aria-pressed={statsOpen}
-				aria-label={statsOpen ? 'Hide connection statistics' : 'Show connection statistics'}
+				aria-label={statsOpen ? 'Stats: hide connection statistics' : 'Stats: show connection statistics'}
 				title="Connection statistics"
 				data-testid="toggle-stats"
 			>

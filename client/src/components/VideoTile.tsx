@@ -217,7 +217,7 @@ export const VideoTile = memo(function VideoTile({
 			</div>
 			<div className="tile-label">
 				{!screen && audioMuted && (
-					<span className="tile-muted" data-testid="mic-muted" title={`${name} is muted`} aria-label="muted">
+					<span className="tile-muted" data-testid="mic-muted" title={`${name} is muted`} role="img" aria-label="muted">
 						<MicOffIcon width={14} height={14} />
 					</span>
 				)}

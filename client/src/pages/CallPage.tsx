@@ -36,6 +36,8 @@ export interface CallPageProps {
 	canManageInvites: boolean;
 	/** This participant's join token (for the invitations API). */
 	token: string;
+	/** Called as the person leaves, with the state Rejoin should restore. */
+	onLeaving?: (state: { micOn: boolean; cameraOn: boolean }) => void;
 	onLeave: () => void;
 }
 
@@ -129,7 +131,7 @@ function useElapsed(running: boolean): string {
 	return h > 0 ? `${h}:${pad(m)}:${pad(s)}` : `${pad(m)}:${pad(s)}`;
 }
 
-export function CallPage({ client, inviteLink, canManageInvites, token, onLeave }: CallPageProps) {
+export function CallPage({ client, inviteLink, canManageInvites, token, onLeaving, onLeave }: CallPageProps) {
 	const snapshot = useSyncExternalStore(client.subscribe, client.getSnapshot);
 	const { participants, local, status } = snapshot;
 	const [copied, setCopied] = useState<{ ok: true } | { ok: false; text: string } | null>(null);
@@ -181,6 +183,7 @@ export function CallPage({ client, inviteLink, canManageInvites, token, onLeave 
 
 	const leave = async (): Promise<void> => {
 		setLeaving(true);
+		onLeaving?.({ micOn: local.micOn, cameraOn: local.cameraOn });
 		await client.leave();
 		onLeave();
 	};
@@ -237,7 +240,7 @@ export function CallPage({ client, inviteLink, canManageInvites, token, onLeave 
 				type="button"
 				className="control"
 				onClick={() => void copyLink()}
-				aria-label="Copy meeting link"
+				aria-label="Copy link to the meeting"
 				title="Copy meeting link"
 				data-testid="copy-link"
 			>
@@ -295,7 +298,7 @@ export function CallPage({ client, inviteLink, canManageInvites, token, onLeave 
 						title="Keyboard shortcuts (?)"
 						data-testid="open-shortcuts"
 					>
-						?
+						<KeyboardIcon width={18} height={18} aria-hidden="true" />
 					</button>
 				</div>
 			</header>
@@ -370,7 +373,7 @@ export function CallPage({ client, inviteLink, canManageInvites, token, onLeave 
 					onClick={() => void client.setCameraEnabled(!local.cameraOn)}
 					disabled={local.cameraBusy || status === 'closed'}
 					aria-pressed={!local.cameraOn}
-					aria-label={local.cameraOn ? 'Turn camera off' : 'Turn camera on'}
+					aria-label={local.cameraOn ? 'Stop video (turn the camera off)' : 'Start video (turn the camera on)'}
 					title={local.cameraOn ? 'Turn camera off' : 'Turn camera on'}
 					data-testid="toggle-camera"
 					data-state={local.cameraOn ? 'on' : 'off'}

@@ -1,5 +1,5 @@
 /** After Leave: where the person is, and the way back in (Rejoin) or to the lobby. */
-import { useEffect, useRef, useState } from 'react';
+import { useState } from 'react';
 
 export interface LeftPageProps {
 	room: string;
@@ -10,8 +10,6 @@ export interface LeftPageProps {
 export function LeftPage({ room, onRejoin, onLobby }: LeftPageProps) {
 	const [busy, setBusy] = useState(false);
 	const [error, setError] = useState<string | null>(null);
-	const heading = useRef<HTMLHeadingElement>(null);
-	useEffect(() => heading.current?.focus(), []);
 
 	const rejoin = async (): Promise<void> => {
 		setBusy(true);
@@ -31,9 +29,7 @@ export function LeftPage({ room, onRejoin, onLobby }: LeftPageProps) {
 				<span className="brand-name">Parley</span>
 			</header>
 			<main className="left-main">
-				<h1 ref={heading} tabIndex={-1}>
-					You left the meeting
-				</h1>
+				<h1>You left the meeting</h1>
 				<p className="subtle">
 					<strong>{room}</strong> goes on without you. You can come back while it lasts.
 				</p>

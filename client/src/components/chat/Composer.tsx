@@ -210,7 +210,7 @@ export function Composer({ ctl, to, onToChange, focusKey }: ComposerProps) {
 				>
 					<PaperclipIcon />
 				</button>
-				<input ref={fileRef} type="file" className="chat-visually-hidden" tabIndex={-1} onChange={onFile} data-testid="chat-file-input" />
+				<input ref={fileRef} type="file" className="chat-visually-hidden" tabIndex={-1} aria-label="Attach a file" onChange={onFile} data-testid="chat-file-input" />
 				<textarea
 					ref={inputRef}
 					rows={1}

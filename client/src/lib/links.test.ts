@@ -14,10 +14,11 @@ test('quickCheck: broken shapes, expired and fine links', () => {
 });
 
 test('plain words, no jargon', () => {
-	for (const p of ['expired', 'revoked', 'malformed', 'bad_signature'] as const) {
+	for (const p of ['expired', 'revoked', 'malformed', 'bad_signature', 'lifetime_too_long'] as const) {
 		const text = describeLinkProblem('token', p);
-		assert.match(text, /^This meeting link /);
-		assert.doesNotMatch(text, /jwt|token|signature/i);
+		if (p !== 'revoked') assert.match(text, /^This meeting link /);
+		assert.doesNotMatch(text, /jwt|token|signature|malformed/i);
 	}
+	assert.match(describeLinkProblem('token', 'revoked'), /removed you/);
 	assert.match(describeLinkProblem('invite', 'revoked'), /withdrawn/);
 });

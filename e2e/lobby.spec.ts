@@ -14,7 +14,7 @@ test('blocking only the camera keeps the microphone, with honest messages and bu
 
 	const error = page.getByTestId('media-error');
 	await expect(error).toHaveCount(1);
-	await expect(error).toContainText('Camera access is blocked');
+	await expect(error).toContainText('Camera access was denied');
 	await expect(error).toContainText('You can join with your microphone');
 	await expect(error).not.toContainText('microphone access');
 	await expect(page.getByTestId('camera-select')).toContainText('Camera blocked');

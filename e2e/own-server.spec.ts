@@ -45,7 +45,7 @@ test('production: the host copies an invitation link; it brings a second browser
 		await gus.page.getByTestId('name-input').fill('Gus');
 		await gus.page.getByTestId('join-button').click();
 		await expect(gus.page.getByTestId('call')).toHaveAttribute('data-status', 'joined', { timeout: 10_000 });
-		await expect(remoteTile(hana.page, 'Gus')).toHaveAttribute('data-video', 'on');
+		await expect(remoteTile(hana.page, 'Gus')).toHaveAttribute('data-video', 'on', { timeout: 15_000 });
 		await expectMediaFlowing(gus.page, 'Gus receiving Hana');
 
 		// The host revokes it: the link now says so in the lobby, at once, and Join is off.

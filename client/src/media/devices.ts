@@ -62,7 +62,7 @@ function describe(device: MediaAccessError['device'], error: unknown): MediaAcce
 			return new MediaAccessError(
 				'permission-denied',
 				device,
-				`${what} access is blocked for this page. To use ${device === 'camera and microphone' ? 'them' : 'it'}, allow it in the browser's site settings (the icon at the left of the address), then turn it on here.${other}`,
+				`${what} access was denied. To use ${device === 'camera and microphone' ? 'them' : 'it'}, allow it in the browser's site settings (the icon at the left of the address), then turn it on here.${other}`,
 			);
 		case 'NotFoundError':
 		case 'OverconstrainedError':

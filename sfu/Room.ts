@@ -67,6 +67,7 @@ export class Room extends EventEmitter<RoomEvents> {
 	readonly id: string;
 	readonly log: Logger;
 	readonly #routers: RoomRouters;
+	readonly #rtpCapabilities: types.RtpCapabilities;
 	readonly #place: Placer;
 	readonly #options: RoomOptions;
 	readonly #peers = new Map<string, Peer>();
@@ -76,10 +77,11 @@ export class Room extends EventEmitter<RoomEvents> {
 	#qualityTimer: NodeJS.Timeout | undefined;
 	#closed = false;
 
-	private constructor(id: string, routers: RoomRouters, place: Placer, options: RoomOptions) {
+	private constructor(id: string, routers: RoomRouters, rtpCapabilities: types.RtpCapabilities, place: Placer, options: RoomOptions) {
 		super();
 		this.id = id;
 		this.#routers = routers;
+		this.#rtpCapabilities = rtpCapabilities;
 		this.#place = place;
 		this.#options = options;
 		this.log = options.logger.child({ roomId: id });
@@ -108,7 +110,7 @@ export class Room extends EventEmitter<RoomEvents> {
 		const routers = new RoomRouters({ roomId: id, logger, codecs: routerCodecs(options), pipeIdleMs: options.pipeIdleMs });
 		const worker = await place([]);
 		const main = await routers.routerOn(worker);
-		const room = new Room(id, routers, place, options);
+		const room = new Room(id, routers, main.router.rtpCapabilities, place, options);
 		room.log.info({ worker: worker.index, routerId: main.router.id }, 'room opened');
 		return room;
 	}
@@ -135,11 +137,9 @@ export class Room extends EventEmitter<RoomEvents> {
 		return this.#activeSpeaker;
 	}
 
-	/** Every router of a room has the same codecs, so the same capabilities. */
+	/** Every router of a room has the same codecs, so the same capabilities (kept from the first). */
 	get rtpCapabilities(): types.RtpCapabilities {
-		const main = this.#routers.main;
-		if (!main) throw new InvalidStateError(`room ${this.id} has no router right now`);
-		return main.router.rtpCapabilities;
+		return this.#rtpCapabilities;
 	}
 
 	get peers(): ReadonlyMap<string, Peer> {

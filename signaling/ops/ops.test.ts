@@ -15,7 +15,7 @@ import { Bot } from '../../bench/bot/bot.ts';
 import { loadMedia } from '../../bench/bot/media.ts';
 import { ParleyConnector } from '../../bench/bot/parley.ts';
 import { joinRoom, next, ok, request, startTestServer, type TestServer } from '../testing/harness.ts';
-import type { AdminRoomsResponse } from './index.ts';
+import type { AdminRoomsResponse, DrainState } from './index.ts';
 import { createMessageStore } from '../chat/index.ts';
 
 const run = promisify(execFile);
@@ -187,12 +187,21 @@ describe('operations', () => {
 		chatter.disconnect();
 	});
 
-	it('drains: not ready, no new rooms, meetings go on until the grace period ends them', { timeout: 15_000 }, async () => {
+	it('drains: not ready, no new rooms, meetings go on until the grace period ends them', { timeout: 20_000 }, async () => {
 		const alice = await t.client(t.token({ room: 'standup', identity: 'alice' }));
 		await joinRoom(alice);
+		const ended = next(alice, 'session:ended', () => true, 10_000);
+		const disconnected = new Promise<string>((resolve) => alice.once('disconnect', resolve));
 
-		const { stdout } = await run(process.execPath, [ADMIN_CLI, 'drain', '--grace', '1.5', '--url', t.url]);
-		assert.match(stdout, /draining: 1 participant\(s\) still in meetings/);
+		const started = await fetch(`${t.url}/admin/drain`, {
+			method: 'POST',
+			headers: { 'content-type': 'application/json' },
+			body: JSON.stringify({ graceMs: 2500 }),
+		});
+		assert.equal(started.status, 200);
+		const state = (await started.json()) as DrainState;
+		assert.equal(state.draining, true);
+		assert.equal(state.peers, 1);
 		const ready = await fetch(`${t.url}/readyz`);
 		assert.equal(ready.status, 503);
 		const body = (await ready.json()) as { checks: { draining: { ok: boolean } } };
@@ -208,10 +217,11 @@ describe('operations', () => {
 		const bob = await t.client(t.token({ room: 'standup', identity: 'bob' }));
 		await joinRoom(bob);
 
-		const ended = next(alice, 'session:ended', () => true, 4000);
-		const disconnected = new Promise<string>((resolve) => alice.once('disconnect', resolve));
 		assert.deepEqual(await ended, { reason: 'server-shutdown' });
 		assert.equal(await disconnected, 'io server disconnect');
 		assert.equal(t.sfu.rooms.size, 0);
+		// The command line says where the drain is.
+		const { stdout } = await run(process.execPath, [ADMIN_CLI, 'drain', '--url', t.url]);
+		assert.match(stdout, /drained: no meetings left/);
 	});
 });

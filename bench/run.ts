@@ -35,6 +35,7 @@ import { startJanus, type JanusServer } from './janus/server.ts';
 import { startParley } from './lib/parleyServer.ts';
 import { cpuSeconds, machineCpu, percentile, rssBytes } from './lib/proc.ts';
 import { RawMediasoupConnector } from './raw/connector.ts';
+import { runLargeRoom, type LargeRoomResult } from './largeRoom.ts';
 
 /* ---------------------------------------------------------------- options */
 
@@ -56,7 +57,12 @@ const opts = {
 	joins: Number(args.get('joins') ?? (quick ? 12 : 40)),
 	joinConcurrency: Number(args.get('join-concurrency') ?? 8),
 	budgetS: Number(args.get('budget') ?? 12.5 * 60),
+	/** One room over 1 then 2 workers (bench/largeRoom.ts); --large-room=false skips it. */
+	largeRoom: args.get('large-room') !== 'false' && (args.get('targets') ?? 'parley').includes('parley'),
+	largeRoomSubscribers: Number(args.get('large-room-subscribers') ?? (quick ? 40 : 150)),
 };
+/** Seconds kept for the large-room case at the end. */
+const LARGE_ROOM_S = 150;
 const T_START = performance.now();
 const elapsedS = (): number => (performance.now() - T_START) / 1000;
 /** Bots count as saturated above this share of one core (they run in this one Node process). */
@@ -781,11 +787,22 @@ async function main(): Promise<void> {
 	}
 	const results: TargetResult[] = [];
 	for (const [i, name] of opts.targets.entries()) {
-		const remaining = opts.budgetS - elapsedS();
+		const remaining = opts.budgetS - (opts.largeRoom ? LARGE_ROOM_S : 0) - elapsedS();
 		const budget = remaining / (opts.targets.length - i);
 		results.push(await runTarget(name, budget, direct));
 	}
-	const { text, summary } = report(results, direct);
+	let largeRoom: LargeRoomResult | undefined;
+	if (opts.largeRoom) {
+		log(`large room: one room, ${opts.largeRoomSubscribers} subscribers, 1 then 2 workers`);
+		try {
+			largeRoom = await runLargeRoom({ subscribers: opts.largeRoomSubscribers, windowS: opts.windowS, log });
+		} catch (error) {
+			log(`large room failed: ${(error as Error).message}`);
+		}
+	}
+	const reported = report(results, direct);
+	const text = largeRoom ? `${reported.text}\n\n${largeRoom.text}` : reported.text;
+	const summary = reported.summary;
 	process.stdout.write(`\n${text}\n`);
 	const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 	const dir = path.join(import.meta.dirname, 'results');
@@ -805,6 +822,7 @@ async function main(): Promise<void> {
 		summary,
 		direct,
 		targets: results,
+		largeRoom,
 		table: text,
 	};
 	writeFileSync(path.join(dir, `${stamp}.json`), JSON.stringify(json, null, 2));

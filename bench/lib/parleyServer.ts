@@ -31,7 +31,7 @@ export function freePort(): Promise<number> {
 	});
 }
 
-export async function startParley(options: { workers?: number; mediaPort: number }): Promise<ParleyServer> {
+export async function startParley(options: { workers?: number; mediaPort: number; env?: Record<string, string> }): Promise<ParleyServer> {
 	const root = path.join(import.meta.dirname, '..', '..');
 	const dataDir = mkdtempSync(path.join(os.tmpdir(), 'parley-bench-data-'));
 	const secret = randomBytes(24).toString('hex');
@@ -54,6 +54,7 @@ export async function startParley(options: { workers?: number; mediaPort: number
 		PARLEY_LIMITS_CONNECTIONS_PER_IP: '100000',
 		PARLEY_LIMITS_IP_REQUESTS_PER_SECOND: '1000000',
 		PARLEY_LIMITS_IP_REQUESTS_BURST: '1000000',
+		...options.env,
 	});
 	const child: ChildProcess = spawn(process.execPath, [path.join(root, 'signaling', 'main.ts')], {
 		cwd: root,

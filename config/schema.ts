@@ -224,6 +224,10 @@ export const ConfigSchema = z.strictObject({
 		.strictObject({
 			/** Largest file that may be attached to a chat message (bytes). */
 			maxBytes: z.coerce.number().int().min(1024).max(2 ** 31).default(25 * 1024 * 1024),
+			/** Bytes of attachments one room may hold in all. */
+			roomQuotaBytes: z.coerce.number().int().min(1024).max(2 ** 45).default(1024 * 1024 * 1024),
+			/** Attachments are deleted this many days after upload (0: kept forever). */
+			retentionDays: z.coerce.number().min(0).max(36500).default(30),
 		})
 		.prefault({}),
 });

@@ -16,7 +16,7 @@ import {
 	type Result,
 } from './protocol/index.ts';
 import { InvalidStateError, LimitError, NotFoundError, UnavailableError } from '../sfu/index.ts';
-import { StoreUnavailableError } from './chat/MessageStore.ts';
+import { MessageValidationError, StoreUnavailableError } from './chat/MessageStore.ts';
 import type { ParleySocket } from './session.ts';
 import { end, tokenExpired } from './auth/sessionGuard.ts';
 
@@ -91,6 +91,8 @@ export function toErrorBody(error: unknown): ProtocolErrorBody {
 	if (error instanceof NotFoundError) return { code: ErrorCode.NotFound, message: error.message };
 	if (error instanceof InvalidStateError) return { code: ErrorCode.InvalidState, message: error.message };
 	if (error instanceof UnavailableError) return { code: ErrorCode.Unavailable, message: error.message };
+	// The store checks what the protocol let through (e.g. history before seq 0): the client's mistake.
+	if (error instanceof MessageValidationError) return { code: ErrorCode.BadRequest, message: error.message };
 	if (error instanceof LimitError) return { code: ErrorCode.LimitExceeded, message: error.message };
 	// mediasoup validates parameters deeply and throws TypeError / UnsupportedError on bad input.
 	if (error instanceof TypeError || (error instanceof Error && error.name === 'UnsupportedError')) {

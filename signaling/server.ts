@@ -42,6 +42,7 @@ import { RateLimits, ratesOf } from './limits/RateLimits.ts';
 import { capConnectionsPerIp, SessionCounter } from './limits/connections.ts';
 import { HttpTimeouts, requestTimeouts } from './http/timeouts.ts';
 import { securityHeaders } from './http/security.ts';
+import { redactUrl } from './logger.ts';
 import { bindRoomEvents } from './roomEvents.ts';
 import { createOps, messageStoreCheck, type Ops } from './ops/index.ts';
 import { rejectUnknownEvents } from './rpc.ts';
@@ -119,7 +120,7 @@ export function createParleyServer(options: ParleyServerOptions): ParleyHttpServ
 				// Download links carry the join token in the query: never log it.
 				req: (req: { method?: string; url?: string }) => ({
 					method: req.method,
-					url: req.url?.replace(/([?&]token=)[^&]*/gi, '$1[redacted]'),
+					url: redactUrl(req.url),
 				}),
 				res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
 			},

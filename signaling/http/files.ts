@@ -22,6 +22,7 @@ import { normalizeMime, sanitizeFileName } from '../files/types.ts';
 import { ErrorCode, type FileUploadResponse } from '../protocol/index.ts';
 import { sendError } from './routes.ts';
 import type { RevocationList } from '../auth/Revocations.ts';
+import { roomUsage, scheduleRetention } from '../files/RoomQuota.ts';
 
 export interface FilesRouterOptions {
 	config: Pick<Config, 'auth' | 'files'>;
@@ -34,6 +35,8 @@ export interface FilesRouterOptions {
 export function filesRouter({ config, store, logger, revocations }: FilesRouterOptions): Router {
 	const log = logger.child({ component: 'files' });
 	const router = express.Router();
+	// Unref'd hourly sweep: lives as long as the process.
+	scheduleRetention(store.root, config.files.retentionDays, log);
 
 	/** The verified claims of a token for this room, or the refusal to answer (401/403). */
 	async function authorize(req: Request, allowQueryToken: boolean): Promise<TokenClaims | Refusal> {
@@ -90,7 +93,10 @@ export function filesRouter({ config, store, logger, revocations }: FilesRouterO
 		if (normalizeMime(declaredType) === null) {
 			return refuse(415, ErrorCode.BadRequest, `files of type ${declaredType ? JSON.stringify(declaredType) : '(none)'} cannot be attached`);
 		}
-		const maxBytes = config.files.maxBytes;
+		// The room's quota: an upload may use only what is left of it.
+		const left = config.files.roomQuotaBytes - (await roomUsage(store.root, claims.room));
+		if (left <= 0) return refuse(413, ErrorCode.BadRequest, 'this room has used up its space for files');
+		const maxBytes = Math.min(config.files.maxBytes, left);
 		const declaredLength = req.get('content-length');
 		if (declaredLength !== undefined && Number(declaredLength) > maxBytes) {
 			return refuse(413, ErrorCode.BadRequest, `files are at most ${maxBytes} bytes`);

@@ -7,11 +7,21 @@ import { z } from 'zod';
 
 const Id = z.string().min(1).max(128);
 // Codec and header-extension parameters are free-form in the specs; mediasoup checks what it uses.
-const Params = z.record(z.string().max(64), z.unknown());
+// Values must be flat (string ≤ 256, number, boolean) and few: no nested or bloated objects.
+const Params = z
+	.record(z.string().max(64), z.unknown())
+	.refine((p) => Object.keys(p).length <= 32, 'at most 32 parameters')
+	.refine(
+		(p) =>
+			Object.values(p).every(
+				(v) => typeof v === 'number' || typeof v === 'boolean' || (typeof v === 'string' && v.length <= 256),
+			),
+		'parameter values are numbers, booleans or strings of at most 256 characters',
+	);
 
-const RtcpFeedback = z.looseObject({ type: z.string().max(64), parameter: z.string().max(64).optional() });
+const RtcpFeedback = z.object({ type: z.string().max(64), parameter: z.string().max(64).optional() });
 
-export const RtpCodecCapabilitySchema = z.looseObject({
+export const RtpCodecCapabilitySchema = z.object({
 	kind: z.enum(['audio', 'video']),
 	mimeType: z.string().min(3).max(64),
 	preferredPayloadType: z.number().int().min(0).max(127).optional(),
@@ -21,7 +31,7 @@ export const RtpCodecCapabilitySchema = z.looseObject({
 	rtcpFeedback: z.array(RtcpFeedback).max(32).optional(),
 });
 
-const HeaderExtensionCapability = z.looseObject({
+const HeaderExtensionCapability = z.object({
 	kind: z.enum(['audio', 'video']),
 	uri: z.string().max(256),
 	preferredId: z.number().int().min(1).max(255),
@@ -29,12 +39,12 @@ const HeaderExtensionCapability = z.looseObject({
 	direction: z.enum(['sendrecv', 'sendonly', 'recvonly', 'inactive']).optional(),
 });
 
-export const RtpCapabilitiesSchema = z.looseObject({
+export const RtpCapabilitiesSchema = z.object({
 	codecs: z.array(RtpCodecCapabilitySchema).max(64).optional(),
 	headerExtensions: z.array(HeaderExtensionCapability).max(64).optional(),
 });
 
-const RtpCodecParameters = z.looseObject({
+const RtpCodecParameters = z.object({
 	mimeType: z.string().min(3).max(64),
 	payloadType: z.number().int().min(0).max(127),
 	clockRate: z.number().int().positive(),
@@ -43,11 +53,11 @@ const RtpCodecParameters = z.looseObject({
 	rtcpFeedback: z.array(RtcpFeedback).max(32).optional(),
 });
 
-const RtpEncodingParameters = z.looseObject({
+const RtpEncodingParameters = z.object({
 	ssrc: z.number().int().nonnegative().optional(),
 	rid: z.string().max(32).optional(),
 	codecPayloadType: z.number().int().optional(),
-	rtx: z.looseObject({ ssrc: z.number().int().nonnegative() }).optional(),
+	rtx: z.object({ ssrc: z.number().int().nonnegative() }).optional(),
 	dtx: z.boolean().optional(),
 	scalabilityMode: z.string().max(16).optional(),
 	scaleResolutionDownBy: z.number().positive().optional(),
@@ -56,12 +66,12 @@ const RtpEncodingParameters = z.looseObject({
 	active: z.boolean().optional(),
 });
 
-export const RtpParametersSchema = z.looseObject({
+export const RtpParametersSchema = z.object({
 	mid: z.string().max(32).optional(),
 	codecs: z.array(RtpCodecParameters).min(1).max(32),
 	headerExtensions: z
 		.array(
-			z.looseObject({
+			z.object({
 				uri: z.string().max(256),
 				id: z.number().int().min(1).max(255),
 				encrypt: z.boolean().optional(),
@@ -71,13 +81,14 @@ export const RtpParametersSchema = z.looseObject({
 		.max(32)
 		.optional(),
 	encodings: z.array(RtpEncodingParameters).max(8).optional(),
-	rtcp: z.looseObject({ cname: z.string().max(256).optional(), reducedSize: z.boolean().optional() }).optional(),
+	rtcp: z.object({ cname: z.string().max(256).optional(), reducedSize: z.boolean().optional() }).optional(),
+	msid: z.string().max(128).optional(),
 });
 
-export const DtlsParametersSchema = z.looseObject({
+export const DtlsParametersSchema = z.object({
 	role: z.enum(['auto', 'client', 'server']).optional(),
 	fingerprints: z
-		.array(z.looseObject({ algorithm: z.string().max(32), value: z.string().max(256) }))
+		.array(z.object({ algorithm: z.string().max(32), value: z.string().max(256) }))
 		.min(1)
 		.max(8),
 });

@@ -6,6 +6,8 @@ import { inviteFromUrl, peekToken, randomRoomName, roomFromPath, roomLink, roomP
 import { takeWarmConnection } from './media/connection.ts';
 import { capture } from './media/devices.ts';
 import { RoomClient } from './media/RoomClient.ts';
+import { attachMeeting } from './meeting/attach.ts';
+import type { MeetingClient } from './meeting/MeetingClient.ts';
 import { CallPage, type InviteLink } from './pages/CallPage.tsx';
 import { JoinPage, type JoinRequest } from './pages/JoinPage.tsx';
 import { LeftPage } from './pages/LeftPage.tsx';
@@ -149,7 +151,10 @@ export function App() {
 				...(request.audioDeviceId ? { audioDeviceId: request.audioDeviceId } : {}),
 				...(request.videoDeviceId ? { videoDeviceId: request.videoDeviceId } : {}),
 			};
+			let meeting: MeetingClient | null = null;
 			const next = new RoomClient({
+				// In a meeting with a waiting room, the media join waits until a host lets us in.
+				admission: () => meeting?.admitted() ?? Promise.resolve(),
 				token: session.token,
 				room,
 				name: request.name,
@@ -161,6 +166,8 @@ export function App() {
 				...(request.audioDeviceId ? { audioDeviceId: request.audioDeviceId } : {}),
 				...(request.videoDeviceId ? { videoDeviceId: request.videoDeviceId } : {}),
 			});
+			// Before connecting: the server tells right on connection whether we wait.
+			meeting = attachMeeting(next);
 			window.history.replaceState(null, '', roomPath(room));
 			// Signaling first, then the page switch as a transition: React renders it in slices,
 			// so the socket's answers are handled in between instead of after a long render.

@@ -214,8 +214,11 @@ export class Meeting extends EventEmitter<MeetingEvents> {
 		member.sockets--;
 		if (member.sockets > 0) return;
 		this.#members.delete(identity);
-		this.#hands.delete(identity);
-		if (leaving) this.#known.delete(identity);
+		// A dropped connection that comes back keeps its place in the hand queue.
+		if (leaving) {
+			this.#known.delete(identity);
+			this.#hands.delete(identity);
+		}
 		this.emit('memberleft', identity, member.name);
 		this.emit('change');
 		this.#checkIdle();
@@ -287,7 +290,8 @@ export class Meeting extends EventEmitter<MeetingEvents> {
 	}
 
 	state(): MeetingState {
-		return { settings: { ...this.#settings }, members: this.members(), hands: [...this.#hands.values()] };
+		const hands = [...this.#hands.values()].filter((h) => this.#members.has(h.identity));
+		return { settings: { ...this.#settings }, members: this.members(), hands };
 	}
 
 	close(): void {

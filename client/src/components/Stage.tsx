@@ -25,6 +25,10 @@ export interface StageProps {
 	/** Remote peers whose video the viewer turned off. */
 	hiddenVideos: ReadonlySet<string>;
 	onToggleVideoHidden: (peerId: string) => void;
+	/** Reactions showing now, by peer id (own: by the local identity). */
+	reactions?: ReadonlyMap<string, string>;
+	/** Raised hands: peer id → place in the order they went up (1 = first). */
+	hands?: ReadonlyMap<string, number>;
 }
 
 export const tileKeys = {
@@ -51,7 +55,7 @@ function useSize(ref: RefObject<HTMLElement | null>): { width: number; height: n
 	return size;
 }
 
-export function Stage({ client, snapshot, mode, pinned, onTogglePin, hiddenVideos, onToggleVideoHidden }: StageProps) {
+export function Stage({ client, snapshot, mode, pinned, onTogglePin, hiddenVideos, onToggleVideoHidden, reactions, hands }: StageProps) {
 	const ref = useRef<HTMLDivElement>(null);
 	const size = useSize(ref);
 	const lastRemoteSpeaker = useRef<string | null>(null);
@@ -79,6 +83,8 @@ export function Stage({ client, snapshot, mode, pinned, onTogglePin, hiddenVideo
 			quality: p.quality,
 			videoHidden: hiddenVideos.has(p.id),
 			onToggleVideoHidden,
+			reaction: reactions?.get(p.id) ?? null,
+			hand: hands?.get(p.id) ?? null,
 		});
 	}
 	tiles.push({
@@ -93,6 +99,8 @@ export function Stage({ client, snapshot, mode, pinned, onTogglePin, hiddenVideo
 		mirror: true,
 		activeSpeaker: activeSpeaker === selfId && participants.length > 0,
 		quality: snapshot.selfQuality,
+		reaction: reactions?.get(selfId) ?? null,
+		hand: hands?.get(selfId) ?? null,
 	});
 	for (const p of participants) {
 		if (!p.screen) continue;

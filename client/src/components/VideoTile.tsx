@@ -35,6 +35,10 @@ export interface VideoTileProps {
 	/** The viewer turned this person's video off (saves bandwidth; their video is paused). */
 	videoHidden?: boolean;
 	onToggleVideoHidden?: (peerId: string) => void;
+	/** An emoji reaction the person just sent (shown for a few seconds). */
+	reaction?: string | null;
+	/** The person's raised hand: their place in the order (1 = first), or null. */
+	hand?: number | null;
 }
 
 const AVATAR_HUES = [200, 260, 320, 20, 150, 40, 180, 290];
@@ -131,6 +135,8 @@ export const VideoTile = memo(function VideoTile({
 	onTogglePin,
 	videoHidden = false,
 	onToggleVideoHidden,
+	reaction = null,
+	hand = null,
 }: VideoTileProps) {
 	const tileRef = useRef<HTMLDivElement>(null);
 	const videoRef = useRef<HTMLVideoElement>(null);
@@ -187,6 +193,16 @@ export const VideoTile = memo(function VideoTile({
 				</div>
 			)}
 			{videoHidden && <div className="tile-note">Video off for you</div>}
+			{hand ? (
+				<div className="tile-hand" data-testid="tile-hand" role="img" aria-label={`${name} raised their hand (#${hand})`}>
+					✋ {hand}
+				</div>
+			) : null}
+			{reaction ? (
+				<div key={reaction} className="tile-reaction" data-testid="tile-reaction" role="img" aria-label={`${name} reacted ${reaction}`}>
+					{reaction}
+				</div>
+			) : null}
 			<div className="tile-actions">
 				{onTogglePin && (
 					<button

@@ -137,6 +137,8 @@ export interface RoomClientOptions {
 	url?: string;
 	/** An already open connection (see connection.ts) to use instead of opening one. */
 	manager?: Manager | null;
+	/** Resolves once the meeting lets this connection in (waiting room); a rejection ends the session. */
+	admission?: () => Promise<void>;
 }
 
 export class RoomError extends Error {
@@ -497,7 +499,11 @@ export class RoomClient {
 			const message =
 				reason === 'duplicate-identity'
 					? 'You joined this meeting from another tab or device, so this one was disconnected.'
-					: 'The meeting has ended.';
+					: reason === 'removed'
+						? 'A host removed you from this meeting.'
+						: reason === 'meeting-ended'
+							? 'A host ended the meeting for everyone.'
+							: 'The meeting has ended.';
 			this.fail(new RoomError('ended', message));
 		});
 		mark('join-start');
@@ -521,6 +527,10 @@ export class RoomClient {
 	private async startSession(): Promise<void> {
 		const generation = ++this.generation;
 		this.status = this.status === 'reconnecting' ? 'reconnecting' : 'connecting';
+		if (this.options.admission) {
+			await this.options.admission();
+			if (generation !== this.generation) return;
+		}
 		const { device, joinAnswer } = await this.loadDeviceAndJoin();
 		if (generation !== this.generation) return;
 		this.device = device;
@@ -1501,7 +1511,10 @@ function describeServerRejection(code: string | undefined, message: string): str
 	const detail = message.replace(/^unauthorized:\s*/i, '');
 	switch (code) {
 		case 'unauthorized':
+			if (/removed/.test(detail)) return 'A host removed you from this meeting; you cannot rejoin with this link.';
 			return `Your meeting link is not valid (${detail}). Ask for a new invitation link.`;
+		case 'room_locked':
+			return 'This meeting is locked: a host has closed it to new participants.';
 		case 'forbidden':
 			return `You are not allowed to join this meeting (${detail}).`;
 		case 'rate_limited':

@@ -25,6 +25,12 @@ import { InvitesDialog } from '../components/InvitesDialog.tsx';
 import { ShortcutsDialog } from '../components/ShortcutsDialog.tsx';
 import { useShortcuts, type ShortcutAction } from '../lib/shortcuts.ts';
 import type { RoomClient } from '../media/RoomClient.ts';
+import { MeetingControls } from '../components/meeting/MeetingControls.tsx';
+import { MeetingPanel } from '../components/meeting/MeetingPanel.tsx';
+import { MeetingToasts } from '../components/meeting/MeetingToasts.tsx';
+import { WaitingScreen } from '../components/meeting/WaitingScreen.tsx';
+import '../components/meeting/meeting.css';
+import { meetingOf } from '../meeting/attach.ts';
 
 export type InviteLink = { ok: true; url: string } | { ok: false; message: string };
 
@@ -143,6 +149,11 @@ export function CallPage({ client, inviteLink, canManageInvites, token, onLeavin
 	const copiedTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
 	const elapsed = useElapsed(status === 'joined');
 	const chat = useChat(client);
+	const meeting = meetingOf(client);
+	const meetingSnap = useSyncExternalStore(meeting.subscribe, meeting.getSnapshot);
+	const [peopleOpen, setPeopleOpen] = useState(false);
+	const selfId = snapshot.self?.id ?? meeting.identity;
+	const hands = new Map(meetingSnap.state.hands.map((h, i) => [h.identity, i + 1]));
 	const [stageMode, setStageMode] = useState<StageMode>('grid');
 	const [pinned, setPinned] = useState<string | null>(null);
 	const [hiddenVideos, setHiddenVideos] = useState<ReadonlySet<string>>(() => new Set());
@@ -312,10 +323,25 @@ export function CallPage({ client, inviteLink, canManageInvites, token, onLeavin
 					onTogglePin={togglePin}
 					hiddenVideos={audioOnly ? new Set(participants.map((p) => p.id)) : hiddenVideos}
 					onToggleVideoHidden={toggleVideoHidden}
+					reactions={meetingSnap.reactions}
+					hands={hands}
 				/>
 				<MutedHint track={local.audioTrack} muted={!local.micOn && status === 'joined'} />
 				{statsOpen && <StatsPanel client={client} onClose={() => setStatsOpen(false)} />}
 				<ChatPanel chat={chat} showPeople={showPeople} />
+				{peopleOpen && (
+					<MeetingPanel
+						meeting={meeting}
+						snapshot={meetingSnap}
+						selfId={selfId}
+						local={local}
+						participants={participants}
+						onClose={() => setPeopleOpen(false)}
+					/>
+				)}
+				{meetingSnap.admission === 'waiting' && (
+					<WaitingScreen room={client.room} videoTrack={local.cameraOn ? local.videoTrack : null} onLeave={() => void leave()} />
+				)}
 				{participants.length === 0 && status === 'joined' && (
 					<div className="alone-hint" data-testid="alone-hint">
 						<p>You are the only one here.</p>
@@ -324,7 +350,7 @@ export function CallPage({ client, inviteLink, canManageInvites, token, onLeavin
 						</button>
 					</div>
 				)}
-				{(connecting || status === 'reconnecting') && (
+				{(connecting || status === 'reconnecting') && meetingSnap.admission !== 'waiting' && (
 					<div className="stage-overlay" data-testid="connecting">
 						<div className="spinner" aria-hidden="true" />
 						<span>{connecting ? 'Joining…' : 'Connection lost. Reconnecting…'}</span>
@@ -334,6 +360,7 @@ export function CallPage({ client, inviteLink, canManageInvites, token, onLeavin
 
 			<div className="toasts">
 				<ConnectionBanner quality={snapshot.selfQuality} audioOnly={audioOnly} onAudioOnly={switchAudioOnly} />
+				<MeetingToasts meeting={meeting} snapshot={meetingSnap} onUnmute={() => void client.setMicEnabled(true)} />
 				{snapshot.notice && (
 					<Banner kind="warning" onClose={() => client.dismissNotice()} testId="notice">
 						{snapshot.notice}
@@ -382,6 +409,13 @@ export function CallPage({ client, inviteLink, canManageInvites, token, onLeavin
 					<span className="control-label">{local.cameraOn ? 'Stop video' : 'Start video'}</span>
 				</button>
 				{!narrow && secondary}
+				<MeetingControls
+					meeting={meeting}
+					snapshot={meetingSnap}
+					selfId={snapshot.self?.id ?? null}
+					panelOpen={peopleOpen}
+					onTogglePanel={() => setPeopleOpen((o) => !o)}
+				/>
 				<ChatToggle chat={chat} />
 				{narrow && <MoreControls>{secondary}</MoreControls>}
 				<button

@@ -2,7 +2,7 @@
 # `npm test` (and .ci/run): set up everything (Node, node_modules, mediasoup-worker,
 # chromium/ffmpeg, redis, promtool), start a throwaway redis-server unless PARLEY_TEST_REDIS_URL
 # is given, then run typecheck, unit tests, client build and E2E tests in that order,
-# stopping at the first failure (each step gets TEST_STEP_TIMEOUT seconds, default 600).
+# stopping at the first failure (each step gets TEST_STEP_TIMEOUT seconds: default 600, the E2E suite 1800).
 # Ends with one summary line.
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/lib.sh
@@ -16,6 +16,8 @@ STEP_PID=""
 # A hung step must not eat the whole CI budget: each step gets this many seconds.
 # (Not a PARLEY_ variable: the servers the tests start reject unknown PARLEY_* names.)
 STEP_TIMEOUT="${TEST_STEP_TIMEOUT:-600}"
+# The E2E suite (real browsers, one spec at a time) is the long one.
+E2E_STEP_TIMEOUT="${TEST_STEP_TIMEOUT:-1800}"
 cleanup() {
 	# A step still running (interrupted): stop its whole process group (timeout leads it).
 	if [ -n "$STEP_PID" ] && kill -0 "$STEP_PID" 2>/dev/null; then
@@ -80,7 +82,9 @@ for step in "${STEPS[@]}"; do
 	# In the background + wait, so that Ctrl-C/TERM reach the traps at once; timeout puts
 	# the step in its own process group and kills all of it when the time is up.
 	# (The server ignores PARLEY_TEST_* variables, so they may reach the E2E server.)
-	timeout --kill-after=20 "$STEP_TIMEOUT" npm run "$step" &
+	limit=$STEP_TIMEOUT
+	[ "$step" = test:e2e ] && limit=$E2E_STEP_TIMEOUT
+	timeout --kill-after=20 "$limit" npm run "$step" &
 	STEP_PID=$!
 	wait "$STEP_PID" || rc=$?
 	STEP_PID=""
@@ -88,8 +92,8 @@ for step in "${STEPS[@]}"; do
 	if ((rc == 0)); then
 		log "---- $step: ok in ${dt}s"
 		TIMES+=("$step ${dt}s")
-	elif ((rc == 124 || (rc == 137 && dt >= STEP_TIMEOUT))); then
-		log "---- $step: TIMED OUT after ${dt}s (limit ${STEP_TIMEOUT}s, set TEST_STEP_TIMEOUT to change it)"
+	elif ((rc == 124 || (rc == 137 && dt >= limit))); then
+		log "---- $step: TIMED OUT after ${dt}s (limit ${limit}s, set TEST_STEP_TIMEOUT to change it)"
 		TIMES+=("$step TIMED OUT ${dt}s")
 		FAILED="$step"
 		break

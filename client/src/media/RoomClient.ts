@@ -490,6 +490,14 @@ export class RoomClient {
 			this.quality = new Map(peers.map((q) => [q.peerId, q]));
 			this.emitChange();
 		});
+		this.listen('media:reconnect', () => {
+			// The server moved this participant off a lost worker: same connection, new media
+			// session (room:join again keeps the participant), shown as reconnecting meanwhile.
+			this.teardownSession();
+			this.status = 'reconnecting';
+			this.emitChange();
+			this.startSession().catch((error: unknown) => this.fail(toRoomError(error)));
+		});
 		this.listen('session:ended', ({ reason }) => {
 			if (reason === 'server-shutdown') {
 				// Probably a restart or an upgrade: keep the call and come back when it is up again.

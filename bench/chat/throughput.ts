@@ -81,6 +81,10 @@ interface Result {
 	pacedAckP50Ms: number;
 	pacedAckP99Ms: number;
 	serverCpuSeconds: number;
+	/** Messages per second of server CPU (fan-out included): what one idle core would carry. */
+	messagesPerServerCpuSecond: number;
+	/** CPU of this process (the 20 participants) during the flood phase. */
+	clientsCpuSeconds: number;
 	loadAverage1m: number;
 }
 
@@ -163,6 +167,7 @@ async function run(config: Config, redisUrl?: string): Promise<Result> {
 		const ack: number[] = [];
 		const { clients, close } = await participants(url, `flood-${Date.now()}`, (ms) => ack.push(ms));
 		const cpu0 = cpuSeconds(pid);
+		const own0 = process.cpuUsage();
 		const t0 = performance.now();
 		for (let m = 0; m < PER_CLIENT; m++) for (const c of clients) c.send(`message ${m} from ${c.identity}`);
 		await Promise.all(clients.map((c) => c.drained(5)));
@@ -170,8 +175,9 @@ async function run(config: Config, redisUrl?: string): Promise<Result> {
 		await allReceived(clients, total);
 		const seconds = (performance.now() - t0) / 1000;
 		const cpu = cpuSeconds(pid) - cpu0;
+		const own = process.cpuUsage(own0);
 		close();
-		return { total, seconds, cpu, ackP99: pct(ack, 99) };
+		return { total, seconds, cpu, clientsCpu: (own.user + own.system) / 1e6, ackP99: pct(ack, 99) };
 	});
 	const paced = await withServer(config, redisUrl, async (url) => {
 		const ack: number[] = [];
@@ -201,6 +207,8 @@ async function run(config: Config, redisUrl?: string): Promise<Result> {
 		pacedAckP50Ms: +paced.ackP50.toFixed(1),
 		pacedAckP99Ms: +paced.ackP99.toFixed(1),
 		serverCpuSeconds: +flood.cpu.toFixed(2),
+		messagesPerServerCpuSecond: Math.round(flood.total / flood.cpu),
+		clientsCpuSeconds: +flood.clientsCpu.toFixed(2),
 		loadAverage1m: +os.loadavg()[0]!.toFixed(2),
 	};
 }

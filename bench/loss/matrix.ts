@@ -34,6 +34,7 @@ const VARIANTS: Record<string, Variant> = {
 		server: { PARLEY_MEDIA_MIN_OUTGOING_BITRATE: '0', PARLEY_MEDIA_VIDEO_MIN_BITRATE_KBPS: '0' },
 	},
 	'sfu-floor': { note: 'SFU send estimate floor 600 kbps', server: { PARLEY_MEDIA_MIN_OUTGOING_BITRATE: '600000', PARLEY_MEDIA_VIDEO_MIN_BITRATE_KBPS: '0' } },
+	'sfu-floor-300': { note: 'SFU send estimate floor 300 kbps', server: { PARLEY_MEDIA_MIN_OUTGOING_BITRATE: '300000', PARLEY_MEDIA_VIDEO_MIN_BITRATE_KBPS: '0' } },
 	'sender-floor': { note: 'publisher send estimate floor 600 kbps', server: { PARLEY_MEDIA_MIN_OUTGOING_BITRATE: '0', PARLEY_MEDIA_VIDEO_MIN_BITRATE_KBPS: '600' } },
 	'both-floors': { note: 'both floors', server: { PARLEY_MEDIA_MIN_OUTGOING_BITRATE: '600000', PARLEY_MEDIA_VIDEO_MIN_BITRATE_KBPS: '600' } },
 	'no-jitter-buffer': { note: 'shipped, without the loss-adaptive jitter buffer', tuning: { jitterBuffer: false } },

@@ -113,7 +113,7 @@ export async function startCoturn(options: CoturnOptions): Promise<Coturn> {
 		urls: {
 			udp: `turn:127.0.0.1:${options.port}?transport=udp`,
 			tcp: `turn:127.0.0.1:${options.port}?transport=tcp`,
-			tls: `turns:localhost:${options.tlsPort}?transport=tcp`,
+			tls: `turns:127.0.0.1:${options.tlsPort}?transport=tcp`,
 		},
 		log,
 		stop,

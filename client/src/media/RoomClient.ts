@@ -658,6 +658,8 @@ export class RoomClient {
 		const device = this.device!;
 		const params = {
 			...wire.transportOptions(options),
+			// TURN servers with a credential minted for us (none when the server has no TURN).
+			iceServers: options.iceServers,
 			// Gather ICE candidates from the start, not only once the first offer/answer is applied.
 			additionalSettings: { iceCandidatePoolSize: 1 },
 		};
@@ -732,8 +734,10 @@ export class RoomClient {
 		this.iceAttempts.set(transport.id, attempt);
 		mark(`ice-restart-${transport.direction}`);
 		try {
-			const { iceParameters } = await this.request('media:restartIce', { transportId: transport.id });
+			const { iceParameters, iceServers } = await this.request('media:restartIce', { transportId: transport.id });
 			if (generation !== this.generation || transport.closed) return;
+			// Fresh TURN credentials first: the old ones may have expired during a long call.
+			if (iceServers.length > 0) await transport.updateIceServers({ iceServers });
 			await transport.restartIce({ iceParameters });
 		} catch (error) {
 			if (generation === this.generation) console.warn('[parley] ICE restart failed', error);

@@ -39,7 +39,7 @@ export const ConfigSchema = z.strictObject({
 			 * Floor under the SFU's send estimate toward each participant (bps; 0: none): random
 			 * loss is not read as congestion, so a viewer on a lossy link keeps the layers it can take.
 			 */
-			minOutgoingBitrate: z.coerce.number().int().min(0).max(10_000_000).default(0),
+			minOutgoingBitrate: z.coerce.number().int().min(0).max(10_000_000).default(300_000),
 			/** Floor under each publisher's own video send estimate, x-google-min-bitrate in the router's codecs (kbps; 0: none). */
 			videoMinBitrateKbps: z.coerce.number().int().min(0).max(10_000).default(0),
 			workerLogLevel: z.enum(['debug', 'warn', 'error', 'none']).default('warn'),

@@ -28,7 +28,7 @@ interface Variant {
 
 /** The settings compared. "shipped" is the defaults of this commit. */
 const VARIANTS: Record<string, Variant> = {
-	shipped: { note: 'the defaults as shipped' },
+	shipped: { note: 'the defaults as shipped (SFU floor 300 kbps)' },
 	before: {
 		note: 'before issue 12: no bitrate floors',
 		server: { PARLEY_MEDIA_MIN_OUTGOING_BITRATE: '0', PARLEY_MEDIA_VIDEO_MIN_BITRATE_KBPS: '0' },

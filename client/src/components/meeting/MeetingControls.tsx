@@ -28,7 +28,7 @@ export function MeetingControls({ meeting, snapshot, selfId, panelOpen, onToggle
 				className={`control${raised ? ' active' : ''}`}
 				onClick={() => (raised ? meeting.lowerHand() : meeting.raiseHand()).catch(ignore)}
 				aria-pressed={raised}
-				aria-label={raised ? 'Lower your hand' : 'Raise your hand'}
+				aria-label={raised ? 'Lower hand' : 'Raise hand'}
 				title={raised ? 'Lower your hand' : 'Raise your hand'}
 				data-testid="toggle-hand"
 				data-state={raised ? 'raised' : 'down'}
@@ -45,7 +45,7 @@ export function MeetingControls({ meeting, snapshot, selfId, panelOpen, onToggle
 					onClick={() => setPicking((p) => !p)}
 					aria-expanded={picking}
 					aria-haspopup="true"
-					aria-label="Send a reaction"
+					aria-label="React: send a reaction"
 					title="Send a reaction"
 					data-testid="reactions"
 				>
@@ -76,7 +76,7 @@ export function MeetingControls({ meeting, snapshot, selfId, panelOpen, onToggle
 				className={`control${panelOpen ? ' active' : ''}`}
 				onClick={onTogglePanel}
 				aria-pressed={panelOpen}
-				aria-label={waitingCount ? `Participants (${waitingCount} waiting)` : 'Participants'}
+				aria-label={waitingCount ? `People: participants (${waitingCount} waiting)` : 'People: participants'}
 				title="Participants"
 				data-testid="toggle-participants"
 			>

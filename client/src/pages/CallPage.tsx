@@ -280,6 +280,16 @@ export function CallPage({ client, inviteLink, canManageInvites, token, onLeavin
 		</>
 	);
 
+	// Hand, reactions and people: in the bar on wide screens, behind More on phones.
+	const meetingControls = (
+		<MeetingControls
+			meeting={meeting}
+			snapshot={meetingSnap}
+			selfId={snapshot.self?.id ?? null}
+			panelOpen={peopleOpen}
+			onTogglePanel={() => setPeopleOpen((o) => !o)}
+		/>
+	);
 	return (
 		<div className="call" data-testid="call" data-status={status}>
 			<header className="call-header">
@@ -409,15 +419,14 @@ export function CallPage({ client, inviteLink, canManageInvites, token, onLeavin
 					<span className="control-label">{local.cameraOn ? 'Stop video' : 'Start video'}</span>
 				</button>
 				{!narrow && secondary}
-				<MeetingControls
-					meeting={meeting}
-					snapshot={meetingSnap}
-					selfId={snapshot.self?.id ?? null}
-					panelOpen={peopleOpen}
-					onTogglePanel={() => setPeopleOpen((o) => !o)}
-				/>
+				{!narrow && meetingControls}
 				<ChatToggle chat={chat} />
-				{narrow && <MoreControls>{secondary}</MoreControls>}
+				{narrow && (
+					<MoreControls>
+						{secondary}
+						{meetingControls}
+					</MoreControls>
+				)}
 				<button
 					type="button"
 					className="control leave"

@@ -42,7 +42,11 @@ export function MeetingControls({ meeting, snapshot, selfId, panelOpen, onToggle
 				<button
 					type="button"
 					className={`control${picking ? ' active' : ''}`}
-					onClick={() => setPicking((p) => !p)}
+					onClick={(e) => {
+						// Inside the phone's More panel, a click there closes the panel: keep it open for the picker.
+						e.stopPropagation();
+						setPicking((p) => !p);
+					}}
 					aria-expanded={picking}
 					aria-haspopup="true"
 					aria-label="React: send a reaction"

@@ -215,6 +215,13 @@ export class RoomClient {
 				this.#status = 'reconnecting';
 				this.#changed();
 			},
+			restartMedia: () => {
+				// Same connection, new media session: room:join again keeps the participant.
+				this.#teardownSession();
+				this.#status = 'reconnecting';
+				this.#changed();
+				this.#startSession().catch((error: unknown) => this.#fail(toRoomError(error)));
+			},
 			failed: (error, initial) => {
 				if (initial) joined.reject(error);
 				this.#fail(error);

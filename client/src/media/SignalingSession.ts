@@ -30,6 +30,8 @@ export interface SignalingHandlers {
 	connected(first: boolean): void;
 	/** The connection dropped and is being re-established. */
 	reconnecting(): void;
+	/** The connection stays but the media must be set up again (the server moved it to another worker). */
+	restartMedia(): void;
 	/** The session cannot go on (refused, ended by the server, unreachable at first). */
 	failed(error: RoomError, initial: boolean): void;
 }
@@ -39,6 +41,7 @@ const END_MESSAGES: Record<Exclude<SessionEndReason, 'server-shutdown'>, string>
 	'room-closed': 'The meeting has ended.',
 	'token-expired': 'Your meeting link has expired. Ask for a new invitation link.',
 	removed: 'You were removed from this meeting.',
+	'meeting-ended': 'The host ended the meeting.',
 };
 
 export class SignalingSession {
@@ -109,6 +112,7 @@ export class SignalingSession {
 			if (reason === 'server-shutdown') this.#serverRestarting = true;
 			else handlers.failed(new RoomError('ended', END_MESSAGES[reason] ?? 'The meeting has ended.'), false);
 		});
+		this.on('media:reconnect', () => handlers.restartMedia());
 		mark('join-start');
 		s.connect();
 	}

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { io as connect } from 'socket.io-client';
-import { connectError, request, startTestServer, type TestClient, type TestServer } from './testing/harness.ts';
+import { connectError, request, startTestServer, type TestClient, type TestServer } from '../test/harness.ts';
 import { redisForTests } from './testing/redis.ts';
 import { RateLimits } from './limits/RateLimits.ts';
 

@@ -16,7 +16,7 @@ import {
 	startTestServer,
 	syntheticRtpParameters,
 	type TestServer,
-} from './testing/harness.ts';
+} from '../test/harness.ts';
 
 let t: TestServer;
 before(async () => {

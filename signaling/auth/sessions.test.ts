@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import jwt from 'jsonwebtoken';
-import { connectError, joinRoom, next, request, startTestServer, type TestServer } from '../testing/harness.ts';
+import { connectError, joinRoom, next, request, startTestServer, type TestServer } from '../../test/harness.ts';
 import { redisForTests } from '../testing/redis.ts';
 import { RedisRevocations } from './Revocations.ts';
 

@@ -17,7 +17,7 @@ import { io as connect } from 'socket.io-client';
 import { ChatClient, type ChatSocket, type ChatStatus } from '../client/src/chat/ChatClient.ts';
 import { RedisMessageStore } from './chat/index.ts';
 import { startTestServer } from '../test/harness.ts';
-import { assertReceiptsMatchStore } from './testing/receipts.ts';
+import { assertReceiptsMatchStore } from '../test/receipts.ts';
 import { drained } from '../test/chat.ts';
 
 const PEOPLE = ['ada', 'bea', 'cyd'];

@@ -12,7 +12,7 @@ import { it } from 'node:test';
 import { io as connect } from 'socket.io-client';
 import { ChatClient, type ChatSocket } from '../client/src/chat/ChatClient.ts';
 import { startTestServer, type TestServer } from '../test/harness.ts';
-import { assertReceiptsMatchStore } from './testing/receipts.ts';
+import { assertReceiptsMatchStore } from '../test/receipts.ts';
 import { drained } from '../test/chat.ts';
 
 const TOTAL = Number(process.env.PARLEY_TEST_RELIABILITY_MESSAGES ?? 1000);

@@ -126,8 +126,10 @@ ensure_node() {
 			rm -rf "$tmp"
 			die "npm install $pkg@$PARLEY_NODE_MAJOR failed"
 		fi
-		rm -rf "$dir"
-		mv -T "$tmp" "$dir" || rm -rf "$tmp" # lost a race with a parallel setup: keep theirs
+		# Never delete a Node another setup (or a running test) may be using: move the old
+		# folder aside (running processes keep their files) and put the new one in its place.
+		if [ -e "$dir" ]; then mv -T "$dir" "$(mktemp -u "$dir.old.XXXXXX")" 2>/dev/null || true; fi
+		mv -T "$tmp" "$dir" 2>/dev/null || rm -rf "$tmp" # lost a race with a parallel setup: keep theirs
 		cached="$(node_version_of "$bin/node")"
 		[ -n "$cached" ] || die "the downloaded node ($bin/node) does not run on this machine"
 		log "installed node v$cached in $((SECONDS - t0))s"

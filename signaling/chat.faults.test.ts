@@ -16,8 +16,9 @@ import { it } from 'node:test';
 import { io as connect } from 'socket.io-client';
 import { ChatClient, type ChatSocket, type ChatStatus } from '../client/src/chat/ChatClient.ts';
 import { RedisMessageStore } from './chat/index.ts';
-import { startTestServer } from './testing/harness.ts';
-import { assertReceiptsMatchStore } from './testing/receipts.ts';
+import { startTestServer } from '../test/harness.ts';
+import { assertReceiptsMatchStore } from '../test/receipts.ts';
+import { drained } from '../test/chat.ts';
 
 const PEOPLE = ['ada', 'bea', 'cyd'];
 const ROOM = 'faults';
@@ -114,7 +115,7 @@ it('Redis killed and restarted mid-run: unavailable, retried, nothing lost; rest
 			if (i === 150) redis = await startRedis(port, dirs[0]!);
 			if (i % 10 === 0) await new Promise((r) => setTimeout(r, 10));
 		}
-		await Promise.all(clients.map((c) => c.drained(10)));
+		await Promise.all(clients.map((c) => drained(c, 10)));
 		await until('everyone has everything', () => clients.every((c) => c.messages.length >= TOTAL));
 
 		const reference = clients[0]!.messages.map((m) => `${m.seq}:${m.id}`);
@@ -146,7 +147,7 @@ it('Redis killed and restarted mid-run: unavailable, retried, nothing lost; rest
 		redis = await startRedis(port, dirs[1]!);
 		const after: string[] = [];
 		for (let i = 0; i < 30; i++) after.push(clients[i % PEOPLE.length]!.send(`after the reset ${i}`));
-		await Promise.all(clients.map((c) => c.drained(10)));
+		await Promise.all(clients.map((c) => drained(c, 10)));
 		const newEpoch = await store.epoch();
 		assert.notEqual(newEpoch, epoch, 'an empty store has a new epoch');
 		await until('everyone resynced to the new epoch', () => clients.every((c) => c.epoch === newEpoch && c.messages.length === 30));

@@ -11,8 +11,9 @@ import path from 'node:path';
 import { it } from 'node:test';
 import { io as connect } from 'socket.io-client';
 import { ChatClient, type ChatSocket } from '../client/src/chat/ChatClient.ts';
-import { startTestServer, type TestServer } from './testing/harness.ts';
-import { assertReceiptsMatchStore } from './testing/receipts.ts';
+import { startTestServer, type TestServer } from '../test/harness.ts';
+import { assertReceiptsMatchStore } from '../test/receipts.ts';
+import { drained } from '../test/chat.ts';
 
 const TOTAL = Number(process.env.PARLEY_TEST_RELIABILITY_MESSAGES ?? 1000);
 const PEOPLE = ['ada', 'bea', 'cyd'];
@@ -70,7 +71,7 @@ it(`${TOTAL} messages, random drops and a server restart: none lost, none duplic
 			}
 			if (i % 10 === 0) await new Promise((r) => setTimeout(r, 15)); // spread over ~2 s so drops land mid-stream
 		}
-		await Promise.all(clients.map((c) => c.drained()));
+		await Promise.all(clients.map((c) => drained(c)));
 		dropping = false;
 		await dropper;
 		// Let the last broadcasts and resyncs land.

@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { io as connect } from 'socket.io-client';
 import { ChatClient } from '../client/src/chat/ChatClient.ts';
-import { next, ok, rawRequest, request, startTestServer, type TestClient, type TestServer } from './testing/harness.ts';
+import { next, ok, rawRequest, request, startTestServer, type TestClient, type TestServer } from '../test/harness.ts';
+import { drained } from '../test/chat.ts';
 
 let t: TestServer;
 before(async () => {
@@ -194,11 +195,11 @@ describe('chat', () => {
 		const ca = new ChatClient({ socket: a, identity: 'oa' });
 		const cb = new ChatClient({ socket: b, identity: 'ob' });
 		ca.send('one');
-		await ca.drained();
+		await drained(ca);
 		a.io.engine.close(); // the connection drops
 		ca.send('two');
 		ca.send('three');
-		await ca.drained();
+		await drained(ca);
 		await new Promise((r) => setTimeout(r, 200));
 		assert.deepEqual(ca.messages.map((m) => m.text), ['one', 'two', 'three']);
 		assert.deepEqual(cb.messages.map((m) => m.text), ['one', 'two', 'three']);

@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { io as connect } from 'socket.io-client';
-import { connectError, request, startTestServer, type TestClient, type TestServer } from './testing/harness.ts';
-import { redisForTests } from './testing/redis.ts';
+import { connectError, request, startTestServer, type TestClient, type TestServer } from '../test/harness.ts';
+import { redisForTests } from '../test/redis.ts';
 import { RateLimits } from './limits/RateLimits.ts';
 
 /** Resolves with how long the server took to close a raw TCP connection we opened (ms). */

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { joinRoom, next, ok, request, startTestServer, syntheticRtpParameters, type TestClient, type TestServer } from './testing/harness.ts';
+import { joinRoom, next, ok, request, startTestServer, syntheticRtpParameters, type TestClient, type TestServer } from '../test/harness.ts';
 
 let t: TestServer;
 before(async () => {

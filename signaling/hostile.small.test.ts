@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { redactUrl } from './logger.ts';
 import { normalizeDisplayName } from './protocol/index.ts';
 import { pruneOldFiles } from './files/RoomQuota.ts';
-import { joinRoom, ok, request, startTestServer, type TestServer } from './testing/harness.ts';
+import { joinRoom, ok, request, startTestServer, type TestServer } from '../test/harness.ts';
 
 let t: TestServer;
 before(async () => {

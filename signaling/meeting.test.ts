@@ -14,7 +14,7 @@ import {
 	syntheticRtpParameters,
 	type TestClient,
 	type TestServer,
-} from './testing/harness.ts';
+} from '../test/harness.ts';
 import { io } from 'socket.io-client';
 import type { NotificationMap, RequestName, RequestPayload } from './protocol/index.ts';
 

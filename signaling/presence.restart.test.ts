@@ -15,7 +15,7 @@ import { it } from 'node:test';
 import { io as connect } from 'socket.io-client';
 import { mintToken } from './auth/tokens.ts';
 import type { Presence } from './protocol/index.ts';
-import { next, ok, type TestClient } from './testing/harness.ts';
+import { next, ok, type TestClient } from '../test/harness.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const SECRET = 'restart-test-secret-0123456789abcdef0123456789';

@@ -16,7 +16,7 @@ import {
 	startTestServer,
 	syntheticRtpParameters,
 	type TestServer,
-} from './testing/harness.ts';
+} from '../test/harness.ts';
 
 let t: TestServer;
 before(async () => {
@@ -146,6 +146,16 @@ describe('a session in a room', () => {
 		assert.equal(consumer.kind, 'video');
 		assert.equal(consumer.rtpParameters.codecs[0]?.mimeType, 'video/VP8');
 		await ok(b, 'media:resumeConsumer', { consumerId: consumer.id });
+
+		// Closing a transport (the client replaces a receive transport that failed to negotiate)
+		// closes its consumers; another transport consumes the same producer.
+		const spare = await ok(b, 'media:createTransport', { direction: 'recv' });
+		const spareConsumer = await ok(b, 'media:consume', { transportId: spare.id, producerId });
+		await ok(b, 'media:closeTransport', { transportId: spare.id });
+		const gone = await request(b, 'media:resumeConsumer', { consumerId: spareConsumer.id });
+		assert.equal(!gone.ok && gone.error.code, 'not_found');
+		const closedAgain = await request(b, 'media:closeTransport', { transportId: spare.id });
+		assert.equal(!closedAgain.ok && closedAgain.error.code, 'not_found');
 
 		// Alice's own producer cannot be consumed by Alice; a send transport cannot consume.
 		const own = await request(a, 'media:consume', { transportId: send.id, producerId });

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
-import { startTestServer, type TestServer } from '../../signaling/testing/harness.ts';
+import { startTestServer, type TestServer } from '../../test/harness.ts';
 import { Bot, LatencyRecorder } from './bot.ts';
 import { loadMedia } from './media.ts';
 import { ParleyConnector } from './parley.ts';

@@ -22,6 +22,7 @@ import { parseArgs } from 'node:util';
 import { io as connect } from 'socket.io-client';
 import { ChatClient, type ChatSocket } from '../../client/src/chat/ChatClient.ts';
 import { mintToken } from '../../signaling/auth/tokens.ts';
+import { drained } from '../../test/chat.ts';
 
 const { values } = parseArgs({
 	options: {
@@ -170,7 +171,7 @@ async function run(config: Config, redisUrl?: string): Promise<Result> {
 		const own0 = process.cpuUsage();
 		const t0 = performance.now();
 		for (let m = 0; m < PER_CLIENT; m++) for (const c of clients) c.send(`message ${m} from ${c.identity}`);
-		await Promise.all(clients.map((c) => c.drained(5)));
+		await Promise.all(clients.map((c) => drained(c, 5)));
 		const total = CLIENTS * PER_CLIENT;
 		await allReceived(clients, total);
 		const seconds = (performance.now() - t0) / 1000;
@@ -190,7 +191,7 @@ async function run(config: Config, redisUrl?: string): Promise<Result> {
 			for (; sent < due; sent++) clients[sent % CLIENTS]!.send(`paced ${sent}`);
 			await new Promise((r) => setTimeout(r, 5));
 		}
-		await Promise.all(clients.map((c) => c.drained(5)));
+		await Promise.all(clients.map((c) => drained(c, 5)));
 		await allReceived(clients, total);
 		close();
 		return { ackP50: pct(ack, 50), ackP99: pct(ack, 99) };

@@ -83,8 +83,9 @@ if [ -x "$cache_entry" ]; then
 		log "mediasoup-worker $VERSION restored from cache ($cache_entry)"
 		exit 0
 	fi
-	log "cached mediasoup-worker does not run here (exit status $status); ignoring the cache"
-	rm -f "$BIN"
+	# A bad entry (e.g. truncated by an interrupted copy) would be restored again on every run.
+	log "cached mediasoup-worker does not run here (exit status $status); removing the cache entry"
+	rm -f "$BIN" "$cache_entry"
 fi
 
 # ------------------------------------------------------------ c. user-provided binary

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { connectError, joinRoom, next, ok, request, startTestServer, syntheticRtpParameters, type TestServer } from '../testing/harness.ts';
+import { connectError, joinRoom, next, ok, request, startTestServer, syntheticRtpParameters, type TestServer } from '../../test/harness.ts';
 import { apiRequestHeaders, signApiRequest } from './signature.ts';
 
 const KEY = 'integrator';

@@ -10,7 +10,7 @@
  *    reconnect; with direct messages filtered out, the seqs one viewer sees may have gaps.
  *
  * Two implementations: SqliteMessageStore (one machine) and RedisMessageStore (several
- * signaling processes). Both are checked by the same contract suite (messageStoreContract.ts).
+ * signaling processes). Both are checked by the same contract suite (test/messageStoreContract.ts).
  *
  * Seq numbers are never reused in a room, not even after `deleteRoom()`: the room's counter
  * survives the deletion, so a client still holding an old `lastSeq` cannot miss new messages.

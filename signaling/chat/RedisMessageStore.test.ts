@@ -8,7 +8,7 @@ import net from 'node:net';
 import { after, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { createMessageStore } from './index.ts';
-import { messageStoreContract } from './messageStoreContract.ts';
+import { messageStoreContract } from '../../test/messageStoreContract.ts';
 import { RedisMessageStore } from './RedisMessageStore.ts';
 import { StoreUnavailableError } from './MessageStore.ts';
 

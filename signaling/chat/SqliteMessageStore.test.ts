@@ -6,7 +6,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { describe, test } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import { SQLITE_FILE_NAME, createMessageStore } from './index.ts';
-import { messageStoreContract } from './messageStoreContract.ts';
+import { messageStoreContract } from '../../test/messageStoreContract.ts';
 import { SqliteMessageStore } from './SqliteMessageStore.ts';
 
 function tempDir(): string {

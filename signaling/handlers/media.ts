@@ -50,6 +50,11 @@ export function registerMediaHandlers(ctx: HandlerContext): void {
 		return { iceParameters: await peer.restartIce(transportId), iceServers: iceServers() };
 	});
 
+	handle(ctx, 'media:closeTransport', ({ transportId }) => {
+		joined(session).peer.transport(transportId).close();
+		return {};
+	});
+
 	handle(ctx, 'media:produce', async ({ transportId, kind, rtpParameters, source, paused, dimensions }) => {
 		const { peer } = joined(session);
 		if (!grants.publish) throw forbidden('this token may not publish');

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import jwt from 'jsonwebtoken';
 import type { InviteCreateResponse, InviteListResponse, InviteRedeemResponse, LinkCheckResponse } from '../protocol/index.ts';
-import { startTestServer, type TestServer } from '../testing/harness.ts';
+import { startTestServer, type TestServer } from '../../test/harness.ts';
 import { verifyToken } from '../auth/tokens.ts';
 import { mintInvite } from '../auth/invites.ts';
 

@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { joinRoom, next, ok, startTestServer, syntheticRtpParameters, type TestServer } from '../testing/harness.ts';
+import { joinRoom, next, ok, startTestServer, syntheticRtpParameters, type TestServer } from '../../test/harness.ts';
 
 const run = promisify(execFile);
 const ADMIN_CLI = fileURLToPath(new URL('../cli/admin.ts', import.meta.url));

@@ -14,7 +14,7 @@ import { promisify } from 'node:util';
 import { Bot } from '../../bench/bot/bot.ts';
 import { loadMedia } from '../../bench/bot/media.ts';
 import { ParleyConnector } from '../../bench/bot/parley.ts';
-import { joinRoom, next, ok, request, startTestServer, type TestServer } from '../testing/harness.ts';
+import { joinRoom, next, ok, request, startTestServer, type TestServer } from '../../test/harness.ts';
 import type { AdminRoomsResponse, DrainState } from './index.ts';
 import { createMessageStore } from '../chat/index.ts';
 

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { io as connect } from 'socket.io-client';
 import { loadConfig } from '../../config/index.ts';
 import { mintToken } from '../auth/tokens.ts';
-import { joinRoom, next, type TestClient } from '../testing/harness.ts';
+import { joinRoom, next, type TestClient } from '../../test/harness.ts';
 
 const MAIN = fileURLToPath(new URL('../main.ts', import.meta.url));
 const SECRET = 'signal-test-secret-0123456789abcdef0123';

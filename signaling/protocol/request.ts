@@ -4,7 +4,7 @@
  * request, wait for its acknowledgement at most `timeoutMs`, and return its Result.
  * No answer in time (or a connection that dropped first) is `{ code: 'timeout' }`.
  */
-import { ErrorCode, type ErrorCode as ErrorCodeValue, type Result } from './errors.ts';
+import { ErrorCode, ProtocolError, type Result } from './errors.ts';
 import type { RequestName, RequestPayload, ResponseData } from './requests.ts';
 
 /** What the helper needs of a Socket.IO client socket (socket.io-client's `Socket` has it). */
@@ -35,18 +35,7 @@ export async function emitWithAck<K extends RequestName>(
 	return answer as Result<ResponseData<K>>;
 }
 
-/** An error answer (or a timeout) as an exception, for callers that want the data or a throw. */
-export class RequestError extends Error {
-	readonly code: ErrorCodeValue;
-
-	constructor(code: ErrorCodeValue, message: string) {
-		super(message);
-		this.name = 'RequestError';
-		this.code = code;
-	}
-}
-
-/** emitWithAck() that returns the data and throws a RequestError for an error answer or a timeout. */
+/** emitWithAck() that returns the data and throws a ProtocolError (the answer's code, or 'timeout'). */
 export async function request<K extends RequestName>(
 	socket: AckSocket,
 	name: K,
@@ -54,7 +43,7 @@ export async function request<K extends RequestName>(
 	timeoutMs?: number,
 ): Promise<ResponseData<K>> {
 	const result = await emitWithAck(socket, name, payload, timeoutMs);
-	if (!result.ok) throw new RequestError(result.error.code, result.error.message);
+	if (!result.ok) throw new ProtocolError(result.error.code, result.error.message);
 	return result.data;
 }
 

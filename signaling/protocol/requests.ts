@@ -35,6 +35,8 @@ export const requestSchemas = {
 	'media:createTransport': z.strictObject({ direction: z.enum(['send', 'recv']) }),
 	'media:connectTransport': z.strictObject({ transportId: IdSchema, dtlsParameters: DtlsParametersSchema }),
 	'media:restartIce': TransportRef,
+	/** Close one of this peer's transports (its producers and consumers close with it). */
+	'media:closeTransport': TransportRef,
 	'media:produce': z.strictObject({
 		transportId: IdSchema,
 		kind: MediaKindSchema,
@@ -110,6 +112,7 @@ export interface ResponseMap extends ChatResponseMap, MeetingResponseMap {
 	'room:leave': Record<string, never>;
 	'media:createTransport': TransportOptions;
 	'media:connectTransport': Record<string, never>;
+	'media:closeTransport': Record<string, never>;
 	/** New ICE parameters, and fresh TURN credentials (the old ones may be about to expire). */
 	'media:restartIce': { iceParameters: IceParameters; iceServers: IceServer[] };
 	'media:produce': { producerId: string };

@@ -10,8 +10,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { pino } from 'pino';
-import { joinRoom, ok, startTestServer, syntheticRtpParameters } from '../testing/harness.ts';
-import { redisForTests } from '../testing/redis.ts';
+import { joinRoom, ok, startTestServer, syntheticRtpParameters } from '../../test/harness.ts';
+import { redisForTests } from '../../test/redis.ts';
 import {
 	RedisWebhookQueue,
 	SqliteWebhookQueue,

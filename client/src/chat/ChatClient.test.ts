@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ChatClient, type ChatSocket } from './ChatClient.ts';
+import { drained } from '../../../test/chat.ts';
 
 type Answer = { ok: true; data: unknown } | { ok: false; error: { code: string; message: string } };
 type Handler = (payload: Record<string, unknown>) => Answer | 'no-answer';
@@ -256,7 +257,7 @@ test('store unavailable: status says so, sends back off and retry with the same 
 	assert.ok(tries >= 3 && tries <= 15, `backed off: ${tries} sync attempts in 150 ms`);
 	assert.equal(chat.outbox.length, 2);
 	down = false;
-	await chat.drained(5);
+	await drained(chat, 5);
 	assert.equal(chat.snapshot().status, 'online');
 	assert.deepEqual(chat.messages.map((m) => m.text), ['one', 'two']);
 	socket.disconnect();

@@ -284,11 +284,6 @@ export class ChatClient {
 		return this.#outbox;
 	}
 
-	/** Resolves when nothing is waiting to be sent (or only failed messages are). */
-	async drained(pollMs = 50): Promise<void> {
-		while (this.#outbox.some((m) => m.state !== 'failed')) await new Promise((r) => setTimeout(r, pollMs));
-	}
-
 	close(): void {
 		if (this.#closed) return;
 		this.#closed = true;

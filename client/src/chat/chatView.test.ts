@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { formatAgo, formatSize, typingLine } from './format.ts';
 import { linkify, safeHref } from './linkify.ts';
 import { receiptView } from './receipts.ts';
-import { tokenSubject } from './session.ts';
+import { peekToken } from '../lib/route.ts';
 import { uploadType } from './upload.ts';
 
 test('linkify: http and https URLs become links, the rest stays text', () => {
@@ -67,6 +67,6 @@ test('upload type: from the extension for allowed types, else what the browser s
 
 test('token subject', () => {
 	const payload = Buffer.from(JSON.stringify({ sub: 'u-1', room: 'r' })).toString('base64url');
-	assert.equal(tokenSubject(`h.${payload}.s`), 'u-1');
-	assert.equal(tokenSubject('garbage'), null);
+	assert.equal(peekToken(`h.${payload}.s`).sub, 'u-1');
+	assert.equal(peekToken('garbage').sub, undefined);
 });

@@ -100,13 +100,15 @@ export function randomRoomName(): string {
 }
 
 export interface TokenClaims {
+	/** The identity. */
+	sub?: string;
 	room?: string;
 	name?: string;
 	exp?: number;
 	role?: string;
 }
 
-/** The readable part of a JWT (no verification: only for showing the room and name). */
+/** The readable part of a JWT (no verification: the server verifies; for showing the room and name, and knowing one's identity). */
 export function peekToken(token: string): TokenClaims {
 	try {
 		const part = token.split('.')[1];
@@ -115,6 +117,7 @@ export function peekToken(token: string): TokenClaims {
 		const bytes = Uint8Array.from(json, (c) => c.charCodeAt(0));
 		const claims = JSON.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>;
 		return {
+			...(typeof claims.sub === 'string' && claims.sub ? { sub: claims.sub } : {}),
 			...(typeof claims.room === 'string' ? { room: claims.room } : {}),
 			...(typeof claims.name === 'string' ? { name: claims.name } : {}),
 			...(typeof claims.exp === 'number' ? { exp: claims.exp } : {}),

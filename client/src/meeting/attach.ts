@@ -3,7 +3,6 @@
  * connects, and wired to the call: a host turning our media off turns it off here too,
  * and the session waits for admission (waiting room) before joining the media.
  */
-import { chatSessionOf } from '../chat/session.ts';
 import type { RoomClient } from '../media/RoomClient.ts';
 import { MeetingClient } from './MeetingClient.ts';
 
@@ -12,7 +11,7 @@ const meetings = new WeakMap<RoomClient, MeetingClient>();
 export function attachMeeting(client: RoomClient): MeetingClient {
 	const existing = meetings.get(client);
 	if (existing) return existing;
-	const { socket, identity } = chatSessionOf(client);
+	const { socket, identity } = client.chatSession;
 	const meeting = new MeetingClient(socket, identity);
 	meeting.onMuted = (source) => {
 		const off =

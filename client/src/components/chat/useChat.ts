@@ -8,8 +8,7 @@ import { useCallback, useEffect, useMemo, useRef, useState, useSyncExternalStore
 import type { Presence } from '../../../../signaling/protocol/index.ts';
 import { ChatClient, type ChatSnapshot } from '../../chat/ChatClient.ts';
 import { PresenceStore, type PresenceSnapshot } from '../../chat/PresenceStore.ts';
-import { chatSessionOf, type ChatSession } from '../../chat/session.ts';
-import type { RoomClient, RoomSnapshot } from '../../media/RoomClient.ts';
+import type { ChatSession, RoomClient, RoomSnapshot } from '../../media/RoomClient.ts';
 
 const IDLE_AFTER_MS = 2 * 60_000;
 
@@ -31,7 +30,8 @@ export function chatResourcesFor(client: RoomClient): ChatResources | null {
 	if (resources.has(client)) return resources.get(client) ?? null;
 	let created: ChatResources | null = null;
 	try {
-		const session = chatSessionOf(client);
+		const session = client.chatSession;
+		if (!session.identity) throw new Error('chat: the join token has no subject');
 		const chat = new ChatClient({ socket: session.socket, identity: session.identity });
 		const presence = new PresenceStore(session.socket);
 		created = {

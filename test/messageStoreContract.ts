@@ -11,7 +11,7 @@ import {
 	type StoredMessage,
 	MessageLimits,
 	MessageValidationError,
-} from './MessageStore.ts';
+} from '../signaling/chat/MessageStore.ts';
 
 export interface ContractEnv {
 	/**

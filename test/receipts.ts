@@ -4,8 +4,8 @@
  * expect 'read', "read by everyone else"). Returns the counts for the report.
  */
 import assert from 'node:assert/strict';
-import type { ChatClient } from '../../client/src/chat/ChatClient.ts';
-import type { MessageStore } from '../chat/index.ts';
+import type { ChatClient } from '../client/src/chat/ChatClient.ts';
+import type { MessageStore } from '../signaling/chat/index.ts';
 
 export interface ReceiptCounts {
 	/** Messages whose receipts were compared (each sender's own). */

@@ -4,9 +4,9 @@
  */
 import { io as connect, type Socket } from 'socket.io-client';
 import { pino } from 'pino';
-import { loadConfig, type Config } from '../../config/index.ts';
-import { Sfu } from '../../sfu/index.ts';
-import { mintToken, type MintOptions } from '../auth/tokens.ts';
+import { loadConfig, type Config } from '../config/index.ts';
+import { Sfu } from '../sfu/index.ts';
+import { mintToken, type MintOptions } from '../signaling/auth/tokens.ts';
 import {
 	type ClientToServerEvents,
 	emitWithAck,
@@ -16,10 +16,10 @@ import {
 	type ResponseData,
 	type Result,
 	type ServerToClientEvents,
-} from '../protocol/index.ts';
-import { createParleyServer, type ParleyHttpServer, type ParleyServerOptions } from '../server.ts';
-import { createMessageStore, type MessageStore } from '../chat/index.ts';
-import { FileStore } from '../files/index.ts';
+} from '../signaling/protocol/index.ts';
+import { createParleyServer, type ParleyHttpServer, type ParleyServerOptions } from '../signaling/server.ts';
+import { createMessageStore, type MessageStore } from '../signaling/chat/index.ts';
+import { FileStore } from '../signaling/files/index.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';

@@ -1,0 +1,137 @@
+/**
+ * Hands consume answers to mediasoup-client in groups: answers that arrive close together
+ * go in one tick, so they share one SDP negotiation (what makes a join fast). Groups run one
+ * after the other, so a group is exactly one negotiation; a consumer under suspicion runs
+ * in a group of its own.
+ *
+ * A group whose negotiation fails takes the receive connection with it (mediasoup-client
+ * keeps the failed m-sections in its remote SDP, so every later negotiation fails too):
+ * its items are rejected with a NegotiationError and the owner is told once
+ * (`onGroupFailed`) so it can open a fresh receive transport and isolate the culprit.
+ * A consumer refused on its own (mediasoup-client's capability check) fails alone.
+ */
+import type { types as msc } from 'mediasoup-client';
+import type { ConsumerOptions } from '../../../signaling/protocol/index.ts';
+import type { ConsumerAppData, RemoteConsumer } from './types.ts';
+import { wire } from './wire.ts';
+
+/** A consumer that was part of a failed SDP negotiation. */
+export class NegotiationError extends Error {
+	constructor(cause: unknown) {
+		super(`media negotiation failed: ${cause instanceof Error ? cause.message : String(cause)}`);
+		this.name = 'NegotiationError';
+	}
+}
+
+export interface Created {
+	consumer: RemoteConsumer;
+	/** The resume request if it was sent ahead of the negotiation (see `resumeEarly`). */
+	resumed: Promise<unknown> | null;
+}
+
+export interface BatcherContext {
+	/** Consume requests still waiting for their answers (a short wait lets them join the group). */
+	inflight(): number;
+	/** Resume on the server before negotiating (null: not now). */
+	resumeEarly(consumerId: string): Promise<unknown> | null;
+	/** A negotiation failed: these consumers (a group of one: the culprit) are lost with the receive connection. */
+	onGroupFailed(failed: readonly ConsumerOptions[], error: unknown): void;
+}
+
+interface Pending {
+	transport: msc.Transport;
+	options: ConsumerOptions;
+	alone: boolean;
+	resolve: (created: Created) => void;
+	reject: (reason: unknown) => void;
+}
+
+const IDLE: Promise<void> = Promise.resolve();
+const noop = (): void => undefined;
+
+/** How long to wait for more answers that are on the way (e.g. a camera and a microphone). */
+const GATHER_MS = 20;
+
+export class ConsumerBatcher {
+	readonly #ctx: BatcherContext;
+	#pending: Pending[] = [];
+	#timer: ReturnType<typeof setTimeout> | null = null;
+	#lane: Promise<void> = IDLE;
+
+	constructor(ctx: BatcherContext) {
+		this.#ctx = ctx;
+	}
+
+	/** Create a consumer from the server's answer; `alone` keeps it out of anyone else's negotiation. */
+	add(transport: msc.Transport, options: ConsumerOptions, alone = false): Promise<Created> {
+		return new Promise<Created>((resolve, reject) => {
+			this.#pending.push({ transport, options, alone, resolve, reject });
+			if (this.#ctx.inflight() === 0) this.#flush();
+			else this.#timer ??= setTimeout(() => this.#flush(), GATHER_MS);
+		});
+	}
+
+	reset(reason: unknown): void {
+		if (this.#timer) clearTimeout(this.#timer);
+		this.#timer = null;
+		for (const p of this.#pending.splice(0)) p.reject(reason);
+		this.#lane = IDLE;
+	}
+
+	#flush(): void {
+		if (this.#timer) clearTimeout(this.#timer);
+		this.#timer = null;
+		const batch = this.#pending.splice(0);
+		const together = batch.filter((p) => !p.alone);
+		const groups = [...(together.length ? [together] : []), ...batch.filter((p) => p.alone).map((p) => [p])];
+		for (const group of groups) {
+			const lane = this.#lane;
+			// The first group goes out in this very tick (no await when nothing runs before it).
+			const next = (lane === IDLE ? this.#run(group) : lane.then(() => this.#run(group))).then(noop, noop);
+			this.#lane = next;
+			void next.then(() => {
+				if (this.#lane === next) this.#lane = IDLE;
+			});
+		}
+	}
+
+	async #run(group: Pending[]): Promise<void> {
+		const started = group.map(({ transport, options }) => {
+			const resumed = this.#ctx.resumeEarly(options.id);
+			resumed?.catch(() => {});
+			const consumer = transport.consume<ConsumerAppData>({
+				id: options.id,
+				producerId: options.producerId,
+				kind: options.kind,
+				rtpParameters: wire.rtpParameters(options.rtpParameters),
+				// Same stream id for a person's camera and microphone: the browser syncs their playout.
+				streamId: `${options.peerId}-${options.source.startsWith('screen') ? 'screen' : 'user'}`,
+				appData: { peerId: options.peerId, source: options.source },
+			});
+			return consumer.then((c) => ({ consumer: c, resumed }));
+		});
+		const results = await Promise.allSettled(started);
+		const failed: ConsumerOptions[] = [];
+		let cause: unknown;
+		results.forEach((result, i) => {
+			const item = group[i]!;
+			if (result.status === 'fulfilled') item.resolve(result.value);
+			else if (refusedAlone(result.reason)) item.reject(result.reason);
+			else {
+				failed.push(item.options);
+				cause = result.reason;
+			}
+		});
+		if (failed.length === 0) return;
+		this.#ctx.onGroupFailed(failed, cause);
+		for (const [i, result] of results.entries()) {
+			if (result.status === 'rejected' && !refusedAlone(result.reason)) group[i]!.reject(new NegotiationError(cause));
+		}
+	}
+}
+
+
+/** mediasoup-client's own checks (before any negotiation) reject one consumer without touching the connection. */
+function refusedAlone(error: unknown): boolean {
+	return error instanceof TypeError || (error instanceof Error && (error.name === 'UnsupportedError' || error.name === 'InvalidStateError'));
+}

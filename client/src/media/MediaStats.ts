@@ -1,0 +1,83 @@
+/**
+ * Receiver tuning and the stats panel's data: every TUNING_INTERVAL_MS the receive
+ * transport's stats re-tune each receiver's playout delay (receiverTuning.ts), and the
+ * panel reads the raw stats with labels for what each track and producer is.
+ */
+import type { Dynacast } from './Dynacast.ts';
+import type { Epoch } from './marks.ts';
+import { JitterBufferTuner } from './receiverTuning.ts';
+import type { RemoteMedia } from './RemoteMedia.ts';
+import type { TransportManager } from './TransportManager.ts';
+import { tuning } from './tuning.ts';
+import type { ConsumerDescription, LocalProducer, ProducerDescription } from './types.ts';
+
+const TUNING_INTERVAL_MS = 1000;
+
+export interface MediaStatsContext {
+	epoch: Epoch;
+	transports: TransportManager;
+	remote: RemoteMedia;
+	dynacast: Dynacast;
+	producers(): LocalProducer[];
+	/** The SFU's RTT to a peer (ms), if measured. */
+	rttOf(peerId: string): number | null;
+}
+
+export class MediaStats {
+	readonly #ctx: MediaStatsContext;
+	readonly #tuner = new JitterBufferTuner();
+	#timer: ReturnType<typeof setInterval> | null = null;
+
+	constructor(ctx: MediaStatsContext) {
+		this.#ctx = ctx;
+	}
+
+	/** Start re-tuning the receivers of this session. */
+	start(generation: number): void {
+		const { epoch, transports, remote } = this.#ctx;
+		this.stop();
+		this.#timer = setInterval(() => {
+			const transport = transports.recv;
+			if (!epoch.isCurrent(generation) || !transport || transport.closed || remote.consumerCount === 0) return;
+			if (!tuning().jitterBuffer) return;
+			transport.getStats().then(
+				(report) => {
+					if (epoch.isCurrent(generation)) this.#tuner.update(report, remote.consumers(), (peerId) => this.#ctx.rttOf(peerId));
+				},
+				() => {},
+			);
+		}, TUNING_INTERVAL_MS);
+	}
+
+	stop(): void {
+		if (this.#timer) clearInterval(this.#timer);
+		this.#timer = null;
+		this.#tuner.reset();
+	}
+
+	/** What each receiving track is (to label inbound stats). */
+	describeConsumers(): ConsumerDescription[] {
+		const { remote } = this.#ctx;
+		return remote.consumers().map((c) => ({
+			consumerId: c.id,
+			trackId: c.track.id,
+			peerId: c.appData.peerId,
+			peerName: remote.peerName(c.appData.peerId),
+			kind: c.kind,
+			source: c.appData.source,
+			layers: remote.layersOf(c.id),
+			jitterBufferTargetMs: this.#tuner.targetFor(c.id),
+		}));
+	}
+
+	/** The local producers and the highest layer dynacast lets each encode. */
+	describeProducers(): ProducerDescription[] {
+		return this.#ctx.producers().map((p) => ({
+			producerId: p.id,
+			source: p.appData.source,
+			kind: p.kind,
+			encodings: p.rtpParameters.encodings?.length ?? 0,
+			maxSpatialLayer: this.#ctx.dynacast.appliedFor(p.id) ?? null,
+		}));
+	}
+}

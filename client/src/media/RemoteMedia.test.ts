@@ -1,0 +1,170 @@
+/**
+ * A consumer that fails to negotiate must not take the others down. mediasoup-client
+ * negotiates the consumers created in the same tick together, and once a negotiation fails
+ * its receive transport cannot negotiate again (the failed m-sections stay in its remote
+ * SDP). The fake transport below behaves like that; the browser itself cannot run here.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Epoch } from './marks.ts';
+import { RemoteMedia, type RemoteMediaContext } from './RemoteMedia.ts';
+
+interface FakeConsumer {
+	id: string;
+	producerId: string;
+	kind: 'audio' | 'video';
+	track: { id: string };
+	closed: boolean;
+	appData: { peerId: string; source: string };
+	close(): void;
+	on(event: string, fn: () => void): void;
+}
+
+let transports = 0;
+
+/** Like mediasoup-client's Transport: consume() calls of one tick are one negotiation; a failure poisons it. */
+class FakeTransport {
+	readonly id = `t${++transports}`;
+	closed = false;
+	poisoned = false;
+	negotiations: string[][] = [];
+	#pending: { options: { id: string; producerId: string; kind: 'audio' | 'video'; appData: FakeConsumer['appData'] }; resolve(c: FakeConsumer): void; reject(e: unknown): void }[] = [];
+	readonly #bad: Set<string>;
+	readonly #consumers: FakeConsumer[] = [];
+
+	constructor(bad: Set<string>) {
+		this.#bad = bad;
+	}
+
+	consume(options: { id: string; producerId: string; kind: 'audio' | 'video'; appData: FakeConsumer['appData'] }): Promise<FakeConsumer> {
+		if (this.closed) return Promise.reject(Object.assign(new Error('closed'), { name: 'InvalidStateError' }));
+		return new Promise((resolve, reject) => {
+			this.#pending.push({ options, resolve, reject });
+			if (this.#pending.length === 1) queueMicrotask(() => this.#negotiate());
+		});
+	}
+
+	#negotiate(): void {
+		const batch = this.#pending.splice(0);
+		this.negotiations.push(batch.map((p) => p.options.producerId));
+		if (this.poisoned || batch.some((p) => this.#bad.has(p.options.producerId))) {
+			this.poisoned = true;
+			const error = new Error('Failed to set remote offer sdp');
+			for (const p of batch) p.reject(error);
+			return;
+		}
+		for (const { options, resolve } of batch) {
+			const consumer: FakeConsumer = {
+				id: options.id,
+				producerId: options.producerId,
+				kind: options.kind,
+				track: { id: `track-${options.id}` },
+				closed: false,
+				appData: options.appData,
+				close() {
+					this.closed = true;
+				},
+				on() {},
+			};
+			this.#consumers.push(consumer);
+			resolve(consumer);
+		}
+	}
+
+	close(): void {
+		this.closed = true;
+		for (const c of this.#consumers) c.closed = true;
+	}
+}
+
+function setup(bad: string[]) {
+	const badSet = new Set(bad);
+	const epoch = new Epoch();
+	epoch.bump();
+	let recv = new FakeTransport(badSet);
+	const all = [recv];
+	const notices: string[] = [];
+	const requests: { name: string; payload: Record<string, unknown> }[] = [];
+	let consumerIds = 0;
+	const producers = new Map<string, { peerId: string; kind: 'audio' | 'video'; source: string }>();
+	const ctx = {
+		async request(name: string, payload: Record<string, unknown>) {
+			requests.push({ name, payload });
+			if (name === 'media:consume') {
+				const producerId = payload.producerId as string;
+				const p = producers.get(producerId)!;
+				return { id: `c${++consumerIds}`, producerId, peerId: p.peerId, kind: p.kind, source: p.source, rtpParameters: { codecs: [] }, producerPaused: false };
+			}
+			return {};
+		},
+		transports: {
+			get recv() {
+				return recv;
+			},
+			recvConnectStarted: true,
+			recvTransport: async () => recv,
+			async replaceRecv() {
+				recv.close();
+				recv = new FakeTransport(badSet);
+				all.push(recv);
+			},
+		},
+		epoch,
+		selfId: () => 'me',
+		active: () => true,
+		closed: () => false,
+		changed: () => {},
+		notice: (message: string) => notices.push(message),
+	} as unknown as RemoteMediaContext;
+	const remote = new RemoteMedia(ctx);
+	const join = (peerId: string, name: string, list: { id: string; kind: 'audio' | 'video'; source: string }[]) => {
+		for (const p of list) producers.set(p.id, { peerId, kind: p.kind, source: p.source });
+		remote.peerJoined({ id: peerId, name, joinedAt: Date.now(), producers: list.map((p) => ({ ...p, peerId, paused: false })) as never });
+	};
+	return { remote, join, notices, requests, transports: all, current: () => recv };
+}
+
+async function eventually(check: () => boolean, what: string): Promise<void> {
+	const until = Date.now() + 2000;
+	while (!check()) {
+		if (Date.now() > until) assert.fail(`timed out: ${what}`);
+		await new Promise((r) => setTimeout(r, 5));
+	}
+}
+
+test('consumers that arrive together share one negotiation', async () => {
+	const t = setup([]);
+	t.join('alice', 'Alice', [
+		{ id: 'a-mic', kind: 'audio', source: 'microphone' },
+		{ id: 'a-cam', kind: 'video', source: 'camera' },
+	]);
+	await eventually(() => t.remote.consumerCount === 2, 'two consumers');
+	assert.deepEqual(t.transports[0]!.negotiations, [['a-mic', 'a-cam']]);
+	assert.equal(t.transports.length, 1);
+});
+
+test('a consumer that fails to negotiate is reported and left out; the others keep playing', async () => {
+	const t = setup(['b-cam']);
+	t.join('alice', 'Alice', [
+		{ id: 'a-mic', kind: 'audio', source: 'microphone' },
+		{ id: 'a-cam', kind: 'video', source: 'camera' },
+	]);
+	t.join('bob', 'Bob', [{ id: 'b-cam', kind: 'video', source: 'camera' }]);
+	await eventually(() => t.remote.consumerCount === 2 && t.notices.length > 0, "Alice's media on a fresh transport");
+
+	const live = t.remote.consumers();
+	assert.deepEqual(live.map((c) => c.producerId).sort(), ['a-cam', 'a-mic']);
+	assert.ok(live.every((c) => !c.closed), 'the remaining consumers are open');
+	assert.ok(!t.current().poisoned, 'the current receive transport negotiates');
+	assert.match(t.notices.join('\n'), /Could not receive video from Bob/);
+	// The culprit was found alone, and the server was told to drop its consumers.
+	assert.ok(t.transports.some((tr) => tr.negotiations.some((n) => n.length === 1 && n[0] === 'b-cam')));
+	assert.ok(t.requests.some((r) => r.name === 'media:closeConsumer'));
+
+	// Later media still comes in; the culprit is not retried.
+	t.join('carol', 'Carol', [{ id: 'c-cam', kind: 'video', source: 'camera' }]);
+	await eventually(() => t.remote.consumerCount === 3, "Carol's camera");
+	assert.equal(t.notices.length, 1);
+	const participants = t.remote.participants(new Map());
+	assert.deepEqual(participants.map((p) => [p.id, p.videoOn]), [['alice', true], ['bob', false], ['carol', true]]);
+});

@@ -1,0 +1,372 @@
+/**
+ * The others' media: who is in the room, what they publish, and this client's consumers
+ * of it (one per remote producer), with the layers the SFU forwards and the viewport
+ * reports. Consumers are created through the ConsumerBatcher (one SDP negotiation for the
+ * answers that arrive together).
+ *
+ * A consumer that fails to negotiate does not take the others down: the receive transport
+ * it poisoned is replaced by a fresh one, the consumers are created again, and the suspects
+ * of the failed group one at a time, so the culprit is found, reported and left out.
+ */
+import type { types as msc } from 'mediasoup-client';
+import type {
+	ConsumerOptions,
+	PeerInfo,
+	PeerQuality,
+	ProducerInfo,
+	RequestName,
+	RequestPayload,
+	ResponseData,
+} from '../../../signaling/protocol/index.ts';
+import { ConsumerBatcher, NegotiationError } from './ConsumerBatcher.ts';
+import { RoomError, toRoomError } from './errors.ts';
+import { mark, type Epoch } from './marks.ts';
+import type { ConsumerLayers, RemoteConsumer, RemoteParticipant, RemoteVideo, TileViewport } from './types.ts';
+import { Viewports } from './Viewports.ts';
+
+export interface ReceiveTransports {
+	readonly recv: msc.Transport | null;
+	readonly recvConnectStarted: boolean;
+	/** The receive transport once it exists. */
+	recvTransport(): Promise<msc.Transport>;
+	/** Close the receive transport on both ends and open a fresh one. */
+	replaceRecv(generation: number): Promise<void>;
+}
+
+export interface RemoteMediaContext {
+	request<K extends RequestName>(name: K, payload: RequestPayload<K>): Promise<ResponseData<K>>;
+	transports: ReceiveTransports;
+	epoch: Epoch;
+	selfId(): string | null;
+	/** In the room and not closed (viewport reports can go out). */
+	active(): boolean;
+	closed(): boolean;
+	changed(): void;
+	notice(message: string): void;
+}
+
+interface PeerRecord {
+	id: string;
+	name: string;
+	joinedAt: number;
+	producers: Map<string, ProducerInfo>;
+}
+
+/** Receive transports replaced per session at most (a connection that fails whatever is consumed is not retried forever). */
+const MAX_RECEIVE_RESTARTS = 8;
+
+export class RemoteMedia {
+	readonly #ctx: RemoteMediaContext;
+	readonly #batcher: ConsumerBatcher;
+	readonly #viewports: Viewports;
+	readonly #peers = new Map<string, PeerRecord>();
+	readonly #consumers = new Map<string, RemoteConsumer>();
+	readonly #byProducer = new Map<string, string>();
+	readonly #layers = new Map<string, ConsumerLayers>();
+	/** Producers being consumed, and the consume() calls under way. */
+	readonly #consuming = new Set<string>();
+	readonly #tasks = new Set<Promise<void>>();
+	#inflight = 0;
+	/** Producers whose consumer failed to negotiate on its own (reported, not retried), and those under suspicion. */
+	readonly #failed = new Set<string>();
+	readonly #suspects = new Set<string>();
+	#restarts = 0;
+	/** Bumped when the receive transport is replaced: consume() calls of an earlier round drop their results. */
+	#round = 0;
+
+	constructor(ctx: RemoteMediaContext) {
+		this.#ctx = ctx;
+		this.#batcher = new ConsumerBatcher({
+			inflight: () => this.#inflight,
+			// Before the receive transport's first negotiation (the one these consumers are in), the
+			// server can resume them right away: mediasoup asks for a keyframe once DTLS is up.
+			resumeEarly: (consumerId) =>
+				ctx.transports.recvConnectStarted ? null : ctx.request('media:resumeConsumer', { consumerId }),
+			onGroupFailed: (failed, error) => this.#onGroupFailed(failed, error),
+		});
+		this.#viewports = new Viewports({
+			request: (name, payload) => ctx.request(name, payload),
+			isVideo: (id) => this.#consumers.get(id)?.kind === 'video',
+			active: () => ctx.active(),
+		});
+	}
+
+	get consumerCount(): number {
+		return this.#consumers.size;
+	}
+
+	consumers(): RemoteConsumer[] {
+		return [...this.#consumers.values()];
+	}
+
+	peerName(peerId: string): string {
+		return this.#peers.get(peerId)?.name ?? 'Guest';
+	}
+
+	/** Settles when the consume() calls started so far have (joined or failed). */
+	settled(): Promise<unknown> {
+		return Promise.allSettled([...this.#tasks]);
+	}
+
+	layersOf(consumerId: string): ConsumerLayers | null {
+		return this.#layers.get(consumerId) ?? null;
+	}
+
+	// ---- what the server says ------------------------------------------------------
+
+	peerJoined(peer: PeerInfo): void {
+		if (peer.id === this.#ctx.selfId()) return;
+		let record = this.#peers.get(peer.id);
+		if (!record) {
+			record = { id: peer.id, name: peer.name, joinedAt: peer.joinedAt, producers: new Map() };
+			this.#peers.set(peer.id, record);
+		} else {
+			record.name = peer.name;
+			record.joinedAt = peer.joinedAt;
+		}
+		for (const producer of peer.producers) {
+			record.producers.set(producer.id, { ...producer });
+			this.#startConsume(producer);
+		}
+		this.#ctx.changed();
+	}
+
+	peerLeft(peerId: string): void {
+		const record = this.#peers.get(peerId);
+		if (!record) return;
+		for (const producerId of record.producers.keys()) this.#dropConsumerOf(producerId);
+		this.#peers.delete(peerId);
+		this.#ctx.changed();
+	}
+
+	producerNew(producer: ProducerInfo): void {
+		if (producer.peerId === this.#ctx.selfId()) return;
+		let record = this.#peers.get(producer.peerId);
+		if (!record) {
+			// Should not happen (peer:joined comes first); keep the media anyway.
+			record = { id: producer.peerId, name: 'Guest', joinedAt: Date.now(), producers: new Map() };
+			this.#peers.set(producer.peerId, record);
+		}
+		record.producers.set(producer.id, { ...producer });
+		this.#startConsume(producer);
+		this.#ctx.changed();
+	}
+
+	producerClosed(peerId: string, producerId: string): void {
+		this.#peers.get(peerId)?.producers.delete(producerId);
+		this.#dropConsumerOf(producerId);
+		this.#failed.delete(producerId);
+		this.#ctx.changed();
+	}
+
+	producerPaused(peerId: string, producerId: string, paused: boolean): void {
+		const producer = this.#peers.get(peerId)?.producers.get(producerId);
+		if (!producer || producer.paused === paused) return;
+		producer.paused = paused;
+		this.#ctx.changed();
+	}
+
+	consumerClosed(consumerId: string): void {
+		const consumer = this.#consumers.get(consumerId);
+		if (!consumer) return;
+		consumer.close();
+		this.#forget(consumer);
+		this.#ctx.changed();
+	}
+
+	consumerLayers(consumerId: string, layers: ConsumerLayers): void {
+		if (!this.#consumers.has(consumerId)) return;
+		mark(`consumer-layers-${layers.spatialLayer ?? 'none'}`);
+		this.#layers.set(consumerId, layers);
+		this.#ctx.changed();
+	}
+
+	reportViewport(consumerId: string, viewport: TileViewport): void {
+		if (this.#consumers.has(consumerId)) this.#viewports.report(consumerId, viewport);
+	}
+
+	// ---- consuming -----------------------------------------------------------------
+
+	#startConsume(producer: ProducerInfo): void {
+		const task = this.#consume(producer);
+		this.#tasks.add(task);
+		void task.finally(() => this.#tasks.delete(task));
+	}
+
+	#exists(producer: Pick<ProducerInfo, 'id' | 'peerId'>): boolean {
+		return this.#peers.get(producer.peerId)?.producers.has(producer.id) ?? false;
+	}
+
+	async #consume(producer: ProducerInfo): Promise<void> {
+		const { epoch, request } = this.#ctx;
+		const generation = epoch.value;
+		const round = this.#round;
+		const current = (): boolean => epoch.isCurrent(generation) && round === this.#round;
+		if (this.#byProducer.has(producer.id) || this.#consuming.has(producer.id) || this.#failed.has(producer.id)) return;
+		this.#consuming.add(producer.id);
+		try {
+			const transport = await this.#ctx.transports.recvTransport();
+			if (!current() || !this.#exists(producer)) return;
+			let options: ConsumerOptions;
+			this.#inflight++;
+			try {
+				options = await request('media:consume', { transportId: transport.id, producerId: producer.id });
+			} finally {
+				if (current()) this.#inflight--;
+			}
+			if (!current() || transport.closed) return;
+			mark(`consume-answered-${options.kind}`);
+			const { consumer, resumed } = await this.#batcher.add(transport, options, this.#suspects.has(producer.id));
+			if (!current() || !this.#exists(producer)) {
+				consumer.close();
+				return;
+			}
+			this.#suspects.delete(producer.id);
+			this.#consumers.set(consumer.id, consumer);
+			this.#byProducer.set(producer.id, consumer.id);
+			consumer.on('trackended', () => this.consumerClosed(consumer.id));
+			consumer.on('transportclose', () => this.#forget(consumer));
+			const record = this.#peers.get(producer.peerId)?.producers.get(producer.id);
+			if (record) record.paused = options.producerPaused;
+			mark(`consumer-created-${consumer.kind}`);
+			// Ask for media before re-rendering: the keyframe request goes out sooner.
+			const resuming = resumed ?? request('media:resumeConsumer', { consumerId: consumer.id });
+			this.#ctx.changed();
+			await resuming;
+			mark(`consumer-resumed-${consumer.kind}`);
+		} catch (error) {
+			// A failed negotiation is handled for the whole group (#onGroupFailed), and a replaced
+			// receive transport consumes everything again.
+			if (error instanceof NegotiationError || !current()) return;
+			if ( !this.#ctx.closed() && !(error instanceof RoomError && error.code === 'closed')) {
+				console.warn('[parley] consume failed', error);
+				if (this.#exists(producer)) this.#reportFailure(producer, error);
+			}
+		} finally {
+			if (current()) this.#consuming.delete(producer.id);
+		}
+	}
+
+	#reportFailure(producer: Pick<ProducerInfo, 'peerId' | 'kind'>, error: unknown): void {
+		this.#ctx.notice(`Could not receive ${producer.kind} from ${this.peerName(producer.peerId)}: ${toRoomError(error).message}`);
+	}
+
+	/**
+	 * A negotiation failed. A group of one is the culprit: reported and left out. A larger
+	 * group's members become suspects, consumed one at a time on the fresh transport. Either
+	 * way the receive transport is replaced and everything else consumed again.
+	 */
+	#onGroupFailed(failed: readonly ConsumerOptions[], error: unknown): void {
+		const generation = this.#ctx.epoch.value;
+		console.warn(`[parley] receive negotiation failed for ${failed.length} consumer(s)`, error);
+		if (failed.length === 1) {
+			const culprit = failed[0]!;
+			this.#failed.add(culprit.producerId);
+			this.#suspects.delete(culprit.producerId);
+			this.#reportFailure(culprit, error);
+		} else {
+			for (const f of failed) this.#suspects.add(f.producerId);
+		}
+		for (const f of failed) void this.#ctx.request('media:closeConsumer', { consumerId: f.id }).catch(() => undefined);
+		if (++this.#restarts > MAX_RECEIVE_RESTARTS) {
+			this.#ctx.notice('Receiving media keeps failing; rejoin the meeting to try again.');
+			return;
+		}
+		void this.#restartReceive(generation);
+	}
+
+	async #restartReceive(generation: number): Promise<void> {
+		mark('recv-transport-replaced');
+		this.#round++;
+		this.#consuming.clear();
+		this.#inflight = 0;
+		this.#batcher.reset(new RoomError('closed', 'Receive transport replaced.'));
+		for (const consumer of [...this.#consumers.values()]) {
+			consumer.close();
+			this.#forget(consumer);
+		}
+		this.#ctx.changed();
+		try {
+			await this.#ctx.transports.replaceRecv(generation);
+		} catch (error) {
+			if (this.#ctx.epoch.isCurrent(generation) && !this.#ctx.closed()) {
+				this.#ctx.notice(`Could not reopen the receiving media path: ${toRoomError(error).message}`);
+			}
+			return;
+		}
+		if (!this.#ctx.epoch.isCurrent(generation)) return;
+		for (const record of this.#peers.values()) for (const producer of record.producers.values()) this.#startConsume(producer);
+	}
+
+	#forget(consumer: RemoteConsumer): void {
+		if (this.#consumers.get(consumer.id) === consumer) this.#consumers.delete(consumer.id);
+		if (this.#byProducer.get(consumer.producerId) === consumer.id) this.#byProducer.delete(consumer.producerId);
+		this.#viewports.forget(consumer.id);
+		this.#layers.delete(consumer.id);
+	}
+
+	#dropConsumerOf(producerId: string): void {
+		const consumerId = this.#byProducer.get(producerId);
+		const consumer = consumerId ? this.#consumers.get(consumerId) : undefined;
+		this.#byProducer.delete(producerId);
+		if (!consumer) return;
+		consumer.close();
+		this.#forget(consumer);
+	}
+
+	// ---- what React shows ----------------------------------------------------------
+
+	#consumerOf(producerId: string): RemoteConsumer | null {
+		const consumerId = this.#byProducer.get(producerId);
+		const consumer = consumerId ? this.#consumers.get(consumerId) : undefined;
+		return consumer && !consumer.closed ? consumer : null;
+	}
+
+	#videoOf(producerId: string): RemoteVideo | null {
+		const consumer = this.#consumerOf(producerId);
+		return consumer ? { consumerId: consumer.id, track: consumer.track, layers: this.layersOf(consumer.id) } : null;
+	}
+
+	participants(quality: ReadonlyMap<string, PeerQuality>): RemoteParticipant[] {
+		return [...this.#peers.values()]
+			.sort((a, b) => a.joinedAt - b.joinedAt || a.id.localeCompare(b.id))
+			.map((peer) => {
+				const producers = [...peer.producers.values()];
+				const mic = producers.find((p) => p.source === 'microphone') ?? producers.find((p) => p.kind === 'audio');
+				const camera =
+					producers.find((p) => p.source === 'camera' && !p.paused) ??
+					producers.find((p) => p.kind === 'video' && p.source !== 'screen' && !p.paused);
+				const screenProducer = producers.find((p) => p.source === 'screen' && !p.paused);
+				const video = camera ? this.#videoOf(camera.id) : null;
+				return {
+					id: peer.id,
+					name: peer.name,
+					joinedAt: peer.joinedAt,
+					videoTrack: video?.track ?? null,
+					videoConsumerId: video?.consumerId ?? null,
+					videoLayers: video?.layers ?? null,
+					audioTrack: mic ? (this.#consumerOf(mic.id)?.track ?? null) : null,
+					audioMuted: !mic || mic.paused,
+					videoOn: !!video,
+					screen: screenProducer ? this.#videoOf(screenProducer.id) : null,
+					quality: quality.get(peer.id) ?? null,
+				};
+			});
+	}
+
+	/** Forget the session's consumers and peers (for a reconnect or close). */
+	reset(): void {
+		for (const consumer of this.#consumers.values()) consumer.close();
+		this.#consumers.clear();
+		this.#byProducer.clear();
+		this.#layers.clear();
+		this.#viewports.reset();
+		this.#consuming.clear();
+		this.#inflight = 0;
+		this.#batcher.reset(new RoomError('closed', 'Session closed.'));
+		this.#failed.clear();
+		this.#suspects.clear();
+		this.#restarts = 0;
+		this.#peers.clear();
+	}
+}

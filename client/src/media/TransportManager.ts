@@ -1,0 +1,227 @@
+/**
+ * The two WebRTC transports of a media session: receive (opened first: it is what the
+ * person waits for) and send (opened when there is something to publish), and their
+ * recovery: ICE is restarted when a transport fails, or stays disconnected for
+ * ICE_DISCONNECTED_RESTART_MS, and retried with back-off while the path stays down, so
+ * the call comes back soon after the network does, without a rejoin.
+ */
+import type { Device, types as msc } from 'mediasoup-client';
+import type { TransportOptions } from '../../../signaling/protocol/index.ts';
+import { ICE_DISCONNECTED_RESTART_MS } from './encodings.ts';
+import { RoomError, toRoomError } from './errors.ts';
+import { deferred, mark, type Deferred, type Epoch } from './marks.ts';
+import type { SignalingSession } from './SignalingSession.ts';
+import type { ProducerAppData } from './types.ts';
+import { wire } from './wire.ts';
+
+type Direction = 'send' | 'recv';
+
+export class TransportManager {
+	readonly #signaling: SignalingSession;
+	readonly #epoch: Epoch;
+	readonly #notice: (message: string) => void;
+	#device: Device | null = null;
+	#send: msc.Transport | null = null;
+	#sendPromise: Promise<msc.Transport> | null = null;
+	#recv: msc.Transport | null = null;
+	#recvReady: Deferred<msc.Transport> = deferred();
+	/** The receive transport has started its DTLS connect (its first negotiation is under way). */
+	#recvConnectStarted = false;
+	readonly #iceTimers = new Map<string, ReturnType<typeof setTimeout>>();
+	readonly #iceAttempts = new Map<string, number>();
+
+	constructor(signaling: SignalingSession, epoch: Epoch, notice: (message: string) => void) {
+		this.#signaling = signaling;
+		this.#epoch = epoch;
+		this.#notice = notice;
+	}
+
+	/** The loaded Device of the current session. */
+	get device(): Device | null {
+		return this.#device;
+	}
+
+	set device(device: Device | null) {
+		this.#device = device;
+	}
+
+	get send(): msc.Transport | null {
+		return this.#send;
+	}
+
+	get recv(): msc.Transport | null {
+		return this.#recv;
+	}
+
+	/** The receive transport, once it exists (rejects when the session is torn down first). */
+	recvTransport(): Promise<msc.Transport> {
+		return this.#recv ? Promise.resolve(this.#recv) : this.#recvReady.promise;
+	}
+
+	get recvConnectStarted(): boolean {
+		return this.#recvConnectStarted;
+	}
+
+	/** Create the receive transport from the server's answer. */
+	openRecv(options: TransportOptions, generation: number): msc.Transport {
+		const transport = this.#create('recv', options, generation);
+		mark('recv-transport-created');
+		this.#recv = transport;
+		this.#recvReady.resolve(transport);
+		return transport;
+	}
+
+	/**
+	 * Close the receive transport on both ends (its consumers close with it) and open a fresh
+	 * one: after a failed negotiation the old one cannot negotiate again.
+	 */
+	async replaceRecv(generation: number): Promise<void> {
+		const old = this.#recv;
+		this.#recv = null;
+		this.#recvReady.reject(new RoomError('closed', 'Receive transport replaced.'));
+		this.#recvReady = deferred();
+		this.#recvConnectStarted = false;
+		if (old) {
+			this.#clearIceTimer(old.id);
+			old.close();
+			this.#signaling.request('media:closeTransport', { transportId: old.id }).catch((error: unknown) => {
+				if (this.#epoch.isCurrent(generation)) console.warn('[parley] closing the old receive transport failed', error);
+			});
+		}
+		const options = await this.#signaling.request('media:createTransport', { direction: 'recv' });
+		if (this.#epoch.isCurrent(generation)) this.openRecv(options, generation);
+	}
+
+	/** The send transport, requested once per session. */
+	ensureSend(): Promise<msc.Transport> {
+		if (!this.#sendPromise) {
+			const generation = this.#epoch.value;
+			const promise = this.#signaling.request('media:createTransport', { direction: 'send' }).then((options) => {
+				if (!this.#epoch.isCurrent(generation)) throw new RoomError('closed', 'Session restarted.');
+				const transport = this.#create('send', options, generation);
+				this.#send = transport;
+				return transport;
+			});
+			this.#sendPromise = promise;
+			promise.catch(() => {
+				if (this.#sendPromise === promise) this.#sendPromise = null;
+			});
+		}
+		return this.#sendPromise;
+	}
+
+	#create(direction: Direction, options: TransportOptions, generation: number): msc.Transport {
+		const params = {
+			...wire.transportOptions(options),
+			// TURN servers with a credential minted for us (none when the server has no TURN).
+			iceServers: options.iceServers,
+			// Gather ICE candidates from the start, not only once the first offer/answer is applied.
+			additionalSettings: { iceCandidatePoolSize: 1 },
+		};
+		const device = this.#device;
+		if (!device) throw new RoomError('closed', 'No device loaded.');
+		const transport = direction === 'send' ? device.createSendTransport(params) : device.createRecvTransport(params);
+		transport.on('connect', ({ dtlsParameters }, callback) => {
+			if (direction === 'recv') this.#recvConnectStarted = true;
+			// Go on without waiting for the answer: the request is on its way before any ICE or
+			// DTLS packet, so the server has the DTLS parameters by the time they arrive, and ICE
+			// starts one round trip earlier. A failure shows up as a failed transport.
+			this.#signaling.request('media:connectTransport', { transportId: transport.id, dtlsParameters }).catch((error: unknown) => {
+				if (!this.#epoch.isCurrent(generation) || transport.closed) return;
+				console.warn(`[parley] ${direction} transport connect failed`, error);
+				this.#notice(`Could not connect the ${direction === 'send' ? 'sending' : 'receiving'} media path: ${toRoomError(error).message}`);
+			});
+			callback();
+		});
+		if (direction === 'send') {
+			transport.on('produce', ({ kind, rtpParameters, appData }, callback, errback) => {
+				const data = appData as Partial<ProducerAppData>;
+				this.#signaling
+					.request('media:produce', {
+						transportId: transport.id,
+						kind,
+						rtpParameters,
+						source: data.source ?? (kind === 'audio' ? 'microphone' : 'camera'),
+						...(data.paused ? { paused: true } : {}),
+						...(data.dimensions ? { dimensions: data.dimensions } : {}),
+					})
+					.then(({ producerId }) => callback({ id: producerId }), errback);
+			});
+		}
+		transport.on('connectionstatechange', (state) => {
+			mark(`${direction}-transport-${state}`);
+			if (!this.#epoch.isCurrent(generation) || transport.closed) return;
+			if (state === 'connected') this.#iceAttempts.delete(transport.id);
+			if (state === 'failed') {
+				this.#clearIceTimer(transport.id);
+				void this.#restartIce(transport, generation);
+			} else if (state === 'disconnected') {
+				// Often recovers by itself within a couple of seconds; restart ICE if it does not.
+				this.#scheduleIceRestart(transport, generation, ICE_DISCONNECTED_RESTART_MS);
+			} else if (state === 'connected' || state === 'closed') {
+				this.#clearIceTimer(transport.id);
+			}
+		});
+		return transport;
+	}
+
+	#clearIceTimer(transportId: string): void {
+		const pending = this.#iceTimers.get(transportId);
+		if (pending) clearTimeout(pending);
+		this.#iceTimers.delete(transportId);
+	}
+
+	#scheduleIceRestart(transport: msc.Transport, generation: number, delayMs: number): void {
+		this.#clearIceTimer(transport.id);
+		this.#iceTimers.set(
+			transport.id,
+			setTimeout(() => {
+				this.#iceTimers.delete(transport.id);
+				if (!this.#epoch.isCurrent(generation) || transport.closed) return;
+				if (transport.connectionState !== 'connected') void this.#restartIce(transport, generation);
+			}, delayMs),
+		);
+	}
+
+	/** New ICE credentials from the server, then an ICE restart here; retried (backing off to 8 s) while the path stays down. */
+	async #restartIce(transport: msc.Transport, generation: number): Promise<void> {
+		const attempt = (this.#iceAttempts.get(transport.id) ?? 0) + 1;
+		this.#iceAttempts.set(transport.id, attempt);
+		mark(`ice-restart-${transport.direction}`);
+		try {
+			const { iceParameters, iceServers } = await this.#signaling.request('media:restartIce', { transportId: transport.id });
+			if (!this.#epoch.isCurrent(generation) || transport.closed) return;
+			// Fresh TURN credentials first: the old ones may have expired during a long call.
+			if (iceServers.length > 0) await transport.updateIceServers({ iceServers });
+			await transport.restartIce({ iceParameters });
+		} catch (error) {
+			if (this.#epoch.isCurrent(generation)) console.warn('[parley] ICE restart failed', error);
+		}
+		if (!this.#epoch.isCurrent(generation) || transport.closed) return;
+		if (transport.connectionState !== 'connected') {
+			this.#scheduleIceRestart(transport, generation, Math.min(8000, 2000 * attempt));
+		}
+	}
+
+	/** Raw WebRTC stats of both transports (for the stats panel). */
+	async stats(): Promise<{ send: RTCStatsReport | null; recv: RTCStatsReport | null }> {
+		const read = (t: msc.Transport | null): Promise<RTCStatsReport | null> =>
+			t && !t.closed ? t.getStats().catch(() => null) : Promise.resolve(null);
+		const [send, recv] = await Promise.all([read(this.#send), read(this.#recv)]);
+		return { send, recv };
+	}
+
+	/** Close both transports (their producers and consumers close with them); the Device stays loaded. */
+	reset(): void {
+		for (const timer of this.#iceTimers.values()) clearTimeout(timer);
+		this.#iceTimers.clear();
+		this.#iceAttempts.clear();
+		this.#send?.close();
+		this.#recv?.close();
+		this.#send = this.#recv = null;
+		this.#sendPromise = null;
+		this.#recvReady.reject(new RoomError('closed', 'Session closed.'));
+		this.#recvReady = deferred();
+		this.#recvConnectStarted = false;
+	}
+}

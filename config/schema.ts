@@ -79,6 +79,17 @@ export const ConfigSchema = z.strictObject({
 			pipeIdleMs: z.coerce.number().int().min(0).max(600_000).default(1000),
 		})
 		.prefault({}),
+	cluster: z
+		.strictObject({
+			/** This node's name in the cluster (with redis.url). Default: <hostname>:<http.port>. */
+			nodeId: z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/, 'letters, digits, . _ : - (at most 64)').optional(),
+			/** How often a node writes its entry (URL, media address, load) to Redis (ms). */
+			heartbeatMs: z.coerce.number().int().min(100).max(60_000).default(1000),
+			/** A node whose entry is not renewed for this long is gone (ms; must exceed heartbeatMs). */
+			nodeTtlMs: z.coerce.number().int().min(300).max(600_000).default(3000),
+		})
+		.refine((c) => c.nodeTtlMs > c.heartbeatMs, { message: 'cluster.nodeTtlMs must exceed cluster.heartbeatMs', path: ['nodeTtlMs'] })
+		.prefault({}),
 	rooms: z
 		.strictObject({
 			/** How long an empty room keeps its router before it is closed (ms). */

@@ -5,7 +5,9 @@
 import type { Meeting } from './meeting/Meeting.ts';
 import { channels, type ParleyServer } from './session.ts';
 
-export function bindMeetingEvents(io: ParleyServer, meeting: Meeting): void {
+export function bindMeetingEvents(server: ParleyServer, meeting: Meeting): void {
+	// The meeting state is this process's: its changes go to this node's sockets (io.local).
+	const io = server.local;
 	const room = meeting.id;
 	meeting.on('change', () => io.to(channels.chat(room)).emit('meeting:state', meeting.state()));
 	meeting.on('waitingchange', () => io.to(channels.hosts(room)).emit('waiting:list', { people: meeting.waitingList() }));

@@ -1,12 +1,16 @@
 /**
  * Fan-out of room events to the room's sockets. Bound once per room when the SFU
  * creates it; producers' own peers are left out of notifications about themselves.
+ * Local to this node (see below).
  */
 import type { Room } from '../sfu/index.ts';
 import { peerInfo, peerQuality, producerInfo } from './handlers/wire.ts';
 import { channels, type ParleyServer } from './session.ts';
 
-export function bindRoomEvents(io: ParleyServer, room: Room): void {
+export function bindRoomEvents(server: ParleyServer, room: Room): void {
+	// Media lives on this node's SFU: its events go to this node's sockets only (io.local),
+	// never through the cluster adapter to sockets of the same room name on other nodes.
+	const io = server.local;
 	const everyone = channels.room(room.id);
 	const othersThan = (peerId: string) => io.to(everyone).except(channels.peer(room.id, peerId));
 

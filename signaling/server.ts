@@ -46,6 +46,8 @@ import { redactUrl } from './logger.ts';
 import { bindRoomEvents } from './roomEvents.ts';
 import { createOps, messageStoreCheck, type Ops } from './ops/index.ts';
 import { rejectUnknownEvents } from './rpc.ts';
+import { createCluster, type Cluster } from './cluster/index.ts';
+import { requireOperator } from './ops/access.ts';
 import { SessionRegistry, channels, type ParleyServer, type Session } from './session.ts';
 
 const DEFAULT_CLIENT_DIST = fileURLToPath(new URL('../client/dist', import.meta.url));
@@ -78,6 +80,8 @@ export interface ParleyHttpServer {
 	readonly control: MeetingControl;
 	/** Webhook deliveries (null: no webhook URLs configured). */
 	readonly webhooks: WebhookDispatcher | null;
+	/** Several nodes on one Redis (null: no redis.url, one process). */
+	readonly cluster: Cluster | null;
 	listen(): Promise<AddressInfo>;
 	close(): Promise<void>;
 }
@@ -156,6 +160,16 @@ export function createParleyServer(options: ParleyServerOptions): ParleyHttpServ
 		pingTimeout: config.presence.heartbeatTimeoutMs,
 	});
 	const ops = createOps({ config, sfu, io, logger, storeCheck: messageStoreCheck(messages) });
+	const cluster = createCluster({ config, io, sfu, draining: () => ops.drainer.draining, log });
+	opsRoutes.get('/admin/nodes', requireOperator(config.ops.adminToken, 'the admin API'), async (_req, res) => {
+		if (!cluster) return void res.json({ cluster: false, nodes: [] });
+		try {
+			res.json({ cluster: true, self: cluster.nodeId, nodes: await cluster.registry.list() });
+		} catch (error) {
+			log.warn({ err: error }, 'cluster: cannot list the nodes');
+			res.status(503).json({ ok: false, error: { code: ErrorCode.Unavailable, message: 'the cluster registry (Redis) is unreachable' } });
+		}
+	});
 	opsRoutes.use(ops.router);
 	const sessions = new SessionRegistry();
 	const presence = new PresenceTracker({
@@ -266,17 +280,22 @@ export function createParleyServer(options: ParleyServerOptions): ParleyHttpServ
 		meetings,
 		control,
 		webhooks,
-		listen: () =>
-			new Promise<AddressInfo>((resolve, reject) => {
+		cluster,
+		listen: async () => {
+			const address = await new Promise<AddressInfo>((resolve, reject) => {
 				http.once('error', reject);
 				http.listen(config.http.port, config.http.host, () => {
 					http.off('error', reject);
 					resolve(http.address() as AddressInfo);
 				});
-			}),
+			});
+			await cluster?.start(address.port);
+			return address;
+		},
 		close: async () => {
-			io.emit('session:ended', { reason: 'server-shutdown' });
+			io.local.emit('session:ended', { reason: 'server-shutdown' });
 			await io.close();
+			await cluster?.close();
 			ops.close();
 			presence.close();
 			meetings.close();

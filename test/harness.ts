@@ -87,19 +87,7 @@ export async function startTestServer({ env = {}, ...options }: TestServerOption
 		url,
 		token: (options) => mintToken(config.auth, { name: 'Tester', ...options }).token,
 		client: async (token, reconnection = false) => {
-			const socket: TestClient = connect(url, {
-				auth: { token },
-				transports: ['websocket'],
-				reconnection,
-				reconnectionDelay: 50,
-				reconnectionDelayMax: 500,
-				forceNew: true,
-			});
-			clients.push(socket);
-			await new Promise<void>((resolve, reject) => {
-				socket.once('connect', () => resolve());
-				socket.once('connect_error', reject);
-			});
+			const socket = await connectClient(url, token, reconnection, clients);
 			return socket;
 		},
 		close: async () => {
@@ -110,6 +98,27 @@ export async function startTestServer({ env = {}, ...options }: TestServerOption
 			if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
 		},
 	};
+}
+
+/** A typed Socket.IO client connected to `url` with a join token (kept in `track` to be closed by its owner). */
+export async function connectClient(url: string, token: string, reconnection = false, track?: TestClient[]): Promise<TestClient> {
+	const socket: TestClient = connect(url, {
+		auth: { token },
+		transports: ['websocket'],
+		reconnection,
+		reconnectionDelay: 50,
+		reconnectionDelayMax: 500,
+		forceNew: true,
+	});
+	track?.push(socket);
+	await new Promise<void>((resolve, reject) => {
+		socket.once('connect', () => resolve());
+		socket.once('connect_error', (error) => {
+			socket.disconnect();
+			reject(error);
+		});
+	});
+	return socket;
 }
 
 /** Connect without expecting success: resolves with the connect_error (or throws if it connected). */

@@ -17,6 +17,10 @@ export interface ParleyServer {
 	pid: number;
 	workerPids: number[];
 	token(room: string, identity: string, grants: { publish: boolean; subscribe: boolean }): string;
+	/** The last lines the server printed. */
+	output(): string;
+	/** kill -9 (a crash): the process and its workers are gone at once, nothing is cleaned up. */
+	kill(): Promise<void>;
 	stop(): Promise<void>;
 }
 
@@ -31,11 +35,21 @@ export function freePort(): Promise<number> {
 	});
 }
 
-export async function startParley(options: { workers?: number; mediaPort: number; env?: Record<string, string> }): Promise<ParleyServer> {
+export interface StartParleyOptions {
+	workers?: number;
+	mediaPort: number;
+	env?: Record<string, string>;
+	/** JWT secret (default: a random one); nodes of one cluster share it. */
+	secret?: string;
+	/** HTTP port (default: a free one). */
+	httpPort?: number;
+}
+
+export async function startParley(options: StartParleyOptions): Promise<ParleyServer> {
 	const root = path.join(import.meta.dirname, '..', '..');
 	const dataDir = mkdtempSync(path.join(os.tmpdir(), 'parley-bench-data-'));
-	const secret = randomBytes(24).toString('hex');
-	const httpPort = await freePort();
+	const secret = options.secret ?? randomBytes(24).toString('hex');
+	const httpPort = options.httpPort ?? (await freePort());
 	const env: Record<string, string> = {};
 	for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('PARLEY_') && v !== undefined) env[k] = v;
 	Object.assign(env, {
@@ -77,6 +91,12 @@ export async function startParley(options: { workers?: number; mediaPort: number
 		}
 		rmSync(dataDir, { recursive: true, force: true });
 	};
+	const kill = async (): Promise<void> => {
+		if (child.exitCode !== null || child.signalCode !== null) return;
+		const exited = new Promise<void>((r) => child.once('exit', () => r()));
+		child.kill('SIGKILL');
+		await exited;
+	};
 	const url = `http://127.0.0.1:${httpPort}`;
 	const deadline = Date.now() + 30_000;
 	const want = options.workers ?? 1;
@@ -96,6 +116,8 @@ export async function startParley(options: { workers?: number; mediaPort: number
 						pid: child.pid!,
 						workerPids: workers,
 						token: (room, identity, grants) => mintToken(auth, { room, identity, name: identity, grants }).token,
+						output: () => output,
+						kill,
 						stop,
 					};
 				}

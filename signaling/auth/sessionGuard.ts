@@ -55,8 +55,9 @@ export function installSessionGuard({ io, auth, revocations, log }: SessionGuard
 	revocations.on('revoked', ({ room, identity, revokedAt }) => {
 		log.info({ roomId: room, peerId: identity, revokedAt }, 'identity revoked: ending its sessions');
 		const target = channels.identity(room, identity);
-		io.to(target).emit('session:ended', { reason: 'removed' });
-		io.in(target).disconnectSockets(true);
+		// Every node hears the revocation (Redis pub/sub) and ends its own sockets.
+		io.local.to(target).emit('session:ended', { reason: 'removed' });
+		io.local.in(target).disconnectSockets(true);
 	});
 
 	return (socket) => {

@@ -127,7 +127,8 @@ export class MeetingControl {
 	 * not allow are closed.
 	 */
 	async updateGrants(room: string, identity: string, grants: Partial<Grants>): Promise<number> {
-		const sockets = await this.#deps.io.in(channels.identity(room, identity)).fetchSockets();
+		// This node's sockets: the meeting and its media are this process's.
+		const sockets = await this.#deps.io.local.in(channels.identity(room, identity)).fetchSockets();
 		for (const socket of sockets) Object.assign(socket.data.claims.grants, grants);
 		const peer = this.#deps.sessions.get(room, identity)?.peer;
 		const current = sockets[0]?.data.claims.grants;

@@ -108,9 +108,9 @@ export class Drainer extends EventEmitter<DrainerEvents> {
 		if (peers > 0) {
 			this.#log.warn({ peers, rooms: this.#sfu.rooms.size }, 'drain grace period over: ending the remaining meetings');
 		} else this.#log.info('drained: no meetings left');
-		this.#io.emit('session:ended', { reason: 'server-shutdown' });
+		this.#io.local.emit('session:ended', { reason: 'server-shutdown' });
 		for (const room of [...this.#sfu.rooms.values()]) room.close();
-		this.#io.disconnectSockets(true);
+		this.#io.local.disconnectSockets(true);
 		this.emit('drained');
 	}
 }

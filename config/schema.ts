@@ -87,6 +87,13 @@ export const ConfigSchema = z.strictObject({
 			heartbeatMs: z.coerce.number().int().min(100).max(60_000).default(1000),
 			/** A node whose entry is not renewed for this long is gone (ms; must exceed heartbeatMs). */
 			nodeTtlMs: z.coerce.number().int().min(300).max(600_000).default(3000),
+			/**
+			 * Rooms are hosted by one node each (connections for a room go to its node). false: a
+			 * connection stays on the node the load balancer chose; messaging crosses nodes, media does not.
+			 */
+			placement: Bool.default(true),
+			/** A room's host renews its claim on the room this often / 3; a claim not renewed for this long lapses (ms). */
+			roomLeaseMs: z.coerce.number().int().min(300).max(600_000).default(10_000),
 		})
 		.refine((c) => c.nodeTtlMs > c.heartbeatMs, { message: 'cluster.nodeTtlMs must exceed cluster.heartbeatMs', path: ['nodeTtlMs'] })
 		.prefault({}),

@@ -46,7 +46,7 @@ import { redactUrl } from './logger.ts';
 import { bindRoomEvents } from './roomEvents.ts';
 import { createOps, messageStoreCheck, type Ops } from './ops/index.ts';
 import { rejectUnknownEvents } from './rpc.ts';
-import { createCluster, type Cluster } from './cluster/index.ts';
+import { createCluster, placeConnection, type Cluster } from './cluster/index.ts';
 import { requireOperator } from './ops/access.ts';
 import { SessionRegistry, channels, type ParleyServer, type Session } from './session.ts';
 
@@ -160,7 +160,15 @@ export function createParleyServer(options: ParleyServerOptions): ParleyHttpServ
 		pingTimeout: config.presence.heartbeatTimeoutMs,
 	});
 	const ops = createOps({ config, sfu, io, logger, storeCheck: messageStoreCheck(messages) });
-	const cluster = createCluster({ config, io, sfu, draining: () => ops.drainer.draining, log });
+	const roomChannels = (room: string): string[] => [channels.chat(room), channels.room(room), channels.waiting(room)];
+	const cluster = createCluster({
+		config,
+		io,
+		sfu,
+		draining: () => ops.drainer.draining,
+		inUse: (room) => sfu.rooms.has(room) || roomChannels(room).some((c) => (io.of('/').adapter.rooms.get(c)?.size ?? 0) > 0),
+		log,
+	});
 	opsRoutes.get('/admin/nodes', requireOperator(config.ops.adminToken, 'the admin API'), async (_req, res) => {
 		if (!cluster) return void res.json({ cluster: false, nodes: [] });
 		try {
@@ -180,6 +188,8 @@ export function createParleyServer(options: ParleyServerOptions): ParleyHttpServ
 	presence.on('update', (room, p) => io.to(channels.chat(room)).emit('presence:update', p));
 
 	const guardSession = installSessionGuard({ io, auth: config.auth, revocations, log });
+	// In a cluster, after the token check: a room's connections all go to its host node.
+	if (cluster && config.cluster.placement) io.use(placeConnection(cluster, log));
 	const meetings = new MeetingRegistry({
 		defaults: { locked: false, waitingRoom: config.rooms.waitingRoom, allowSelfUnmute: config.rooms.allowSelfUnmute },
 		firstIsHost: config.dev,
@@ -290,6 +300,13 @@ export function createParleyServer(options: ParleyServerOptions): ParleyHttpServ
 				});
 			});
 			await cluster?.start(address.port);
+			cluster?.placement.on('lost', (room) => {
+				// Another node hosts the room now: its people reconnect (through the load balancer) there.
+				io.local.to(roomChannels(room)).emit('session:ended', { reason: 'server-shutdown' });
+				io.local.in(roomChannels(room)).disconnectSockets(true);
+				sfu.rooms.get(room)?.close();
+				meetings.get(room)?.close();
+			});
 			return address;
 		},
 		close: async () => {

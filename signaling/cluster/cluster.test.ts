@@ -1,14 +1,18 @@
 /**
- * Two real Parley nodes (`node signaling/main.ts`, one mediasoup worker each) on one real
- * redis-server, Socket.IO clients on both: chat, receipts, typing and presence cross the
- * nodes (the Redis streams adapter), the node registry lists both, and a node killed with
- * kill -9 leaves it within its TTL.
+ * Real Parley nodes (`node signaling/main.ts`, one mediasoup worker each) on one real
+ * redis-server, Socket.IO clients on both nodes:
+ *   - without room placement: chat, receipts and typing cross the nodes (the Redis streams
+ *     adapter); the node registry lists both; a node killed with kill -9 leaves it within its TTL;
+ *   - with room placement: a room's connections all go to its host node (wrong_node
+ *     redirects); the host killed with kill -9, the room is taken over by the live node and
+ *     the clients are back there, with the chat history and their presence.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { startParley, type ParleyServer } from '../../bench/lib/parleyServer.ts';
-import { connectClient, next, ok, type TestClient } from '../../test/harness.ts';
+import { connectPlaced, startCluster, type ClusterNode } from '../../bench/lib/cluster.ts';
+import { connectClient, joinRoom, next, ok, type TestClient } from '../../test/harness.ts';
 import { redisForTests } from '../../test/redis.ts';
 import type { NodeInfo } from './index.ts';
 
@@ -32,6 +36,7 @@ function startNode(id: string): Promise<ParleyServer> {
 			PARLEY_CLUSTER_HEARTBEAT_MS: String(HEARTBEAT_MS),
 			PARLEY_CLUSTER_NODE_TTL_MS: String(NODE_TTL_MS),
 			PARLEY_PRESENCE_LEAVE_AFTER_MS: '1500',
+			PARLEY_CLUSTER_PLACEMENT: 'false',
 		},
 	});
 }
@@ -55,7 +60,7 @@ after(async () => {
 	await redis?.stop();
 });
 
-describe('two nodes on one Redis', () => {
+describe('two nodes on one Redis, no room placement', () => {
 	it('carries chat, receipts and typing between participants on different nodes', async () => {
 		const room = `x-${run}`;
 		const ann = await member(a, room, 'ann');
@@ -102,5 +107,81 @@ describe('two nodes on one Redis', () => {
 		}
 		process.stderr.write(`# node gone from the registry ${goneAfter} ms after kill -9 (TTL ${NODE_TTL_MS} ms)\n`);
 		assert.ok(goneAfter <= NODE_TTL_MS + 1000, `gone after ${goneAfter} ms`);
+	});
+});
+
+describe('two nodes with room placement', () => {
+	let nodes: ClusterNode[] = [];
+	before(async () => {
+		nodes = await startCluster({
+			redisUrl: redis.url,
+			ids: ['p', 'q'],
+			env: {
+				PARLEY_CLUSTER_HEARTBEAT_MS: String(HEARTBEAT_MS),
+				PARLEY_CLUSTER_NODE_TTL_MS: String(NODE_TTL_MS),
+				PARLEY_CLUSTER_ROOM_LEASE_MS: '3000',
+				PARLEY_PRESENCE_LEAVE_AFTER_MS: '20000',
+			},
+		});
+	});
+	after(async () => {
+		await Promise.allSettled(nodes.map((n) => n.stop()));
+	});
+
+	it('hosts a room on one node, sends its connections there, and moves it to the live node after kill -9', async () => {
+		const [p, q] = nodes as [ClusterNode, ClusterNode];
+		const room = `placed-${run}`;
+		const token = (identity: string) => p.token(room, identity, { publish: true, subscribe: true });
+		const ann = await connectPlaced(nodes, token('ann'), 0);
+		const ben = await connectPlaced(nodes, token('ben'), 1);
+		clients.push(ann.socket, ben.socket);
+		assert.equal(ann.node, p.id, 'the first connection places the room on the node it reached');
+		assert.equal(ben.node, p.id, 'the second, arriving at the other node, is sent to the host');
+		assert.equal(ben.redirects, 1);
+		await joinRoom(ann.socket);
+		await joinRoom(ben.socket);
+		const toBen = next(ben.socket, 'chat:message');
+		const before = await ok(ann.socket, 'chat:send', { id: 'placed-0001', text: 'before the crash' });
+		await toBen;
+
+		const killedAt = Date.now();
+		await p.kill();
+		const back = await Promise.all(
+			[
+				['ann', ann],
+				['ben', ben],
+			].map(async ([identity, old]) => {
+				(old as { socket: TestClient }).socket.disconnect();
+				const again = await connectPlaced([p, q], token(identity as string), 0);
+				clients.push(again.socket);
+				await joinRoom(again.socket);
+				return { ...again, joinedAfter: Date.now() - killedAt };
+			}),
+		);
+		const worst = Math.max(...back.map((b) => b.joinedAfter));
+		process.stderr.write(`# kill -9 of the room's node → both clients joined again on the other node: ${back.map((b) => b.joinedAfter).join(', ')} ms\n`);
+		for (const b of back) assert.equal(b.node, q.id);
+		assert.ok(worst < NODE_TTL_MS + 5000, `back after ${worst} ms`);
+
+		const [ann2, ben2] = back.map((b) => b.socket) as [TestClient, TestClient];
+		const synced = await ok(ben2, 'chat:sync', { afterSeq: 0 });
+		assert.deepEqual(synced.messages.map((m) => m.id), [before.message.id], 'the chat history is intact (Redis)');
+		const toAnn = next(ann2, 'chat:message');
+		const after = await ok(ben2, 'chat:send', { id: 'placed-0002', text: 'after the crash' });
+		assert.equal((await toAnn).seq, after.message.seq);
+		assert.equal(after.message.seq, before.message.seq + 1, 'no message lost or doubled');
+		const presence = await new Promise<{ identity: string; state: string }[]>((resolve) => {
+			const check = async (): Promise<void> => {
+				const other = await connectClient(q.url, token('cid'), false, clients);
+				other.once('presence:snapshot', ({ participants }) => {
+					other.disconnect();
+					resolve(participants);
+				});
+			};
+			void check();
+		});
+		const state = Object.fromEntries(presence.map((x) => [x.identity, x.state]));
+		assert.equal(state.ann, 'online');
+		assert.equal(state.ben, 'online');
 	});
 });

@@ -11,14 +11,19 @@ import type { Logger } from 'pino';
 import type { Config } from '../../config/index.ts';
 import type { Sfu } from '../../sfu/index.ts';
 import type { ParleyServer } from '../session.ts';
+import { ErrorCode } from '../protocol/index.ts';
 import { NodeRegistry, type NodeInfo } from './NodeRegistry.ts';
+import { RoomPlacement } from './RoomPlacement.ts';
 
 export { NodeRegistry, type NodeInfo, type NodeLoad } from './NodeRegistry.ts';
+export { RoomPlacement, chooseNode, type Placement } from './RoomPlacement.ts';
 
 export interface Cluster {
 	/** cluster.nodeId, or <hostname>:<port> once listening. */
 	readonly nodeId: string;
 	readonly registry: NodeRegistry;
+	/** Which node hosts each room (after start). */
+	readonly placement: RoomPlacement;
 	/** Start heartbeating (once the server listens on `port`). */
 	start(port: number): Promise<void>;
 	close(): Promise<void>;
@@ -29,11 +34,13 @@ export interface ClusterOptions {
 	io: ParleyServer;
 	sfu: Sfu;
 	draining: () => boolean;
+	/** Whether this node still has anything of a room (sockets, media); otherwise it releases the room. */
+	inUse: (room: string) => boolean;
 	log: Logger;
 }
 
 /** Install the Redis adapter on `io` and create the registry; null without `redis.url`. */
-export function createCluster({ config, io, sfu, draining, log }: ClusterOptions): Cluster | null {
+export function createCluster({ config, io, sfu, draining, inUse, log }: ClusterOptions): Cluster | null {
 	const url = config.redis.url;
 	if (!url) return null;
 	const clog = log.child({ component: 'cluster' });
@@ -55,6 +62,7 @@ export function createCluster({ config, io, sfu, draining, log }: ClusterOptions
 		}),
 	);
 	let registry: NodeRegistry | undefined;
+	let placement: RoomPlacement | undefined;
 	const describe = (): Omit<NodeInfo, 'id' | 'startedAt' | 'heartbeatAt'> => {
 		let peers = 0;
 		for (const room of sfu.rooms.values()) peers += room.peers.size;
@@ -77,14 +85,54 @@ export function createCluster({ config, io, sfu, draining, log }: ClusterOptions
 		get registry() {
 			return started();
 		},
+		get placement() {
+			started();
+			return placement!;
+		},
 		start: async (port) => {
 			const nodeId = config.cluster.nodeId ?? `${os.hostname()}:${port}`;
 			registry = new NodeRegistry({ redis, nodeId, heartbeatMs: config.cluster.heartbeatMs, ttlMs: config.cluster.nodeTtlMs, log: clog, describe });
 			await registry.start();
+			placement = new RoomPlacement({ redis, registry, leaseMs: config.cluster.roomLeaseMs, inUse, log: clog });
 		},
 		close: async () => {
+			placement?.close();
 			await registry?.close();
 			redis.disconnect();
 		},
+	};
+}
+
+type Middleware = Parameters<ParleyServer['use']>[0];
+
+/**
+ * Handshake step: accept a connection for a room this node hosts (claiming it when it is
+ * nobody's), refuse it with `wrong_node` and the host's id otherwise (the client connects
+ * again with `?node=<id>`; the load balancer routes it there).
+ */
+export function placeConnection(cluster: Cluster, log: Logger): Middleware {
+	return (socket, next) => {
+		const room = socket.data.claims.room;
+		const asked = socket.handshake.query.node;
+		const redirected = typeof asked === 'string' && asked === cluster.nodeId;
+		const refuse = (code: string, message: string, extra: Record<string, unknown> = {}): void => {
+			const err = new Error(`${code}: ${message}`) as Error & { data?: unknown };
+			err.data = { code, message, ...extra };
+			next(err);
+		};
+		cluster.placement.place(room, redirected).then(
+			(placement) => {
+				if (placement.host === 'self') return next();
+				if (placement.host === 'other') {
+					log.debug({ roomId: room, node: placement.node.id }, 'cluster: connection sent to the room\'s node');
+					return refuse(ErrorCode.WrongNode, `this meeting is hosted by node ${placement.node.id}`, { node: placement.node.id });
+				}
+				refuse(ErrorCode.Unavailable, placement.reason);
+			},
+			(error: unknown) => {
+				log.error({ err: error, roomId: room }, 'cluster: cannot place a room (Redis unreachable?)');
+				refuse(ErrorCode.Unavailable, 'the cluster cannot place this meeting now; retry');
+			},
+		);
 	};
 }

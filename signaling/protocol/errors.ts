@@ -25,6 +25,11 @@ export const ErrorCode = {
 	UnknownEvent: 'unknown_event',
 	/** A service the request needs (the message store) cannot answer now, or the server is draining and opens no new meetings: retry later with backoff. */
 	Unavailable: 'unavailable',
+	/**
+	 * Handshake only, in a cluster: the room is hosted by another node. The error's data carries
+	 * `node` (its id): connect again through the load balancer with the query `?node=<id>`.
+	 */
+	WrongNode: 'wrong_node',
 	/** A server-side fault; details are in the server log, not in the answer. */
 	Internal: 'internal',
 	/**

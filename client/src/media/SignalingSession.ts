@@ -6,6 +6,10 @@
  * Reconnection: a lost transport is reconnected by Socket.IO itself; a server that closes
  * the socket on purpose after announcing a shutdown (a restart) is reconnected by hand after
  * a moment; any other end is final.
+ *
+ * In a cluster, the node the load balancer picked may not host the room: it refuses the
+ * handshake with `wrong_node` and the host's id, and the session connects again with
+ * `?node=<id>`, which the load balancer routes to that node (a few times at most).
  */
 import type { Manager, Socket } from 'socket.io-client';
 import type {
@@ -44,6 +48,9 @@ const END_MESSAGES: Record<Exclude<SessionEndReason, 'server-shutdown'>, string>
 	'meeting-ended': 'A host ended the meeting for everyone.',
 };
 
+/** wrong_node refusals followed in a row before giving up (the cluster is re-placing the room). */
+const MAX_REDIRECTS = 10;
+
 export class SignalingSession {
 	readonly token: string;
 	/** The token's subject: this participant's identity (read, not verified: the server verifies). */
@@ -53,6 +60,7 @@ export class SignalingSession {
 	#started = false;
 	#serverRestarting = false;
 	#reconnectTimer: ReturnType<typeof setTimeout> | null = null;
+	#redirects = 0;
 
 	constructor(options: { token: string; url?: string; manager?: Manager | null }) {
 		this.token = options.token;
@@ -80,10 +88,24 @@ export class SignalingSession {
 			mark('socket-connected');
 			const first = initial;
 			initial = false;
+			this.#redirects = 0;
 			handlers.connected(first);
 		});
 		s.on('connect_error', (err: Error & { data?: unknown }) => {
-			const data = err.data as { code?: string; message?: string } | undefined;
+			const data = err.data as { code?: string; message?: string; node?: unknown } | undefined;
+			if (data?.code === 'wrong_node' && typeof data.node === 'string' && this.#redirects < MAX_REDIRECTS) {
+				// The manager closed with the refusal; it opens again with the host's id in the query.
+				// Sent to the same node again: the load balancer could not reach it (it is dying and
+				// the cluster has not noticed yet): wait a moment.
+				const again = (s.io.opts.query as Record<string, string> | undefined)?.node === data.node;
+				this.#redirects++;
+				s.io.opts.query = { ...(s.io.opts.query as Record<string, string> | undefined), node: data.node };
+				this.#reconnectTimer = setTimeout(() => {
+					this.#reconnectTimer = null;
+					if (!this.#closed) s.connect();
+				}, again ? 1000 : 0);
+				return;
+			}
 			// Refused by the server (bad token, room full...): Socket.IO will not retry.
 			const rejected = !s.active || typeof data?.code === 'string';
 			if (!initial && !rejected) return;

@@ -1,0 +1,167 @@
+/**
+ * Which node hosts a room. A room is hosted by exactly one node: the key
+ * `parley:room:<room>` holds the host's node id with a lease (PX) that the host renews while
+ * it has the room; claims and take-overs are atomic (Lua compare-and-set), so two nodes never
+ * hold one room at once.
+ *
+ * A connection for a room arrives at some node (the load balancer's choice):
+ *   - the room is hosted here: accept;
+ *   - hosted by another live node: redirect the client there (it reconnects through the
+ *     load balancer with `?node=<id>`);
+ *   - not hosted, or its host is dead (its registry entry expired): the least-loaded live,
+ *     non-draining node is chosen; if that is this node (or the client was redirected here)
+ *     it claims the room, taking it over from a dead host, otherwise the client is redirected.
+ *
+ * A host that finds its lease taken by another node (it was cut off from Redis long enough to
+ * be declared dead) gives the room up: `lost` is emitted and its clients are sent away.
+ */
+import { EventEmitter } from 'node:events';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { NodeInfo, NodeRegistry } from './NodeRegistry.ts';
+
+export type Placement = { host: 'self' } | { host: 'other'; node: NodeInfo } | { host: 'none'; reason: string };
+
+export type RoomPlacementEvents = {
+	/** This node no longer hosts the room (another node holds its lease). */
+	lost: [room: string, holder: string | null];
+};
+
+export interface RoomPlacementOptions {
+	redis: Redis;
+	registry: NodeRegistry;
+	leaseMs: number;
+	/** Whether this node still has anything of the room (sockets, media): otherwise its lease is released. */
+	inUse: (room: string) => boolean;
+	keyPrefix?: string;
+	log: Logger;
+}
+
+/** SET key to ARGV[1] with PX ARGV[2] if the key is absent or holds ARGV[3] (the expected old holder, '' for none). */
+const CLAIM = `
+local cur = redis.call('GET', KEYS[1])
+if cur == false or cur == ARGV[3] or cur == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+return 0`;
+/** Renew if still ours (1), else 0. */
+const RENEW = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+return 0`;
+/** Delete if still ours. */
+const RELEASE = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`;
+
+export class RoomPlacement extends EventEmitter<RoomPlacementEvents> {
+	readonly #options: RoomPlacementOptions;
+	readonly #prefix: string;
+	/** Rooms this node hosts (holds the lease of). */
+	readonly #held = new Set<string>();
+	readonly #timer: NodeJS.Timeout;
+	#closed = false;
+
+	constructor(options: RoomPlacementOptions) {
+		super();
+		this.#options = options;
+		this.#prefix = options.keyPrefix ?? 'parley:';
+		this.#timer = setInterval(() => void this.#renew(), Math.max(100, Math.floor(options.leaseMs / 3)));
+		this.#timer.unref();
+	}
+
+	get held(): ReadonlySet<string> {
+		return this.#held;
+	}
+
+	/** The node that hosts `room` now (null: none, or its lease expired). */
+	async holder(room: string): Promise<string | null> {
+		return this.#options.redis.get(this.#key(room));
+	}
+
+	/** Decide where a connection for `room` goes; `redirected`: the client was sent here by another node. */
+	async place(room: string, redirected: boolean): Promise<Placement> {
+		const { registry } = this.#options;
+		for (let attempt = 0; attempt < 3; attempt++) {
+			const owner = await this.holder(room);
+			if (owner === registry.id) {
+				this.#held.add(room);
+				return { host: 'self' };
+			}
+			const nodes = await registry.list();
+			const live = owner ? nodes.find((n) => n.id === owner) : undefined;
+			if (live) return { host: 'other', node: live };
+			const target = redirected ? registry.id : chooseNode(nodes, registry.id);
+			if (!target) return { host: 'none', reason: 'no live node takes new meetings' };
+			if (target !== registry.id) return { host: 'other', node: nodes.find((n) => n.id === target)! };
+			if (await this.#claim(room, owner)) {
+				this.#options.log.info({ roomId: room, previous: owner }, owner ? 'cluster: room taken over from a dead node' : 'cluster: room claimed');
+				return { host: 'self' };
+			}
+			// Someone else claimed it meanwhile: look again.
+		}
+		return { host: 'none', reason: 'the room is being placed; retry' };
+	}
+
+	close(): void {
+		if (this.#closed) return;
+		this.#closed = true;
+		clearInterval(this.#timer);
+		const { redis, registry } = this.#options;
+		for (const room of this.#held) void redis.eval(RELEASE, 1, this.#key(room), registry.id).catch(() => undefined);
+		this.#held.clear();
+		this.removeAllListeners();
+	}
+
+	async #claim(room: string, expected: string | null): Promise<boolean> {
+		const { redis, registry, leaseMs } = this.#options;
+		const done = (await redis.eval(CLAIM, 1, this.#key(room), registry.id, String(leaseMs), expected ?? '')) === 1;
+		if (done) this.#held.add(room);
+		return done;
+	}
+
+	async #renew(): Promise<void> {
+		const { redis, registry, leaseMs, inUse, log } = this.#options;
+		for (const room of [...this.#held]) {
+			if (this.#closed) return;
+			try {
+				if (!inUse(room)) {
+					this.#held.delete(room);
+					await redis.eval(RELEASE, 1, this.#key(room), registry.id);
+					log.info({ roomId: room }, 'cluster: room released (nothing left of it here)');
+					continue;
+				}
+				if ((await redis.eval(RENEW, 1, this.#key(room), registry.id, String(leaseMs))) === 1) continue;
+				// Our lease expired (and maybe another node holds the room now): give it up.
+				const holder = await this.holder(room);
+				if (holder === null && (await this.#claim(room, null))) continue; // expired, nobody took it: ours again
+				this.#held.delete(room);
+				log.warn({ roomId: room, holder }, 'cluster: lost the lease of a room; its clients go to the new host');
+				this.emit('lost', room, holder);
+			} catch (error) {
+				log.warn({ err: error, roomId: room }, 'cluster: cannot renew a room lease (Redis unreachable?)');
+			}
+		}
+	}
+
+	#key(room: string): string {
+		return `${this.#prefix}room:{${room}}`;
+	}
+}
+
+/** The live node with the most headroom: not draining, fewest participants, then fewest forwarded streams, then id. */
+export function chooseNode(nodes: readonly NodeInfo[], self: string): string | null {
+	const candidates = nodes.filter((n) => !n.draining);
+	candidates.sort(
+		(a, b) =>
+			a.load.peers - b.load.peers ||
+			a.load.consumers - b.load.consumers ||
+			// Prefer this node on a tie: no redirect.
+			Number(b.id === self) - Number(a.id === self) ||
+			a.id.localeCompare(b.id),
+	);
+	return candidates[0]?.id ?? null;
+}

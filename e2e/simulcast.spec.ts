@@ -67,18 +67,22 @@ test('simulcast layers follow the viewer’s tile size; hidden tiles pause; dyna
 		figures.outbound = second.map(({ rid, frameWidth, frameHeight, framesPerSecond }) => ({ rid, frameWidth, frameHeight, framesPerSecond }));
 	});
 
-	await test.step('stats panels: the layer received per remote video, and the layers sent', async () => {
-		await viewer.page.getByTestId('toggle-stats').click();
-		const panel = viewer.page.getByTestId('stats-panel');
-		await expect(panel).toBeVisible();
-		await expect(panel.getByTestId('stats-inbound-video').getByTestId('stats-layer')).toHaveText(/^S2/, { timeout: 5000 });
-		await expect(panel.getByTestId('stats-recv-kbps')).not.toHaveText('0 kbps');
+	await test.step('stats panels: the layers sent, and the layer received per remote video', async () => {
+		// The publisher's panel first: the viewer's panel narrows its large tile, and dynacast
+		// turns the top layer off 2 s later.
 		await pub.page.getByTestId('toggle-stats').click();
 		await expect(pub.page.getByTestId('stats-outbound')).toHaveCount(3);
 		await expect(pub.page.locator('[data-testid="stats-outbound"][data-active="true"]')).toHaveCount(3);
-		await viewer.page.getByTestId('toggle-stats').click();
 		await pub.page.getByTestId('toggle-stats').click();
+		await viewer.page.getByTestId('toggle-stats').click();
+		const panel = viewer.page.getByTestId('stats-panel');
+		await expect(panel).toBeVisible();
+		await expect(panel.getByTestId('stats-inbound-video').getByTestId('stats-layer')).toHaveText(/^S[12]/, { timeout: 5000 });
+		await expect(panel.getByTestId('stats-recv-kbps')).not.toHaveText('0 kbps');
+		await viewer.page.getByTestId('toggle-stats').click();
 		await expect(panel).toHaveCount(0);
+		// The timed cycles start from the top layer received again.
+		await expect.poll(decodedWidth, { message: 'the top layer again once the panel is closed', timeout: 15_000 }).toBe(1280);
 	});
 
 	await test.step(`small ⇄ large, ${CYCLES} times: lowest layer, then the top one again`, async () => {

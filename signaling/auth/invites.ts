@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { Config } from '../../config/index.ts';
 import { InviteRoleSchema, RoomNameSchema, type InviteRole } from '../protocol/index.ts';
-import { AuthError, AuthFailure, classify } from './tokens.ts';
+import { AuthError, AuthFailure, verifySigned } from './tokens.ts';
 
 type AuthConfig = Pick<Config['auth'], 'jwtSecrets' | 'audience' | 'issuer'>;
 
@@ -45,26 +45,8 @@ export function mintInvite(auth: AuthConfig, options: { room: string; role: Invi
 }
 
 export function verifyInvite(auth: AuthConfig, invite: unknown): InviteClaims {
-	if (typeof invite !== 'string' || invite.length === 0) throw new AuthError(AuthFailure.Missing, 'no invitation given');
-	if (invite.length > 4096) throw new AuthError(AuthFailure.Malformed, 'invitation too long');
-	let lastError: AuthError | undefined;
-	for (const secret of auth.jwtSecrets) {
-		try {
-			const payload = jwt.verify(invite, secret, {
-				algorithms: ['HS256'],
-				audience: inviteAudience(auth),
-				issuer: auth.issuer,
-				clockTolerance: 5,
-			});
-			if (typeof payload === 'string') throw new AuthError(AuthFailure.Malformed, 'invitation payload is not an object');
-			const claims = InviteClaimsSchema.safeParse(payload);
-			if (!claims.success) throw new AuthError(AuthFailure.BadClaims, 'bad invitation claims');
-			return claims.data;
-		} catch (error) {
-			if (error instanceof AuthError) throw error;
-			lastError = classify(error);
-			if (lastError.reason !== AuthFailure.BadSignature) throw lastError;
-		}
-	}
-	throw lastError ?? new AuthError(AuthFailure.BadSignature, 'no secret configured');
+	const payload = verifySigned(auth, invite, { audience: inviteAudience(auth), what: 'invitation' });
+	const claims = InviteClaimsSchema.safeParse(payload);
+	if (!claims.success) throw new AuthError(AuthFailure.BadClaims, 'bad invitation claims');
+	return claims.data;
 }

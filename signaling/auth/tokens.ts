@@ -94,29 +94,43 @@ export function mintToken(auth: AuthConfig, options: MintOptions): { token: stri
 }
 
 export function verifyToken(auth: AuthConfig, token: unknown): TokenClaims {
-	if (typeof token !== 'string' || token.length === 0) throw new AuthError(AuthFailure.Missing, 'no token given');
-	if (token.length > 4096) throw new AuthError(AuthFailure.Malformed, 'token too long');
+	const payload = verifySigned(auth, token, { audience: auth.audience, what: 'token' });
+	const claims = TokenClaimsSchema.safeParse(payload);
+	if (!claims.success) {
+		const first = claims.error.issues[0];
+		throw new AuthError(AuthFailure.BadClaims, `bad claim ${first?.path.join('.') || ''}: ${first?.message ?? 'invalid'}`);
+	}
+	checkLifetime(auth, claims.data);
+	return claims.data;
+}
+
+/**
+ * An HS256 JWT's payload object, verified with each configured secret in turn (rotation:
+ * only a signature mismatch moves on to the next, older secret), the algorithm pinned,
+ * `exp` required, audience and issuer checked. Shared by join tokens and invitations.
+ */
+export function verifySigned(
+	auth: Pick<AuthConfig, 'jwtSecrets' | 'issuer'>,
+	value: unknown,
+	options: { audience: string; what: 'token' | 'invitation' },
+): jwt.JwtPayload {
+	const { what } = options;
+	if (typeof value !== 'string' || value.length === 0) throw new AuthError(AuthFailure.Missing, `no ${what} given`);
+	if (value.length > 4096) throw new AuthError(AuthFailure.Malformed, `${what} too long`);
 	let lastError: AuthError | undefined;
 	for (const secret of auth.jwtSecrets) {
 		try {
-			const payload = jwt.verify(token, secret, {
+			const payload = jwt.verify(value, secret, {
 				algorithms: ['HS256'],
-				audience: auth.audience,
+				audience: options.audience,
 				issuer: auth.issuer,
 				clockTolerance: CLOCK_TOLERANCE_SECONDS,
 			});
-			if (typeof payload === 'string') throw new AuthError(AuthFailure.Malformed, 'token payload is not an object');
-			const claims = TokenClaimsSchema.safeParse(payload);
-			if (!claims.success) {
-				const first = claims.error.issues[0];
-				throw new AuthError(AuthFailure.BadClaims, `bad claim ${first?.path.join('.') || ''}: ${first?.message ?? 'invalid'}`);
-			}
-			checkLifetime(auth, claims.data);
-			return claims.data;
+			if (typeof payload === 'string') throw new AuthError(AuthFailure.Malformed, `${what} payload is not an object`);
+			return payload;
 		} catch (error) {
 			if (error instanceof AuthError) throw error;
 			lastError = classify(error);
-			// Only a signature mismatch may be fixed by the next (older) secret.
 			if (lastError.reason !== AuthFailure.BadSignature) throw lastError;
 		}
 	}

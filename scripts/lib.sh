@@ -166,7 +166,7 @@ ensure_deps() {
 #   --browser  Debian chromium, ffmpeg (fake camera media) and fonts for the E2E tests;
 #              coturn (TURN), nftables (blocking UDP) and openssl (a TLS cert) for the
 #              network-path tests
-#   --redis    redis-server
+#   --redis    redis-server, and haproxy (the cluster tests put it in front of two nodes)
 #   --promtool promtool (Debian package prometheus, ~27 s to install; nothing is started)
 #              that validates /metrics in the tests
 parley_setup() {
@@ -178,7 +178,7 @@ parley_setup() {
 		--promtool) promtool=1 ;;
 		-h | --help)
 			echo "usage: setup.sh [--browser] [--redis] [--promtool]  (node >= $PARLEY_NODE_MIN, node_modules, mediasoup-worker;" \
-				"--browser: chromium ffmpeg fonts-liberation coturn nftables openssl; --redis: redis-server; --promtool: prometheus)" >&2
+				"--browser: chromium ffmpeg fonts-liberation coturn nftables openssl; --redis: redis-server haproxy; --promtool: prometheus)" >&2
 			return 0
 			;;
 		*) die "setup: unknown option $arg (use --browser, --redis, --promtool)" ;;
@@ -186,7 +186,7 @@ parley_setup() {
 	done
 	local t0=$SECONDS apt=()
 	if ((browser)); then apt+=(chromium ffmpeg fonts-liberation coturn nftables openssl); fi
-	if ((redis)); then apt+=(redis-server); fi
+	if ((redis)); then apt+=(redis-server haproxy); fi
 	if ((promtool)); then apt+=(prometheus); fi
 	# Debian packages first, in one apt-get run (a worker build may add its own).
 	if ((${#apt[@]})); then ensure_apt "${apt[@]}"; fi

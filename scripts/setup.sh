@@ -6,7 +6,7 @@
 #   - mediasoup-worker (existing / cache / prebuilt download / build from source)
 # Options:
 #   --browser  chromium, ffmpeg and fonts-liberation (Debian packages) for the E2E tests
-#   --redis    redis-server (Debian package) for the tests
+#   --redis    redis-server and haproxy (Debian packages) for the tests
 # As root, missing Debian packages are installed with apt-get; otherwise the script
 # prints the sudo command to run. PARLEY_CACHE overrides the cache folder.
 set -euo pipefail

@@ -5,7 +5,11 @@
  * `wrong_node` refusal to the node named in it, and after a drop come back through any
  * live node (the load balancer's job, emulated here by trying the nodes in turn).
  */
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { io as connect } from 'socket.io-client';
 import type { TestClient } from '../../test/harness.ts';
 import { startParley, type ParleyServer } from './parleyServer.ts';
@@ -110,4 +114,88 @@ export async function connectPlaced(nodes: readonly ClusterNode[], token: string
 		}
 	}
 	throw new Error(`could not connect within ${deadlineMs} ms: ${String(last)}`);
+}
+
+export interface Haproxy {
+	url: string;
+	pid: number;
+	stop(): Promise<void>;
+}
+
+/**
+ * haproxy (Debian package) with the shipped deploy/haproxy.cfg, its frontend on `port` and
+ * its backend servers and use-server rules rewritten for these nodes (same settings otherwise).
+ */
+export async function startHaproxy(nodes: readonly ClusterNode[], port: number): Promise<Haproxy> {
+	const root = path.join(import.meta.dirname, '..', '..');
+	const shipped = readFileSync(path.join(root, 'deploy', 'haproxy.cfg'), 'utf8');
+	const lines: string[] = [];
+	for (const line of shipped.split('\n')) {
+		if (/^\s*bind :3000/.test(line)) lines.push(`\tbind 127.0.0.1:${port}`);
+		else if (/^\s*(server|use-server) node\d/.test(line)) continue;
+		else lines.push(line);
+	}
+	for (const n of nodes) lines.push(`\tuse-server ${n.id} if { urlp(node) -m str ${n.id} }`);
+	for (const n of nodes) lines.push(`\tserver ${n.id} ${new URL(n.url).host} cookie ${n.id}`);
+	const dir = mkdtempSync(path.join(os.tmpdir(), 'parley-haproxy-'));
+	const file = path.join(dir, 'haproxy.cfg');
+	writeFileSync(file, `${lines.join('\n')}\n`);
+	const child = spawn('haproxy', ['-db', '-f', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+	let output = '';
+	child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+	child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+	const stop = async (): Promise<void> => {
+		if (child.exitCode === null && child.signalCode === null) {
+			const exited = new Promise<void>((r) => child.once('exit', () => r()));
+			child.kill('SIGTERM');
+			await exited;
+		}
+		rmSync(dir, { recursive: true, force: true });
+	};
+	const url = `http://127.0.0.1:${port}`;
+	const deadline = Date.now() + 10_000;
+	while (Date.now() < deadline) {
+		if (child.exitCode !== null) break;
+		try {
+			// Up once a node answers through it (its health checks passed: rise 2 × 1 s).
+			if ((await fetch(`${url}/healthz`)).ok) return { url, pid: child.pid!, stop };
+		} catch {
+			// not listening yet
+		}
+		await new Promise((r) => setTimeout(r, 100));
+	}
+	await stop();
+	throw new Error(`haproxy did not start (is the Debian package installed? npm run setup -- --redis): ${output}`);
+}
+
+/**
+ * Connect through the load balancer as the browser does (SignalingSession): follow
+ * `wrong_node` with `?node=<id>` (after 1 s when sent to the node already asked for: the
+ * balancer could not reach it), retry an unreachable or unavailable cluster every 100 ms.
+ * `node`: the id asked for first (a client coming back after a drop still names its old node).
+ */
+export async function connectThrough(url: string, token: string, node?: string, deadlineMs = 20_000): Promise<PlacedClient> {
+	const until = Date.now() + deadlineMs;
+	let asked = node;
+	let redirects = 0;
+	let last: unknown;
+	while (Date.now() < until) {
+		try {
+			const socket = await attempt(url, token, asked);
+			return { socket, node: asked ?? '', redirects };
+		} catch (error) {
+			last = error;
+			const data = (error as Refusal).data;
+			if (data?.code === 'wrong_node' && data.node) {
+				redirects++;
+				const again = data.node === asked;
+				asked = data.node;
+				if (again) await new Promise((r) => setTimeout(r, 1000));
+				continue;
+			}
+			if (typeof data?.code === 'string' && data.code !== 'unavailable') throw error;
+			await new Promise((r) => setTimeout(r, 100));
+		}
+	}
+	throw new Error(`could not connect through ${url} within ${deadlineMs} ms: ${String(last)}`);
 }

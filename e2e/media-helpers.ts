@@ -368,3 +368,24 @@ function round(v: number, digits: number): number {
 	const f = 10 ** digits;
 	return Math.round(v * f) / f;
 }
+
+/**
+ * The path of each open peer connection of the page, from its selected candidate pair:
+ * "udp" or "tcp" for a direct path, "relay/<udp|tcp|tls>" through TURN. Sorted.
+ */
+export async function selectedPaths(page: Page): Promise<string[]> {
+	return page.evaluate(async () => {
+		const out: string[] = [];
+		for (const pc of (globalThis as unknown as PageGlobals).__parleyTestPcs ?? []) {
+			if (pc.connectionState === 'closed') continue;
+			const entries = new Map<string, StatsEntry>();
+			(await pc.getStats()).forEach((e) => entries.set(String(e.id), e));
+			for (const e of entries.values()) {
+				if (e.type !== 'transport' || typeof e.selectedCandidatePairId !== 'string') continue;
+				const local = entries.get(String(entries.get(e.selectedCandidatePairId)?.localCandidateId));
+				if (local) out.push(local.candidateType === 'relay' ? `relay/${String(local.relayProtocol)}` : String(local.protocol));
+			}
+		}
+		return out.sort();
+	});
+}

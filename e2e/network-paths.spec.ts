@@ -6,28 +6,11 @@
  * UDP is blocked with an nftables table of the test's own on the SFU's media port
  * (udp-block.ts; needs root and nftables, which `scripts/setup.sh --browser` installs).
  */
-import { expect, expectMediaFlowing, join, leave, readInboundStats, remoteTile, test, uniqueRoom, type PageGlobals, type StatsEntry } from './fixtures.ts';
+import { expect, expectMediaFlowing, join, leave, readInboundStats, remoteTile, test, uniqueRoom } from './fixtures.ts';
 import { testMediaPort } from './lossy-proxy.ts';
+import { selectedPaths } from './media-helpers.ts';
 import { blockUdp, canBlockUdp, type UdpBlock } from './udp-block.ts';
 import type { Page } from '@playwright/test';
-
-/** The protocols of the selected candidate pairs of the page's open peer connections ("udp", "tcp", "relay"). */
-async function paths(page: Page): Promise<string[]> {
-	return page.evaluate(async () => {
-		const out: string[] = [];
-		for (const pc of (globalThis as unknown as PageGlobals).__parleyTestPcs ?? []) {
-			if (pc.connectionState === 'closed') continue;
-			const entries = new Map<string, StatsEntry>();
-			(await pc.getStats()).forEach((e) => entries.set(String(e.id), e));
-			for (const e of entries.values()) {
-				if (e.type !== 'transport' || typeof e.selectedCandidatePairId !== 'string') continue;
-				const local = entries.get(String(entries.get(e.selectedCandidatePairId)?.localCandidateId));
-				if (local) out.push(local.candidateType === 'relay' ? 'relay' : String(local.protocol));
-			}
-		}
-		return out.sort();
-	});
-}
 
 async function videoKeepsDecoding(page: Page, label: string): Promise<void> {
 	const before = (await readInboundStats(page)).video.framesDecoded;
@@ -52,14 +35,14 @@ test('UDP blocked mid-call: ICE restarts onto TCP; a newcomer connects over TCP'
 		const shownPath = alice.page.getByTestId('stats-path');
 		await expect(shownPath, 'the stats panel shows the UDP path').toHaveAttribute('data-path', 'udp');
 		await expect(shownPath).toHaveText('UDP');
-		expect(await paths(alice.page)).toEqual(['udp', 'udp']);
+		expect(await selectedPaths(alice.page)).toEqual(['udp', 'udp']);
 
 		await test.step('block UDP to the SFU: both move to TCP and media flows again', async () => {
 			const t0 = Date.now();
 			block = blockUdp(testMediaPort());
 			await expect(shownPath, 'the stats panel shows TCP').toHaveAttribute('data-path', 'tcp', { timeout: 30_000 });
-			await expect.poll(() => paths(alice.page), { timeout: 10_000 }).toEqual(['tcp', 'tcp']);
-			await expect.poll(() => paths(bob.page), { timeout: 30_000 }).toEqual(['tcp', 'tcp']);
+			await expect.poll(() => selectedPaths(alice.page), { timeout: 10_000 }).toEqual(['tcp', 'tcp']);
+			await expect.poll(() => selectedPaths(bob.page), { timeout: 30_000 }).toEqual(['tcp', 'tcp']);
 			await videoKeepsDecoding(alice.page, 'Alice receiving Bob over TCP');
 			await videoKeepsDecoding(bob.page, 'Bob receiving Alice over TCP');
 			console.log(`  UDP blocked → both on TCP with video in ${Date.now() - t0} ms`);
@@ -71,7 +54,7 @@ test('UDP blocked mid-call: ICE restarts onto TCP; a newcomer connects over TCP'
 			await join(bob.page, { room, name: 'Bob' });
 			await expectMediaFlowing(bob.page, 'Bob receiving Alice (joined over TCP)');
 			await videoKeepsDecoding(alice.page, 'Alice receiving the rejoined Bob');
-			expect(await paths(bob.page)).toEqual(['tcp', 'tcp']);
+			expect(await selectedPaths(bob.page)).toEqual(['tcp', 'tcp']);
 		});
 		expect([...alice.pageErrors, ...bob.pageErrors]).toEqual([]);
 	} finally {

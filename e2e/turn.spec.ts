@@ -9,10 +9,11 @@
  *   RTCPeerConnections; one of them may use only the TLS URL) join with the ICE servers
  *   the server hands out, and media flows both ways through coturn.
  */
-import { expect, expectMediaFlowing, join, remoteTile, test, uniqueRoom, type PageGlobals, type StatsEntry } from './fixtures.ts';
-import type { BrowserContext, Page } from '@playwright/test';
+import { expect, expectMediaFlowing, join, remoteTile, test, uniqueRoom } from './fixtures.ts';
+import type { BrowserContext } from '@playwright/test';
 import { coturnPorts, startCoturn, type Coturn } from './coturn.ts';
 import { startExtraServer, type ExtraServer } from './extra-server.ts';
+import { selectedPaths } from './media-helpers.ts';
 import { allocate } from './turn-client.ts';
 import { turnIceServers } from '../signaling/turn/credentials.ts';
 import config from './playwright.config.ts';
@@ -78,22 +79,6 @@ function forceRelay(only: string | null): void {
 	};
 }
 
-async function relayProtocols(page: Page): Promise<string[]> {
-	return page.evaluate(async () => {
-		const out: string[] = [];
-		for (const pc of (globalThis as unknown as PageGlobals).__parleyTestPcs ?? []) {
-			if (pc.connectionState === 'closed') continue;
-			const entries = new Map<string, StatsEntry>();
-			(await pc.getStats()).forEach((e) => entries.set(String(e.id), e));
-			for (const e of entries.values()) {
-				if (e.type !== 'transport' || typeof e.selectedCandidatePairId !== 'string') continue;
-				const local = entries.get(String(entries.get(e.selectedCandidatePairId)?.localCandidateId));
-				if (local) out.push(local.candidateType === 'relay' ? `relay/${String(local.relayProtocol)}` : String(local.protocol));
-			}
-		}
-		return out.sort();
-	});
-}
 
 test('participants forced to relay join through coturn (UDP and TLS) and media flows both ways', async ({ participant }) => {
 	test.setTimeout(60_000);
@@ -111,8 +96,8 @@ test('participants forced to relay join through coturn (UDP and TLS) and media f
 	await expect(remoteTile(tls.page, 'Relay')).toHaveAttribute('data-video', 'on', { timeout: 15_000 });
 	await expectMediaFlowing(relay.page, 'Relay receiving RelayTls');
 	await expectMediaFlowing(tls.page, 'RelayTls receiving Relay');
-	expect((await relayProtocols(relay.page)).every((p) => p.startsWith('relay/')), 'Relay is relayed').toBe(true);
-	expect(await relayProtocols(tls.page)).toEqual(['relay/tls', 'relay/tls']);
+	expect((await selectedPaths(relay.page)).every((p) => p.startsWith('relay/')), 'Relay is relayed').toBe(true);
+	expect(await selectedPaths(tls.page)).toEqual(['relay/tls', 'relay/tls']);
 	await tls.page.getByTestId('toggle-stats').click();
 	await expect(tls.page.getByTestId('stats-path')).toHaveText('relayed (TURN over TLS)');
 	expect([...relay.pageErrors, ...tls.pageErrors]).toEqual([]);

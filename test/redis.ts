@@ -5,7 +5,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import net from 'node:net';
 
-function freePort(): Promise<number> {
+/** A free loopback TCP port (it may be taken again before use: callers retry). */
+export function freePort(): Promise<number> {
 	return new Promise((resolve, reject) => {
 		const server = net.createServer();
 		server.once('error', reject);
@@ -16,7 +17,8 @@ function freePort(): Promise<number> {
 	});
 }
 
-function startRedisOnce(port: number): Promise<ChildProcess> {
+/** A throwaway redis-server (no persistence) on this port, resolved once it accepts connections. */
+export function startRedisOnce(port: number): Promise<ChildProcess> {
 	return new Promise((resolve, reject) => {
 		const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
 			stdio: ['ignore', 'pipe', 'pipe'],
@@ -35,9 +37,13 @@ function startRedisOnce(port: number): Promise<ChildProcess> {
 		};
 		child.stdout?.on('data', onData);
 		child.stderr?.on('data', onData);
-		child.once('error', (error) => {
+		child.once('error', (error: NodeJS.ErrnoException) => {
 			clearTimeout(timer);
-			reject(error);
+			reject(
+				error.code === 'ENOENT'
+					? new Error('redis-server is not installed (not on PATH): install Redis (npm run setup does) or set PARLEY_TEST_REDIS_URL')
+					: error,
+			);
 		});
 		child.once('exit', (code) => {
 			clearTimeout(timer);
@@ -64,7 +70,8 @@ export async function redisForTests(): Promise<{ url: string; stop: () => Promis
 					}),
 			};
 		} catch (error) {
-			lastError = error;
+			if (error instanceof Error && error.message.includes('not installed')) throw error;
+			lastError = error; // most likely the port was taken in between: try another
 		}
 	}
 	throw lastError;

@@ -3,84 +3,13 @@
  * free loopback port (no persistence) and stops it afterwards. Never skips.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import net from 'node:net';
 import { after, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { createMessageStore } from './index.ts';
 import { messageStoreContract } from '../../test/messageStoreContract.ts';
+import { freePort, redisForTests, startRedisOnce } from '../../test/redis.ts';
 import { RedisMessageStore } from './RedisMessageStore.ts';
 import { StoreUnavailableError } from './MessageStore.ts';
-
-function freePort(): Promise<number> {
-	return new Promise((resolve, reject) => {
-		const server = net.createServer();
-		server.once('error', reject);
-		server.listen(0, '127.0.0.1', () => {
-			const address = server.address();
-			server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-		});
-	});
-}
-
-function startRedisOnce(port: number): Promise<ChildProcess> {
-	return new Promise((resolve, reject) => {
-		const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-			stdio: ['ignore', 'pipe', 'pipe'],
-		});
-		let output = '';
-		const timer = setTimeout(() => {
-			child.kill('SIGKILL');
-			reject(new Error(`redis-server did not become ready within 5 s:\n${output}`));
-		}, 5000);
-		const onData = (chunk: Buffer) => {
-			output += chunk.toString();
-			if (output.includes('Ready to accept connections')) {
-				clearTimeout(timer);
-				resolve(child);
-			}
-		};
-		child.stdout?.on('data', onData);
-		child.stderr?.on('data', onData);
-		child.once('error', (error: NodeJS.ErrnoException) => {
-			clearTimeout(timer);
-			reject(
-				error.code === 'ENOENT'
-					? new Error('redis-server is not installed (not on PATH): install Redis or set PARLEY_TEST_REDIS_URL to run the Redis message store tests')
-					: error,
-			);
-		});
-		child.once('exit', (code) => {
-			clearTimeout(timer);
-			reject(new Error(`redis-server exited with code ${code} before it was ready:\n${output}`));
-		});
-	});
-}
-
-async function redisForTests(): Promise<{ url: string; stop: () => Promise<void> }> {
-	const external = process.env.PARLEY_TEST_REDIS_URL;
-	if (external) return { url: external, stop: async () => {} };
-	let lastError: unknown;
-	for (let attempt = 0; attempt < 3; attempt++) {
-		const port = await freePort();
-		try {
-			const child = await startRedisOnce(port);
-			return {
-				url: `redis://127.0.0.1:${port}`,
-				stop: () =>
-					new Promise<void>((resolve) => {
-						if (child.exitCode !== null) return resolve();
-						child.once('exit', () => resolve());
-						child.kill('SIGTERM');
-					}),
-			};
-		} catch (error) {
-			if (error instanceof Error && error.message.includes('not installed')) throw error;
-			lastError = error; // most likely the port was taken in between: try another
-		}
-	}
-	throw lastError;
-}
 
 const redis = await redisForTests();
 const admin = new Redis(redis.url);

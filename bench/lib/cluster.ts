@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { io as connect } from 'socket.io-client';
 import type { TestClient } from '../../test/harness.ts';
-import { startParley, type ParleyServer } from './parleyServer.ts';
+import { freePort, startParley, type ParleyServer } from './parleyServer.ts';
 
 export interface ClusterNode extends ParleyServer {
 	id: string;
@@ -20,36 +20,58 @@ export interface ClusterNode extends ParleyServer {
 
 export interface StartClusterOptions {
 	redisUrl: string;
-	/** Node ids (default a, b). */
+	/** Node ids (default a, b); a random suffix is added unless `exactIds`. */
 	ids?: string[];
+	exactIds?: boolean;
 	env?: Record<string, string>;
 	/** Media port of node i: basePort + i (default: random). */
 	mediaBasePort?: number;
 	/** HTTP port of node i: httpBasePort + i (default: free ports). */
 	httpBasePort?: number;
+	/** JWT secret shared by the nodes (default: random). */
+	secret?: string;
+}
+
+export interface Cluster {
+	nodes: ClusterNode[];
+	/** Start node i again (same id, ports and secret), e.g. after kill(). */
+	restart(i: number): Promise<ClusterNode>;
 }
 
 export async function startCluster(options: StartClusterOptions): Promise<ClusterNode[]> {
-	const secret = randomBytes(24).toString('hex');
+	return (await startClusterWithRestart(options)).nodes;
+}
+
+export async function startClusterWithRestart(options: StartClusterOptions): Promise<Cluster> {
+	const secret = options.secret ?? randomBytes(24).toString('hex');
 	const suffix = randomBytes(3).toString('hex');
 	const base = options.mediaBasePort ?? 20000 + Math.floor(Math.random() * 20000);
-	const ids = (options.ids ?? ['a', 'b']).map((id) => `${id}-${suffix}`);
-	return Promise.all(
-		ids.map(async (id, i) => {
-			const node = await startParley({
-				mediaPort: base + i,
-				secret,
-				...(options.httpBasePort ? { httpPort: options.httpBasePort + i } : {}),
-				env: {
-					PARLEY_REDIS_URL: options.redisUrl,
-					PARLEY_CHAT_DURABILITY: 'process',
-					PARLEY_CLUSTER_NODE_ID: id,
-					...options.env,
-				},
-			});
-			return Object.assign(node, { id });
-		}),
-	);
+	const ids = (options.ids ?? ['a', 'b']).map((id) => (options.exactIds ? id : `${id}-${suffix}`));
+	const httpPorts = await Promise.all(ids.map((_, i) => (options.httpBasePort ? options.httpBasePort + i : freePort())));
+	const start = async (i: number): Promise<ClusterNode> => {
+		const id = ids[i]!;
+		const node = await startParley({
+			mediaPort: base + i,
+			secret,
+			httpPort: httpPorts[i]!,
+			env: {
+				PARLEY_REDIS_URL: options.redisUrl,
+				PARLEY_CHAT_DURABILITY: 'process',
+				PARLEY_CLUSTER_NODE_ID: id,
+				...options.env,
+			},
+		});
+		return Object.assign(node, { id });
+	};
+	const nodes = await Promise.all(ids.map((_, i) => start(i)));
+	return {
+		nodes,
+		restart: async (i) => {
+			const node = await start(i);
+			nodes[i] = node;
+			return node;
+		},
+	};
 }
 
 export interface PlacedClient {

@@ -26,7 +26,7 @@ import { registerPresenceHandlers } from './handlers/presence.ts';
 import type { MessageStore } from './chat/index.ts';
 import { PresenceTracker } from './presence/PresenceTracker.ts';
 import { registerMediaHandlers } from './handlers/media.ts';
-import { registerRoomHandlers } from './handlers/room.ts';
+import { bindClusterIdentity, registerRoomHandlers } from './handlers/room.ts';
 import { registerModerationHandlers } from './handlers/moderation.ts';
 import { registerHandHandlers } from './handlers/hands.ts';
 import { registerWaitingRoom } from './handlers/waitingRoom.ts';
@@ -180,10 +180,13 @@ export function createParleyServer(options: ParleyServerOptions): ParleyHttpServ
 	});
 	opsRoutes.use(ops.router);
 	const sessions = new SessionRegistry();
+	if (cluster) bindClusterIdentity(io, sessions);
 	const presence = new PresenceTracker({
 		leaveAfterMs: config.presence.leaveAfterMs,
 		store: messages,
 		logger: logger.child({ component: 'presence' }),
+		// Without placement a room's people may be on several nodes: ask the others who is there.
+		...(cluster && !config.cluster.placement ? { elsewhere: (room: string) => connectedElsewhere(io, room) } : {}),
 	});
 	presence.on('update', (room, p) => io.to(channels.chat(room)).emit('presence:update', p));
 
@@ -322,6 +325,20 @@ export function createParleyServer(options: ParleyServerOptions): ParleyHttpServ
 			http.closeAllConnections();
 		},
 	};
+}
+
+/** Identities (→ name) with a socket in the room's messaging on another node; empty when the nodes cannot be asked. */
+async function connectedElsewhere(io: ParleyServer, room: string): Promise<Map<string, string>> {
+	const local = io.of('/').sockets;
+	const found = new Map<string, string>();
+	try {
+		for (const s of await io.in(channels.chat(room)).fetchSockets()) {
+			if (!local.has(s.id)) found.set(s.data.claims.sub, s.data.claims.name);
+		}
+	} catch {
+		// A node did not answer in time (it just died): what this node knows stands.
+	}
+	return found;
 }
 
 /** The client's address: behind a proxy on loopback (trusted, as for Express), the last hop it added. */

@@ -12,8 +12,14 @@ export interface SocketData {
 	claims: TokenClaims;
 }
 
-export type ParleyServer = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
-export type ParleySocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+/** Between the nodes of a cluster (Socket.IO serverSideEmit through the Redis adapter). */
+export interface InterServerEvents {
+	/** An identity joined a room's media on another node: its session here (if any) is replaced. */
+	'identity:joined': (room: string, identity: string) => void;
+}
+
+export type ParleyServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+export type ParleySocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
 
 export interface Session {
 	readonly socket: ParleySocket;

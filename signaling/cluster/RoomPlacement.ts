@@ -106,6 +106,11 @@ export class RoomPlacement extends EventEmitter<RoomPlacementEvents> {
 		return { host: 'none', reason: 'the room is being placed; retry' };
 	}
 
+	/** Serve the room here without a claim (Redis unreachable): the renewal claims it, or gives it up to its holder. */
+	adopt(room: string): void {
+		this.#held.add(room);
+	}
+
 	close(): void {
 		if (this.#closed) return;
 		this.#closed = true;

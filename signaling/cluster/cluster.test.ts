@@ -86,6 +86,36 @@ describe('two nodes on one Redis, no room placement', () => {
 		assert.equal((await direct).text, 'psst');
 	});
 
+	it('keeps presence and the one-session-per-identity rule right across the nodes', async () => {
+		const room = `p-${run}`;
+		const ann = await member(a, room, 'ann');
+		const ben = await member(b, room, 'ben');
+		const { participants } = await next(await member(b, room, 'cid'), 'presence:snapshot');
+		const seen = Object.fromEntries(participants.map((p) => [p.identity, p.state]));
+		assert.equal(seen.ann, 'online', 'a snapshot on node b shows who is on node a');
+		assert.equal(seen.ben, 'online');
+
+		// ann moves from node a to node b (a second tab there, then the first one closes): never shown away.
+		const updates: string[] = [];
+		ben.on('presence:update', (p) => p.identity === 'ann' && updates.push(p.state));
+		const annOnB = await member(b, room, 'ann');
+		ann.disconnect();
+		await new Promise((r) => setTimeout(r, 2500)); // past presence.leaveAfterMs (1.5 s)
+		assert.ok(!updates.includes('reconnecting') && !updates.includes('left'), `ann stayed online: ${updates.join()}`);
+
+		// The same identity joining the media on the other node replaces its older session there.
+		await joinRoom(annOnB);
+		const replaced = next(annOnB, 'session:ended', (e) => e.reason === 'duplicate-identity');
+		const annAgain = await member(a, room, 'ann');
+		await joinRoom(annAgain);
+		await replaced;
+		const refusedAfter = updates.length;
+		annAgain.disconnect();
+		const gone = next(ben, 'presence:update', (p) => p.identity === 'ann' && p.state === 'reconnecting');
+		await gone;
+		assert.ok(updates.length > refusedAfter, 'ann, gone from every node, is shown reconnecting');
+	});
+
 	it('lists both nodes in the registry; a node killed with kill -9 is gone within its TTL', async () => {
 		const listed = await nodes(a);
 		assert.deepEqual(listed.map((n) => n.id), [`a-${run}`, `b-${run}`]);

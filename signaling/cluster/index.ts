@@ -105,6 +105,9 @@ export function createCluster({ config, io, sfu, draining, inUse, log }: Cluster
 
 type Middleware = Parameters<ParleyServer['use']>[0];
 
+/** How long a handshake waits for the placement (Redis) before the room is served here. */
+const PLACE_TIMEOUT_MS = 2000;
+
 /**
  * Handshake step: accept a connection for a room this node hosts (claiming it when it is
  * nobody's), refuse it with `wrong_node` and the host's id otherwise (the client connects
@@ -120,7 +123,10 @@ export function placeConnection(cluster: Cluster, log: Logger): Middleware {
 			err.data = { code, message, ...extra };
 			next(err);
 		};
-		cluster.placement.place(room, redirected).then(
+		// Redis slow or gone: the meeting goes on here rather than not at all (when Redis is back, a
+		// second host of the room finds its lease held by another node and sends its people there).
+		const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('placement timed out')), PLACE_TIMEOUT_MS).unref());
+		Promise.race([cluster.placement.place(room, redirected), timeout]).then(
 			(placement) => {
 				if (placement.host === 'self') return next();
 				if (placement.host === 'other') {
@@ -130,8 +136,9 @@ export function placeConnection(cluster: Cluster, log: Logger): Middleware {
 				refuse(ErrorCode.Unavailable, placement.reason);
 			},
 			(error: unknown) => {
-				log.error({ err: error, roomId: room }, 'cluster: cannot place a room (Redis unreachable?)');
-				refuse(ErrorCode.Unavailable, 'the cluster cannot place this meeting now; retry');
+				log.error({ err: error, roomId: room }, 'cluster: cannot place a room (Redis unreachable?); serving it here');
+				cluster.placement.adopt(room);
+				next();
 			},
 		);
 	};

@@ -10,11 +10,11 @@ export function registerPresenceHandlers({ socket, session, presence }: HandlerC
 	const { room, sub, name } = session.claims;
 	let counted = false;
 	// The room's persisted presence is loaded first (after a restart: who left, who was here).
-	const ready = presence.hydrate(room).then(() => {
+	const ready = presence.hydrate(room).then(async () => {
 		if (!socket.connected) return;
 		presence.connect(room, sub, name);
 		counted = true;
-		socket.emit('presence:snapshot', { participants: presence.snapshot(room) });
+		socket.emit('presence:snapshot', { participants: await presence.clusterSnapshot(room) });
 	});
 	socket.onAny(() => presence.touch(room, sub));
 	// The client closing its socket on purpose (Leave) is a goodbye, not a dropped connection.

@@ -4,7 +4,7 @@
  * cleanup on disconnect.
  */
 import type { types } from 'mediasoup';
-import { channels } from '../session.ts';
+import { channels, type ParleyServer, type SessionRegistry } from '../session.ts';
 import { handle } from '../rpc.ts';
 import { peerInfo, peerInfos } from './wire.ts';
 import { joined, type HandlerContext } from './context.ts';
@@ -35,6 +35,8 @@ export function registerRoomHandlers(ctx: HandlerContext): void {
 			leave({ ...ctx, session: previous });
 			previous.socket.disconnect(true);
 		}
+		// In a cluster, an older session on another node is replaced there.
+		if (ctx.config.redis.url) ctx.io.serverSideEmit('identity:joined', roomId, session.claims.sub);
 		const room = await sfu.room(roomId);
 		// mediasoup checks the capabilities in depth when they are used (canConsume/consume).
 		const peer = await room.join(session.claims.sub, session.claims.name, rtpCapabilities as types.RtpCapabilities);
@@ -72,6 +74,18 @@ export function registerRoomHandlers(ctx: HandlerContext): void {
 	socket.on('disconnect', (reason) => {
 		session.log.info({ reason }, 'disconnected');
 		leave(ctx);
+	});
+}
+
+/** Another node says an identity joined a room: end its older session on this node. */
+export function bindClusterIdentity(io: ParleyServer, sessions: SessionRegistry): void {
+	io.on('identity:joined', (roomId, identity) => {
+		const previous = sessions.get(roomId, identity);
+		if (!previous) return;
+		previous.log.info('replaced by a newer session of the same identity on another node');
+		previous.socket.emit('session:ended', { reason: 'duplicate-identity' });
+		leave({ session: previous, sessions });
+		previous.socket.disconnect(true);
 	});
 }
 

@@ -8,6 +8,10 @@
  * crash and restart, people who left stay left, and people who were here show as
  * reconnecting (not vanished) until they come back or time out: the list never empties
  * and refills. The records are also the room's membership (who ever joined its chat).
+ *
+ * In a cluster whose rooms span nodes (no placement), `elsewhere` names who is connected to
+ * the room on other nodes: nobody is shown reconnecting or left (at a drop, after a restart,
+ * when the leave timer fires) while connected elsewhere, and a snapshot includes them.
  */
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
@@ -30,6 +34,8 @@ export interface PresenceOptions {
 	now?: () => number;
 	/** Where presence is persisted (none: memory only). */
 	store?: PresenceRecords;
+	/** Identities (→ name) connected to the room on other nodes (cluster without placement). */
+	elsewhere?: (room: string) => Promise<ReadonlyMap<string, string>>;
 	logger?: Logger;
 }
 
@@ -57,14 +63,15 @@ export class PresenceTracker extends EventEmitter<PresenceEvents> {
 		if (!store) return Promise.resolve();
 		let loading = this.#hydrated.get(room);
 		if (!loading) {
-			loading = store.loadPresence(room).then(
-				(records) => {
+			loading = Promise.all([store.loadPresence(room), this.#elsewhere(room)]).then(
+				([records, elsewhere]) => {
 					if (this.#closed) return;
 					for (const record of records) {
 						if (this.#rooms.get(room)?.has(record.identity)) continue; // live state wins
 						const entry = this.#entry(room, record.identity, record.name);
 						entry.lastSeen = record.lastSeen;
 						if (record.state === 'left') entry.state = 'left';
+						else if (elsewhere.has(record.identity)) entry.state = record.state === 'away' ? 'away' : 'online';
 						else {
 							entry.state = record.state === 'reconnecting' ? 'reconnecting' : 'online';
 							this.#set(room, entry, 'reconnecting');
@@ -105,6 +112,34 @@ export class PresenceTracker extends EventEmitter<PresenceEvents> {
 		if (!entry || entry.sockets === 0) return;
 		entry.sockets--;
 		if (entry.sockets > 0) return;
+		if (this.#options.elsewhere) {
+			// Still connected on another node? Then nothing changes.
+			void this.#elsewhere(room).then((others) => {
+				if (entry.sockets > 0 || this.#closed) return;
+				if (others.has(identity)) return;
+				this.#gone(room, entry, leaving);
+			});
+			return;
+		}
+		this.#gone(room, entry, leaving);
+	}
+
+	/** The room's presence, with the people connected on other nodes shown online (cluster without placement). */
+	async clusterSnapshot(room: string): Promise<Presence[]> {
+		if (!this.#options.elsewhere) return this.snapshot(room);
+		const others = await this.#elsewhere(room);
+		const list = this.snapshot(room);
+		const byId = new Map(list.map((p) => [p.identity, p]));
+		for (const [identity, name] of others) {
+			const known = byId.get(identity);
+			if (!known) list.push({ identity, name, state: 'online', lastSeen: this.#now() });
+			else if (known.state !== 'online' && known.state !== 'away') known.state = 'online';
+		}
+		return list;
+	}
+
+	/** The last socket of `entry` is gone (here and elsewhere). */
+	#gone(room: string, entry: Entry, leaving: boolean): void {
 		if (leaving) {
 			this.#set(room, entry, 'left');
 			this.#trimLeft(room);
@@ -147,12 +182,22 @@ export class PresenceTracker extends EventEmitter<PresenceEvents> {
 		clearTimeout(entry.leaveTimer);
 		entry.leaveTimer = setTimeout(() => {
 			entry.leaveTimer = undefined;
-			if (entry.sockets === 0) {
-				this.#set(room, entry, 'left');
-				this.#trimLeft(room);
-			}
+			if (entry.sockets !== 0) return;
+			void this.#elsewhere(room).then((others) => {
+				if (entry.sockets !== 0 || this.#closed || entry.state !== 'reconnecting') return;
+				if (others.has(entry.identity)) this.#set(room, entry, 'online'); // back, on another node
+				else {
+					this.#set(room, entry, 'left');
+					this.#trimLeft(room);
+				}
+			});
 		}, this.#options.leaveAfterMs);
 		entry.leaveTimer.unref();
+	}
+
+	#elsewhere(room: string): Promise<ReadonlyMap<string, string>> {
+		const ask = this.#options.elsewhere;
+		return ask ? ask(room).catch(() => new Map<string, string>()) : Promise.resolve(new Map<string, string>());
 	}
 
 	#entry(room: string, identity: string, name: string): Entry {

@@ -18,6 +18,9 @@ import type {
 	ServerToClientEvents,
 } from '../../../signaling/protocol/index.ts';
 import { emitWithAck } from '../../../signaling/protocol/request.ts';
+import { History } from './History.ts';
+import { ReceiptBook } from './ReceiptBook.ts';
+import { Typing } from './Typing.ts';
 
 export type ChatSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -77,15 +80,11 @@ export class ChatClient {
 	readonly #socket: ChatSocket;
 	readonly #options: Required<Omit<ChatClientOptions, 'socket' | 'identity' | 'onAck'>>;
 	readonly #onAck: ((ms: number) => void) | undefined;
-	readonly #messages = new Map<number, ChatMessage>();
-	/** Held messages by seq, ascending; mutated in place (snapshot() hands out copies). */
-	#sorted: ChatMessage[] = [];
+	readonly #history = new History();
 	readonly #outbox: OutgoingMessage[] = [];
-	readonly #receipts = new Map<number, ChatReceipt>();
-	readonly #typing = new Map<string, { name: string; timer: ReturnType<typeof setTimeout> }>();
+	readonly #receipts: ReceiptBook;
+	readonly #typing = new Typing(() => this.#changed());
 	readonly #listeners = new Set<() => void>();
-	/** Every visible message up to this seq is held (the resync point). */
-	#watermark = 0;
 	#hasMoreHistory = true;
 	#flushing = false;
 	#syncing: Promise<void> | undefined;
@@ -100,10 +99,6 @@ export class ChatClient {
 	#live = false;
 	#deliveredSent = 0;
 	#deliveredTimer: ReturnType<typeof setTimeout> | undefined;
-	/** Everyone's read watermark: identity → read everything visible to it up to this seq. */
-	readonly #readUpTo = new Map<string, number>();
-	/** Everyone's delivered watermark: identity → holds everything visible to it up to this seq. */
-	readonly #deliveredUpTo = new Map<string, number>();
 	/** The message store's epoch the held messages belong to (undefined before the first answer). */
 	#epoch: string | undefined;
 	#unavailable = false;
@@ -114,6 +109,7 @@ export class ChatClient {
 	constructor({ socket, identity, ...options }: ChatClientOptions) {
 		this.#socket = socket;
 		this.identity = identity;
+		this.#receipts = new ReceiptBook(identity);
 		this.#onAck = options.onAck;
 		this.#options = {
 			ackTimeoutMs: options.ackTimeoutMs ?? 8000,
@@ -138,7 +134,7 @@ export class ChatClient {
 		socket.on('disconnect', onDisconnect);
 		this.#off.push(() => socket.off('connect', onConnect), () => socket.off('disconnect', onDisconnect));
 		on('chat:message', (message) => {
-			const held = this.#messages.get(message.seq);
+			const held = this.#history.get(message.seq);
 			// Same seq, another message: the store restarted from empty. Resync (it checks the epoch).
 			if (held && (held.id !== message.id || held.from !== message.from)) void this.#resync(true);
 			this.#add([message]);
@@ -149,20 +145,13 @@ export class ChatClient {
 			this.#changed();
 		});
 		on('chat:watermarks', ({ marks }) => {
-			let moved = false;
-			for (const { identity: who, readUpTo, deliveredUpTo } of marks) {
-				if (readUpTo !== undefined && readUpTo > (this.#readUpTo.get(who) ?? 0)) moved = Boolean(this.#readUpTo.set(who, readUpTo));
-				if (deliveredUpTo !== undefined && deliveredUpTo > (this.#deliveredUpTo.get(who) ?? 0)) {
-					moved = Boolean(this.#deliveredUpTo.set(who, deliveredUpTo));
-				}
-			}
-			if (moved) this.#changed();
+			if (this.#receipts.raise(marks)) this.#changed();
 		});
 		on('chat:receipts', ({ receipts }) => {
-			for (const r of receipts) this.#setReceipt(r);
+			for (const r of receipts) this.#receipts.merge(r);
 			this.#changed();
 		});
-		on('chat:typing', ({ identity: who, name, typing }) => this.#setTyping(who, name, typing));
+		on('chat:typing', ({ identity: who, name, typing }) => this.#typing.set(who, name, typing));
 		if (socket.connected) void this.#resync();
 	}
 
@@ -201,17 +190,17 @@ export class ChatClient {
 
 	/** Load an older page of history (for scrolling up). */
 	async loadOlder(limit = 50): Promise<void> {
-		const oldest = this.#sorted[0]?.seq ?? null;
+		const oldest = this.#history.sorted[0]?.seq ?? null;
 		const result = await this.#request('chat:history', { beforeSeq: oldest, limit });
 		if (!result.ok) return;
 		this.#hasMoreHistory = result.data.hasMore;
 		this.#add(result.data.messages);
-		for (const r of result.data.receipts) this.#setReceipt(r);
+		for (const r of result.data.receipts) this.#receipts.merge(r);
 		this.#changed();
 	}
 
 	/** Everything up to `seq` has been shown on screen. */
-	async markRead(seq = this.#sorted.at(-1)?.seq ?? 0): Promise<void> {
+	async markRead(seq = this.#history.sorted.at(-1)?.seq ?? 0): Promise<void> {
 		if (seq <= 0 || !this.#socket.connected) return;
 		await this.#request('chat:read', { upToSeq: seq });
 	}
@@ -228,19 +217,19 @@ export class ChatClient {
 	/** An immutable view, the same object until something changes (for useSyncExternalStore). */
 	snapshot(): ChatSnapshot {
 		this.#snapshot ??= {
-			messages: this.#sorted.slice(),
+			messages: this.#history.sorted.slice(),
 			outbox: this.#outbox.map((m) => ({ ...m })),
-			receipts: this.#ownReceipts(),
+			receipts: this.#receipts.own(this.#history.sorted),
 			status: this.status,
 			epoch: this.#epoch,
-			typing: new Map([...this.#typing].map(([k, v]) => [k, v.name])),
+			typing: this.#typing.names(),
 			hasMoreHistory: this.#hasMoreHistory,
 		};
 		return this.#snapshot;
 	}
 
 	get messages(): readonly ChatMessage[] {
-		return this.#sorted;
+		return this.#history.sorted;
 	}
 
 	get status(): ChatStatus {
@@ -254,30 +243,12 @@ export class ChatClient {
 
 	/** Everyone's read watermark as this client knows it. */
 	get readWatermarks(): ReadonlyMap<string, number> {
-		return this.#readUpTo;
+		return this.#receipts.readWatermarks;
 	}
 
 	/** The receipt of one of this participant's own messages: pushed deliveries merged with read watermarks. */
 	receipt(seq: number): ChatReceipt | undefined {
-		const message = this.#messages.get(seq);
-		if (!message || message.from !== this.identity) return undefined;
-		const explicit = this.#receipts.get(seq);
-		const readBy = new Set(explicit?.readBy ?? []);
-		const counts = (who: string, upTo: number): boolean => upTo >= seq && who !== this.identity && (message.to === null || message.to === who);
-		for (const [who, upTo] of this.#readUpTo) if (counts(who, upTo)) readBy.add(who);
-		const deliveredTo = new Set([...(explicit?.deliveredTo ?? []), ...readBy]);
-		for (const [who, upTo] of this.#deliveredUpTo) if (counts(who, upTo)) deliveredTo.add(who);
-		return { seq, deliveredTo: [...deliveredTo].sort(), readBy: [...readBy].sort() };
-	}
-
-	#ownReceipts(): Map<number, ChatReceipt> {
-		const out = new Map<number, ChatReceipt>();
-		for (const m of this.#sorted) {
-			if (m.from !== this.identity) continue;
-			const r = this.receipt(m.seq);
-			if (r && (r.deliveredTo.length > 0 || r.readBy.length > 0)) out.set(m.seq, r);
-		}
-		return out;
+		return this.#receipts.of(this.#history.get(seq));
 	}
 
 	get outbox(): readonly OutgoingMessage[] {
@@ -289,7 +260,7 @@ export class ChatClient {
 		this.#closed = true;
 		for (const off of this.#off) off();
 		clearTimeout(this.#deliveredTimer);
-		for (const t of this.#typing.values()) clearTimeout(t.timer);
+		this.#typing.clear();
 		this.#listeners.clear();
 	}
 
@@ -316,7 +287,7 @@ export class ChatClient {
 			}
 			if (synced) {
 				// Everything visible up to the sync's end is held; pushes move it on from here.
-				this.#heldUpTo = Math.max(this.#heldUpTo, this.#watermark);
+				this.#heldUpTo = Math.max(this.#heldUpTo, this.#history.watermark);
 				this.#live = this.#socket.connected;
 				this.#scheduleDelivered();
 			}
@@ -328,9 +299,9 @@ export class ChatClient {
 	#syncAgain = false;
 
 	async #syncOnce(): Promise<boolean> {
-		let fromStart = this.#watermark === 0;
+		let fromStart = this.#history.watermark === 0;
 		for (;;) {
-			const result = await this.#request('chat:sync', { afterSeq: this.#watermark, limit: 200 });
+			const result = await this.#request('chat:sync', { afterSeq: this.#history.watermark, limit: 200 });
 			if (!result.ok) {
 				// A lost sync would leave a gap until the next reconnect: try again while connected.
 				if (this.#closed || !this.#socket.connected || FINAL_ERRORS.has(result.error.code)) return false;
@@ -346,34 +317,26 @@ export class ChatClient {
 			}
 			this.#epoch = result.data.epoch;
 			this.#add(result.data.messages);
-			const last = result.data.messages.at(-1)?.seq ?? this.#watermark;
+			const last = result.data.messages.at(-1)?.seq ?? this.#history.watermark;
 			// Every visible message up to the page's end (or the room's lastSeq when complete) is held.
-			this.#watermark = Math.max(this.#watermark, result.data.hasMore ? last : result.data.lastSeq);
-			for (const [who, upTo] of Object.entries(result.data.readUpTo ?? {})) {
-				if (upTo > (this.#readUpTo.get(who) ?? 0)) this.#readUpTo.set(who, upTo);
-			}
-			for (const [who, upTo] of Object.entries(result.data.deliveredUpTo ?? {})) {
-				if (upTo > (this.#deliveredUpTo.get(who) ?? 0)) this.#deliveredUpTo.set(who, upTo);
-			}
+			this.#history.raiseWatermark(result.data.hasMore ? last : result.data.lastSeq);
+			this.#receipts.raise(Object.entries(result.data.readUpTo ?? {}).map(([identity, readUpTo]) => ({ identity, readUpTo })));
+			this.#receipts.raise(Object.entries(result.data.deliveredUpTo ?? {}).map(([identity, deliveredUpTo]) => ({ identity, deliveredUpTo })));
 			if (!result.data.hasMore) break;
 		}
 		// Synced from the very start: every visible message is held, there is nothing older.
 		if (fromStart) this.#hasMoreHistory = false;
-		else if (this.#sorted.length === 0) await this.loadOlder();
+		else if (this.#history.sorted.length === 0) await this.loadOlder();
 		return true;
 	}
 
 	/** The store lost everything it had: so does this client (its unacknowledged outbox aside). */
 	#forget(): void {
-		this.#messages.clear();
-		this.#sorted = [];
+		this.#history.clear();
 		this.#receipts.clear();
-		this.#readUpTo.clear();
-		this.#deliveredUpTo.clear();
 		this.#heldUpTo = 0;
 		this.#deliveredSent = 0;
 		this.#live = false;
-		this.#watermark = 0;
 		this.#hasMoreHistory = true;
 		for (const item of this.#outbox) if (item.state === 'sending') item.state = 'queued';
 		this.#changed();
@@ -404,21 +367,6 @@ export class ChatClient {
 			this.#unavailable = false;
 			this.#changed();
 		}
-	}
-
-	/** Receipts only grow: merge, so that an older answer never hides a newer push. */
-	#setReceipt(r: ChatReceipt): void {
-		const old = this.#receipts.get(r.seq);
-		this.#receipts.set(
-			r.seq,
-			old
-				? {
-						seq: r.seq,
-						deliveredTo: [...new Set([...old.deliveredTo, ...r.deliveredTo])],
-						readBy: [...new Set([...old.readBy, ...r.readBy])],
-					}
-				: r,
-		);
 	}
 
 	/** Send queued messages one at a time, in order, so that their seqs keep the sender's order. */
@@ -471,24 +419,12 @@ export class ChatClient {
 	}
 
 	#add(messages: readonly ChatMessage[]): void {
-		const fresh: ChatMessage[] = [];
-		for (const m of messages) {
-			if (this.#messages.has(m.seq)) continue;
-			this.#messages.set(m.seq, m);
-			fresh.push(m);
+		for (const m of this.#history.add(messages)) {
 			// Stored although its ack was lost (sent just before a disconnect): it is no longer outgoing.
-			if (m.from === this.identity && this.#outbox.length > 0) {
-				const index = this.#outbox.findIndex((o) => o.id === m.id);
-				if (index >= 0) this.#outbox.splice(index, 1);
-			}
+			if (m.from !== this.identity || this.#outbox.length === 0) continue;
+			const index = this.#outbox.findIndex((o) => o.id === m.id);
+			if (index >= 0) this.#outbox.splice(index, 1);
 		}
-		if (fresh.length === 0) return;
-		// Usually newer than everything held: append (no re-sort of the whole history per message).
-		fresh.sort((a, b) => a.seq - b.seq);
-		if (fresh[0]!.seq > (this.#sorted.at(-1)?.seq ?? 0)) this.#sorted.push(...fresh);
-		else this.#sorted = [...this.#messages.values()].sort((a, b) => a.seq - b.seq);
-		// Advance the watermark over contiguous seqs.
-		while (this.#messages.has(this.#watermark + 1)) this.#watermark++;
 	}
 
 	/**
@@ -513,17 +449,6 @@ export class ChatClient {
 				if (this.#socket.connected) this.#scheduleDelivered();
 			});
 		}, 100);
-	}
-
-	#setTyping(identity: string, name: string, typing: boolean): void {
-		const current = this.#typing.get(identity);
-		if (current) clearTimeout(current.timer);
-		if (typing) {
-			// A typing flag expires on its own if the "stopped" event never comes.
-			const timer = setTimeout(() => this.#setTyping(identity, name, false), 6000);
-			this.#typing.set(identity, { name, timer });
-		} else this.#typing.delete(identity);
-		this.#changed();
 	}
 
 	#request<K extends RequestName>(name: K, payload: RequestPayload<K>): Promise<Result<ResponseData<K>>> {

@@ -32,7 +32,7 @@ export class Sfu extends EventEmitter<SfuEvents> {
 	private constructor(pool: WorkerPool, config: Config, logger: Logger, placement: PlacementPolicy) {
 		super();
 		this.pool = pool;
-		this.load = new WorkerLoad(pool, { intervalMs: 2000 });
+		this.load = new WorkerLoad(pool, { intervalMs: 2000, logger });
 		this.#config = config;
 		this.#logger = logger;
 		this.#placement = placement;

@@ -4,6 +4,7 @@
  * process reported. Placement reads it to put peers where there is headroom; metrics
  * and the admin view read the same figures.
  */
+import type { Logger } from 'pino';
 import type { WorkerPool } from '../WorkerPool.ts';
 
 export interface WorkerSample {
@@ -21,16 +22,20 @@ export interface WorkerSample {
 export interface WorkerLoadOptions {
 	/** How often every worker is sampled (ms); 0: only when sample() is called. */
 	intervalMs: number;
+	/** Where a failed sample of a live worker is reported (a dead worker's is expected). */
+	logger?: Logger;
 }
 
 export class WorkerLoad {
 	readonly #pool: WorkerPool;
+	readonly #logger: Logger | undefined;
 	readonly #samples = new Map<number, WorkerSample>();
 	#timer: NodeJS.Timeout | undefined;
 	#closed = false;
 
-	constructor(pool: WorkerPool, { intervalMs }: WorkerLoadOptions) {
+	constructor(pool: WorkerPool, { intervalMs, logger }: WorkerLoadOptions) {
 		this.#pool = pool;
+		this.#logger = logger;
 		if (intervalMs > 0) {
 			this.#timer = setInterval(() => void this.sample(), intervalMs);
 			this.#timer.unref();
@@ -50,7 +55,10 @@ export class WorkerLoad {
 		if (this.#closed) return;
 		await Promise.all(
 			this.#pool.workers.map(async ({ index, worker }) => {
-				const usage = await worker.getResourceUsage().catch(() => undefined);
+				const usage = await worker.getResourceUsage().catch((err: unknown) => {
+					if (!worker.closed && !this.#closed) this.#logger?.warn({ worker: index, pid: worker.pid, err }, 'worker resource usage failed');
+					return undefined;
+				});
 				if (!usage || this.#closed) return;
 				const at = performance.now();
 				const userSeconds = usage.ru_utime / 1000;

@@ -248,6 +248,24 @@ export const ConfigSchema = z.strictObject({
 			retentionDays: z.coerce.number().min(0).max(36500).default(30),
 		})
 		.prefault({}),
+	recording: z
+		.strictObject({
+			/** Where recordings go (default: `<data.dir>/recordings`). */
+			dir: z.string().min(1).optional(),
+			/** The ffmpeg binary that writes the files. */
+			ffmpegPath: z.string().min(1).default('ffmpeg'),
+			/** Loopback UDP ports the recorder processes listen on (two per recorded track: RTP, RTCP). */
+			rtpPortMin: z.coerce.number().int().min(1024).max(65534).default(42000),
+			rtpPortMax: z.coerce.number().int().min(1025).max(65535).default(42999),
+			/** One meeting's recording stops when its files reach this size (bytes). */
+			maxBytes: z.coerce.number().int().min(1024 * 1024).max(2 ** 45).default(4 * 1024 ** 3),
+			/** No new recording starts while the recordings folder holds more than this (bytes). */
+			quotaBytes: z.coerce.number().int().min(1024 * 1024).max(2 ** 50).default(50 * 1024 ** 3),
+			/** Recordings are deleted this many days after they end (0: kept forever). */
+			retentionDays: z.coerce.number().min(0).max(36500).default(30),
+		})
+		.refine((r) => r.rtpPortMax > r.rtpPortMin, { message: 'rtpPortMax must be above rtpPortMin', path: ['rtpPortMax'] })
+		.prefault({}),
 });
 
 export type ConfigInput = z.input<typeof ConfigSchema>;

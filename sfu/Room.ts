@@ -72,6 +72,8 @@ export class Room extends EventEmitter<RoomEvents> {
 	readonly #options: RoomOptions;
 	readonly #peers = new Map<string, Peer>();
 	readonly #dynacast: Dynacast;
+	/** Producers a recording holds at their top layer (count of holds). */
+	readonly #topLayerHolds = new Map<string, number>();
 	#activeSpeaker: string | null = null;
 	#emptyTimer: NodeJS.Timeout | undefined;
 	#qualityTimer: NodeJS.Timeout | undefined;
@@ -88,6 +90,7 @@ export class Room extends EventEmitter<RoomEvents> {
 		this.#dynacast = new Dynacast({
 			lowerDelayMs: options.dynacastLowerDelayMs,
 			peers: () => this.#peers.values(),
+			extraDemand: (producerId) => (this.#topLayerHolds.has(producerId) ? Number.MAX_SAFE_INTEGER : -1),
 			publish: (producer, layer) => {
 				this.log.debug({ producerId: producer.id, maxSpatialLayer: layer }, 'dynacast');
 				this.emit('producerlayers', producer, layer);
@@ -221,6 +224,30 @@ export class Room extends EventEmitter<RoomEvents> {
 	/** What dynacast last asked a producer's publisher to encode (spatial layer, -1: none). */
 	dynacastLayer(producerId: string): number | undefined {
 		return this.#dynacast.sentFor(producerId);
+	}
+
+	/** The router a producer lives on (where a recording consumes it), if its peer's router is up. */
+	routerOf(producer: Producer): types.Router | undefined {
+		const peer = this.#peers.get(producer.appData.peerId);
+		return peer ? this.#routers.entry(peer.workerIndex)?.router : undefined;
+	}
+
+	/**
+	 * Keep a video producer encoding its top layer (a recording takes the best layer even when
+	 * nobody watches it that large). Returns the release function (idempotent).
+	 */
+	holdTopLayer(producer: Producer): () => void {
+		this.#topLayerHolds.set(producer.id, (this.#topLayerHolds.get(producer.id) ?? 0) + 1);
+		this.#dynacast.update(producer);
+		let released = false;
+		return () => {
+			if (released) return;
+			released = true;
+			const left = (this.#topLayerHolds.get(producer.id) ?? 1) - 1;
+			if (left > 0) this.#topLayerHolds.set(producer.id, left);
+			else this.#topLayerHolds.delete(producer.id);
+			if (!this.#closed) this.#dynacast.update(producer);
+		};
 	}
 
 	#findProducer(producerId: string): Producer | undefined {

@@ -9,3 +9,6 @@ export { WorkerLoad, type WorkerSample } from './placement/WorkerLoad.ts';
 export { DEFAULT_PEER_LIMITS, type PeerLimits } from './limits.ts';
 export { RtpLimits, RtpParametersError, validateRtpParameters } from './rtpValidation.ts';
 export { ViewportQueue } from './layers/ViewportQueue.ts';
+export { Recorder, type RecorderEvents, type RecorderOptions } from './recording/Recorder.ts';
+export { RtpPortPool } from './recording/RtpPortPool.ts';
+export type { TrackPart } from './recording/TrackRecording.ts';

@@ -1,0 +1,247 @@
+/**
+ * One recorded track: the producer's media goes from its router over a PlainTransport
+ * (127.0.0.1, no comedia, RTCP on its own port as ffmpeg expects) to an ffmpeg process
+ * that writes it to a file, never through Node.
+ *
+ * The track is written in parts: a new file when recording of the track (re)starts —
+ * after the producer was paused (mute) and resumed, or after the recorder process died
+ * (crash recovery: the old file stays playable, a new one starts). Each part starts with
+ * the consumer paused until ffmpeg listens, then resumed with a keyframe request, so the
+ * file begins with a decodable frame. Video takes the best simulcast layer; a layer
+ * change asks for a keyframe.
+ *
+ * close() is idempotent; it finishes the current file (`closed` resolves after that).
+ */
+import { EventEmitter } from 'node:events';
+import { stat, unlink, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { types } from 'mediasoup';
+import type { Logger } from 'pino';
+import type { Producer } from '../Peer.ts';
+import { FfmpegProcess } from './FfmpegProcess.ts';
+import type { RtpPortPool } from './RtpPortPool.ts';
+import { fileExtensionFor, recordingSdp } from './sdp.ts';
+
+export interface TrackPart {
+	/** File name, relative to the recording's folder. */
+	file: string;
+	peerId: string;
+	name: string;
+	source: string;
+	kind: 'audio' | 'video';
+	codec: string;
+	/** Wall clock (ms since the epoch) when the part started and ended. */
+	startedAt: number;
+	endedAt: number;
+	bytes: number;
+	/** Why the part ended. */
+	end: 'stopped' | 'paused' | 'crashed' | 'closed';
+}
+
+export interface TrackRecordingOptions {
+	router: types.Router;
+	producer: Producer;
+	peerName: string;
+	ports: RtpPortPool;
+	/** The recording's folder. */
+	dir: string;
+	/** File name stem, unique in the recording (`03-alice-camera`). */
+	stem: string;
+	ffmpegPath: string;
+	log: Logger;
+	/** Restarts after crashes allowed per minute before the track gives up. */
+	maxRestartsPerMinute?: number;
+}
+
+export type TrackRecordingEvents = {
+	/** A file was finished (or left behind by a crash). */
+	part: [part: TrackPart];
+	close: [];
+};
+
+const RESTART_DELAY_MS = 300;
+
+export class TrackRecording extends EventEmitter<TrackRecordingEvents> {
+	readonly producerId: string;
+	readonly peerId: string;
+	readonly closed: Promise<void>;
+	readonly #options: TrackRecordingOptions;
+	readonly #log: Logger;
+	readonly #transport: types.PlainTransport;
+	readonly #consumer: types.Consumer;
+	/** The layers asked for and received (video), for stats and tests. */
+	get layers(): { preferred: types.ConsumerLayers | undefined; current: types.ConsumerLayers | undefined } {
+		return { preferred: this.#consumer.preferredLayers, current: this.#consumer.currentLayers };
+	}
+
+	readonly #port: number;
+	#process: FfmpegProcess | undefined;
+	#partStartedAt = 0;
+	#parts = 0;
+	#restarts: number[] = [];
+	#closing = false;
+	#resolveClosed!: () => void;
+	/** Serialises part starts and stops (pause/resume/crash can race). */
+	#queue: Promise<void> = Promise.resolve();
+
+	private constructor(options: TrackRecordingOptions, transport: types.PlainTransport, consumer: types.Consumer, port: number) {
+		super();
+		this.#options = options;
+		this.producerId = options.producer.id;
+		this.peerId = options.producer.appData.peerId;
+		this.#log = options.log.child({ producerId: this.producerId, source: options.producer.appData.source });
+		this.#transport = transport;
+		this.#consumer = consumer;
+		this.#port = port;
+		this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
+		consumer.observer.once('close', () => this.close());
+		transport.observer.once('close', () => this.close());
+		consumer.on('producerpause', () => this.#enqueue(() => this.#endPart('paused')));
+		consumer.on('producerresume', () => this.#enqueue(() => this.#startPart()));
+		consumer.on('layerschange', (layers) => {
+			this.#log.debug({ layers }, 'recorded layer changed: asking for a keyframe');
+			void consumer.requestKeyFrame().catch(() => undefined);
+		});
+	}
+
+	static async create(options: TrackRecordingOptions): Promise<TrackRecording> {
+		const { router, producer, ports } = options;
+		const port = ports.take();
+		let transport: types.PlainTransport | undefined;
+		try {
+			transport = await router.createPlainTransport({
+				listenInfo: { protocol: 'udp', ip: '127.0.0.1' },
+				rtcpMux: false,
+				comedia: false,
+				appData: { recording: true },
+			});
+			await transport.connect({ ip: '127.0.0.1', port, rtcpPort: port + 1 });
+			const encodings = producer.rtpParameters.encodings ?? [];
+			const layered = producer.kind === 'video' && (encodings.length > 1 || encodings.some((e) => e.scalabilityMode));
+			const consumer = await transport.consume({
+				producerId: producer.id,
+				rtpCapabilities: router.rtpCapabilities,
+				paused: true,
+				enableRtx: false,
+				// The best layer there is (mediasoup keeps to what the producer sends).
+				...(layered ? { preferredLayers: { spatialLayer: Math.max(encodings.length - 1, 2), temporalLayer: 2 } } : {}),
+				appData: { recording: true },
+			});
+			const track = new TrackRecording(options, transport, consumer, port);
+			if (!producer.paused) track.#enqueue(() => track.#startPart());
+			return track;
+		} catch (error) {
+			transport?.close();
+			ports.release(port);
+			throw error;
+		}
+	}
+
+	/** The file being written now, if any. */
+	get currentFile(): string | undefined {
+		return this.#process ? path.basename(this.#process.outPath) : undefined;
+	}
+
+	/**
+	 * Stop recording this track: the file in progress is finished. Idempotent. `end`: the
+	 * recording was stopped, or the track went away (closed).
+	 */
+	close(end: 'stopped' | 'closed' = 'closed'): void {
+		if (this.#closing) return;
+		this.#closing = true;
+		this.#enqueue(async () => {
+			await this.#endPart(end);
+			this.#transport.close();
+			this.#options.ports.release(this.#port);
+			this.emit('close');
+			this.#resolveClosed();
+			this.removeAllListeners();
+		});
+	}
+
+	#enqueue(step: () => Promise<void>): void {
+		this.#queue = this.#queue.then(step).catch((err: unknown) => this.#log.error({ err }, 'recording step failed'));
+	}
+
+	async #startPart(): Promise<void> {
+		if (this.#closing || this.#process || this.#consumer.closed) return;
+		const { producer, dir, stem, ffmpegPath } = this.#options;
+		this.#parts++;
+		const ext = fileExtensionFor(this.#consumer.rtpParameters);
+		const base = `${stem}-${String(this.#parts).padStart(2, '0')}`;
+		const sdpPath = path.join(dir, `${base}.sdp`);
+		const outPath = path.join(dir, `${base}.${ext}`);
+		if (!this.#consumer.paused) await this.#consumer.pause();
+		await writeFile(sdpPath, recordingSdp(producer.kind, this.#consumer.rtpParameters, this.#port));
+		const proc = new FfmpegProcess({ ffmpegPath, sdpPath, outPath, port: this.#port, log: this.#log });
+		this.#process = proc;
+		this.#partStartedAt = Date.now(); // until media flows (below)
+		proc.once('exit', (exit) => {
+			void unlink(sdpPath).catch(() => undefined);
+			if (!exit.crashed) return;
+			this.#log.warn({ code: exit.code, signal: exit.signal, file: path.basename(outPath), stderr: exit.stderr.slice(-500) }, 'recorder process died');
+			this.#enqueue(async () => {
+				if (this.#process !== proc) return;
+				await this.#finishPart(proc, 'crashed');
+				if (this.#closing || producer.paused || producer.closed) return;
+				if (!this.#mayRestart()) {
+					this.#log.error('recorder process keeps dying: this track is no longer recorded');
+					this.close();
+					return;
+				}
+				await new Promise((r) => setTimeout(r, RESTART_DELAY_MS));
+				await this.#startPart();
+			});
+		});
+		try {
+			await proc.ready;
+		} catch (err) {
+			this.#log.error({ err }, 'recorder process did not start');
+			return; // its exit handler restarts it (bounded) or gives up
+		}
+		if (this.#process !== proc || this.#closing || this.#consumer.closed) return;
+		await this.#consumer.resume();
+		this.#partStartedAt = Date.now();
+		if (producer.kind === 'video') await this.#consumer.requestKeyFrame();
+		this.#log.info({ file: path.basename(outPath), pid: proc.pid }, 'recording track');
+	}
+
+	async #endPart(end: TrackPart['end']): Promise<void> {
+		const proc = this.#process;
+		if (!proc) return;
+		// Media keeps flowing until ffmpeg has the RTCP BYE: the file keeps the last frames.
+		await proc.stop();
+		await this.#finishPart(proc, end);
+	}
+
+	async #finishPart(proc: FfmpegProcess, end: TrackPart['end']): Promise<void> {
+		if (this.#process !== proc) return;
+		this.#process = undefined;
+		const { producer, peerName } = this.#options;
+		const bytes = await stat(proc.outPath).then((s) => s.size, () => 0);
+		if (bytes === 0) {
+			// ffmpeg writes the header once it knows the stream: nothing came, nothing to keep.
+			await unlink(proc.outPath).catch(() => undefined);
+			return;
+		}
+		this.emit('part', {
+			file: path.basename(proc.outPath),
+			peerId: this.peerId,
+			name: peerName,
+			source: producer.appData.source,
+			kind: producer.kind,
+			codec: this.#consumer.rtpParameters.codecs[0]?.mimeType ?? '',
+			startedAt: this.#partStartedAt,
+			endedAt: Date.now(),
+			bytes,
+			end,
+		});
+	}
+
+	#mayRestart(): boolean {
+		const now = Date.now();
+		this.#restarts = this.#restarts.filter((t) => now - t < 60_000);
+		this.#restarts.push(now);
+		return this.#restarts.length <= (this.#options.maxRestartsPerMinute ?? 5);
+	}
+}

@@ -67,8 +67,10 @@ RUN npm run build \
 FROM ${NODE_IMAGE} AS runtime
 ARG DEBIAN_FRONTEND=noninteractive
 
+# ffmpeg writes the recordings (one process per recorded track, no re-encoding).
 COPY --from=build /app/worker-runtime-debs.txt /tmp/worker-runtime-debs.txt
 RUN apt-get update \
+ && apt-get install -y --no-install-recommends ffmpeg \
  && xargs -r -a /tmp/worker-runtime-debs.txt apt-get install -y --no-install-recommends \
  && rm -rf /var/lib/apt/lists/* /tmp/worker-runtime-debs.txt \
  && groupadd --system parley \

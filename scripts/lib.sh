@@ -163,7 +163,8 @@ ensure_deps() {
 }
 
 # parley_setup [--browser] [--redis] [--promtool]: everything needed to run (and test) Parley.
-#   --browser  Debian chromium, ffmpeg (fake camera media) and fonts for the E2E tests;
+#   --browser  Debian chromium, ffmpeg (fake camera media; the recorder and its tests) and
+#              fonts for the E2E tests;
 #              coturn (TURN), nftables (blocking UDP) and openssl (a TLS cert) for the
 #              network-path tests
 #   --redis    redis-server, and haproxy (the cluster tests put it in front of two nodes)

@@ -30,6 +30,9 @@ import { bindClusterIdentity, registerRoomHandlers } from './handlers/room.ts';
 import { registerModerationHandlers } from './handlers/moderation.ts';
 import { registerHandHandlers } from './handlers/hands.ts';
 import { registerWaitingRoom } from './handlers/waitingRoom.ts';
+import { registerRecordingHandlers } from './handlers/recording.ts';
+import { RecordingService } from './recording/RecordingService.ts';
+import { recordingAdminRoutes, recordingsRouter } from './http/recordings.ts';
 import { MeetingRegistry } from './meeting/MeetingRegistry.ts';
 import { MeetingControl } from './meeting/MeetingControl.ts';
 import { bindMeetingEvents } from './meetingEvents.ts';
@@ -78,6 +81,7 @@ export interface ParleyHttpServer {
 	readonly ops: Ops;
 	readonly meetings: MeetingRegistry;
 	readonly control: MeetingControl;
+	readonly recordings: RecordingService;
 	/** Webhook deliveries (null: no webhook URLs configured). */
 	readonly webhooks: WebhookDispatcher | null;
 	/** Several nodes on one Redis (null: no redis.url, one process). */
@@ -94,6 +98,7 @@ const features: ((ctx: HandlerContext) => void)[] = [
 	registerChatHandlers,
 	registerModerationHandlers,
 	registerHandHandlers,
+	registerRecordingHandlers,
 ];
 const knownEvents: ReadonlySet<string> = new Set(Object.keys(requestSchemas));
 
@@ -135,6 +140,8 @@ export function createParleyServer(options: ParleyServerOptions): ParleyHttpServ
 	app.use(filesRouter({ config, store: files, logger: logger.child({ component: 'files' }), revocations }));
 	const serverApi = express.Router(); // the integrator API, filled once the meeting services exist
 	app.use('/api/server', serverApi);
+	const recordingRoutes = express.Router(); // hosts' recordings and the lobby's indicator, filled below
+	app.use(recordingRoutes);
 	app.use(invitesRouter({ config, store: invites, logger: logger.child({ component: 'invites' }), revocations }));
 	app.use(apiRouter(config, sfu));
 	app.use(clientRouter(path.resolve(clientDist ?? DEFAULT_CLIENT_DIST), { sourceMaps: config.dev }));
@@ -202,7 +209,20 @@ export function createParleyServer(options: ParleyServerOptions): ParleyHttpServ
 	const webhooks = createWebhooks(config, logger);
 	if (webhooks) bindWebhookEvents(webhooks, sfu, meetings, logger.child({ component: 'webhooks' }));
 	const control = new MeetingControl({ io, sfu, sessions, revocations, log: logger.child({ component: 'meeting' }) });
-	mountServerApi(serverApi, { config, sfu, meetings, sessions, control });
+	const recordings = new RecordingService({ config, sfu, sessions, log: logger.child({ component: 'recording' }) });
+	// Everyone in the meeting and in its waiting room sees the recording state change.
+	recordings.on('change', (room, state) => io.to([channels.chat(room), channels.waiting(room)]).emit('recording:state', state));
+	recordingRoutes.use(
+		recordingsRouter({
+			config,
+			recordings,
+			revocations,
+			isModerator: (room, identity) => meetings.get(room)?.isModerator(identity) === true,
+			logger: logger.child({ component: 'recordings' }),
+		}),
+	);
+	mountServerApi(serverApi, { config, sfu, meetings, sessions, control, recordings });
+	ops.adminRoutes.use(recordingAdminRoutes(recordings));
 	// After the token check: a locked meeting takes hosts and people already in only.
 	io.use((socket, next) => {
 		const claims = socket.data.claims;
@@ -264,6 +284,7 @@ export function createParleyServer(options: ParleyServerOptions): ParleyHttpServ
 			presence,
 			meeting,
 			control,
+			recordings,
 			arrival,
 		};
 		guardSession(socket);
@@ -274,6 +295,8 @@ export function createParleyServer(options: ParleyServerOptions): ParleyHttpServ
 		};
 		if (!arrival.waiting) enter();
 		else {
+			// Consent: people waiting to be let in know whether the meeting is being recorded.
+			socket.emit('recording:state', recordings.state(claims.room));
 			try {
 				registerWaitingRoom(ctx, knownEvents, enter);
 			} catch {
@@ -292,6 +315,7 @@ export function createParleyServer(options: ParleyServerOptions): ParleyHttpServ
 		ops,
 		meetings,
 		control,
+		recordings,
 		webhooks,
 		cluster,
 		listen: async () => {
@@ -314,6 +338,7 @@ export function createParleyServer(options: ParleyServerOptions): ParleyHttpServ
 		},
 		close: async () => {
 			io.local.emit('session:ended', { reason: 'server-shutdown' });
+			await recordings.close();
 			await io.close();
 			await cluster?.close();
 			ops.close();

@@ -23,6 +23,7 @@ import {
 } from '../protocol/index.ts';
 import { describeZodError, toErrorBody } from '../rpc.ts';
 import type { SessionRegistry } from '../session.ts';
+import type { RecordingService } from '../recording/RecordingService.ts';
 import { ApiHeaders, checkApiSignature } from './signature.ts';
 
 export interface ServerApiDeps {
@@ -31,6 +32,7 @@ export interface ServerApiDeps {
 	meetings: MeetingRegistry;
 	sessions: SessionRegistry;
 	control: MeetingControl;
+	recordings: RecordingService;
 }
 
 const STATUS: Partial<Record<Code, number>> = {
@@ -40,6 +42,8 @@ const STATUS: Partial<Record<Code, number>> = {
 	not_found: 404,
 	invalid_state: 409,
 	rate_limited: 429,
+	limit_exceeded: 507,
+	unavailable: 503,
 };
 
 export const MuteBodySchema = z.strictObject({ source: ModeratedSourceSchema });
@@ -50,6 +54,7 @@ const GrantsPatchSchema = z.strictObject({
 	subscribe: z.boolean().optional(),
 	chat: z.boolean().optional(),
 	skipWaitingRoom: z.boolean().optional(),
+	recordable: z.boolean().optional(),
 });
 export const GrantsBodySchema = z.strictObject({
 	grants: GrantsPatchSchema.refine((g) => Object.values(g).some((v) => v !== undefined), 'give at least one grant'),
@@ -85,7 +90,7 @@ export interface ApiParticipant {
 
 /** Fill `router` (mounted early, at /api/server) once the meeting services exist. */
 export function mountServerApi(router: Router, deps: ServerApiDeps): void {
-	const { config, sfu, meetings, sessions, control } = deps;
+	const { config, sfu, meetings, sessions, control, recordings } = deps;
 	const keys = new Map(config.api.keys.map((k) => [k.key, k.secret]));
 
 	router.use(
@@ -176,7 +181,29 @@ export function mountServerApi(router: Router, deps: ServerApiDeps): void {
 		const { grants } = parse(GrantsBodySchema, req.body, 'body');
 		const who = identity(req);
 		if (!meetings.get(name)?.isMember(who)) throw new ProtocolError(ErrorCode.NotFound, `no participant ${who} in ${name}`);
-		res.json({ sessions: await control.updateGrants(name, who, definedOnly(grants)) });
+		const updated = await control.updateGrants(name, who, definedOnly(grants));
+		// A participant who may no longer be recorded stops being recorded at once (and the reverse).
+		if (grants.recordable !== undefined) recordings.refresh(name);
+		res.json({ sessions: updated });
+	});
+
+	router.get('/rooms/:room/recording', (req, res) => {
+		res.json({ recording: recordings.state(room(req)) });
+	});
+
+	router.post('/rooms/:room/recording/start', async (req, res) => {
+		res.json({ recording: await recordings.start(room(req), 'api') });
+	});
+
+	router.post('/rooms/:room/recording/stop', (req, res) => {
+		const name = room(req);
+		if (!recordings.state(name).active) throw new ProtocolError(ErrorCode.InvalidState, `${name} is not being recorded`);
+		void recordings.stop(name, 'api');
+		res.json({ recording: recordings.state(name) });
+	});
+
+	router.get('/rooms/:room/recordings', async (req, res) => {
+		res.json({ recordings: await recordings.store.list(room(req)) });
 	});
 
 	router.post('/rooms/:room/end', (req, res) => {

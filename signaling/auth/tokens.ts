@@ -19,6 +19,8 @@ export const GrantsSchema = z.strictObject({
 	chat: z.boolean().default(true),
 	/** Enters directly even when the meeting has a waiting room. */
 	skipWaitingRoom: z.boolean().default(false),
+	/** Their media may be recorded; false: no track of theirs is ever recorded. */
+	recordable: z.boolean().default(true),
 });
 export type Grants = z.output<typeof GrantsSchema>;
 

@@ -4,6 +4,7 @@
  *   npm run admin -- rooms [--json]          workers and their load, rooms, participants
  *   npm run admin -- drain [--grace SECONDS] not ready, no new rooms, end meetings after the grace
  *   npm run admin -- restart-worker N        close worker N (its peers move to others) and replace it
+ *   npm run admin -- record start|stop|list ROOM   record a meeting, stop, list its recordings
  *
  * Reads the server's configuration (PARLEY_CONFIG / PARLEY_* variables) for its port and
  * admin token; `--url` and `--token` override them. From this machine no token is needed.
@@ -11,12 +12,16 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../../config/index.ts';
 import type { AdminRoomsResponse, DrainState } from '../ops/index.ts';
+import type { RecordingInfo, RecordingState } from '../protocol/index.ts';
 
 const usage = `usage: npm run admin -- <command> [--url URL] [--token TOKEN]
 commands:
   rooms [--json]           workers (pid, CPU, consumers), rooms, participants (worker, kbps, loss, RTT)
   drain [--grace SECONDS]  stop taking new meetings; end the running ones after the grace period
-  restart-worker N         close mediasoup worker N: its participants move to the other workers; it is replaced`;
+  restart-worker N         close mediasoup worker N: its participants move to the other workers; it is replaced
+  record start ROOM        start recording a meeting (everyone in it sees the recording indicator)
+  record stop ROOM         stop recording it (waits until the files are finished, then lists them)
+  record list ROOM         the room's recordings and their files`;
 
 class UsageError extends Error {}
 
@@ -37,7 +42,8 @@ async function main(): Promise<void> {
 		return;
 	}
 	const [command, ...rest] = positionals;
-	if (!command || rest.length > (command === 'restart-worker' ? 1 : 0)) throw new UsageError(usage);
+	const extra = command === 'restart-worker' ? 1 : command === 'record' ? 2 : 0;
+	if (!command || rest.length > extra) throw new UsageError(usage);
 	// Only the port and the admin token are needed: no JWT secret required here.
 	const config = loadConfig({ env: { ...process.env, PARLEY_DEV: 'true' } });
 	const host = ['0.0.0.0', '::', '127.0.0.1'].includes(config.http.host) ? '127.0.0.1' : config.http.host;
@@ -80,6 +86,22 @@ async function main(): Promise<void> {
 			process.stdout.write(`worker ${index} closed: its participants move to the other workers; it is being replaced\n`);
 			return;
 		}
+		case 'record': {
+			const [action, room] = rest;
+			if (!room || !['start', 'stop', 'list'].includes(action ?? '')) throw new UsageError('record start|stop|list ROOM');
+			const path = `/rooms/${encodeURIComponent(room)}`;
+			if (action === 'start') {
+				const { recording } = await call<{ recording: RecordingState }>('POST', `${path}/recording/start`);
+				process.stdout.write(`recording ${room} since ${new Date(recording.startedAt ?? 0).toISOString()} (id ${recording.id})\n`);
+				return;
+			}
+			const view =
+				action === 'stop'
+					? await call<{ recordings: RecordingInfo[] }>('POST', `${path}/recording/stop`)
+					: await call<{ recordings: RecordingInfo[] }>('GET', `${path}/recordings`);
+			process.stdout.write(values.json ? `${JSON.stringify(view.recordings, null, 2)}\n` : formatRecordings(view.recordings));
+			return;
+		}
 		default:
 			throw new UsageError(`unknown command ${command}\n${usage}`);
 	}
@@ -97,6 +119,24 @@ function formatDrain(d: DrainState): string {
 	if (d.done) return 'drained: no meetings left (not ready, no new rooms)';
 	const left = d.deadline === null ? 0 : Math.max(0, Math.round((d.deadline - Date.now()) / 1000));
 	return `draining: ${d.peers} participant(s) still in meetings, ended in ${left} s unless they leave`;
+}
+
+function formatRecordings(recordings: RecordingInfo[]): string {
+	if (recordings.length === 0) return 'no recordings\n';
+	const out: string[] = [];
+	for (const r of recordings) {
+		const ended = r.endedAt === null ? 'recording now' : `${Math.round((r.endedAt - r.startedAt) / 1000)} s, ${r.stopReason ?? ''}`;
+		out.push(`${r.id}  ${new Date(r.startedAt).toISOString()}  ${ended}  ${(r.bytes / 1048576).toFixed(1)} MB  by ${r.startedBy}`);
+		if (r.files.length > 0) {
+			out.push(
+				table([
+					['FILE', 'WHO', 'SOURCE', 'CODEC', 'SECONDS', 'KB', 'END'],
+					...r.files.map((f) => [f.file, f.name, f.source, f.codec, Math.round((f.endedAt - f.startedAt) / 100) / 10, Math.round(f.bytes / 1024), f.end]),
+				]).replace(/^/gm, '  '),
+			);
+		}
+	}
+	return `${out.join('\n')}\n`;
 }
 
 function formatRooms(view: AdminRoomsResponse): string {

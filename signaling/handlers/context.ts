@@ -8,6 +8,7 @@ import type { PresenceTracker } from '../presence/PresenceTracker.ts';
 import type { ChatAttachment } from '../protocol/index.ts';
 import type { ArrivalResult, Meeting } from '../meeting/Meeting.ts';
 import type { MeetingControl } from '../meeting/MeetingControl.ts';
+import type { RecordingService } from '../recording/RecordingService.ts';
 
 /** What the chat handler needs of the file store: a room's file, described for a message. */
 export interface AttachmentLookup {
@@ -27,6 +28,8 @@ export interface HandlerContext extends RpcContext {
 	/** This room's meeting (roles, settings, hands) and what hosts can do to it. */
 	meeting: Meeting;
 	control: MeetingControl;
+	/** Meeting recordings (start/stop, state). */
+	recordings: RecordingService;
 	/** How this connection arrived: its role, whether it was made host for being first. */
 	arrival: ArrivalResult;
 	/** Take one point of one of this identity's own limits (false: limited). */

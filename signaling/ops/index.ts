@@ -37,6 +37,8 @@ export interface Ops {
 	router: Router;
 	metrics: ParleyMetrics;
 	drainer: Drainer;
+	/** More admin endpoints (under /admin, behind the same operator check), added by other services. */
+	adminRoutes: Router;
 	close(): void;
 }
 
@@ -100,6 +102,8 @@ export function createOps({ config, sfu, io, logger, storeCheck }: OpsOptions): 
 		log.warn({ worker: index }, 'worker restarted by an operator: its peers move to the other workers');
 		res.json({ restarted: index });
 	});
+	const adminRoutes = express.Router();
+	admin.use(adminRoutes);
 	admin.use((_req: Request, res: Response) => sendError(res, 404, ErrorCode.NotFound, 'no such admin endpoint'));
 	router.use('/admin', admin);
 
@@ -107,6 +111,7 @@ export function createOps({ config, sfu, io, logger, storeCheck }: OpsOptions): 
 		router,
 		metrics,
 		drainer,
+		adminRoutes,
 		close: () => drainer.close(),
 	};
 }

@@ -6,6 +6,7 @@ import type { PeerQuality, ProducerInfo, PeerInfo } from './entities.ts';
 import type { Result } from './errors.ts';
 import type { ChatNotificationMap } from './chat.ts';
 import type { MeetingNotificationMap } from './meeting.ts';
+import type { RecordingNotificationMap } from './recording.ts';
 import type { RequestName, RequestPayload, ResponseData } from './requests.ts';
 
 export type Ack<K extends RequestName> = (result: Result<ResponseData<K>>) => void;
@@ -15,7 +16,7 @@ export type ClientToServerEvents = {
 };
 
 /** Server → client notifications (no ack). */
-export interface NotificationMap extends ChatNotificationMap, MeetingNotificationMap {
+export interface NotificationMap extends ChatNotificationMap, MeetingNotificationMap, RecordingNotificationMap {
 	'peer:joined': PeerInfo;
 	'peer:left': { peerId: string };
 	'producer:new': ProducerInfo;

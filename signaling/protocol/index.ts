@@ -10,3 +10,4 @@ export * from './http.ts';
 export * from './chat.ts';
 export * from './request.ts';
 export * from './meeting.ts';
+export * from './recording.ts';

@@ -19,6 +19,7 @@ import {
 import type { IceServer, PeerInfo, ProducerInfo } from './entities.ts';
 import { chatRequestSchemas, type ChatResponseMap } from './chat.ts';
 import { meetingRequestSchemas, type MeetingResponseMap } from './meeting.ts';
+import { recordingRequestSchemas, type RecordingResponseMap } from './recording.ts';
 
 const Empty = z.strictObject({});
 const TransportRef = z.strictObject({ transportId: IdSchema });
@@ -73,6 +74,7 @@ export const requestSchemas = {
 	}),
 	...chatRequestSchemas,
 	...meetingRequestSchemas,
+	...recordingRequestSchemas,
 } as const;
 
 export type RequestName = keyof typeof requestSchemas;
@@ -99,7 +101,7 @@ export interface ConsumerOptions {
 	producerPaused: boolean;
 }
 
-export interface ResponseMap extends ChatResponseMap, MeetingResponseMap {
+export interface ResponseMap extends ChatResponseMap, MeetingResponseMap, RecordingResponseMap {
 	'media:getRouterRtpCapabilities': { rtpCapabilities: RtpCapabilities };
 	'room:join': {
 		self: PeerInfo;

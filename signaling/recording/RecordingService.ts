@@ -1,0 +1,172 @@
+/**
+ * Meeting recordings: one sfu Recorder per meeting being recorded, its manifest kept on
+ * disk, the size limit watched, old recordings swept. Who may start or stop is the
+ * callers' check (the handler checks the role, the API its key); this class tells
+ * everyone the new state through `change`, and `ready` once a stopped recording's files
+ * are all finished.
+ *
+ * A participant whose token says `recordable: false` has no track recorded (checked for
+ * every new track, and again after a grant update: `refresh(room)`).
+ */
+import { EventEmitter } from 'node:events';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import type { Config } from '../../config/index.ts';
+import { Recorder, RtpPortPool, type Sfu } from '../../sfu/index.ts';
+import { ErrorCode, ProtocolError, type RecordingInfo, type RecordingState } from '../protocol/index.ts';
+import type { SessionRegistry } from '../session.ts';
+import { RecordingStore } from './RecordingStore.ts';
+
+export type StopReason = NonNullable<RecordingInfo['stopReason']>;
+
+export type RecordingServiceEvents = {
+	change: [room: string, state: RecordingState];
+	/** Every file of a stopped recording is finished. */
+	ready: [info: RecordingInfo];
+};
+
+interface Active {
+	info: RecordingInfo;
+	recorder: Recorder;
+	sizeTimer: NodeJS.Timeout;
+	saving: Promise<void>;
+}
+
+const NOT_RECORDING: RecordingState = { active: false, startedAt: null, id: null };
+const SIZE_CHECK_MS = 5000;
+
+export class RecordingService extends EventEmitter<RecordingServiceEvents> {
+	readonly store: RecordingStore;
+	readonly #config: Config;
+	readonly #sfu: Sfu;
+	readonly #sessions: SessionRegistry;
+	readonly #log: Logger;
+	readonly #ports: RtpPortPool;
+	readonly #active = new Map<string, Active>();
+	readonly #stopping = new Set<Promise<void>>();
+	readonly #sweepTimer: NodeJS.Timeout;
+	#closed = false;
+
+	constructor(deps: { config: Config; sfu: Sfu; sessions: SessionRegistry; log: Logger }) {
+		super();
+		this.#config = deps.config;
+		this.#sfu = deps.sfu;
+		this.#sessions = deps.sessions;
+		this.#log = deps.log;
+		const { recording } = deps.config;
+		this.store = new RecordingStore(recording.dir ?? path.join(deps.config.data.dir, 'recordings'), deps.log);
+		this.#ports = new RtpPortPool(recording.rtpPortMin, recording.rtpPortMax);
+		const sweep = (): void => void this.store.sweep(recording.retentionDays).catch((err: unknown) => this.#log.warn({ err }, 'recordings not swept'));
+		sweep();
+		this.#sweepTimer = setInterval(sweep, 3_600_000);
+		this.#sweepTimer.unref();
+	}
+
+	state(room: string): RecordingState {
+		const active = this.#active.get(room);
+		return active ? { active: true, startedAt: active.info.startedAt, id: active.info.id } : NOT_RECORDING;
+	}
+
+	/** Rooms being recorded now. */
+	get recordingRooms(): string[] {
+		return [...this.#active.keys()];
+	}
+
+	async start(room: string, by: string): Promise<RecordingState> {
+		if (this.#closed) throw new ProtocolError(ErrorCode.Unavailable, 'the server is shutting down');
+		if (this.#active.has(room)) throw new ProtocolError(ErrorCode.InvalidState, 'the meeting is already being recorded');
+		const sfuRoom = this.#sfu.rooms.get(room);
+		if (!sfuRoom || sfuRoom.closed) throw new ProtocolError(ErrorCode.NotFound, 'nobody is in this meeting');
+		const total = await this.store.totalBytes();
+		if (total >= this.#config.recording.quotaBytes) {
+			this.#log.error({ roomId: room, total, quota: this.#config.recording.quotaBytes }, 'recording refused: the recordings folder is full');
+			throw new ProtocolError(ErrorCode.LimitExceeded, 'the recordings storage is full');
+		}
+		if (this.#active.has(room)) throw new ProtocolError(ErrorCode.InvalidState, 'the meeting is already being recorded');
+		const startedAt = Date.now();
+		const id = `${new Date(startedAt).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(4).toString('hex').slice(0, 6)}`;
+		const info: RecordingInfo = { id, room, startedAt, endedAt: null, startedBy: by, stopReason: null, bytes: 0, files: [] };
+		const recorder = await Recorder.start({
+			room: sfuRoom,
+			dir: this.store.folder(room, id),
+			ffmpegPath: this.#config.recording.ffmpegPath,
+			ports: this.#ports,
+			include: (peerId) => this.#sessions.get(room, peerId)?.claims.grants.recordable !== false,
+			logger: this.#log,
+		});
+		const active: Active = {
+			info,
+			recorder,
+			saving: this.store.save(info),
+			sizeTimer: setInterval(() => void this.#checkSize(room, active), SIZE_CHECK_MS),
+		};
+		active.sizeTimer.unref();
+		this.#active.set(room, active);
+		recorder.on('part', (part) => {
+			info.files.push(part);
+			info.bytes += part.bytes;
+			this.#save(active);
+		});
+		recorder.once('close', (reason) => {
+			if (reason === 'room-closed' && this.#active.get(room) === active) void this.stop(room, 'meeting', 'meeting-ended');
+		});
+		this.#log.info({ roomId: room, recordingId: id, by }, 'recording started');
+		const state = this.state(room);
+		this.emit('change', room, state);
+		return state;
+	}
+
+	/** Stop a meeting's recording; everyone is told at once, the files are finished in the background. */
+	stop(room: string, by: string, reason: StopReason = 'stopped'): Promise<void> {
+		const active = this.#active.get(room);
+		if (!active) return Promise.reject(new ProtocolError(ErrorCode.InvalidState, 'the meeting is not being recorded'));
+		this.#active.delete(room);
+		clearInterval(active.sizeTimer);
+		this.#log.info({ roomId: room, recordingId: active.info.id, by, reason }, 'recording stopping');
+		this.emit('change', room, NOT_RECORDING);
+		const done = active.recorder.stop().then(async () => {
+			active.info.endedAt = Date.now();
+			active.info.stopReason = reason;
+			this.#save(active);
+			await active.saving;
+			this.#log.info({ roomId: room, recordingId: active.info.id, files: active.info.files.length, bytes: active.info.bytes }, 'recording ready');
+			this.emit('ready', active.info);
+		});
+		const tracked = done.catch((err: unknown) => this.#log.error({ err, roomId: room }, 'recording did not finish cleanly'));
+		this.#stopping.add(tracked);
+		void tracked.finally(() => this.#stopping.delete(tracked));
+		return tracked;
+	}
+
+	/** Grants changed in a room: start or stop tracks accordingly. */
+	refresh(room: string): void {
+		this.#active.get(room)?.recorder.refresh();
+	}
+
+	#save(active: Active): void {
+		const snapshot = structuredClone(active.info);
+		active.saving = active.saving
+			.then(() => this.store.save(snapshot))
+			.catch((err: unknown) => this.#log.error({ err, roomId: active.info.room }, 'recording manifest not written'));
+	}
+
+	async #checkSize(room: string, active: Active): Promise<void> {
+		if (this.#active.get(room) !== active) return;
+		const bytes = await this.store.folderBytes(room, active.info.id);
+		if (bytes >= this.#config.recording.maxBytes && this.#active.get(room) === active) {
+			this.#log.warn({ roomId: room, bytes, maxBytes: this.#config.recording.maxBytes }, 'recording reached its size limit: stopped');
+			void this.stop(room, 'limit', 'size-limit');
+		}
+	}
+
+	/** Stop every recording and wait for the files (server shutdown). Idempotent. */
+	async close(): Promise<void> {
+		if (!this.#closed) {
+			this.#closed = true;
+			clearInterval(this.#sweepTimer);
+			for (const room of [...this.#active.keys()]) void this.stop(room, 'server', 'server-shutdown');
+		}
+		await Promise.all([...this.#stopping]);
+	}
+}

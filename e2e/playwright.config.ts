@@ -51,6 +51,9 @@ export default defineConfig({
 			PARLEY_MEDIA_LISTEN_IP: '127.0.0.1',
 			PARLEY_MEDIA_BASE_PORT: String(MEDIA_PORT),
 			PARLEY_MEDIA_WORKERS: '1',
+			// The recorder's loopback RTP ports: the developer's range right after the media port.
+			PARLEY_RECORDING_RTP_PORT_MIN: String(MEDIA_PORT + 1),
+			PARLEY_RECORDING_RTP_PORT_MAX: String(MEDIA_PORT + 59),
 			PARLEY_LOG_LEVEL: 'warn',
 			// SIGTERM at the end drains first: pages are closed by then, but do not wait long.
 			PARLEY_OPS_DRAIN_GRACE_MS: '2000',

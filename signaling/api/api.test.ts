@@ -155,3 +155,24 @@ describe('server API', () => {
 		assert.equal(malformed.status, 400);
 	});
 });
+
+describe('server API recording', () => {
+	it('starts, reports and stops a meeting\'s recording; not_found without a meeting, invalid_state when not recording', async () => {
+		assert.equal((await api('POST', '/rooms/api-rec-none/recording/start')).status, 404);
+		const host = await t.client(t.token({ room: 'api-rec', identity: 'h', role: 'host' }));
+		await joinRoom(host);
+		assert.equal((await api('POST', '/rooms/api-rec/recording/stop')).body.error?.code, 'invalid_state');
+		const started = await api('POST', '/rooms/api-rec/recording/start');
+		assert.equal(started.status, 200);
+		const told = (started.body.recording as { active: boolean; id: string });
+		assert.equal(told.active, true);
+		const state = await api('GET', '/rooms/api-rec/recording');
+		assert.deepEqual((state.body.recording as { id: string }).id, told.id);
+		const stopped = await api('POST', '/rooms/api-rec/recording/stop');
+		assert.equal(stopped.status, 200);
+		assert.equal((stopped.body.recording as { active: boolean }).active, false);
+		const list = await api('GET', '/rooms/api-rec/recordings');
+		assert.equal((list.body.recordings as unknown[]).length, 1);
+		host.disconnect();
+	});
+});

@@ -8,6 +8,7 @@ import type {
 	InviteRedeemResponse,
 	LinkCheckRequest,
 	LinkCheckResponse,
+	RoomRecordingResponse,
 } from '../../../signaling/protocol/index.ts';
 import { IDENTITY_PATTERN } from '../../../signaling/protocol/limits.ts';
 
@@ -125,4 +126,9 @@ export function listInvites(token: string): Promise<InviteListResponse> {
 
 export async function revokeInvite(token: string, id: string): Promise<void> {
 	await call<Record<string, never>>(`/api/invites/${encodeURIComponent(id)}`, { method: 'DELETE', headers: bearer(token) });
+}
+
+/** Whether a meeting is being recorded (the lobby's consent notice); `credential`: the link's token or invitation. */
+export function fetchRoomRecording(room: string, credential: string | null): Promise<RoomRecordingResponse> {
+	return call<RoomRecordingResponse>(`/api/rooms/${encodeURIComponent(room)}/recording`, credential ? { headers: bearer(credential) } : undefined);
 }

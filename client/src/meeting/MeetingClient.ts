@@ -15,6 +15,7 @@ import {
 	type ModeratedSource,
 	type ModerationNotice,
 	type Reaction,
+	type RecordingState,
 	type RequestName,
 	type RequestPayload,
 	type Result,
@@ -47,6 +48,8 @@ export interface MeetingSnapshot {
 	/** The latest reaction of each identity, while it shows. */
 	reactions: ReadonlyMap<string, Reaction>;
 	toasts: readonly MeetingToast[];
+	/** Whether the meeting is being recorded (told on arrival, in the waiting room too, and on every change). */
+	recording: RecordingState;
 }
 
 const REACTION_MS = 4000;
@@ -71,6 +74,8 @@ export class MeetingClient {
 	#admitted: { promise: Promise<void>; resolve: () => void; reject: (e: Error) => void };
 	#toastId = 0;
 	#closed = false;
+	/** A recording state arrived on this client already (later ones are changes). */
+	#told = false;
 	/** What a host did to this participant's media, for the call to apply locally. */
 	onMuted: ((source: ModeratedSource) => void) | null = null;
 	/** A host turned this person away from the waiting room. */
@@ -87,6 +92,7 @@ export class MeetingClient {
 			waiting: [],
 			reactions: new Map(),
 			toasts: [],
+			recording: { active: false, startedAt: null, id: null },
 		};
 		this.#admitted = deferred();
 		socket.on('connect', () => {
@@ -123,6 +129,14 @@ export class MeetingClient {
 			}
 		});
 		socket.on('moderation:notice', (notice) => this.#onNotice(notice));
+		socket.on('recording:state', (recording) => {
+			const was = this.#snapshot.recording;
+			this.#set({ recording });
+			// The first state on a connection is not news (the indicator shows it); changes are.
+			if (recording.active && !was.active && this.#told) this.#toast('warning', 'This meeting is now being recorded.');
+			else if (!recording.active && was.active) this.#toast('info', 'Recording stopped.');
+			this.#told = true;
+		});
 		socket.on('reaction', ({ identity, emoji }) => {
 			const reactions = new Map(this.#snapshot.reactions);
 			reactions.set(identity, emoji);
@@ -170,6 +184,8 @@ export class MeetingClient {
 	admit = (identity: string | null): Promise<void> => this.#request('host:admit', identity ? { identity } : { all: true });
 	deny = (identity: string | null): Promise<void> => this.#request('host:deny', identity ? { identity } : { all: true });
 	endMeeting = (): Promise<void> => this.#request('host:end', {});
+	startRecording = (): Promise<void> => this.#request('recording:start', {});
+	stopRecording = (): Promise<void> => this.#request('recording:stop', {});
 
 	dismissToast(id: number): void {
 		this.#set({ toasts: this.#snapshot.toasts.filter((t) => t.id !== id) });

@@ -299,6 +299,11 @@ export function CallPage({ client, inviteLink, canManageInvites, token, onLeavin
 						{client.room}
 					</span>
 					{status === 'joined' && <span className="call-elapsed">{elapsed}</span>}
+					{meetingSnap.recording.active && (
+						<span className="recording-indicator" role="status" aria-label="This meeting is being recorded" title="This meeting is being recorded" data-testid="recording-indicator">
+							<span className="recording-dot" aria-hidden="true" /> Recording
+						</span>
+					)}
 				</div>
 				<div className="call-meta">
 					<button
@@ -350,7 +355,12 @@ export function CallPage({ client, inviteLink, canManageInvites, token, onLeavin
 					/>
 				)}
 				{meetingSnap.admission === 'waiting' && (
-					<WaitingScreen room={client.room} videoTrack={local.cameraOn ? local.videoTrack : null} onLeave={() => void leave()} />
+					<WaitingScreen
+						room={client.room}
+						videoTrack={local.cameraOn ? local.videoTrack : null}
+						recording={meetingSnap.recording.active}
+						onLeave={() => void leave()}
+					/>
 				)}
 				{participants.length === 0 && status === 'joined' && (
 					<div className="alone-hint" data-testid="alone-hint">

@@ -8,6 +8,7 @@ import { CameraIcon, CameraOffIcon, MicIcon, MicOffIcon } from '../components/Ic
 import { MicLevel } from '../components/MicLevel.tsx';
 import type { ServerInfo } from '../lib/api.ts';
 import type { LinkState } from '../lib/useLinkCheck.ts';
+import { useRoomRecording } from '../lib/useRoomRecording.ts';
 import { validateRoomName } from '../lib/route.ts';
 import { load, save } from '../lib/storage.ts';
 import { prewarmConnection } from '../media/connection.ts';
@@ -241,6 +242,7 @@ export function JoinPage(props: JoinPageProps) {
 	const trimmedName = name.trim();
 	const nameError = trimmedName ? (trimmedName.length > 64 ? 'At most 64 characters.' : null) : 'Enter your name.';
 	const roomError = validateRoomName(room.trim());
+	const recording = useRoomRecording(props.tokenRoom ?? props.link.room ?? (roomError ? null : room.trim()));
 	const link = props.link;
 	const brokenLink = link.problem !== null && !info?.dev;
 	const needsToken = info !== null && !info.dev && !token && !props.invited && !link.problem;
@@ -448,6 +450,11 @@ export function JoinPage(props: JoinPageProps) {
 						</button>
 					</form>
 					<div className="lobby-messages">
+						{recording && (
+							<Banner kind="warning" testId="lobby-recording">
+								<span className="recording-dot" aria-hidden="true" /> This meeting is being recorded. By joining, your camera, microphone and screen share may be recorded.
+							</Banner>
+						)}
 						{props.lastError && (
 							<Banner onClose={props.onDismissLastError} testId="last-error">
 								{props.lastError}

@@ -190,6 +190,15 @@ export function MeetingPanel({ meeting, snapshot, selfId, local, participants, o
 				{moderator && (
 					<section aria-label="Meeting settings" className="meeting-settings">
 						<h3 className="meeting-section">Host controls</h3>
+						<button
+							type="button"
+							className={`meeting-action${snapshot.recording.active ? ' danger' : ''}`}
+							onClick={() => (snapshot.recording.active ? meeting.stopRecording() : meeting.startRecording()).catch(ignore)}
+							aria-pressed={snapshot.recording.active}
+							data-testid="host-record"
+						>
+							{snapshot.recording.active ? 'Stop recording' : 'Record the meeting'}
+						</button>
 						<button type="button" className="meeting-action" onClick={() => meeting.muteAll().catch(ignore)} data-testid="host-mute-all">
 							Mute everyone else
 						</button>

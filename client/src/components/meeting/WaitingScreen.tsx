@@ -4,10 +4,12 @@ import { useEffect, useRef } from 'react';
 export interface WaitingScreenProps {
 	room: string;
 	videoTrack: MediaStreamTrack | null;
+	/** The meeting is being recorded (consent: said before a host lets them in). */
+	recording: boolean;
 	onLeave: () => void;
 }
 
-export function WaitingScreen({ room, videoTrack, onLeave }: WaitingScreenProps) {
+export function WaitingScreen({ room, videoTrack, recording, onLeave }: WaitingScreenProps) {
 	const video = useRef<HTMLVideoElement>(null);
 	useEffect(() => {
 		const el = video.current;
@@ -26,6 +28,11 @@ export function WaitingScreen({ room, videoTrack, onLeave }: WaitingScreenProps)
 				<p className="waiting-text">
 					You asked to join <strong>{room}</strong>. A host has been told you are here.
 				</p>
+				{recording && (
+					<p className="waiting-recording" data-testid="waiting-recording">
+						<span className="recording-dot" aria-hidden="true" /> This meeting is being recorded.
+					</p>
+				)}
 				<button type="button" className="secondary-button" onClick={onLeave} data-testid="waiting-leave">
 					Leave
 				</button>

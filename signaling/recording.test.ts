@@ -13,7 +13,7 @@ import { Bot } from '../bench/bot/bot.ts';
 import { loadMedia } from '../bench/bot/media.ts';
 import { ParleyConnector } from '../bench/bot/parley.ts';
 import { next, ok, request, startTestServer, type TestClient, type TestServer } from '../test/harness.ts';
-import { decodeErrors, firstFrameDecodes, probe } from '../test/ffprobe.ts';
+import { decodeErrors, filesWithData, firstFrameDecodes, probe } from '../test/ffprobe.ts';
 import type { RecordingInfo, RecordingListResponse, RecordingState, RoomRecordingResponse } from './protocol/index.ts';
 
 let t: TestServer;
@@ -105,8 +105,9 @@ it('a host records the meeting: everyone is told, the excluded participant is no
 	const late = await connect(t.token({ room, identity: 'late', name: 'Late' }));
 	await until('the newcomer is told', () => late.states.some((s) => s.active && s.id === recording.id));
 
-	await until('alice\'s two tracks are being written', () => t.server.recordings.recordingRooms.includes(room) && t.server.recordings.state(room).active, 5000);
-	await new Promise((r) => setTimeout(r, 4000));
+	// Alice's two tracks are being written (ffmpeg starts slowly on a saturated machine), then 3 s more.
+	await filesWithData(t.server.recordings.store.folder(room, recording.id!), 2);
+	await new Promise((r) => setTimeout(r, 3000));
 	const ready = new Promise<RecordingInfo>((resolve) => t.server.recordings.once('ready', resolve));
 	const guestOff = next(guest.socket, 'recording:state', (s) => !s.active, 10_000);
 	const refusedStop = await request(guest.socket, 'recording:stop', {});

@@ -61,3 +61,17 @@ export async function frameSizes(file: string): Promise<Record<string, number>> 
 	}
 	return sizes;
 }
+
+/** Wait until `count` files in `dir` (matching `pattern`) have data (a recorder writes its header with the first frames). */
+export async function filesWithData(dir: string, count: number, pattern = /\.(webm|mkv)$/, timeoutMs = 20_000): Promise<void> {
+	const { readdir, stat } = await import('node:fs/promises');
+	const path = await import('node:path');
+	const end = Date.now() + timeoutMs;
+	for (;;) {
+		const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => pattern.test(n));
+		const sizes = await Promise.all(names.map((n) => stat(path.join(dir, n)).then((s) => s.size, () => 0)));
+		if (sizes.filter((s) => s > 0).length >= count) return;
+		if (Date.now() > end) throw new Error(`${count} recorded files with data in ${dir}: ${names.length} files, sizes ${sizes.join(', ')}`);
+		await new Promise((r) => setTimeout(r, 100));
+	}
+}

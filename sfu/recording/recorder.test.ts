@@ -13,7 +13,7 @@ import path from 'node:path';
 import { after, before, it } from 'node:test';
 import { pino } from 'pino';
 import { startTestServer, type TestServer } from '../../test/harness.ts';
-import { decodeErrors, firstFrameDecodes, frameSizes, probe } from '../../test/ffprobe.ts';
+import { decodeErrors, filesWithData, firstFrameDecodes, frameSizes, probe } from '../../test/ffprobe.ts';
 import { Bot } from '../../bench/bot/bot.ts';
 import { loadMedia } from '../../bench/bot/media.ts';
 import { ParleyConnector } from '../../bench/bot/parley.ts';
@@ -73,7 +73,10 @@ it('records each track to its own file: VP8 at the top simulcast layer and Opus,
 	const again = await Recorder.start({ room, dir: out, ffmpegPath: 'ffmpeg', ports, include: () => true, logger: pino({ level: 'silent' }) });
 	again.on('part', (p) => parts.push(p));
 	const t0 = Date.now();
-	await sleep(4000);
+	// ffmpeg starts slowly on a saturated machine: record 3 s once both files have data.
+	await filesWithData(out, 2);
+	const flowing = (Date.now() - t0) / 1000;
+	await sleep(3000);
 	const layers = [...again.layers.values()].filter((l) => l.preferred);
 	assert.equal(layers.length, 1, 'one layered (video) track');
 	assert.equal(layers[0]!.preferred!.spatialLayer, 2, 'the recording asks for the top simulcast layer');
@@ -101,7 +104,7 @@ it('records each track to its own file: VP8 at the top simulcast layer and Opus,
 	assert.equal(await decodeErrors(path.join(out, video[0]!.file)), '');
 	assert.equal(await decodeErrors(path.join(out, audio[0]!.file)), '');
 	console.log(
-		`recorded ${wall.toFixed(2)} s from the start request: video ${v.width}x${v.height} ${v.durationSec.toFixed(2)} s (part ${span(video[0]!).toFixed(2)} s) ` +
+		`recorded ${wall.toFixed(2)} s from the start request (files had data after ${flowing.toFixed(2)} s): video ${v.width}x${v.height} ${v.durationSec.toFixed(2)} s (part ${span(video[0]!).toFixed(2)} s) ` +
 			`${JSON.stringify(sizes)}, audio ${a.durationSec.toFixed(2)} s (part ${span(audio[0]!).toFixed(2)} s)`,
 	);
 });

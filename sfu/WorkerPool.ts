@@ -150,6 +150,11 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
 			worker.close();
 			throw new Error(`cannot listen for media on ${listenIp}:${port} (udp/tcp): ${(error as Error).message}`);
 		}
+		if (this.#closed) {
+			// Closed while this worker was starting (a respawn under way): it must not outlive the pool.
+			worker.close();
+			throw new InvalidStateError('worker pool closed');
+		}
 		const pooled: PooledWorker = { index, port, worker, webRtcServer, routers: 0, consumers: 0, transports: 0 };
 		this.#workers[index] = pooled;
 		worker.observer.on('newrouter', (router) => {
@@ -194,7 +199,9 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
 					log.warn({ newPid: w.worker.pid, delayMs: delay }, 'mediasoup worker replaced');
 					this.emit('workerrespawned', w);
 				},
-				(err: unknown) => log.fatal({ err }, 'cannot replace mediasoup worker'),
+				(err: unknown) => {
+					if (!this.#closed) log.fatal({ err }, 'cannot replace mediasoup worker');
+				},
 			);
 		}, delay).unref();
 	}

@@ -63,6 +63,10 @@ export class RoomClient {
 	readonly #camera: Publisher;
 	readonly #screen: Publisher;
 	#status: RoomStatus = 'connecting';
+	/** What a `reconnecting` status is restoring. */
+	#reconnecting: RoomSnapshot['reconnecting'] = null;
+	/** The server-side session is up (joined): media requests make sense, even while the status still says reconnecting. */
+	#sessionUp = false;
 	#closed = false;
 	#error: RoomClientError | null = null;
 	#self: { id: string; name: string } | null = null;
@@ -84,7 +88,7 @@ export class RoomClient {
 			transports: this.#transports,
 			epoch: this.#epoch,
 			selfId: () => this.#self?.id ?? null,
-			active: () => !this.#closed && this.#status === 'joined',
+			active: () => !this.#closed && this.#sessionUp,
 			closed: () => this.#closed,
 			changed: () => this.#changed(),
 			notice,
@@ -93,7 +97,7 @@ export class RoomClient {
 			signaling: this.#signaling,
 			transports: this.#transports,
 			epoch: this.#epoch,
-			joined: () => this.#status === 'joined',
+			joined: () => this.#sessionUp,
 			closed: () => this.#closed,
 			changed: () => this.#changed(),
 			notice,
@@ -155,6 +159,7 @@ export class RoomClient {
 			activeSpeaker: this.#activeSpeaker,
 			selfQuality: this.#self ? (this.#quality.get(this.#self.id) ?? null) : null,
 			videoCodec: this.#videoCodec,
+			reconnecting: this.#status === 'reconnecting' ? this.#reconnecting : null,
 		};
 	}
 
@@ -215,14 +220,18 @@ export class RoomClient {
 			reconnecting: () => {
 				this.#teardownSession();
 				this.#status = 'reconnecting';
+				this.#reconnecting = 'connection';
 				this.#changed();
 			},
 			restartMedia: () => {
-				// Same connection, new media session: room:join again keeps the participant.
+				// Same connection, new media session: room:join again keeps the participant. The
+				// status says reconnecting until audio and video are back, not only the join.
 				this.#teardownSession();
 				this.#status = 'reconnecting';
+				this.#reconnecting = 'media';
 				this.#changed();
-				this.#startSession().catch((error: unknown) => this.#fail(toRoomError(error)));
+				mark('media-restart');
+				this.#startSession(true).catch((error: unknown) => this.#fail(toRoomError(error)));
 			},
 			failed: (error, initial) => {
 				if (initial) joined.reject(error);
@@ -232,7 +241,12 @@ export class RoomClient {
 		return joined.promise;
 	}
 
-	async #startSession(): Promise<void> {
+	/**
+	 * A media session: join, receive, publish. `restore` (the server moved this media to
+	 * another worker): everyone is waiting, so publishing starts at once, and the status stays
+	 * `reconnecting` until the media is back (see #receiving).
+	 */
+	async #startSession(restore = false): Promise<void> {
 		const generation = this.#epoch.bump();
 		if (this.#admission) {
 			// Waiting room: the media join waits until a host lets this connection in.
@@ -249,7 +263,8 @@ export class RoomClient {
 		this.#activeSpeaker = joinAnswer.activeSpeaker;
 		this.#stats.start(generation);
 		for (const peer of peers) this.#remote.peerJoined(peer);
-		this.#status = 'joined';
+		this.#sessionUp = true;
+		if (!restore) this.#status = 'joined';
 		this.#changed();
 
 		// Receive first: it is what the person waits for. The send transport is requested
@@ -258,11 +273,32 @@ export class RoomClient {
 		const recv = this.#signaling.request('media:createTransport', { direction: 'recv' });
 		const publishers = [this.#mic, this.#camera, this.#screen].filter((p) => p.wantsToSend());
 		if (publishers.length) this.#transports.ensureSend().catch(() => {});
+		if (restore) {
+			// The others see nothing of this participant until it publishes again: do not wait.
+			const publishing = publishers.length ? this.#publish(publishers, generation) : Promise.resolve();
+			const recvOptions = await recv;
+			if (!this.#epoch.isCurrent(generation)) return;
+			const transport = this.#transports.openRecv(recvOptions, generation);
+			await Promise.all([this.#receiving(transport), publishing]);
+			if (!this.#epoch.isCurrent(generation)) return;
+			mark('media-restored');
+			this.#status = 'joined';
+			this.#reconnecting = null;
+			this.#changed();
+			return;
+		}
 		const recvOptions = await recv;
 		if (!this.#epoch.isCurrent(generation)) return;
 		const transport = this.#transports.openRecv(recvOptions, generation);
 		if (!publishers.length) return;
-		const initialConsumers = this.#remote.settled().then(() =>
+		await Promise.race([this.#receiving(transport), new Promise((resolve) => setTimeout(resolve, SEND_AFTER_RECEIVE_MAX_MS))]);
+		if (!this.#epoch.isCurrent(generation)) return;
+		await this.#publish(publishers, generation);
+	}
+
+	/** Settles once the consumers of what is already published are set up and connected (or there are none). */
+	#receiving(transport: NonNullable<TransportManager['recv']>): Promise<void> {
+		return this.#remote.settled().then(() =>
 			this.#remote.consumerCount === 0 || transport.connectionState === 'connected'
 				? undefined
 				: new Promise<void>((resolve) => {
@@ -274,8 +310,10 @@ export class RoomClient {
 						transport.on('connectionstatechange', done);
 					}),
 		);
-		await Promise.race([initialConsumers, new Promise((resolve) => setTimeout(resolve, SEND_AFTER_RECEIVE_MAX_MS))]);
-		if (!this.#epoch.isCurrent(generation)) return;
+	}
+
+	/** The send transport, then every publisher that has something to send. */
+	async #publish(publishers: readonly Publisher[], generation: number): Promise<void> {
 		try {
 			await this.#transports.ensureSend();
 		} catch (error) {
@@ -319,6 +357,7 @@ export class RoomClient {
 	/** Forget everything tied to the server-side session (for a reconnect or close); local tracks stay. */
 	#teardownSession(): void {
 		this.#epoch.bump();
+		this.#sessionUp = false;
 		for (const p of [this.#mic, this.#camera, this.#screen]) p.reset();
 		this.#dynacast.reset();
 		this.#quality.clear();

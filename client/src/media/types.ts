@@ -82,6 +82,12 @@ export interface RoomSnapshot {
 	selfQuality: PeerQuality | null;
 	/** The room's video codec (null before joining). */
 	videoCodec: 'vp8' | 'vp9' | null;
+	/**
+	 * While `reconnecting`: what is being restored. `connection`: the server is out of reach
+	 * (chat waits too); `media`: the connection is up but audio and video are being set up again
+	 * (the server moved them to another media worker); status is `joined` again once they are.
+	 */
+	reconnecting: 'connection' | 'media' | null;
 }
 
 export interface RoomClientOptions {

@@ -371,9 +371,15 @@ export function CallPage({ client, inviteLink, canManageInvites, token, onLeavin
 					</div>
 				)}
 				{(connecting || status === 'reconnecting') && meetingSnap.admission !== 'waiting' && (
-					<div className="stage-overlay" data-testid="connecting">
+					<div className="stage-overlay" data-testid="connecting" data-reconnecting={snapshot.reconnecting ?? undefined}>
 						<div className="spinner" aria-hidden="true" />
-						<span>{connecting ? 'Joining…' : 'Connection lost. Reconnecting…'}</span>
+						<span>
+							{connecting
+								? 'Joining…'
+								: snapshot.reconnecting === 'media'
+									? 'Reconnecting audio and video…'
+									: 'Connection lost. Reconnecting…'}
+						</span>
 					</div>
 				)}
 			</main>

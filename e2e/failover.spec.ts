@@ -1,0 +1,318 @@
+/**
+ * A mediasoup worker dies mid-call (SIGKILL), in real Chromium: three participants on a
+ * server of the test's own with two workers, placed by headroom so that the room spreads.
+ *
+ * 1. The room spans both workers; the worker hosting one participant is killed. The two on
+ *    the live worker keep seeing each other on the same tracks without a gap, and see the
+ *    moved one again; the moved one sees both again.
+ * 2. Now everyone is on one worker; it is killed (E2E_FAILOVER_KILLS - 1 times, default 1):
+ *    everyone is moved and everyone decodes everyone's video and receives their audio again.
+ *
+ * Every time, per page: kill → media back (fresh frames from every remote tile's video and
+ * fresh audio packets from every remote <audio>, on new tracks wherever either side moved);
+ * a moved page says "reconnecting" meanwhile and "joined" again only once its media is back
+ * (the call's data-status). Figures go to e2e/.artifacts/failover.json; the test fails only
+ * well above the 3 s goal (a loaded 2-core machine), the goal is the figure's job.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Page } from '@playwright/test';
+import { expect, join, test, uniqueRoom, type PageGlobals, type Participant, type StatsEntry } from './fixtures.ts';
+import { startExtraServer } from './extra-server.ts';
+import { percentile } from './media-helpers.ts';
+
+const OUT_DIR = fileURLToPath(new URL('./.artifacts', import.meta.url));
+/** Two workers, two media ports, within the suite's ten (the extra server's usual +10 is a neighbour's on a shared machine). */
+const MEDIA_PORT = Number(process.env.E2E_MEDIA_PORT ?? 42170) + 4;
+const KILLS = Math.max(2, Number(process.env.E2E_FAILOVER_KILLS ?? 2));
+/** Kill → media back, per page: the goal is 3 s (p95); fail only well above it. */
+const MEDIA_BACK_LIMIT_MS = 20_000;
+/**
+ * The two on the live worker: the longest stretch without a new decoded frame from each other
+ * until media is back. Loose: a loaded 2-core machine freezes video for a second or two anyway
+ * (the same figure before the kill is in the results).
+ */
+const STAYER_GAP_LIMIT_MS = 6_000;
+
+interface AdminView {
+	workers: { index: number; pid: number }[];
+	rooms: { id: string; workers: number[]; peers: { id: string; name: string; worker: number; producers: number }[] }[];
+}
+
+/** One sample of what a page receives from each remote participant (by peer id). */
+interface Sample {
+	t: number;
+	status: string;
+	peers: Record<string, { video: string | null; frames: number; audio: string | null; packets: number }>;
+}
+
+interface Monitor {
+	samples: Sample[];
+	statuses: { t: number; status: string }[];
+}
+
+/** In the page: sample every 100 ms what each remote tile decodes and each remote <audio> receives, and log status changes. */
+function startMonitor(): void {
+	type Track = { id: string };
+	type Media = { srcObject: { getTracks(): Track[] } | null; getAttribute(n: string): string | null };
+	const g = globalThis as unknown as PageGlobals & {
+		__failover?: Monitor;
+		document: { querySelector(s: string): Media | null; querySelectorAll(s: string): Media[] };
+		MutationObserver: new (cb: () => void) => { observe(target: Media, options: { attributes: boolean; attributeFilter: string[] }): void };
+	};
+	if (g.__failover) return;
+	const monitor: Monitor = { samples: [], statuses: [] };
+	g.__failover = monitor;
+	const call = g.document.querySelector('[data-testid="call"]');
+	const status = (): string => call?.getAttribute('data-status') ?? '';
+	monitor.statuses.push({ t: Date.now(), status: status() });
+	if (call) {
+		new g.MutationObserver(() => monitor.statuses.push({ t: Date.now(), status: status() })).observe(call, {
+			attributes: true,
+			attributeFilter: ['data-status'],
+		});
+	}
+	const sample = async (): Promise<void> => {
+		const counters = new Map<string, number>();
+		for (const pc of g.__parleyTestPcs ?? []) {
+			if (pc.connectionState === 'closed') continue;
+			(await pc.getStats()).forEach((e: StatsEntry) => {
+				if (e.type !== 'inbound-rtp' || e.mid === 'probator') return;
+				counters.set(String(e.trackIdentifier), Number(e.kind === 'video' ? (e.framesDecoded ?? 0) : (e.packetsReceived ?? 0)));
+			});
+		}
+		const peers: Sample['peers'] = {};
+		const entry = (id: string) => (peers[id] ??= { video: null, frames: 0, audio: null, packets: 0 });
+		for (const el of g.document.querySelectorAll('[data-testid="tile"][data-local="false"] video')) {
+			const tile = el as unknown as { closest(s: string): Media | null };
+			const id = tile.closest('[data-testid="tile"]')?.getAttribute('data-peer-id');
+			const track = el.srcObject?.getTracks()[0];
+			if (!id || !track) continue;
+			Object.assign(entry(id), { video: track.id, frames: counters.get(track.id) ?? 0 });
+		}
+		for (const el of g.document.querySelectorAll('audio[data-testid="remote-audio"]')) {
+			const id = el.getAttribute('data-peer-id');
+			const track = el.srcObject?.getTracks()[0];
+			if (!id || !track) continue;
+			Object.assign(entry(id), { audio: track.id, packets: counters.get(track.id) ?? 0 });
+		}
+		monitor.samples.push({ t: Date.now(), status: status(), peers });
+		if (monitor.samples.length > 600) monitor.samples.splice(0, 100);
+	};
+	const loop = (): void => {
+		void sample().finally(() => setTimeout(loop, 100));
+	};
+	loop();
+}
+
+const readMonitor = (page: Page): Promise<Monitor> =>
+	page.evaluate(() => (globalThis as unknown as { __failover?: Monitor }).__failover ?? { samples: [], statuses: [] });
+
+interface PageResult {
+	name: string;
+	moved: boolean;
+	/** Kill → every remote participant's fresh video frames and audio packets (ms). */
+	mediaBackMs: number | null;
+	/** Kill → the first fresh packet or frame on a new track (moved pages: their new media session). */
+	firstFreshMs: number | null;
+	/** Kill → the call says "joined" again (moved pages; null: never left "joined"). */
+	joinedAgainMs: number | null;
+	sawReconnecting: boolean;
+	/** Stayers: longest stretch without a new frame from the other stayer, from the kill until media is back (ms)... */
+	stayerGapMs: number | null;
+	/** ... and the same in the 2 s before the kill (what the loaded machine does anyway). */
+	stayerGapBeforeMs: number | null;
+	/** Moved pages: the client's milestones after the kill (User Timing marks, ms from the kill). */
+	phases?: Record<string, number>;
+	/** Stayers: when that longest stretch ended (ms from the kill). */
+	stayerGapEndsMs?: number;
+}
+
+/** Longest stretch without a new frame on `track` from `peer` in [from, to]; Infinity if the track changed. */
+function longestGap(samples: Sample[], peer: string, track: string | null, from: number, to: number): number {
+	return gapOf(samples, peer, track, from, to).gap;
+}
+
+function gapOf(samples: Sample[], peer: string, track: string | null, from: number, to: number): { gap: number; endsAt: number } {
+	const window = samples.filter((s) => s.t >= from && s.t <= to);
+	let last = from;
+	let frames = window[0]?.peers[peer]?.frames ?? 0;
+	let gap = 0;
+	let endsAt = from;
+	for (const s of window) {
+		const p = s.peers[peer];
+		if (p?.video !== track) return { gap: Infinity, endsAt: s.t };
+		if (p.frames > frames) {
+			if (s.t - last > gap) [gap, endsAt] = [s.t - last, s.t];
+			[last, frames] = [s.t, p.frames];
+		}
+	}
+	if (to - last > gap) [gap, endsAt] = [to - last, to];
+	return { gap, endsAt };
+}
+
+/**
+ * From a page's samples: when media from every remote participant was back after the kill at
+ * t0 — advancing counters, on new tracks for participants where either side moved.
+ */
+function analyse(name: string, monitor: Monitor, t0: number, moved: boolean, movedPeers: Set<string>, stayerPeer: string | null): PageResult {
+	const before = monitor.samples.filter((s) => s.t < t0).at(-1);
+	if (!before) throw new Error(`${name}: no sample before the kill`);
+	const remote = Object.keys(before.peers);
+	const after = monitor.samples.filter((s) => s.t >= t0);
+	let mediaBackMs: number | null = null;
+	let firstFreshMs: number | null = null;
+	for (let i = 1; i < after.length && mediaBackMs === null; i++) {
+		const [prev, cur] = [after[i - 1]!, after[i]!];
+		const back = remote.map((id) => {
+			const c = cur.peers[id];
+			const p = prev.peers[id];
+			const old = before.peers[id]!;
+			const fresh = moved || movedPeers.has(id);
+			const video = !!c?.video && (!fresh || c.video !== old.video) && c.frames > (p?.video === c.video ? p.frames : 0);
+			const audio = !!c?.audio && (!fresh || c.audio !== old.audio) && c.packets > (p?.audio === c.audio ? p.packets : 0);
+			if (fresh && (video || audio)) firstFreshMs ??= cur.t - t0;
+			return video && audio;
+		});
+		if (back.every(Boolean)) mediaBackMs = cur.t - t0;
+	}
+	const statuses = monitor.statuses.filter((s) => s.t >= t0);
+	const firstReconnecting = statuses.findIndex((s) => s.status === 'reconnecting');
+	const joinedAgain = firstReconnecting < 0 ? undefined : statuses.slice(firstReconnecting).find((s) => s.status === 'joined');
+	const track = stayerPeer ? (before.peers[stayerPeer]?.video ?? null) : null;
+	return {
+		name,
+		moved,
+		mediaBackMs,
+		firstFreshMs,
+		joinedAgainMs: joinedAgain ? joinedAgain.t - t0 : null,
+		sawReconnecting: firstReconnecting >= 0,
+		stayerGapMs: stayerPeer ? longestGap(monitor.samples, stayerPeer, track, t0, t0 + (mediaBackMs ?? after.at(-1)!.t - t0)) : null,
+		stayerGapBeforeMs: stayerPeer ? longestGap(monitor.samples, stayerPeer, track, t0 - 2000, t0) : null,
+		...(stayerPeer ? { stayerGapEndsMs: gapOf(monitor.samples, stayerPeer, track, t0, t0 + (mediaBackMs ?? after.at(-1)!.t - t0)).endsAt - t0 } : {}),
+	};
+}
+
+/** The client's milestones since `since` (epoch ms), ms from it. */
+function phasesSince(page: Page, since: number): Promise<Record<string, number>> {
+	return page.evaluate((t0) => {
+		const out: Record<string, number> = {};
+		for (const m of [...performance.getEntriesByType('mark'), ...performance.getEntriesByType('measure')]) {
+			const at = Math.round(performance.timeOrigin + m.startTime + m.duration - t0);
+			if (m.name.startsWith('parley:') && at >= 0) out[m.name.slice(7)] = at;
+		}
+		return out;
+	}, since);
+}
+
+type KillResult = { kill: number; case: string; worker: number; pages: PageResult[] };
+
+test('a dead mediasoup worker does not end the meeting: media comes back by itself, spread or not', async ({ participant }) => {
+	test.setTimeout(100_000);
+	// Placement by headroom from the first participant on (spreadConsumers 0): the room spreads.
+	const server = await startExtraServer({ PARLEY_MEDIA_WORKERS: '2', PARLEY_MEDIA_BASE_PORT: String(MEDIA_PORT), PARLEY_PLACEMENT_SPREAD_CONSUMERS: '0' });
+	const results: KillResult[] = [];
+	try {
+		const admin = async (): Promise<AdminView> => (await (await fetch(`${server.baseURL}/admin/rooms`)).json()) as AdminView;
+		const room = uniqueRoom('failover');
+		const roomView = async () => (await admin()).rooms.find((r) => r.id === room);
+		const people = await Promise.all(['Ana', 'Ben', 'Cy'].map((name) => participant(name, { baseURL: server.baseURL })));
+		const [ana, ...others] = people as [Participant, Participant, Participant];
+		// Ana first, alone: the next ones are placed seeing her load (her transports), so the room spreads.
+		await join(ana.page, { room, name: ana.name });
+		await expect.poll(async () => (await roomView())?.peers[0]?.producers, { timeout: 10_000 }).toBeGreaterThan(0);
+		await Promise.all(others.map((p) => join(p.page, { room, name: p.name })));
+		await Promise.all(people.map((p) => p.page.evaluate(startMonitor)));
+		const idOf = new Map((await roomView())!.peers.map((x) => [x.name, x.id]));
+
+		for (let kill = 1; kill <= KILLS; kill++) {
+			const view = await admin();
+			const peers = view.rooms.find((r) => r.id === room)!.peers;
+			const byWorker = new Map<number, string[]>();
+			for (const x of peers) byWorker.set(x.worker, [...(byWorker.get(x.worker) ?? []), x.name]);
+			if (kill === 1) expect(byWorker.size, `the room spans two workers (${JSON.stringify(peers)})`).toBe(2);
+			else expect(byWorker.size, 'everyone on one worker after the first move').toBe(1);
+			// The spread case: kill the worker hosting fewer participants; then the one hosting all.
+			const [worker, moving] = [...byWorker.entries()].sort((a, b) => a[1].length - b[1].length)[0]!;
+			const pid = view.workers.find((w) => w.index === worker)!.pid;
+			// Everyone receives everyone, for 2 s (the stayers' baseline), before the kill.
+			await expect
+				.poll(
+					async () => {
+						const ms = await Promise.all(people.map((p) => readMonitor(p.page)));
+						return ms.every((m) => {
+							const last = m.samples.at(-1);
+							return last !== undefined && Object.values(last.peers).filter((x) => x.frames > 0 && x.packets > 0).length === 2;
+						});
+					},
+					{ timeout: 15_000, message: 'everyone receives both others before the kill' },
+				)
+				.toBe(true);
+			if (kill === 1) await ana.page.waitForTimeout(2000);
+
+			const t0 = Date.now();
+			process.kill(pid, 'SIGKILL');
+			const movedPeers = new Set(moving.map((n) => idOf.get(n)!));
+			const stayers = people.filter((p) => !moving.includes(p.name));
+			let pages: PageResult[] = [];
+			for (;;) {
+				await ana.page.waitForTimeout(250);
+				const monitors = await Promise.all(people.map((p) => readMonitor(p.page)));
+				pages = people.map((p, i) => {
+					const moved = moving.includes(p.name);
+					const other = stayers.length === 2 && !moved ? stayers.find((s) => s !== p)! : null;
+					return analyse(p.name, monitors[i]!, t0, moved, movedPeers, other ? idOf.get(other.name)! : null);
+				});
+				if (pages.every((r) => r.mediaBackMs !== null && (!r.moved || r.joinedAgainMs !== null))) break;
+				if (Date.now() > t0 + MEDIA_BACK_LIMIT_MS) break;
+			}
+			for (const [i, r] of pages.entries()) r.phases = await phasesSince(people[i]!.page, t0);
+			results.push({ kill, case: kill === 1 ? 'spread room, one of two workers' : 'everyone on the killed worker', worker, pages });
+			writeResults(results);
+			const figures = pages.map((r) => `${r.name}${r.moved ? ' (moved)' : ''} ${r.mediaBackMs ?? 'never'} ms`);
+			console.log(`kill ${kill} (worker ${worker}): media back ${figures.join(', ')}`);
+			for (const r of pages) {
+				expect(r.mediaBackMs, `${r.name}: media back within ${MEDIA_BACK_LIMIT_MS} ms of kill ${kill}`).not.toBeNull();
+				if (r.moved) {
+					expect(r.sawReconnecting, `${r.name} (moved) says it is reconnecting`).toBe(true);
+					expect(r.joinedAgainMs, `${r.name} (moved) says joined again`).not.toBeNull();
+					// Honest: "joined" again only once its new media flows, not right after the rejoin (in
+					// the spread case, where the others' media is there to receive at once).
+					if (kill === 1) {
+						expect(r.joinedAgainMs!, `${r.name}: joined again (ms) not before media flows again (${r.firstFreshMs} ms)`).toBeGreaterThanOrEqual(
+							(r.firstFreshMs ?? 0) - 1000,
+						);
+					}
+				} else {
+					expect(r.sawReconnecting, `${r.name} (not moved) stays joined`).toBe(false);
+				}
+				if (r.stayerGapMs !== null) {
+					expect(r.stayerGapMs, `${r.name}: the other stayer's video goes on, same track, no long gap`).toBeLessThanOrEqual(STAYER_GAP_LIMIT_MS);
+				}
+			}
+			// The replacement worker is up before the next kill.
+			await expect.poll(async () => (await admin()).workers.length, { timeout: 10_000 }).toBe(2);
+		}
+		for (const p of people) await expect(p.page.getByTestId('call')).toHaveAttribute('data-status', 'joined');
+		expect(people.flatMap((p) => p.pageErrors)).toEqual([]);
+	} finally {
+		await server.stop();
+	}
+	writeResults(results);
+});
+
+function writeResults(results: KillResult[]): void {
+	const all = results.flatMap((r) => r.pages.map((p) => p.mediaBackMs ?? Infinity));
+	const slowest = results.map((r) => Math.max(...r.pages.map((p) => p.mediaBackMs ?? Infinity)));
+	const summary = {
+		kills: results.length,
+		goalP95Ms: 3000,
+		perPage: { p50Ms: percentile(all, 50), p95Ms: percentile(all, 95), maxMs: Math.max(...all) },
+		slowestPagePerKill: slowest,
+		results,
+	};
+	console.log(`kill → media back (per page): p50 ${summary.perPage.p50Ms} ms, p95 ${summary.perPage.p95Ms} ms, max ${summary.perPage.maxMs} ms`);
+	mkdirSync(OUT_DIR, { recursive: true });
+	writeFileSync(path.join(OUT_DIR, 'failover.json'), `${JSON.stringify(summary, null, 2)}\n`);
+}

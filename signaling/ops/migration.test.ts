@@ -57,10 +57,11 @@ describe('migration', () => {
 		assert.match(metrics, /^parley_worker_deaths_total 1$/m);
 	});
 
-	it('`npm run admin -- restart-worker` moves the worker\'s participants the same way', { timeout: 15_000 }, async () => {
+	it('`npm run admin -- restart-worker` moves the worker\'s participants the same way', { timeout: 30_000 }, async () => {
 		const carol = await t.client(t.token({ room: 'r', identity: 'carol' }));
 		await joinRoom(carol);
-		const told = next(carol, 'media:reconnect', () => true, 5000);
+		// The wait includes starting the admin CLI (a Node process): seconds on a loaded machine.
+		const told = next(carol, 'media:reconnect', () => true, 15_000);
 		const pid = t.sfu.pool.workers[0]!.worker.pid;
 		const { stdout } = await run(process.execPath, [ADMIN_CLI, 'restart-worker', '0', '--url', t.url]);
 		assert.match(stdout, /worker 0 closed/);

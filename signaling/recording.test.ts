@@ -3,9 +3,12 @@
  * worker, bots publishing real VP8 + Opus over WebRTC, real ffmpeg): only hosts may start
  * and stop (forbidden otherwise); everyone in the meeting and in the waiting room is
  * told; a participant without the `recordable` grant has no track recorded; hosts list
- * and download the files, others may not; the files play (ffprobe).
+ * and download the files, others may not; the files play (ffprobe); webhooks say when a
+ * recording started and when its files are ready.
  */
 import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, before, it } from 'node:test';
 import { io } from 'socket.io-client';
@@ -14,23 +17,42 @@ import { loadMedia } from '../bench/bot/media.ts';
 import { ParleyConnector } from '../bench/bot/parley.ts';
 import { next, ok, request, startTestServer, type TestClient, type TestServer } from '../test/harness.ts';
 import { decodeErrors, filesWithData, firstFrameDecodes, probe } from '../test/ffprobe.ts';
+import type { WebhookEvent } from './webhooks/index.ts';
 import type { RecordingInfo, RecordingListResponse, RecordingState, RoomRecordingResponse } from './protocol/index.ts';
 
 let t: TestServer;
+let receiver: Server;
+/** Webhook bodies received (recording_started / recording_finished among them). */
+const hooks: WebhookEvent[] = [];
 const bots: Bot[] = [];
 const sockets: TestClient[] = [];
 const portBase = 43000 + 2 * Math.floor(Math.random() * 5000);
 
 before(async () => {
 	await loadMedia();
+	receiver = createServer((req, res) => {
+		let body = '';
+		req.on('data', (c: Buffer) => (body += c.toString()));
+		req.on('end', () => {
+			hooks.push(JSON.parse(body) as WebhookEvent);
+			res.end('ok');
+		});
+	});
+	await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
 	t = await startTestServer({
-		env: { PARLEY_RECORDING_RTP_PORT_MIN: String(portBase), PARLEY_RECORDING_RTP_PORT_MAX: String(portBase + 39) },
+		env: {
+			PARLEY_RECORDING_RTP_PORT_MIN: String(portBase),
+			PARLEY_RECORDING_RTP_PORT_MAX: String(portBase + 39),
+			PARLEY_WEBHOOKS_URLS: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`,
+			PARLEY_WEBHOOKS_SECRET: 'recording-webhook-secret-0123456789abcdef',
+		},
 	});
 });
 after(async () => {
 	for (const s of sockets) s.disconnect();
 	await Promise.all(bots.map((b) => b.close()));
 	await t?.close();
+	receiver?.close();
 });
 
 /** Connect and keep what arrives at once (the state is sent on connection). */
@@ -137,6 +159,11 @@ it('a host records the meeting: everyone is told, the excluded participant is no
 	assert.equal(download.headers.get('content-type'), 'video/webm');
 	const bytes = (await download.arrayBuffer()).byteLength;
 	assert.equal(bytes, video.bytes);
+
+	// The backend is told: started, then finished with the files.
+	await until('recording webhooks', () => hooks.some((h) => h.event === 'recording_finished' && h.recording?.id === info.id));
+	assert.ok(hooks.some((h) => h.event === 'recording_started' && h.recording?.id === info.id && h.room.name === room));
+	assert.equal(hooks.find((h) => h.event === 'recording_finished')?.recording?.files.length, 2);
 
 	const folder = t.server.recordings.store.folder(room, info.id);
 	const v = await probe(path.join(folder, video.file));

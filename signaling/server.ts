@@ -37,7 +37,7 @@ import { MeetingRegistry } from './meeting/MeetingRegistry.ts';
 import { MeetingControl } from './meeting/MeetingControl.ts';
 import { bindMeetingEvents } from './meetingEvents.ts';
 import { mountServerApi } from './api/router.ts';
-import { bindWebhookEvents, createWebhooks, type WebhookDispatcher } from './webhooks/index.ts';
+import { bindRecordingWebhooks, bindWebhookEvents, createWebhooks, type WebhookDispatcher } from './webhooks/index.ts';
 import { apiRouter, errorHandler } from './http/routes.ts';
 import { clientRouter } from './http/static.ts';
 import { ErrorCode, requestSchemas } from './protocol/index.ts';
@@ -223,6 +223,7 @@ export function createParleyServer(options: ParleyServerOptions): ParleyHttpServ
 	);
 	mountServerApi(serverApi, { config, sfu, meetings, sessions, control, recordings });
 	ops.adminRoutes.use(recordingAdminRoutes(recordings));
+	if (webhooks) bindRecordingWebhooks(webhooks, recordings, logger.child({ component: 'webhooks' }));
 	// After the token check: a locked meeting takes hosts and people already in only.
 	io.use((socket, next) => {
 		const claims = socket.data.claims;

@@ -8,6 +8,8 @@ import type { Logger } from 'pino';
 import type { Config } from '../../config/index.ts';
 import type { Sfu } from '../../sfu/index.ts';
 import type { MeetingRegistry } from '../meeting/MeetingRegistry.ts';
+import type { RecordingInfo } from '../protocol/index.ts';
+import type { RecordingService } from '../recording/RecordingService.ts';
 import { RedisWebhookQueue } from './RedisWebhookQueue.ts';
 import { SqliteWebhookQueue } from './SqliteWebhookQueue.ts';
 import { WebhookDispatcher } from './WebhookDispatcher.ts';
@@ -76,4 +78,29 @@ export function bindWebhookEvents(webhooks: WebhookDispatcher, sfu: Sfu, meeting
 		sfuRoom.on('newproducer', (p) => publish({ event: WebhookEventType.TrackPublished, ...describe(p) }));
 		sfuRoom.on('producerclose', (p) => publish({ event: WebhookEventType.TrackUnpublished, ...describe(p) }));
 	});
+}
+
+/** Recordings started, and finished (every file written): what a backend needs to fetch them. */
+export function bindRecordingWebhooks(webhooks: WebhookDispatcher, recordings: RecordingService, logger: Logger): void {
+	const publish = (event: Parameters<WebhookDispatcher['publish']>[0]): void => {
+		webhooks.publish(event).catch((error: unknown) => logger.error({ err: error, event: event.event }, 'webhook event not queued'));
+	};
+	const describe = (info: RecordingInfo): NonNullable<Parameters<WebhookDispatcher['publish']>[0]['recording']> => ({
+		id: info.id,
+		startedAt: info.startedAt,
+		endedAt: info.endedAt,
+		stopReason: info.stopReason,
+		bytes: info.bytes,
+		files: info.files.map((f) => ({ file: f.file, identity: f.peerId, source: f.source, kind: f.kind, startedAt: f.startedAt, endedAt: f.endedAt, bytes: f.bytes })),
+	});
+	recordings.on('change', (room, state) => {
+		if (state.active && state.id && state.startedAt !== null) {
+			publish({
+				event: WebhookEventType.RecordingStarted,
+				room: { name: room },
+				recording: { id: state.id, startedAt: state.startedAt, endedAt: null, stopReason: null, bytes: 0, files: [] },
+			});
+		}
+	});
+	recordings.on('ready', (info) => publish({ event: WebhookEventType.RecordingFinished, room: { name: info.room }, recording: describe(info) }));
 }

@@ -11,6 +11,9 @@ export const WebhookEventType = {
 	TrackPublished: 'track_published',
 	TrackUnpublished: 'track_unpublished',
 	HandRaised: 'hand_raised',
+	RecordingStarted: 'recording_started',
+	/** A recording stopped and every file of it is finished (ready to download). */
+	RecordingFinished: 'recording_finished',
 } as const;
 export type WebhookEventType = (typeof WebhookEventType)[keyof typeof WebhookEventType];
 
@@ -24,6 +27,14 @@ export interface WebhookEvent {
 	room: { name: string };
 	participant?: { identity: string; name: string };
 	track?: { id: string; kind: 'audio' | 'video'; source: string };
+	recording?: {
+		id: string;
+		startedAt: number;
+		endedAt: number | null;
+		stopReason: string | null;
+		bytes: number;
+		files: { file: string; identity: string; source: string; kind: 'audio' | 'video'; startedAt: number; endedAt: number; bytes: number }[];
+	};
 }
 
 export interface Delivery {

@@ -141,3 +141,38 @@ it('a recorder process killed mid-recording leaves a playable file, and recordin
 	assert.ok(await firstFrameDecodes(path.join(out, after[0]!.file)));
 	assert.deepEqual(readdirSync(out).filter((f) => f.endsWith('.sdp')), [], 'no SDP files left');
 });
+
+it('follows people: someone joining is recorded; a paused (muted) microphone finishes its file, unmuting starts a new one', { timeout: 60_000 }, async () => {
+	await publisher('mute', 'dora');
+	await producers('mute', 2);
+	const room = t.sfu.rooms.get('mute')!;
+	const out = path.join(dir, 'mute');
+	const parts: TrackPart[] = [];
+	const recorder = await Recorder.start({ room, dir: out, ffmpegPath: 'ffmpeg', ports, include: (id) => id !== 'nobody', logger: pino({ level: 'silent' }) });
+	recorder.on('part', (p) => parts.push(p));
+	await filesWithData(out, 2);
+	await publisher('mute', 'eve'); // joins while recording
+	await filesWithData(out, 4);
+	const mic = [...room.peers.get('dora')!.producers.values()].find((p) => p.kind === 'audio')!;
+	await mic.pause(); // what a host's mute does
+	await until(() => parts.some((p) => p.kind === 'audio' && p.end === 'paused'));
+	await sleep(500);
+	await mic.resume();
+	await filesWithData(out, 5);
+	await sleep(1000);
+	await recorder.stop();
+	assert.deepEqual(parts.filter((p) => p.peerId === 'eve').map((p) => p.source).sort(), ['camera', 'microphone'], 'the newcomer is recorded');
+	const audio = parts.filter((p) => p.kind === 'audio' && p.peerId === 'dora');
+	assert.deepEqual(audio.map((p) => p.end), ['paused', 'stopped'], JSON.stringify(parts));
+	assert.ok(audio[1]!.file.endsWith('-02.webm'), 'the second part is a new file of the same track');
+	for (const p of audio) assert.equal((await probe(path.join(out, p.file))).codec, 'opus');
+	assert.equal(parts.filter((p) => p.kind === 'video' && p.peerId === 'dora').length, 1, 'the camera went on in one file');
+});
+
+async function until(check: () => boolean, ms = 10_000): Promise<void> {
+	const end = Date.now() + ms;
+	while (!check()) {
+		if (Date.now() > end) throw new Error('timed out');
+		await sleep(50);
+	}
+}

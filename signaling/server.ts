@@ -199,13 +199,25 @@ export function createParleyServer(options: ParleyServerOptions): ParleyHttpServ
 
 	const guardSession = installSessionGuard({ io, auth: config.auth, revocations, log });
 	// In a cluster, after the token check: a room's connections all go to its host node.
-	if (cluster && config.cluster.placement) io.use(placeConnection(cluster, log));
 	const meetings = new MeetingRegistry({
 		defaults: { locked: false, waitingRoom: config.rooms.waitingRoom, allowSelfUnmute: config.rooms.allowSelfUnmute },
 		firstIsHost: config.dev,
 		emptyTimeoutMs: config.rooms.emptyTimeoutMs,
 	});
 	meetings.on('created', (meeting) => bindMeetingEvents(io, meeting));
+	if (cluster && config.cluster.placement) {
+		io.use(
+			placeConnection(cluster, log, async (room) => {
+				if (meetings.get(room)) return;
+				const record = await cluster.records.load(room);
+				if (record && !meetings.get(room)) {
+					meetings.getOrCreate(room).restore(record);
+					log.info({ roomId: room }, 'cluster: meeting state taken over from the previous host');
+				}
+			}),
+		);
+		meetings.on('created', (meeting) => cluster.records.bind(meeting, () => cluster.placement.held.has(meeting.id)));
+	}
 	const webhooks = createWebhooks(config, logger);
 	if (webhooks) bindWebhookEvents(webhooks, sfu, meetings, logger.child({ component: 'webhooks' }));
 	const control = new MeetingControl({ io, sfu, sessions, revocations, log: logger.child({ component: 'meeting' }) });

@@ -54,6 +54,8 @@ export async function startClusterWithRestart(options: StartClusterOptions): Pro
 			mediaPort: base + i,
 			secret,
 			httpPort: httpPorts[i]!,
+			// Nodes start together: give a loaded machine time.
+			startTimeoutMs: 90_000,
 			env: {
 				PARLEY_REDIS_URL: options.redisUrl,
 				PARLEY_CHAT_DURABILITY: 'process',

@@ -16,7 +16,7 @@ export interface ParleyServer {
 	url: string;
 	pid: number;
 	workerPids: number[];
-	token(room: string, identity: string, grants: { publish: boolean; subscribe: boolean }): string;
+	token(room: string, identity: string, grants: { publish: boolean; subscribe: boolean }, role?: 'host'): string;
 	/** The last lines the server printed. */
 	output(): string;
 	/** kill -9 (a crash): the process and its workers are gone at once, nothing is cleaned up. */
@@ -43,6 +43,8 @@ export interface StartParleyOptions {
 	secret?: string;
 	/** HTTP port (default: a free one). */
 	httpPort?: number;
+	/** How long it may take to start (default 30 s). */
+	startTimeoutMs?: number;
 }
 
 export async function startParley(options: StartParleyOptions): Promise<ParleyServer> {
@@ -98,7 +100,8 @@ export async function startParley(options: StartParleyOptions): Promise<ParleySe
 		await exited;
 	};
 	const url = `http://127.0.0.1:${httpPort}`;
-	const deadline = Date.now() + 30_000;
+	const startTimeoutMs = options.startTimeoutMs ?? 30_000;
+	const deadline = Date.now() + startTimeoutMs;
 	const want = options.workers ?? 1;
 	while (Date.now() < deadline) {
 		if (child.exitCode !== null) {
@@ -115,7 +118,7 @@ export async function startParley(options: StartParleyOptions): Promise<ParleySe
 						url,
 						pid: child.pid!,
 						workerPids: workers,
-						token: (room, identity, grants) => mintToken(auth, { room, identity, name: identity, grants }).token,
+						token: (room, identity, grants, role) => mintToken(auth, { room, identity, name: identity, grants, ...(role ? { role } : {}) }).token,
 						output: () => output,
 						kill,
 						stop,
@@ -128,5 +131,5 @@ export async function startParley(options: StartParleyOptions): Promise<ParleySe
 		await new Promise((r) => setTimeout(r, 200));
 	}
 	await stop();
-	throw new Error(`Parley did not start within 30 s: ${output}`);
+	throw new Error(`Parley did not start within ${startTimeoutMs / 1000} s: ${output}`);
 }

@@ -14,6 +14,7 @@ import type { ParleyServer } from '../session.ts';
 import { ErrorCode } from '../protocol/index.ts';
 import { NodeRegistry, type NodeInfo } from './NodeRegistry.ts';
 import { RoomPlacement } from './RoomPlacement.ts';
+import { MeetingRecords } from './MeetingRecords.ts';
 
 export { NodeRegistry, type NodeInfo, type NodeLoad } from './NodeRegistry.ts';
 export { RoomPlacement, chooseNode, type Placement } from './RoomPlacement.ts';
@@ -24,6 +25,8 @@ export interface Cluster {
 	readonly registry: NodeRegistry;
 	/** Which node hosts each room (after start). */
 	readonly placement: RoomPlacement;
+	/** Meetings' moderation state in Redis, read by the next host after a failover. */
+	readonly records: MeetingRecords;
 	/** Start heartbeating (once the server listens on `port`). */
 	start(port: number): Promise<void>;
 	close(): Promise<void>;
@@ -63,6 +66,7 @@ export function createCluster({ config, io, sfu, draining, inUse, log }: Cluster
 	);
 	let registry: NodeRegistry | undefined;
 	let placement: RoomPlacement | undefined;
+	const records = new MeetingRecords({ redis, ttlMs: 24 * 3600 * 1000, log: clog });
 	const describe = (): Omit<NodeInfo, 'id' | 'startedAt' | 'heartbeatAt'> => {
 		let peers = 0;
 		for (const room of sfu.rooms.values()) peers += room.peers.size;
@@ -89,6 +93,7 @@ export function createCluster({ config, io, sfu, draining, inUse, log }: Cluster
 			started();
 			return placement!;
 		},
+		records,
 		start: async (port) => {
 			const nodeId = config.cluster.nodeId ?? `${os.hostname()}:${port}`;
 			registry = new NodeRegistry({ redis, nodeId, heartbeatMs: config.cluster.heartbeatMs, ttlMs: config.cluster.nodeTtlMs, log: clog, describe });
@@ -113,7 +118,7 @@ const PLACE_TIMEOUT_MS = 2000;
  * nobody's), refuse it with `wrong_node` and the host's id otherwise (the client connects
  * again with `?node=<id>`; the load balancer routes it there).
  */
-export function placeConnection(cluster: Cluster, log: Logger): Middleware {
+export function placeConnection(cluster: Cluster, log: Logger, hosted: (room: string) => Promise<void>): Middleware {
 	return (socket, next) => {
 		const room = socket.data.claims.room;
 		const asked = socket.handshake.query.node;
@@ -128,7 +133,16 @@ export function placeConnection(cluster: Cluster, log: Logger): Middleware {
 		const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('placement timed out')), PLACE_TIMEOUT_MS).unref());
 		Promise.race([cluster.placement.place(room, redirected), timeout]).then(
 			(placement) => {
-				if (placement.host === 'self') return next();
+				if (placement.host === 'self') {
+					// A room taken over (or hosted anew): its meeting's state is read back first.
+					return void hosted(room).then(
+						() => next(),
+						(error: unknown) => {
+							log.warn({ err: error, roomId: room }, 'cluster: cannot read the meeting state; it starts from the defaults');
+							next();
+						},
+					);
+				}
 				if (placement.host === 'other') {
 					log.debug({ roomId: room, node: placement.node.id }, 'cluster: connection sent to the room\'s node');
 					return refuse(ErrorCode.WrongNode, `this meeting is hosted by node ${placement.node.id}`, { node: placement.node.id });

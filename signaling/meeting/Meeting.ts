@@ -59,6 +59,8 @@ export type MeetingEvents = {
 	handraised: [hand: RaisedHand];
 	/** Nobody is in or waiting any more. */
 	idle: [];
+	/** What `record()` returns changed (settings, roles, admitted people, hands, blocks). */
+	recordchange: [];
 	close: [];
 };
 
@@ -67,6 +69,17 @@ export interface MeetingOptions {
 	/** Dev mode: the first person to enter a new room is its host. */
 	firstIsHost: boolean;
 	now?: () => number;
+}
+
+/** The part of a meeting that outlives its node (kept in Redis in a cluster, read by the next host). */
+export interface MeetingRecord {
+	settings: MeetingSettings;
+	roles: [identity: string, role: Role][];
+	/** Admitted or already in: they skip the waiting room and the lock. */
+	known: string[];
+	hands: RaisedHand[];
+	blocked: [identity: string, sources: ModeratedSource[]][];
+	hadHost: boolean;
 }
 
 export const MeetingLimits = {
@@ -143,7 +156,10 @@ export class Meeting extends EventEmitter<MeetingEvents> {
 			firstInRoom = true;
 		}
 		const role = this.roleOf(a.identity);
-		if (role !== 'participant') this.#hadHost = true;
+		if (role !== 'participant' && !this.#hadHost) {
+			this.#hadHost = true;
+			this.emit('recordchange');
+		}
 		const waiting =
 			this.#settings.waitingRoom && role === 'participant' && !a.skipWaitingRoom && !this.#known.has(a.identity);
 		return { role, firstInRoom, waiting };
@@ -186,6 +202,7 @@ export class Meeting extends EventEmitter<MeetingEvents> {
 			for (const listener of entry.listeners) listener(decision);
 		}
 		if (ids.length) {
+			if (decision === 'admitted') this.emit('recordchange');
 			this.emit('waitingchange');
 			this.#checkIdle();
 		}
@@ -196,7 +213,10 @@ export class Meeting extends EventEmitter<MeetingEvents> {
 	addMember(identity: string, name: string): void {
 		this.#assertOpen();
 		const member = this.#members.get(identity);
-		this.#known.add(identity);
+		if (!this.#known.has(identity)) {
+			this.#known.add(identity);
+			this.emit('recordchange');
+		}
 		if (member) {
 			member.sockets++;
 			member.name = name;
@@ -218,6 +238,7 @@ export class Meeting extends EventEmitter<MeetingEvents> {
 		if (leaving) {
 			this.#known.delete(identity);
 			this.#hands.delete(identity);
+			this.emit('recordchange');
 		}
 		this.emit('memberleft', identity, member.name);
 		this.emit('change');
@@ -230,6 +251,7 @@ export class Meeting extends EventEmitter<MeetingEvents> {
 		this.#blocked.delete(identity);
 		this.#hands.delete(identity);
 		if (this.#roles.get(identity) !== 'host') this.#roles.delete(identity);
+		this.emit('recordchange');
 	}
 
 	setRole(identity: string, role: 'cohost' | 'participant'): void {
@@ -237,6 +259,7 @@ export class Meeting extends EventEmitter<MeetingEvents> {
 		if (role === 'participant') this.#roles.delete(identity);
 		else this.#roles.set(identity, role);
 		this.emit('rolechange', identity, role);
+		this.emit('recordchange');
 		this.emit('change');
 	}
 
@@ -248,7 +271,10 @@ export class Meeting extends EventEmitter<MeetingEvents> {
 		}
 		const changed = JSON.stringify(next) !== JSON.stringify(this.#settings);
 		this.#settings = next;
-		if (changed) this.emit('change');
+		if (changed) {
+			this.emit('recordchange');
+			this.emit('change');
+		}
 		return next;
 	}
 
@@ -257,6 +283,7 @@ export class Meeting extends EventEmitter<MeetingEvents> {
 		if (!member || this.#hands.has(identity)) return false;
 		const hand = { identity, name: member.name, raisedAt: this.#now() };
 		this.#hands.set(identity, hand);
+		this.emit('recordchange');
 		this.emit('handraised', hand);
 		this.emit('change');
 		return true;
@@ -264,6 +291,7 @@ export class Meeting extends EventEmitter<MeetingEvents> {
 
 	lowerHand(identity: string): boolean {
 		if (!this.#hands.delete(identity)) return false;
+		this.emit('recordchange');
 		this.emit('change');
 		return true;
 	}
@@ -274,11 +302,34 @@ export class Meeting extends EventEmitter<MeetingEvents> {
 		let set = this.#blocked.get(identity);
 		if (!set) this.#blocked.set(identity, (set = new Set()));
 		set.add(source);
+		this.emit('recordchange');
 	}
 
 	/** A host asked this person to unmute: whatever was blocked is allowed again. */
 	unblock(identity: string): void {
-		this.#blocked.delete(identity);
+		if (this.#blocked.delete(identity)) this.emit('recordchange');
+	}
+
+	/** What outlives this process (see MeetingRecord). */
+	record(): MeetingRecord {
+		return {
+			settings: { ...this.#settings },
+			roles: [...this.#roles],
+			known: [...this.#known],
+			hands: [...this.#hands.values()],
+			blocked: [...this.#blocked].map(([identity, set]) => [identity, [...set]]),
+			hadHost: this.#hadHost,
+		};
+	}
+
+	/** Take over a record written by the room's previous host (before anyone arrives here). */
+	restore(record: MeetingRecord): void {
+		this.#settings = { ...this.#settings, ...record.settings };
+		for (const [identity, role] of record.roles) this.#roles.set(identity, role);
+		for (const identity of record.known) this.#known.add(identity);
+		for (const hand of record.hands) this.#hands.set(hand.identity, hand);
+		for (const [identity, sources] of record.blocked) this.#blocked.set(identity, new Set(sources));
+		this.#hadHost ||= record.hadHost;
 	}
 
 	isBlocked(identity: string, source: ModeratedSource): boolean {

@@ -12,3 +12,4 @@ export { ViewportQueue } from './layers/ViewportQueue.ts';
 export { Recorder, type RecorderEvents, type RecorderOptions } from './recording/Recorder.ts';
 export { RtpPortPool } from './recording/RtpPortPool.ts';
 export type { TrackPart } from './recording/TrackRecording.ts';
+export { Composer, type ComposerOptions, type ComposerPart } from './recording/Composer.ts';

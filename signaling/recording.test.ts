@@ -173,6 +173,24 @@ it('a host records the meeting: everyone is told, the excluded participant is no
 	assert.ok(v.durationSec > 2 && a.durationSec > 2, `video ${v.durationSec} s, audio ${a.durationSec} s`);
 	assert.ok(await firstFrameDecodes(path.join(folder, video.file)));
 	assert.equal(await decodeErrors(path.join(folder, video.file)), '');
+
+	// The composed file (grid + mixed audio, MP4) is made in the background, with progress.
+	const progress: number[] = [];
+	const poll = setInterval(() => void t.server.recordings.store.get(room, info.id).then((i) => i?.composed && progress.push(i.composed.progress)), 200);
+	const composed = info.composed?.state === 'ready' ? info : await new Promise<RecordingInfo>((resolve) => t.server.recordings.once('composed', resolve));
+	clearInterval(poll);
+	assert.equal(composed.composed?.state, 'ready', JSON.stringify(composed.composed));
+	const span = (Math.max(...info.files.map((f) => f.endedAt)) - Math.min(...info.files.map((f) => f.startedAt))) / 1000;
+	const mp4 = path.join(folder, 'composed.mp4');
+	const { execFileSync } = await import('node:child_process');
+	const streams = execFileSync('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_name', '-of', 'csv=p=0', mp4]).toString().trim().split('\n');
+	assert.deepEqual(streams.sort(), ['aac', 'h264']);
+	const c = await probe(mp4);
+	assert.ok(Math.abs(c.durationSec - span) < 0.5, `composed ${c.durationSec} s for ${span} s recorded`);
+	assert.equal(await decodeErrors(mp4), '');
+	const composedDownload = await fetch(`${t.url}/api/rooms/${room}/recordings/${info.id}/composed.mp4?token=${hostToken}`);
+	assert.equal(composedDownload.status, 200);
+	console.log(`composed ${c.durationSec.toFixed(2)} s (recording ${span.toFixed(2)} s); progress seen: ${progress.map((p) => p.toFixed(2)).join(' ')}`);
 });
 
 it('people in the waiting room are told the meeting is being recorded before they are let in', { timeout: 30_000 }, async () => {

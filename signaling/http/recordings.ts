@@ -120,7 +120,7 @@ export function recordingsRouter({ config, recordings, revocations, isModerator,
 		logger.info({ roomId: room, peerId: claims.sub, file: req.params.file }, 'recording downloaded');
 		res.setHeader('Cache-Control', 'no-store');
 		res.setHeader('Content-Security-Policy', "default-src 'none'; sandbox");
-		res.download(file, String(req.params.file), { dotfiles: 'deny', headers: { 'Content-Type': file.endsWith('.webm') ? 'video/webm' : 'video/x-matroska' } }, (err) => {
+		res.download(file, String(req.params.file), { dotfiles: 'deny', headers: { 'Content-Type': file.endsWith('.webm') ? 'video/webm' : file.endsWith('.mp4') ? 'video/mp4' : 'video/x-matroska' } }, (err) => {
 			if (err && !res.headersSent) sendError(res, 404, ErrorCode.NotFound, 'no such recording file');
 		});
 	});

@@ -18,7 +18,11 @@ export interface RecordingState {
 export const RECORDING_ID_PATTERN = /^[0-9]{8}T[0-9]{6}Z-[a-z0-9]{6}$/;
 export const RecordingIdSchema = z.string().regex(RECORDING_ID_PATTERN, 'not a recording id');
 /** A recorded file's name inside its recording (`001-alice-camera-01.webm`). */
-export const RecordingFileNameSchema = z.string().regex(/^[0-9]{3}-[A-Za-z0-9_.@-]{1,64}-[a-z-]{1,16}-[0-9]{2,}\.(webm|mkv)$/, 'not a recording file');
+export const RecordingFileNameSchema = z
+	.string()
+	.regex(/^([0-9]{3}-[A-Za-z0-9_.@-]{1,64}-[a-z-]{1,16}-[0-9]{2,}\.(webm|mkv)|composed\.mp4)$/, 'not a recording file');
+/** The composed file's name in every recording folder. */
+export const COMPOSED_FILE = 'composed.mp4';
 
 export const recordingRequestSchemas = {
 	/** Host: start recording the meeting. */
@@ -64,6 +68,11 @@ export interface RecordingInfo {
 	stopReason: 'stopped' | 'meeting-ended' | 'size-limit' | 'server-shutdown' | null;
 	bytes: number;
 	files: RecordingFile[];
+	/**
+	 * The composed file (grid of the videos, audio mixed, MP4 H.264/AAC), made in the
+	 * background once the recording has stopped: its state and progress (0-1).
+	 */
+	composed?: { state: 'pending' | 'composing' | 'ready' | 'failed'; progress: number; file: string | null; bytes: number | null; seconds: number | null };
 }
 
 export interface RecordingListResponse {

@@ -10,11 +10,12 @@
  */
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../../config/index.ts';
-import { Recorder, RtpPortPool, type Sfu } from '../../sfu/index.ts';
-import { ErrorCode, ProtocolError, type RecordingInfo, type RecordingState } from '../protocol/index.ts';
+import { Composer, Recorder, RtpPortPool, type Sfu } from '../../sfu/index.ts';
+import { COMPOSED_FILE, ErrorCode, ProtocolError, type RecordingInfo, type RecordingState } from '../protocol/index.ts';
 import type { SessionRegistry } from '../session.ts';
 import { RecordingStore } from './RecordingStore.ts';
 
@@ -24,6 +25,8 @@ export type RecordingServiceEvents = {
 	change: [room: string, state: RecordingState];
 	/** Every file of a stopped recording is finished. */
 	ready: [info: RecordingInfo];
+	/** The composed file of a recording is made (or failed: `info.composed.state`). */
+	composed: [info: RecordingInfo];
 };
 
 interface Active {
@@ -46,6 +49,9 @@ export class RecordingService extends EventEmitter<RecordingServiceEvents> {
 	readonly #active = new Map<string, Active>();
 	readonly #stopping = new Set<Promise<void>>();
 	readonly #sweepTimer: NodeJS.Timeout;
+	/** Compositions run one at a time (they re-encode: CPU). */
+	#composing: Promise<void> = Promise.resolve();
+	#composer: Composer | undefined;
 	#closed = false;
 
 	constructor(deps: { config: Config; sfu: Sfu; sessions: SessionRegistry; log: Logger }) {
@@ -132,11 +138,53 @@ export class RecordingService extends EventEmitter<RecordingServiceEvents> {
 			await active.saving;
 			this.#log.info({ roomId: room, recordingId: active.info.id, files: active.info.files.length, bytes: active.info.bytes }, 'recording ready');
 			this.emit('ready', active.info);
+			if (active.info.files.length > 0 && !this.#closed) this.#compose(active);
 		});
 		const tracked = done.catch((err: unknown) => this.#log.error({ err, roomId: room }, 'recording did not finish cleanly'));
 		this.#stopping.add(tracked);
 		void tracked.finally(() => this.#stopping.delete(tracked));
 		return tracked;
+	}
+
+	/** Make the composed file in the background (queued behind any other composition). */
+	#compose(active: Active): void {
+		const info = active.info;
+		info.composed = { state: 'pending', progress: 0, file: null, bytes: null, seconds: null };
+		this.#save(active);
+		this.#composing = this.#composing.then(async () => {
+			if (this.#closed) return;
+			const started = Date.now();
+			const composer = new Composer({
+				ffmpegPath: this.#config.recording.ffmpegPath,
+				dir: this.store.folder(info.room, info.id),
+				output: COMPOSED_FILE,
+				log: this.#log.child({ roomId: info.room, recordingId: info.id }),
+				parts: info.files.map((f) => ({ file: f.file, track: `${f.peerId}:${f.source}`, kind: f.kind, startedAt: f.startedAt, endedAt: f.endedAt })),
+			});
+			this.#composer = composer;
+			let saved = 0;
+			composer.on('progress', (progress) => {
+				info.composed = { state: 'composing', progress, file: null, bytes: null, seconds: null };
+				if (Date.now() - saved > 1000) {
+					saved = Date.now();
+					this.#save(active);
+				}
+			});
+			try {
+				await composer.done;
+				const bytes = await stat(path.join(this.store.folder(info.room, info.id), COMPOSED_FILE)).then((s) => s.size, () => 0);
+				info.composed = { state: 'ready', progress: 1, file: COMPOSED_FILE, bytes, seconds: composer.durationSec };
+				this.#log.info({ roomId: info.room, recordingId: info.id, seconds: composer.durationSec, tookMs: Date.now() - started }, 'composed file ready');
+			} catch (err) {
+				info.composed = { state: 'failed', progress: 0, file: null, bytes: null, seconds: null };
+				if (!this.#closed) this.#log.error({ err, roomId: info.room, recordingId: info.id }, 'composed file not made');
+			} finally {
+				this.#composer = undefined;
+			}
+			this.#save(active);
+			await active.saving;
+			this.emit('composed', info);
+		});
 	}
 
 	/** Grants changed in a room: start or stop tracks accordingly. */
@@ -168,5 +216,8 @@ export class RecordingService extends EventEmitter<RecordingServiceEvents> {
 			for (const room of [...this.#active.keys()]) void this.stop(room, 'server', 'server-shutdown');
 		}
 		await Promise.all([...this.#stopping]);
+		// A composition in progress is abandoned (marked failed); the per-track files are kept.
+		this.#composer?.close();
+		await this.#composing;
 	}
 }

@@ -7,7 +7,7 @@
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { RecordingFileNameSchema, RecordingIdSchema, type RecordingInfo } from '../protocol/index.ts';
+import { COMPOSED_FILE, RecordingFileNameSchema, RecordingIdSchema, type RecordingInfo } from '../protocol/index.ts';
 
 export class RecordingStore {
 	readonly dir: string;
@@ -49,7 +49,8 @@ export class RecordingStore {
 	async filePath(room: string, id: string, file: string): Promise<string | null> {
 		if (!RecordingFileNameSchema.safeParse(file).success) return null;
 		const info = await this.get(room, id);
-		if (!info || !info.files.some((f) => f.file === file)) return null;
+		const composed = file === COMPOSED_FILE && info?.composed?.state === 'ready';
+		if (!info || (!composed && !info.files.some((f) => f.file === file))) return null;
 		return path.join(this.folder(room, id), file);
 	}
 

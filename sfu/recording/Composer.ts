@@ -1,0 +1,130 @@
+/**
+ * The composed file of a recording, for people to watch: every recorded video placed at
+ * its wall-clock start in a grid (one cell per person's camera or screen), every audio
+ * part delayed to its start and mixed, in one MP4 (H.264 + AAC). Made by one ffmpeg
+ * process in the background (low priority); `progress` events give the fraction done
+ * (ffmpeg's `-progress` output time over the recording's length).
+ *
+ * close() is idempotent: it stops a composition in progress (the partial file is removed).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { rename, rm } from 'node:fs/promises';
+import path from 'node:path';
+import type { Logger } from 'pino';
+
+export interface ComposerPart {
+	file: string;
+	/** Whose and which track: video parts of one track share a grid cell. */
+	track: string;
+	kind: 'audio' | 'video';
+	startedAt: number;
+	endedAt: number;
+}
+
+export interface ComposerOptions {
+	ffmpegPath: string;
+	dir: string;
+	parts: ComposerPart[];
+	/** Output file name in `dir`. */
+	output: string;
+	log: Logger;
+	/** Size of the whole grid (default 1280x720). */
+	width?: number;
+	height?: number;
+}
+
+export type ComposerEvents = {
+	progress: [fraction: number];
+};
+
+export class Composer extends EventEmitter<ComposerEvents> {
+	readonly done: Promise<void>;
+	readonly durationSec: number;
+	#child: ChildProcess | undefined;
+	#closed = false;
+
+	constructor(options: ComposerOptions) {
+		super();
+		const { parts } = options;
+		const t0 = Math.min(...parts.map((p) => p.startedAt));
+		const t1 = Math.max(...parts.map((p) => p.endedAt));
+		this.durationSec = Math.max(0.1, (t1 - t0) / 1000);
+		this.done = this.#run(options, t0);
+	}
+
+	async #run(options: ComposerOptions, t0: number): Promise<void> {
+		const { parts, dir, log } = options;
+		const W = options.width ?? 1280;
+		const H = options.height ?? 720;
+		const videos = parts.filter((p) => p.kind === 'video');
+		const audios = parts.filter((p) => p.kind === 'audio');
+		const tracks = [...new Set(videos.map((p) => p.track))];
+		const cols = Math.max(1, Math.ceil(Math.sqrt(tracks.length)));
+		const rows = Math.max(1, Math.ceil(tracks.length / cols));
+		const cw = 2 * Math.floor(W / cols / 2);
+		const ch = 2 * Math.floor(H / rows / 2);
+		const d = this.durationSec.toFixed(3);
+		const args = ['-nostdin', '-hide_banner', '-loglevel', 'error', '-progress', 'pipe:1', '-nostats'];
+		// A simulcast layer change changes the size mid-file: the scale filter follows it (the
+		// default, rebuilding the whole graph, would restart the grid's clock).
+		for (const p of parts) args.push('-reinit_filter', '0', '-i', path.join(dir, p.file));
+		const filters: string[] = [`color=c=black:s=${W}x${H}:r=30:d=${d}[base0]`];
+		let base = 'base0';
+		videos.forEach((p, n) => {
+			const i = parts.indexOf(p);
+			const cell = tracks.indexOf(p.track);
+			const x = (cell % cols) * cw;
+			const y = Math.floor(cell / cols) * ch;
+			const offset = ((p.startedAt - t0) / 1000).toFixed(3);
+			filters.push(
+				// Timestamps from 0 first (the files' own start is not 0 for the filters), then at the part's offset.
+				`[${i}:v]setpts=PTS-STARTPTS,scale=${cw}:${ch}:force_original_aspect_ratio=decrease,pad=${cw}:${ch}:(ow-iw)/2:(oh-ih)/2,setsar=1,fps=30,setpts=PTS+${offset}/TB[v${n}]`,
+				`[${base}][v${n}]overlay=${x}:${y}:eof_action=pass[base${n + 1}]`,
+			);
+			base = `base${n + 1}`;
+		});
+		const maps = ['-map', `[${base}]`];
+		if (audios.length > 0) {
+			audios.forEach((p, n) => {
+				const i = parts.indexOf(p);
+				const delay = Math.max(0, Math.round(p.startedAt - t0));
+				filters.push(`[${i}:a]aresample=48000,asetpts=PTS-STARTPTS,adelay=${delay}:all=1[a${n}]`);
+			});
+			filters.push(`${audios.map((_, n) => `[a${n}]`).join('')}amix=inputs=${audios.length}:normalize=0:dropout_transition=0,apad,atrim=0:${d}[aout]`);
+			maps.push('-map', '[aout]', '-c:a', 'aac', '-b:a', '128k');
+		}
+		const tmp = path.join(dir, `${options.output}.part.mp4`);
+		args.push('-filter_complex', filters.join(';'), ...maps, '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '26', '-pix_fmt', 'yuv420p', '-t', d, '-movflags', '+faststart', '-y', tmp);
+		const child = spawn('nice', ['-n', '10', options.ffmpegPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+		this.#child = child;
+		let stderr = '';
+		child.stderr?.setEncoding('utf8');
+		child.stderr?.on('data', (c: string) => (stderr = (stderr + c).slice(-2000)));
+		child.stdout?.setEncoding('utf8');
+		child.stdout?.on('data', (chunk: string) => {
+			const m = /out_time_us=(\d+)/g;
+			let last: RegExpExecArray | null = null;
+			for (let r = m.exec(chunk); r; r = m.exec(chunk)) last = r;
+			if (last) this.emit('progress', Math.min(1, Number(last[1]) / 1e6 / this.durationSec));
+		});
+		const code = await new Promise<number | null>((resolve) => {
+			child.once('error', () => resolve(-1));
+			child.once('close', (c) => resolve(c));
+		});
+		if (code !== 0 || this.#closed) {
+			await rm(tmp, { force: true });
+			if (this.#closed) throw new Error('composition cancelled');
+			log.error({ code, stderr: stderr.trim().slice(-800) }, 'composition failed');
+			throw new Error(`ffmpeg exited with ${code}: ${stderr.trim().split('\n').at(-1) ?? ''}`);
+		}
+		await rename(tmp, path.join(dir, options.output));
+		this.emit('progress', 1);
+	}
+
+	close(): void {
+		if (this.#closed) return;
+		this.#closed = true;
+		this.#child?.kill('SIGKILL');
+	}
+}

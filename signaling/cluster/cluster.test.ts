@@ -16,6 +16,8 @@ import { connectThrough, startCluster, startHaproxy, type ClusterNode, type Hapr
 import { connectClient, connectError, joinRoom, next, ok, type TestClient } from '../../test/harness.ts';
 import { redisForTests } from '../../test/redis.ts';
 import type { NodeInfo } from './index.ts';
+import { SignalingSession } from '../../client/src/media/SignalingSession.ts';
+import { createManager } from '../../client/src/media/connection.ts';
 
 const HEARTBEAT_MS = 300;
 const NODE_TTL_MS = 1200;
@@ -191,6 +193,27 @@ describe('two nodes with room placement, behind haproxy (deploy/haproxy.cfg)', (
 		await joinRoom(ann2.socket);
 		await replaced;
 
+		// The browser's own signaling code (SignalingSession) through haproxy: the balancer sends it
+		// to the node with fewer connections, which is not the host; it follows wrong_node.
+		let eveConnects = 0;
+		let eveBackAt = 0;
+		const eveFailed: string[] = [];
+		const eve = new SignalingSession({ token: token('eve'), manager: createManager(url) });
+		const eveIn = new Promise<void>((resolve) =>
+			eve.start({
+				connected: (first) => {
+					eveConnects++;
+					if (!first) eveBackAt = Date.now();
+					resolve();
+				},
+				reconnecting: () => {},
+				restartMedia: () => {},
+				failed: (error) => eveFailed.push(error.message),
+			}),
+		);
+		await eveIn;
+		assert.equal((eve.socket.io.opts.query as Record<string, string> | undefined)?.node, hostId, 'the browser client followed wrong_node');
+
 		const toBen = next(ben.socket, 'chat:message');
 		const before = await ok(ann2.socket, 'chat:send', { id: 'placed-0001', text: 'before the crash' });
 		await toBen;
@@ -224,6 +247,11 @@ describe('two nodes with room placement, behind haproxy (deploy/haproxy.cfg)', (
 		// Joined at the same moment: at least one of the two sees the other (one SFU room, on the live node).
 		assert.ok(back.reduce((n, b) => n + b.join.peers.length, 0) >= 1, 'both in one SFU room on the live node');
 
+		const deadline = Date.now() + 10_000;
+		while (eveConnects < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+		process.stderr.write(`# the browser's SignalingSession reconnected by itself ${eveBackAt - killedAt} ms after the kill\n`);
+		assert.equal(eveConnects, 2, `the browser client came back by itself (${eveFailed.join('; ')})`);
+		eve.close();
 		const [annBack, benBack] = back.map((b) => b.socket) as [TestClient, TestClient];
 		const synced = await ok(benBack, 'chat:sync', { afterSeq: 0 });
 		assert.deepEqual(synced.messages.map((m) => m.id), [before.message.id], 'the chat history is intact (Redis)');

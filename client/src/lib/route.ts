@@ -1,4 +1,5 @@
 /** What the address bar says: /r/<room> and ?token=. */
+import { peekToken, type TokenClaims } from './token.ts';
 import { ROOM_NAME_PATTERN } from '../../../signaling/protocol/limits.ts';
 
 export { ROOM_NAME_PATTERN };
@@ -99,31 +100,4 @@ export function randomRoomName(): string {
 	return `${pick(ADJECTIVES)}-${pick(NOUNS)}-${Math.floor(100 + Math.random() * 900)}`;
 }
 
-export interface TokenClaims {
-	/** The identity. */
-	sub?: string;
-	room?: string;
-	name?: string;
-	exp?: number;
-	role?: string;
-}
-
-/** The readable part of a JWT (no verification: the server verifies; for showing the room and name, and knowing one's identity). */
-export function peekToken(token: string): TokenClaims {
-	try {
-		const part = token.split('.')[1];
-		if (!part) return {};
-		const json = atob(part.replace(/-/g, '+').replace(/_/g, '/').padEnd(Math.ceil(part.length / 4) * 4, '='));
-		const bytes = Uint8Array.from(json, (c) => c.charCodeAt(0));
-		const claims = JSON.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>;
-		return {
-			...(typeof claims.sub === 'string' && claims.sub ? { sub: claims.sub } : {}),
-			...(typeof claims.room === 'string' ? { room: claims.room } : {}),
-			...(typeof claims.name === 'string' ? { name: claims.name } : {}),
-			...(typeof claims.exp === 'number' ? { exp: claims.exp } : {}),
-			...(typeof claims.role === 'string' ? { role: claims.role } : {}),
-		};
-	} catch {
-		return {};
-	}
-}
+export { peekToken, type TokenClaims };

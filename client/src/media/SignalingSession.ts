@@ -22,7 +22,7 @@ import type {
 	SessionEndReason,
 } from '../../../signaling/protocol/index.ts';
 import { emitWithAck, REQUEST_TIMEOUT_MS } from '../../../signaling/protocol/request.ts';
-import { peekToken } from '../lib/route.ts';
+import { peekToken } from '../lib/token.ts';
 import { createManager } from './connection.ts';
 import { describeServerRejection, RoomError } from './errors.ts';
 import { mark } from './marks.ts';

@@ -22,7 +22,9 @@ export const MANAGER_OPTIONS = {
 let warm: Manager | null = null;
 
 export function createManager(url = ''): Manager {
-	return new Manager(url || window.location.origin, { ...MANAGER_OPTIONS, transports: [...MANAGER_OPTIONS.transports] });
+	// (globalThis: this module also runs in Node, in the cluster test, with an explicit url.)
+	const origin = (globalThis as { location?: { origin: string } }).location?.origin ?? '';
+	return new Manager(url || origin, { ...MANAGER_OPTIONS, transports: [...MANAGER_OPTIONS.transports] });
 }
 
 /** Open a connection to be taken by the next join; returns a release function for unmount. */

@@ -18,7 +18,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from '@playwright/test';
-import { expect, join, test, uniqueRoom, type PageGlobals, type Participant, type StatsEntry } from './fixtures.ts';
+import { expect, join, openLobby, test, uniqueRoom, type PageGlobals, type Participant, type StatsEntry } from './fixtures.ts';
 import { startExtraServer } from './extra-server.ts';
 import { percentile } from './media-helpers.ts';
 
@@ -211,7 +211,9 @@ type KillResult = { kill: number; case: string; worker: number; pages: PageResul
 test('a dead mediasoup worker does not end the meeting: media comes back by itself, spread or not', async ({ participant }) => {
 	test.setTimeout(100_000);
 	// Placement by headroom from the first participant on (spreadConsumers 0): the room spreads.
-	const server = await startExtraServer({ PARLEY_MEDIA_WORKERS: '2', PARLEY_MEDIA_BASE_PORT: String(MEDIA_PORT), PARLEY_PLACEMENT_SPREAD_CONSUMERS: '0' });
+	const server = await startExtraServer({ PARLEY_MEDIA_WORKERS: '2', PARLEY_MEDIA_BASE_PORT: String(MEDIA_PORT), PARLEY_PLACEMENT_SPREAD_CONSUMERS: '0', PARLEY_OPS_DRAIN_GRACE_MS: '0' });
+	const started = Date.now();
+	const step = (what: string): void => console.log(`  ${((Date.now() - started) / 1000).toFixed(1)} s: ${what}`);
 	const results: KillResult[] = [];
 	try {
 		const admin = async (): Promise<AdminView> => (await (await fetch(`${server.baseURL}/admin/rooms`)).json()) as AdminView;
@@ -220,9 +222,17 @@ test('a dead mediasoup worker does not end the meeting: media comes back by itse
 		const people = await Promise.all(['Ana', 'Ben', 'Cy'].map((name) => participant(name, { baseURL: server.baseURL })));
 		const [ana, ...others] = people as [Participant, Participant, Participant];
 		// Ana first, alone: the next ones are placed seeing her load (her transports), so the room spreads.
-		await join(ana.page, { room, name: ana.name });
+		// The others' lobbies load meanwhile (their previews are awaited before they click Join).
+		await Promise.all([join(ana.page, { room, name: ana.name }), ...others.map((p) => openLobby(p.page, { room, name: p.name, waitForPreview: false }))]);
 		await expect.poll(async () => (await roomView())?.peers[0]?.producers, { timeout: 10_000 }).toBeGreaterThan(0);
-		await Promise.all(others.map((p) => join(p.page, { room, name: p.name })));
+		await Promise.all(
+			others.map(async (p) => {
+				await expect(p.page.getByTestId('preview')).toHaveAttribute('data-video', 'on', { timeout: 15_000 });
+				await p.page.getByTestId('join-button').click();
+				await expect(p.page.getByTestId('call')).toHaveAttribute('data-status', 'joined', { timeout: 15_000 });
+			}),
+		);
+		step('everyone joined');
 		await Promise.all(people.map((p) => p.page.evaluate(startMonitor)));
 		const idOf = new Map((await roomView())!.peers.map((x) => [x.name, x.id]));
 
@@ -250,6 +260,7 @@ test('a dead mediasoup worker does not end the meeting: media comes back by itse
 				)
 				.toBe(true);
 			if (kill === 1) await ana.page.waitForTimeout(2000);
+			step(`kill ${kill}`);
 
 			const t0 = Date.now();
 			process.kill(pid, 'SIGKILL');
@@ -294,6 +305,7 @@ test('a dead mediasoup worker does not end the meeting: media comes back by itse
 			// The replacement worker is up before the next kill.
 			await expect.poll(async () => (await admin()).workers.length, { timeout: 10_000 }).toBe(2);
 		}
+		step('done');
 		for (const p of people) await expect(p.page.getByTestId('call')).toHaveAttribute('data-status', 'joined');
 		expect(people.flatMap((p) => p.pageErrors)).toEqual([]);
 	} finally {

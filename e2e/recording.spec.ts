@@ -3,7 +3,8 @@
  * recording from the call page; everyone in the call sees the indicator, and so does
  * someone still in the lobby before they join (consent); a participant has no record
  * button; the host stops it and everyone's indicator goes. The files the server wrote
- * are checked with ffprobe (the host's camera in VP8, the microphone in Opus).
+ * are checked with ffprobe (the host's camera in VP8, the microphone in Opus); the host
+ * lists the recordings and downloads a file and the composed MP4.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -69,5 +70,18 @@ test('the host records: everyone sees the indicator, the lobby too; the files pl
 			const out = execFileSync('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_name', '-of', 'csv=p=0', path.join(RECORDINGS, room, info!.id, f.file)]).toString().trim();
 			expect(out).toBe(f.kind === 'video' ? 'vp8' : 'opus');
 		}
+	});
+
+	await test.step('the host lists the recordings and downloads a file and the composed meeting', async () => {
+		await hana.page.getByTestId('host-recordings').click();
+		const item = hana.page.getByTestId('recording-item').first();
+		await expect(item.getByTestId('recording-file')).toHaveCount(2);
+		const href = await item.getByTestId('recording-file').first().getAttribute('href');
+		expect((await hana.page.request.get(href!)).status()).toBe(200);
+		await expect(item.getByTestId('recording-composed')).toHaveAttribute('data-state', 'ready', { timeout: 30_000 });
+		const composed = await item.getByTestId('recording-download-composed').getAttribute('href');
+		const res = await hana.page.request.get(composed!);
+		expect(res.status()).toBe(200);
+		expect(res.headers()['content-type']).toBe('video/mp4');
 	});
 });

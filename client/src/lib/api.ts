@@ -9,6 +9,7 @@ import type {
 	LinkCheckRequest,
 	LinkCheckResponse,
 	RoomRecordingResponse,
+	RecordingListResponse,
 } from '../../../signaling/protocol/index.ts';
 import { IDENTITY_PATTERN } from '../../../signaling/protocol/limits.ts';
 
@@ -131,4 +132,9 @@ export async function revokeInvite(token: string, id: string): Promise<void> {
 /** Whether a meeting is being recorded (the lobby's consent notice); `credential`: the link's token or invitation. */
 export function fetchRoomRecording(room: string, credential: string | null): Promise<RoomRecordingResponse> {
 	return call<RoomRecordingResponse>(`/api/rooms/${encodeURIComponent(room)}/recording`, credential ? { headers: bearer(credential) } : undefined);
+}
+
+/** A host's list of the meeting's recordings (the join token says which room). */
+export function listRecordings(room: string, token: string): Promise<RecordingListResponse> {
+	return call<RecordingListResponse>(`/api/rooms/${encodeURIComponent(room)}/recordings`, { headers: bearer(token) });
 }

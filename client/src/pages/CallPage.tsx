@@ -22,6 +22,7 @@ import { StatsPanel } from '../components/StatsPanel.tsx';
 import { MutedHint } from '../components/MutedHint.tsx';
 import { ConnectionBanner } from '../components/ConnectionBanner.tsx';
 import { InvitesDialog } from '../components/InvitesDialog.tsx';
+import { RecordingsDialog } from '../components/RecordingsDialog.tsx';
 import { ShortcutsDialog } from '../components/ShortcutsDialog.tsx';
 import { useShortcuts, type ShortcutAction } from '../lib/shortcuts.ts';
 import type { RoomClient } from '../media/RoomClient.ts';
@@ -141,7 +142,7 @@ export function CallPage({ client, inviteLink, canManageInvites, token, onLeavin
 	const snapshot = useSyncExternalStore(client.subscribe, client.getSnapshot);
 	const { participants, local, status } = snapshot;
 	const [copied, setCopied] = useState<{ ok: true } | { ok: false; text: string } | null>(null);
-	const [dialog, setDialog] = useState<'shortcuts' | 'invites' | null>(null);
+	const [dialog, setDialog] = useState<'shortcuts' | 'invites' | 'recordings' | null>(null);
 	const [showPeople, setShowPeople] = useState(0);
 	const narrow = useMediaQuery('(max-width: 560px)');
 	const [audioBlocked, setAudioBlocked] = useState(false);
@@ -352,6 +353,7 @@ export function CallPage({ client, inviteLink, canManageInvites, token, onLeavin
 						local={local}
 						participants={participants}
 						onClose={() => setPeopleOpen(false)}
+						onOpenRecordings={() => setDialog('recordings')}
 					/>
 				)}
 				{meetingSnap.admission === 'waiting' && (
@@ -459,6 +461,7 @@ export function CallPage({ client, inviteLink, canManageInvites, token, onLeavin
 
 			{dialog === 'shortcuts' && <ShortcutsDialog onClose={() => setDialog(null)} available={available} />}
 			{dialog === 'invites' && <InvitesDialog token={token} onClose={() => setDialog(null)} onCopy={(url) => void copyUrl(url)} />}
+			{dialog === 'recordings' && <RecordingsDialog token={token} room={client.room} onClose={() => setDialog(null)} />}
 
 			{participants.map((p) =>
 				p.audioTrack ? <RemoteAudio key={p.audioTrack.id} track={p.audioTrack} peerId={p.id} onBlocked={onAudioBlocked} /> : null,

@@ -16,11 +16,13 @@ export interface MeetingPanelProps {
 	local: LocalMedia;
 	participants: readonly RemoteParticipant[];
 	onClose: () => void;
+	/** Hosts: show the meeting's recordings. */
+	onOpenRecordings?: () => void;
 }
 
 const ROLE_LABEL = { host: 'Host', cohost: 'Co-host', participant: '' } as const;
 
-export function MeetingPanel({ meeting, snapshot, selfId, local, participants, onClose }: MeetingPanelProps) {
+export function MeetingPanel({ meeting, snapshot, selfId, local, participants, onClose, onOpenRecordings }: MeetingPanelProps) {
 	const { state, waiting, role } = snapshot;
 	const moderator = role !== 'participant';
 	const media = new Map(participants.map((p) => [p.id, p]));
@@ -199,6 +201,11 @@ export function MeetingPanel({ meeting, snapshot, selfId, local, participants, o
 						>
 							{snapshot.recording.active ? 'Stop recording' : 'Record the meeting'}
 						</button>
+						{onOpenRecordings && (
+							<button type="button" className="meeting-action" onClick={onOpenRecordings} data-testid="host-recordings">
+								Recordings
+							</button>
+						)}
 						<button type="button" className="meeting-action" onClick={() => meeting.muteAll().catch(ignore)} data-testid="host-mute-all">
 							Mute everyone else
 						</button>

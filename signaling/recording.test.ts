@@ -9,6 +9,8 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { after, before, it } from 'node:test';
 import { io } from 'socket.io-client';
@@ -27,6 +29,8 @@ const hooks: WebhookEvent[] = [];
 const bots: Bot[] = [];
 const sockets: TestClient[] = [];
 const portBase = 43000 + 2 * Math.floor(Math.random() * 5000);
+// A dot in the folder's path (as in e2e/.artifacts): downloads must not take it for a dotfile.
+const recordingDir = mkdtempSync(path.join(os.tmpdir(), '.parley-recordings-'));
 
 before(async () => {
 	await loadMedia();
@@ -41,6 +45,7 @@ before(async () => {
 	await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
 	t = await startTestServer({
 		env: {
+			PARLEY_RECORDING_DIR: recordingDir,
 			PARLEY_RECORDING_RTP_PORT_MIN: String(portBase),
 			PARLEY_RECORDING_RTP_PORT_MAX: String(portBase + 39),
 			PARLEY_WEBHOOKS_URLS: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`,
@@ -53,6 +58,7 @@ after(async () => {
 	await Promise.all(bots.map((b) => b.close()));
 	await t?.close();
 	receiver?.close();
+	rmSync(recordingDir, { recursive: true, force: true });
 });
 
 /** Connect and keep what arrives at once (the state is sent on connection). */

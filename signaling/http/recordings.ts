@@ -11,6 +11,7 @@
  * role the meeting gave them); everyone else gets `forbidden`.
  */
 import express, { type Request, type Response, type Router } from 'express';
+import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../../config/index.ts';
 import { verifyInvite } from '../auth/invites.ts';
@@ -120,7 +121,8 @@ export function recordingsRouter({ config, recordings, revocations, isModerator,
 		logger.info({ roomId: room, peerId: claims.sub, file: req.params.file }, 'recording downloaded');
 		res.setHeader('Cache-Control', 'no-store');
 		res.setHeader('Content-Security-Policy', "default-src 'none'; sandbox");
-		res.download(file, String(req.params.file), { dotfiles: 'deny', headers: { 'Content-Type': file.endsWith('.webm') ? 'video/webm' : file.endsWith('.mp4') ? 'video/mp4' : 'video/x-matroska' } }, (err) => {
+		// Relative to its folder: `dotfiles` is checked on the file's own name, not on the data folder's path.
+		res.download(path.basename(file), String(req.params.file), { root: path.dirname(file), dotfiles: 'deny', headers: { 'Content-Type': file.endsWith('.webm') ? 'video/webm' : file.endsWith('.mp4') ? 'video/mp4' : 'video/x-matroska' } }, (err) => {
 			if (err && !res.headersSent) sendError(res, 404, ErrorCode.NotFound, 'no such recording file');
 		});
 	});

@@ -18,6 +18,8 @@ export function recordingSdp(kind: 'audio' | 'video', rtpParameters: types.RtpPa
 		't=0 0',
 		`m=${kind} ${port} RTP/AVP ${codec.payloadType}`,
 		`a=rtcp:${port + 1}`,
+		// ffmpeg listens on every address: it takes packets from the worker (127.0.0.1) only.
+		'a=source-filter: incl IN IP4 * 127.0.0.1',
 		`a=rtpmap:${codec.payloadType} ${name}/${codec.clockRate}${channels}`,
 	];
 	const fmtp = Object.entries(codec.parameters ?? {}).map(([k, v]) => `${k}=${String(v)}`);

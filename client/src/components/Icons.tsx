@@ -172,3 +172,18 @@ export const TicketIcon = (p: IconProps) => (
 		<path d="M13 6v12" strokeDasharray="2 2" />
 	</Svg>
 );
+
+export const ChevronUpIcon = (p: IconProps) => (
+	<Svg {...p}>
+		<path d="m6 15 6-6 6 6" />
+	</Svg>
+);
+
+export const SettingsIcon = (p: IconProps) => (
+	<Svg {...p}>
+		<path d="M4 6h10M18 6h2M4 12h4M12 12h8M4 18h12M20 18h0" />
+		<circle cx="16" cy="6" r="2" />
+		<circle cx="10" cy="12" r="2" />
+		<circle cx="18" cy="18" r="2" />
+	</Svg>
+);

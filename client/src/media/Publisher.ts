@@ -1,13 +1,20 @@
 /**
  * One local source (microphone, camera or screen) and its producer: capturing, publishing,
- * turning it on and off. Changes of one source run one at a time (a queue), and `busy`
- * says one is under way (the UI disables the button meanwhile).
+ * turning it on and off, switching its device. Changes of one source run one at a time (a
+ * queue), and `busy` says a capture is under way (the UI disables the button meanwhile).
  *
  * A microphone is muted by pausing its producer (on both ends: the others see the muted
- * icon); a camera or screen is turned off by closing its producer and releasing the device.
+ * icon). Muting takes effect at once (the track is disabled, the button follows), even while
+ * the producer is still being created; the server is told as soon as the producer exists.
+ * A camera or screen is turned off by closing its producer and releasing the device.
+ *
+ * Switching a camera or microphone captures the new device and swaps it into the existing
+ * producer (`replaceTrack`: no renegotiation, the others keep the same consumer). A device
+ * that disappears mid-call (unplugged) is replaced by another one of its kind, and the
+ * person is told which; with none left, the source turns off and says so.
  */
 import type { types as msc } from 'mediasoup-client';
-import { stopTrack } from './devices.ts';
+import { describeTrack, otherDevice, stopTrack, type TrackDevice } from './devices.ts';
 import { toRoomError } from './errors.ts';
 import type { Epoch } from './marks.ts';
 import type { SignalingSession } from './SignalingSession.ts';
@@ -20,14 +27,14 @@ export interface PublisherSpec {
 	source: PublishedSource;
 	/** Off pauses the producer and keeps the track (microphone) instead of closing both. */
 	pauseWhenOff: boolean;
-	/** Capture a new track; null when the person cancelled (e.g. the screen picker). */
-	acquire(): Promise<MediaStreamTrack | null>;
+	/** Capture a new track (from a device when given); null when the person cancelled (e.g. the screen picker). */
+	acquire(deviceId?: string): Promise<MediaStreamTrack | null>;
 	/** Encodings, codec options and codec for this source. */
 	produceOptions(): Pick<msc.ProducerOptions, 'encodings' | 'codecOptions' | 'codec'>;
 	/** Tuning once the producer exists (e.g. the degradation preference). */
 	afterProduce?(producer: LocalProducer): void;
-	/** What to tell the person when the device stops working (nothing: it just turns off). */
-	endedNotice?: string;
+	/** A capture device (camera, microphone): switchable, and replaced by another one when it disappears. */
+	device?: { kind: 'audioinput' | 'videoinput'; noun: 'camera' | 'microphone' };
 }
 
 export interface PublisherContext {
@@ -48,15 +55,20 @@ export class Publisher {
 	readonly #spec: PublisherSpec;
 	readonly #ctx: PublisherContext;
 	#track: MediaStreamTrack | null;
+	/** The device the person chose (used for the next capture); undefined: the system default. */
+	#deviceId: string | undefined;
 	#on: boolean;
 	#producer: LocalProducer | null = null;
+	/** What the server was last told about the producer (paused or not). */
+	#serverPaused = false;
 	#queue: Promise<void> = Promise.resolve();
 	#busy = 0;
 
-	constructor(spec: PublisherSpec, ctx: PublisherContext, track: MediaStreamTrack | null, on: boolean) {
+	constructor(spec: PublisherSpec, ctx: PublisherContext, track: MediaStreamTrack | null, on: boolean, deviceId?: string) {
 		this.source = spec.source;
 		this.#spec = spec;
 		this.#ctx = ctx;
+		this.#deviceId = deviceId || undefined;
 		this.#on = on && !!track;
 		this.#track = track && (this.#on || spec.pauseWhenOff) ? track : null;
 		if (track && !this.#track) stopTrack(track);
@@ -80,6 +92,12 @@ export class Publisher {
 		return this.#producer && !this.#producer.closed ? this.#producer : null;
 	}
 
+	/** The device in use (the live track's), else the one chosen for the next capture. */
+	get deviceId(): string | undefined {
+		const live = this.#live(this.#track) ? this.#track.getSettings().deviceId : undefined;
+		return live || this.#deviceId;
+	}
+
 	/** There is something to publish (a live track that is on, or a muted microphone). */
 	wantsToSend(): boolean {
 		return this.#publishable() !== null;
@@ -87,11 +105,20 @@ export class Publisher {
 
 	/** Publish in this session (queued behind other changes of this source). */
 	publish(generation: number): Promise<void> {
-		return this.#enqueue(() => this.#publish(generation));
+		return this.#enqueue(() => this.#publish(generation), !this.#spec.pauseWhenOff);
 	}
 
 	/** Turn the source on or off (capturing again if its track has ended). */
 	setEnabled(on: boolean): Promise<void> {
+		if (this.#spec.pauseWhenOff && !this.#ctx.closed() && (!on || this.#live(this.#track))) {
+			// Mute and unmute apply now, locally; the producer (maybe still being created) follows.
+			if (this.#on !== on) {
+				this.#on = on;
+				if (this.#track) this.#track.enabled = on;
+				this.#ctx.changed();
+			}
+			return this.#enqueue(() => this.#syncPaused(), false);
+		}
 		return this.#enqueue(async () => {
 			if (this.#ctx.closed() || (on === this.#on && (!on || this.#live(this.#track)))) return;
 			if (on) await this.#turnOn();
@@ -99,10 +126,30 @@ export class Publisher {
 		});
 	}
 
+	/**
+	 * Use another device. While the source is on (or a muted microphone) the new device is
+	 * captured and swapped into the producer; otherwise it is used the next time it turns on.
+	 */
+	switchDevice(deviceId: string): Promise<void> {
+		return this.#enqueue(async () => {
+			if (this.#ctx.closed() || !this.#spec.device) return;
+			this.#deviceId = deviceId || undefined;
+			const current = this.#track;
+			if (!this.#live(current) || (!this.#on && !this.#spec.pauseWhenOff)) {
+				this.#ctx.changed();
+				return;
+			}
+			if (deviceId && current.getSettings().deviceId === deviceId) return;
+			const track = await this.#spec.acquire(deviceId || undefined);
+			if (track) await this.#useTrack(track);
+		}, false);
+	}
+
 	/** The session ended (reconnect or close): the producer is gone, the track stays. */
 	reset(): void {
 		this.#producer?.close();
 		this.#producer = null;
+		this.#serverPaused = false;
 	}
 
 	close(): void {
@@ -120,10 +167,13 @@ export class Publisher {
 		return this.#live(this.#track) && (this.#on || this.#spec.pauseWhenOff) ? this.#track : null;
 	}
 
-	#enqueue(task: () => Promise<void>): Promise<void> {
-		this.#busy++;
-		this.#ctx.changed();
+	#enqueue(task: () => Promise<void>, busy = true): Promise<void> {
+		if (busy) {
+			this.#busy++;
+			this.#ctx.changed();
+		}
 		const run = this.#queue.then(task).finally(() => {
+			if (!busy) return;
 			this.#busy--;
 			if (!this.#ctx.closed()) this.#ctx.changed();
 		});
@@ -153,14 +203,12 @@ export class Publisher {
 			if (epoch.isCurrent(generation)) this.#closeOnServer(producer);
 			return;
 		}
-		if (paused) producer.pause();
 		this.#producer = producer;
+		this.#serverPaused = paused;
 		this.#spec.afterProduce?.(producer);
-		producer.on('trackended', () => {
-			if (this.#spec.endedNotice) this.#ctx.notice(this.#spec.endedNotice);
-			void this.setEnabled(false);
-		});
 		if (producer.kind === 'video') this.#ctx.produced(producer);
+		// Muted or unmuted while the producer was being created: bring it (and the server) in line.
+		if (this.#spec.pauseWhenOff) await this.#syncPaused();
 	}
 
 	async #turnOn(): Promise<void> {
@@ -169,7 +217,7 @@ export class Publisher {
 		if (!this.#live(this.#track)) {
 			if (this.#producer) this.#closeOnServer(this.#producer);
 			this.reset();
-			const track = await this.#spec.acquire();
+			const track = await this.#spec.acquire(this.#deviceId);
 			if (!track) return;
 			if (this.#ctx.closed()) {
 				track.stop();
@@ -183,9 +231,8 @@ export class Publisher {
 		if (this.#spec.pauseWhenOff && this.#track) this.#track.enabled = true;
 		this.#ctx.changed();
 		if (!this.#ctx.joined() || !epoch.isCurrent(generation)) return; // applied when (re)joining
-		const producer = this.#producer;
-		if (producer) {
-			await this.#setPaused(producer, false, generation);
+		if (this.#producer) {
+			await this.#syncPaused();
 			return;
 		}
 		const track = this.#track;
@@ -201,14 +248,14 @@ export class Publisher {
 		}
 	}
 
+	/** Camera or screen off: the producer closes and the device is released. */
 	async #turnOff(): Promise<void> {
-		const generation = this.#ctx.epoch.value;
 		this.#on = false;
 		const producer = this.#producer;
 		if (this.#spec.pauseWhenOff) {
 			if (this.#track) this.#track.enabled = false;
 			this.#ctx.changed();
-			if (producer && this.#ctx.joined() && this.#ctx.epoch.isCurrent(generation)) await this.#setPaused(producer, true, generation);
+			await this.#syncPaused();
 			return;
 		}
 		this.#producer = null;
@@ -219,20 +266,54 @@ export class Publisher {
 		if (producer && this.#ctx.joined()) this.#closeOnServer(producer);
 	}
 
-	/** Pause or resume on both ends; on failure, put the local state back in line with what the others see. */
-	async #setPaused(producer: LocalProducer, paused: boolean, generation: number): Promise<void> {
-		if (paused) producer.pause();
-		else producer.resume();
+	/** Make the producer's pause state, here and on the server, match on/off. */
+	async #syncPaused(): Promise<void> {
+		const producer = this.producer;
+		if (!producer) return;
+		const paused = !this.#on;
+		if (paused && !producer.paused) producer.pause();
+		if (!paused && producer.paused) producer.resume();
+		if (this.#track) this.#track.enabled = this.#on;
+		if (this.#serverPaused === paused || !this.#ctx.joined()) return;
+		const generation = this.#ctx.epoch.value;
 		try {
 			await this.#ctx.signaling.request(paused ? 'media:pauseProducer' : 'media:resumeProducer', { producerId: producer.id });
+			if (this.#ctx.epoch.isCurrent(generation) && this.#producer === producer) this.#serverPaused = paused;
 		} catch (error) {
-			if (!this.#ctx.epoch.isCurrent(generation)) return;
-			this.#on = paused;
-			if (this.#track) this.#track.enabled = paused;
-			if (paused) producer.resume();
-			else producer.pause();
+			if (!this.#ctx.epoch.isCurrent(generation) || this.#producer !== producer) return;
+			// Never send sound the others think is muted: a failed unmute mutes again here.
+			if (!paused) {
+				this.#on = false;
+				if (this.#track) this.#track.enabled = false;
+				producer.pause();
+				this.#ctx.changed();
+			}
 			throw error;
 		}
+	}
+
+	/** Swap a new track in (into the producer too, without renegotiating) and release the old one. */
+	async #useTrack(track: MediaStreamTrack): Promise<void> {
+		if (this.#ctx.closed()) {
+			track.stop();
+			return;
+		}
+		const old = this.#track;
+		if (this.#spec.pauseWhenOff) track.enabled = this.#on;
+		const producer = this.producer;
+		if (producer) {
+			try {
+				await producer.replaceTrack({ track });
+			} catch (error) {
+				track.stop();
+				throw error;
+			}
+			if (this.#spec.pauseWhenOff) track.enabled = this.#on;
+		}
+		this.#track = track;
+		this.#watchEnd(track);
+		if (old !== track) stopTrack(old);
+		this.#ctx.changed();
 	}
 
 	#closeOnServer(producer: LocalProducer): void {
@@ -242,12 +323,43 @@ export class Publisher {
 		});
 	}
 
-	/** The browser's own "Stop sharing" (or an unplugged device) turns the source off. */
+	/** The browser's own "Stop sharing", or an unplugged device. */
 	#watchEnd(track: MediaStreamTrack): void {
-		if (this.#spec.pauseWhenOff) return;
-		track.addEventListener('ended', () => {
-			if (this.#track === track) void this.setEnabled(false);
-		});
+		const was = describeTrack(track);
+		track.addEventListener(
+			'ended',
+			() => {
+				if (this.#track !== track || this.#ctx.closed()) return;
+				if (this.#spec.device) void this.#enqueue(() => this.#replaceLost(track, was));
+				else void this.setEnabled(false);
+			},
+			{ once: true },
+		);
+	}
+
+	/** A camera or microphone went away: carry on with another one, or turn off; say which. */
+	async #replaceLost(lost: MediaStreamTrack, was: TrackDevice): Promise<void> {
+		const device = this.#spec.device;
+		if (!device || this.#track !== lost || this.#ctx.closed()) return;
+		const name = was.label ? ` (${was.label})` : '';
+		let track: MediaStreamTrack | null = null;
+		try {
+			const other = await otherDevice(device.kind, was);
+			track = await this.#spec.acquire(other?.deviceId);
+		} catch {
+			track = null;
+		}
+		if (track && this.#track === lost && !this.#ctx.closed()) {
+			await this.#useTrack(track);
+			this.#ctx.notice(`Your ${device.noun}${name} was disconnected. Now using ${track.label || `another ${device.noun}`}.`);
+			return;
+		}
+		stopTrack(track);
+		if (this.#track !== lost || this.#ctx.closed()) return;
+		this.#ctx.notice(
+			`Your ${device.noun}${name} was disconnected and no other ${device.noun} was found. Connect one, then turn the ${device.noun} on again.`,
+		);
+		await this.#turnOff();
 	}
 }
 
@@ -255,4 +367,3 @@ function trackDimensions(track: MediaStreamTrack): { width: number; height: numb
 	const { width, height } = track.getSettings();
 	return width && height ? { width: Math.round(width), height: Math.round(height) } : null;
 }
-

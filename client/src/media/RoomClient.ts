@@ -11,6 +11,8 @@
 import type { PeerQuality, ResponseData } from '../../../signaling/protocol/index.ts';
 import type { ChatSocket } from '../chat/ChatClient.ts';
 import { loadDevice, preloadedDevice } from './device.ts';
+import { DeviceWatcher } from './DeviceWatcher.ts';
+import { save } from '../lib/storage.ts';
 import { Dynacast } from './Dynacast.ts';
 import { RoomError, toRoomError } from './errors.ts';
 import { deferred, Epoch, mark } from './marks.ts';
@@ -62,6 +64,7 @@ export class RoomClient {
 	readonly #mic: Publisher;
 	readonly #camera: Publisher;
 	readonly #screen: Publisher;
+	readonly #devices: DeviceWatcher;
 	#status: RoomStatus = 'connecting';
 	/** What a `reconnecting` status is restoring. */
 	#reconnecting: RoomSnapshot['reconnecting'] = null;
@@ -106,11 +109,10 @@ export class RoomClient {
 		const sources: SourceContext = {
 			device: () => this.#transports.device,
 			videoCodec: () => this.#videoCodec,
-			audioDeviceId: options.audioDeviceId,
-			videoDeviceId: options.videoDeviceId,
 		};
-		this.#mic = new Publisher(microphone(sources), ctx, options.audioTrack, options.micOn);
-		this.#camera = new Publisher(camera(sources), ctx, options.videoTrack, options.cameraOn);
+		this.#mic = new Publisher(microphone(), ctx, options.audioTrack, options.micOn, options.audioDeviceId);
+		this.#camera = new Publisher(camera(sources), ctx, options.videoTrack, options.cameraOn, options.videoDeviceId);
+		this.#devices = new DeviceWatcher(() => this.#changed());
 		this.#screen = new Publisher(screen(sources), ctx, null, false);
 		this.#stats = new MediaStats({
 			epoch: this.#epoch,
@@ -153,7 +155,10 @@ export class RoomClient {
 				screenTrack: this.#screen.track,
 				screenOn: !!this.#screen.track,
 				screenBusy: this.#screen.busy,
+				microphoneId: this.#mic.deviceId ?? null,
+				cameraId: this.#camera.deviceId ?? null,
 			},
+			devices: this.#devices?.lists ?? { cameras: [], microphones: [], speakers: [] },
 			error: this.#error,
 			notice: this.#store?.notice ?? null,
 			activeSpeaker: this.#activeSpeaker,
@@ -181,6 +186,7 @@ export class RoomClient {
 		if (this.#joinPromise) return this.#joinPromise;
 		const joined = deferred<void>();
 		this.#joinPromise = joined.promise;
+		this.#devices.start();
 		const s = this.#signaling;
 		s.on('peer:joined', (peer) => this.#remote.peerJoined(peer));
 		s.on('peer:left', ({ peerId }) => this.#remote.peerLeft(peerId));
@@ -387,6 +393,7 @@ export class RoomClient {
 		if (error) this.#error = error;
 		this.#teardownSession();
 		this.#signaling.close();
+		this.#devices.close();
 		for (const p of [this.#mic, this.#camera, this.#screen]) p.close();
 		this.#store.close();
 		this.#status = 'closed';
@@ -415,6 +422,16 @@ export class RoomClient {
 	/** Camera off closes the producer and releases the camera; on captures and publishes again. */
 	setCameraEnabled(on: boolean): Promise<void> {
 		return this.#camera.setEnabled(on);
+	}
+
+	/**
+	 * Use another microphone or camera (remembered for the next visit). Swapped into the
+	 * producer without renegotiating: the others keep receiving on the same consumer.
+	 */
+	async selectDevice(kind: 'microphone' | 'camera', deviceId: string): Promise<void> {
+		save(kind === 'microphone' ? 'microphoneId' : 'cameraId', deviceId);
+		await (kind === 'microphone' ? this.#mic : this.#camera).switchDevice(deviceId);
+		void this.#devices.refresh();
 	}
 
 	/** Share a screen, window or tab (the browser asks which), or stop sharing (also via the browser's own button). */

@@ -214,6 +214,30 @@ export async function listDevices(): Promise<DeviceLists> {
 	};
 }
 
+/** Which device a track comes from (kept while it is live: an ended track may no longer say). */
+export interface TrackDevice {
+	deviceId: string;
+	groupId: string;
+	label: string;
+}
+
+export function describeTrack(track: MediaStreamTrack): TrackDevice {
+	const { deviceId = '', groupId = '' } = track.getSettings();
+	return { deviceId, groupId, label: track.label };
+}
+
+/**
+ * Another device of a kind than the one that went away (not the same physical device under
+ * another entry, such as "default"); null when there is none in the list.
+ */
+export async function otherDevice(kind: 'audioinput' | 'videoinput', lost: TrackDevice): Promise<MediaDeviceOption | null> {
+	if (!mediaDevicesAvailable()) return null;
+	const devices = await navigator.mediaDevices.enumerateDevices();
+	const candidates = devices.filter((d) => d.kind === kind && d.deviceId !== '' && d.deviceId !== lost.deviceId);
+	const other = candidates.find((d) => !lost.groupId || d.groupId !== lost.groupId) ?? candidates[0];
+	return other ? { deviceId: other.deviceId, label: other.label } : null;
+}
+
 export function onDeviceChange(listener: () => void): () => void {
 	if (!mediaDevicesAvailable()) return () => {};
 	navigator.mediaDevices.addEventListener('devicechange', listener);

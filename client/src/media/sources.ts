@@ -21,8 +21,6 @@ export interface SourceContext {
 	device(): Device | null;
 	/** The room's video codec preference (null before joining). */
 	videoCodec(): 'vp8' | 'vp9' | null;
-	audioDeviceId?: string | undefined;
-	videoDeviceId?: string | undefined;
 }
 
 /** VP9 SVC when the room asks for it and this browser can send L3T3_KEY, VP8 simulcast otherwise. */
@@ -36,13 +34,13 @@ function videoCodec(ctx: SourceContext): { codec: msc.RtpCodecCapability | undef
 	return { codec: find('video/vp8'), svc: false };
 }
 
-export function microphone(ctx: SourceContext): PublisherSpec {
+export function microphone(): PublisherSpec {
 	return {
 		source: 'microphone',
 		pauseWhenOff: true,
-		acquire: () => getTrack('audio', ctx.audioDeviceId).catch((error: unknown) => Promise.reject(mediaError(error))),
+		acquire: (deviceId) => getTrack('audio', deviceId).catch((error: unknown) => Promise.reject(mediaError(error))),
 		produceOptions: () => ({ codecOptions: micCodecOptions() }),
-		endedNotice: 'Your microphone stopped working.',
+		device: { kind: 'audioinput', noun: 'microphone' },
 	};
 }
 
@@ -50,7 +48,7 @@ export function camera(ctx: SourceContext): PublisherSpec {
 	return {
 		source: 'camera',
 		pauseWhenOff: false,
-		acquire: () => getTrack('video', ctx.videoDeviceId).catch((error: unknown) => Promise.reject(mediaError(error))),
+		acquire: (deviceId) => getTrack('video', deviceId).catch((error: unknown) => Promise.reject(mediaError(error))),
 		produceOptions: () => {
 			const { codec, svc } = videoCodec(ctx);
 			return { encodings: svc ? cameraSvcEncodings() : cameraSimulcastEncodings(), codecOptions: cameraCodecOptions(), ...(codec ? { codec } : {}) };
@@ -61,7 +59,7 @@ export function camera(ctx: SourceContext): PublisherSpec {
 			const degradation = tuning().cameraDegradation;
 			if (degradation) void setDegradationPreference(producer, degradation);
 		},
-		endedNotice: 'Your camera stopped working.',
+		device: { kind: 'videoinput', noun: 'camera' },
 	};
 }
 

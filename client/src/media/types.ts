@@ -2,6 +2,7 @@
 import type { types as msc } from 'mediasoup-client';
 import type { Manager } from 'socket.io-client';
 import type { MediaSource, PeerQuality } from '../../../signaling/protocol/index.ts';
+import type { DeviceLists } from './devices.ts';
 
 export type RoomStatus = 'connecting' | 'joined' | 'reconnecting' | 'closed';
 
@@ -64,6 +65,9 @@ export interface LocalMedia {
 	screenTrack: MediaStreamTrack | null;
 	screenOn: boolean;
 	screenBusy: boolean;
+	/** The microphone and camera in use (or chosen for the next time they turn on). */
+	microphoneId: string | null;
+	cameraId: string | null;
 }
 
 export interface RoomSnapshot {
@@ -88,6 +92,8 @@ export interface RoomSnapshot {
 	 * (the server moved them to another media worker); status is `joined` again once they are.
 	 */
 	reconnecting: 'connection' | 'media' | null;
+	/** Cameras, microphones and speakers, kept current as devices come and go. */
+	devices: DeviceLists;
 }
 
 export interface RoomClientOptions {

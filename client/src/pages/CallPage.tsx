@@ -12,9 +12,11 @@ import {
 	LinkIcon,
 	MicIcon,
 	MicOffIcon,
+	SettingsIcon,
 	SpeakerIcon,
 	UsersIcon,
 } from '../components/Icons.tsx';
+import { DeviceDialog, DeviceMenu } from '../components/DeviceMenu.tsx';
 import { RemoteAudio, resumeAllAudio } from '../components/RemoteAudio.tsx';
 import { CallMediaControls } from '../components/CallMediaControls.tsx';
 import { Stage, type StageMode } from '../components/Stage.tsx';
@@ -142,7 +144,7 @@ export function CallPage({ client, inviteLink, canManageInvites, token, onLeavin
 	const snapshot = useSyncExternalStore(client.subscribe, client.getSnapshot);
 	const { participants, local, status } = snapshot;
 	const [copied, setCopied] = useState<{ ok: true } | { ok: false; text: string } | null>(null);
-	const [dialog, setDialog] = useState<'shortcuts' | 'invites' | 'recordings' | null>(null);
+	const [dialog, setDialog] = useState<'shortcuts' | 'invites' | 'recordings' | 'devices' | null>(null);
 	const [showPeople, setShowPeople] = useState(0);
 	const narrow = useMediaQuery('(max-width: 560px)');
 	const [audioBlocked, setAudioBlocked] = useState(false);
@@ -270,6 +272,12 @@ export function CallPage({ client, inviteLink, canManageInvites, token, onLeavin
 				>
 					<TicketIcon />
 					<span className="control-label">Invitations</span>
+				</button>
+			)}
+			{narrow && (
+				<button type="button" className="control" onClick={() => setDialog('devices')} data-testid="open-devices">
+					<SettingsIcon />
+					<span className="control-label">Devices</span>
 				</button>
 			)}
 			{narrow && (
@@ -422,6 +430,7 @@ export function CallPage({ client, inviteLink, canManageInvites, token, onLeavin
 					{local.micOn ? <MicIcon /> : <MicOffIcon />}
 					<span className="control-label">{local.micOn ? 'Mute' : 'Unmute'}</span>
 				</button>
+				{!narrow && <DeviceMenu client={client} local={local} devices={snapshot.devices} group="microphone" />}
 				<button
 					type="button"
 					className={`control${local.cameraOn ? '' : ' off'}`}
@@ -436,6 +445,7 @@ export function CallPage({ client, inviteLink, canManageInvites, token, onLeavin
 					{local.cameraOn ? <CameraIcon /> : <CameraOffIcon />}
 					<span className="control-label">{local.cameraOn ? 'Stop video' : 'Start video'}</span>
 				</button>
+				{!narrow && <DeviceMenu client={client} local={local} devices={snapshot.devices} group="camera" />}
 				{!narrow && secondary}
 				{!narrow && meetingControls}
 				<ChatToggle chat={chat} />
@@ -460,6 +470,7 @@ export function CallPage({ client, inviteLink, canManageInvites, token, onLeavin
 			</footer>
 
 			{dialog === 'shortcuts' && <ShortcutsDialog onClose={() => setDialog(null)} available={available} />}
+			{dialog === 'devices' && <DeviceDialog client={client} local={local} devices={snapshot.devices} onClose={() => setDialog(null)} />}
 			{dialog === 'invites' && <InvitesDialog token={token} onClose={() => setDialog(null)} onCopy={(url) => void copyUrl(url)} />}
 			{dialog === 'recordings' && <RecordingsDialog token={token} room={client.room} onClose={() => setDialog(null)} />}
 

@@ -308,6 +308,8 @@ describe('waiting room', () => {
 		for (const [name, payload] of [
 			['media:getRouterRtpCapabilities', {}],
 			['room:join', { rtpCapabilities: {} }],
+			// Asking for the receive side in the same answer does not get past the gate either.
+			['room:join', { rtpCapabilities: {}, receive: true }],
 			['media:createTransport', { direction: 'recv' }],
 			['chat:send', { id: 'waiting-msg-1', text: 'hi' }],
 			['chat:sync', { afterSeq: 0 }],

@@ -181,6 +181,39 @@ describe('a session in a room', () => {
 		b.disconnect();
 	});
 
+	it('answers room:join with the receive transport and consumers of everyone here when asked (receive)', async () => {
+		const a = await t.client(t.token({ room: 'fastjoin', identity: 'pub' }));
+		await joinRoom(a);
+		const send = await ok(a, 'media:createTransport', { direction: 'send' });
+		const produced = await Promise.all(
+			(['audio', 'video'] as const).map((kind, i) =>
+				ok(a, 'media:produce', {
+					transportId: send.id,
+					kind,
+					rtpParameters: syntheticRtpParameters(kind, 5550 + i),
+					source: kind === 'audio' ? 'microphone' : 'camera',
+				}),
+			),
+		);
+		const b = await t.client(t.token({ room: 'fastjoin', identity: 'sub' }));
+		const { rtpCapabilities } = await ok(b, 'media:getRouterRtpCapabilities', {});
+		const joined = await ok(b, 'room:join', { rtpCapabilities, receive: true });
+		assert.ok(joined.receive);
+		assert.ok(joined.receive.transport.iceCandidates.length >= 1);
+		assert.deepEqual(joined.receive.consumers.map((c) => c.producerId).sort(), produced.map((p) => p.producerId).sort());
+		assert.ok(joined.receive.consumers.every((c) => c.peerId === 'pub'));
+		// They are real consumers on that transport: resumed like any other, closed with it.
+		await ok(b, 'media:resumeConsumer', { consumerId: joined.receive.consumers[0]!.id });
+		await ok(b, 'media:closeTransport', { transportId: joined.receive.transport.id });
+		const gone = await request(b, 'media:resumeConsumer', { consumerId: joined.receive.consumers[1]!.id });
+		assert.equal(!gone.ok && gone.error.code, 'not_found');
+		// Without `receive` (or without the subscribe grant) nothing is opened.
+		assert.equal((await joinRoom(a)).receive, undefined);
+		const viewerless = await t.client(t.token({ room: 'fastjoin', identity: 'nosub', grants: { subscribe: false } }));
+		assert.equal((await ok(viewerless, 'room:join', { rtpCapabilities, receive: true })).receive, undefined);
+		for (const s of [a, b, viewerless]) s.disconnect();
+	});
+
 	it('never reaches another room: a producer id from room A is not found from room B', async () => {
 		const a = await t.client(t.token({ room: 'room-a', identity: 'pa' }));
 		const b = await t.client(t.token({ room: 'room-b', identity: 'pb' }));

@@ -11,6 +11,7 @@ const VIEWPORT_BATCH_INTERVAL_MS = 100;
 import { handle } from '../rpc.ts';
 import { turnIceServers } from '../turn/credentials.ts';
 import { joined, type HandlerContext } from './context.ts';
+import { consumerOptions, transportOptions } from './wire.ts';
 
 export function registerMediaHandlers(ctx: HandlerContext): void {
 	const { session, config, meeting } = ctx;
@@ -29,14 +30,7 @@ export function registerMediaHandlers(ctx: HandlerContext): void {
 		const { peer } = joined(session);
 		if (direction === 'send' && !grants.publish) throw forbidden('this token may not publish');
 		if (direction === 'recv' && !grants.subscribe) throw forbidden('this token may not subscribe');
-		const transport = await peer.createTransport(direction);
-		return {
-			id: transport.id,
-			iceParameters: transport.iceParameters,
-			iceCandidates: transport.iceCandidates,
-			dtlsParameters: transport.dtlsParameters,
-			iceServers: iceServers(),
-		};
+		return transportOptions(await peer.createTransport(direction), iceServers());
 	});
 
 	handle(ctx, 'media:connectTransport', async ({ transportId, dtlsParameters }) => {
@@ -97,16 +91,7 @@ export function registerMediaHandlers(ctx: HandlerContext): void {
 		if (producer.appData.peerId === peer.id) {
 			throw new ProtocolError(ErrorCode.InvalidState, 'cannot consume your own producer');
 		}
-		const consumer = await peer.consume(transportId, producer);
-		return {
-			id: consumer.id,
-			producerId: producer.id,
-			peerId: producer.appData.peerId,
-			kind: consumer.kind,
-			source: producer.appData.source,
-			rtpParameters: consumer.rtpParameters,
-			producerPaused: consumer.producerPaused,
-		};
+		return consumerOptions(await peer.consume(transportId, producer), producer);
 	});
 
 	handle(ctx, 'media:resumeConsumer', async ({ consumerId }) => {

@@ -4,10 +4,15 @@
  * cleanup on disconnect.
  */
 import type { types } from 'mediasoup';
+import type { Peer, Room } from '../../sfu/index.ts';
+import type { ConsumerOptions, ResponseData } from '../protocol/index.ts';
 import { channels, type ParleyServer, type SessionRegistry } from '../session.ts';
 import { handle } from '../rpc.ts';
-import { peerInfo, peerInfos } from './wire.ts';
+import { turnIceServers } from '../turn/credentials.ts';
+import { consumerOptions, peerInfo, peerInfos, transportOptions } from './wire.ts';
 import { joined, type HandlerContext } from './context.ts';
+
+type JoinAnswer = ResponseData<'room:join'>;
 
 export function registerRoomHandlers(ctx: HandlerContext): void {
 	const { socket, session, sfu, sessions } = ctx;
@@ -18,14 +23,34 @@ export function registerRoomHandlers(ctx: HandlerContext): void {
 		return { rtpCapabilities: room.rtpCapabilities };
 	});
 
-	handle(ctx, 'room:join', async ({ rtpCapabilities }) => {
+	/** The answer to room:join: who is here, and (asked for) the receive transport with their media. */
+	const answer = async (room: Room, peer: Peer, receive: boolean | undefined): Promise<JoinAnswer> => {
+		let opened: JoinAnswer['receive'];
+		if (receive && session.claims.grants.subscribe) {
+			const transport = await peer.createTransport('recv');
+			const producers = [...room.peers.values()].filter((p) => p.id !== peer.id).flatMap((p) => [...p.producers.values()]);
+			const made = await Promise.allSettled(producers.map(async (producer) => consumerOptions(await peer.consume(transport.id, producer), producer)));
+			const consumers: ConsumerOptions[] = [];
+			for (const m of made) {
+				if (m.status === 'fulfilled') consumers.push(m.value);
+				// The client consumes what is missing itself (and tells the person if that fails too).
+				else session.log.debug({ err: m.reason }, 'consume at join failed');
+			}
+			opened = { transport: transportOptions(transport, turnIceServers(ctx.config.turn, session.claims.sub)), consumers };
+		}
+		// Who is here now (after the awaits): a producer that came meanwhile is consumed by the
+		// client as usual; a consumer of one that went is left unused (and closed) by the client.
+		const base: JoinAnswer = { self: peerInfo(peer), peers: peerInfos(room, peer.id), videoCodec: room.videoCodec, activeSpeaker: room.activeSpeaker };
+		return opened ? { ...base, receive: opened } : base;
+	};
+
+	handle(ctx, 'room:join', async ({ rtpCapabilities, receive }) => {
 		const current = session.peer;
 		if (current && !current.closed && session.room && !session.room.closed) {
 			// The same connection joining again: its media moved to another worker (media:reconnect)
 			// or the client starts it over. The participant stays (no leave/join for the others).
 			current.resetMedia();
-			const room = session.room;
-			return { self: peerInfo(current), peers: peerInfos(room, current.id), videoCodec: room.videoCodec, activeSpeaker: room.activeSpeaker };
+			return answer(session.room, current, receive);
 		}
 		leave(ctx);
 		const previous = sessions.get(roomId, session.claims.sub);
@@ -62,7 +87,7 @@ export function registerRoomHandlers(ctx: HandlerContext): void {
 			}
 		});
 		await socket.join([channels.room(roomId), channels.peer(roomId, peer.id)]);
-		return { self: peerInfo(peer), peers: peerInfos(room, peer.id), videoCodec: room.videoCodec, activeSpeaker: room.activeSpeaker };
+		return answer(room, peer, receive);
 	});
 
 	handle(ctx, 'room:leave', () => {

@@ -2,8 +2,9 @@
  * The SFU speaks its own domain types (sfu/types.ts, its Peer/Producer objects); this is
  * the one place where they become the protocol's wire objects.
  */
-import type { Peer, Producer, QualityReport, Room } from '../../sfu/index.ts';
-import type { PeerInfo, PeerQuality, ProducerInfo } from '../protocol/index.ts';
+import type { types } from 'mediasoup';
+import type { Consumer, Peer, Producer, QualityReport, Room } from '../../sfu/index.ts';
+import type { ConsumerOptions, IceServer, PeerInfo, PeerQuality, ProducerInfo, TransportOptions } from '../protocol/index.ts';
 
 export function producerInfo(producer: Producer): ProducerInfo {
 	return {
@@ -26,4 +27,26 @@ export function peerInfos(room: Room, except?: string): PeerInfo[] {
 
 export function peerQuality(q: QualityReport): PeerQuality {
 	return { peerId: q.peerId, quality: q.quality, rttMs: q.rttMs, lossPercent: q.lossPercent, sendKbps: q.sendKbps, score: q.score };
+}
+
+export function transportOptions(transport: types.WebRtcTransport, iceServers: IceServer[]): TransportOptions {
+	return {
+		id: transport.id,
+		iceParameters: transport.iceParameters,
+		iceCandidates: transport.iceCandidates,
+		dtlsParameters: transport.dtlsParameters,
+		iceServers,
+	};
+}
+
+export function consumerOptions(consumer: Consumer, producer: Producer): ConsumerOptions {
+	return {
+		id: consumer.id,
+		producerId: producer.id,
+		peerId: producer.appData.peerId,
+		kind: consumer.kind,
+		source: producer.appData.source,
+		rtpParameters: consumer.rtpParameters,
+		producerPaused: consumer.producerPaused,
+	};
 }

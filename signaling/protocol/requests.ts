@@ -29,8 +29,12 @@ const ConsumerRef = z.strictObject({ consumerId: IdSchema });
 export const requestSchemas = {
 	/** The router's RTP capabilities, to load the mediasoup-client Device. */
 	'media:getRouterRtpCapabilities': Empty,
-	/** Enter the room (the room comes from the token) with the device's receive capabilities. */
-	'room:join': z.strictObject({ rtpCapabilities: RtpCapabilitiesSchema }),
+	/**
+	 * Enter the room (the room comes from the token) with the device's receive capabilities.
+	 * `receive`: open the receive transport and consume everyone already here in the same
+	 * round trip (the answer's `receive`), so the first frames do not wait for two more.
+	 */
+	'room:join': z.strictObject({ rtpCapabilities: RtpCapabilitiesSchema, receive: z.boolean().optional() }),
 	/** Leave the room; the socket may then disconnect. */
 	'room:leave': Empty,
 	'media:createTransport': z.strictObject({ direction: z.enum(['send', 'recv']) }),
@@ -110,6 +114,11 @@ export interface ResponseMap extends ChatResponseMap, MeetingResponseMap, Record
 		videoCodec: 'vp8' | 'vp9';
 		/** The current dominant speaker, if any. */
 		activeSpeaker: string | null;
+		/**
+		 * Asked for with `receive` (and the token may subscribe): the receive transport and a
+		 * consumer (paused until media:resumeConsumer) of each producer in `peers`.
+		 */
+		receive?: { transport: TransportOptions; consumers: ConsumerOptions[] };
 	};
 	'room:leave': Record<string, never>;
 	'media:createTransport': TransportOptions;

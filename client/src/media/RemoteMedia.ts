@@ -73,11 +73,14 @@ export class RemoteMedia {
 	#restarts = 0;
 	/** Bumped when the receive transport is replaced: consume() calls of an earlier round drop their results. */
 	#round = 0;
+	/** Consumers the server made with the room:join answer (by producer id), not handed to the batcher yet. */
+	readonly #prefetched = new Map<string, ConsumerOptions>();
 
 	constructor(ctx: RemoteMediaContext) {
 		this.#ctx = ctx;
 		this.#batcher = new ConsumerBatcher({
-			inflight: () => this.#inflight,
+			// Consumers that came with the join answer are on their way to the batcher too.
+			inflight: () => this.#inflight + this.#prefetched.size,
 			// Before the receive transport's first negotiation (the one these consumers are in), the
 			// server can resume them right away: mediasoup asks for a keyframe once DTLS is up.
 			resumeEarly: (consumerId) =>
@@ -113,6 +116,23 @@ export class RemoteMedia {
 	}
 
 	// ---- what the server says ------------------------------------------------------
+
+	/**
+	 * Consumers the server made with the room:join answer, on the receive transport of that
+	 * answer: used instead of asking for them (call before peerJoined for the answer's peers).
+	 */
+	prefetch(consumers: readonly ConsumerOptions[]): void {
+		for (const options of consumers) this.#prefetched.set(options.producerId, options);
+	}
+
+	/** Close the prefetched consumers of producers that are not here (any more): nobody will use them. */
+	dropUnknownPrefetched(): void {
+		for (const [producerId, options] of this.#prefetched) {
+			if (this.#byProducer.has(producerId) || this.#consuming.has(producerId)) continue;
+			this.#prefetched.delete(producerId);
+			this.#ctx.request('media:closeConsumer', { consumerId: options.id }).catch(() => undefined);
+		}
+	}
 
 	peerJoined(peer: PeerInfo): void {
 		if (peer.id === this.#ctx.selfId()) return;
@@ -207,12 +227,15 @@ export class RemoteMedia {
 		try {
 			const transport = await this.#ctx.transports.recvTransport();
 			if (!current() || !this.#exists(producer)) return;
-			let options: ConsumerOptions;
-			this.#inflight++;
-			try {
-				options = await request('media:consume', { transportId: transport.id, producerId: producer.id });
-			} finally {
-				if (current()) this.#inflight--;
+			let options = this.#prefetched.get(producer.id);
+			if (options) this.#prefetched.delete(producer.id);
+			else {
+				this.#inflight++;
+				try {
+					options = await request('media:consume', { transportId: transport.id, producerId: producer.id });
+				} finally {
+					if (current()) this.#inflight--;
+				}
 			}
 			if (!current() || transport.closed) return;
 			mark(`consume-answered-${options.kind}`);
@@ -278,6 +301,7 @@ export class RemoteMedia {
 	async #restartReceive(generation: number): Promise<void> {
 		mark('recv-transport-replaced');
 		this.#round++;
+		this.#prefetched.clear();
 		this.#consuming.clear();
 		this.#inflight = 0;
 		this.#batcher.reset(new RoomError('closed', 'Receive transport replaced.'));
@@ -362,6 +386,7 @@ export class RemoteMedia {
 		this.#layers.clear();
 		this.#viewports.reset();
 		this.#consuming.clear();
+		this.#prefetched.clear();
 		this.#inflight = 0;
 		this.#batcher.reset(new RoomError('closed', 'Session closed.'));
 		this.#failed.clear();

@@ -8,12 +8,12 @@
  * media session (a new generation); close() is idempotent and releases everything
  * (socket, transports, local tracks).
  */
-import type { PeerQuality, ResponseData } from '../../../signaling/protocol/index.ts';
+import type { PeerQuality, TransportOptions } from '../../../signaling/protocol/index.ts';
 import type { ChatSocket } from '../chat/ChatClient.ts';
-import { loadDevice, preloadedDevice } from './device.ts';
 import { DeviceWatcher } from './DeviceWatcher.ts';
 import { save } from '../lib/storage.ts';
 import { Dynacast } from './Dynacast.ts';
+import { joinWithDevice } from './joinWithDevice.ts';
 import { RoomError, toRoomError } from './errors.ts';
 import { deferred, Epoch, mark } from './marks.ts';
 import { Publisher, type PublisherContext } from './Publisher.ts';
@@ -33,7 +33,6 @@ import type {
 	RoomStatus,
 	TileViewport,
 } from './types.ts';
-import { wire } from './wire.ts';
 
 export type * from './types.ts';
 export { RoomError, toRoomError } from './errors.ts';
@@ -259,7 +258,7 @@ export class RoomClient {
 			await this.#admission();
 			if (!this.#epoch.isCurrent(generation)) return;
 		}
-		const { device, joinAnswer } = await this.#loadDeviceAndJoin();
+		const { device, joinAnswer } = await joinWithDevice(this.#signaling);
 		if (!this.#epoch.isCurrent(generation)) return;
 		this.#transports.device = device;
 		const { self, peers } = joinAnswer;
@@ -268,23 +267,27 @@ export class RoomClient {
 		this.#videoCodec = joinAnswer.videoCodec;
 		this.#activeSpeaker = joinAnswer.activeSpeaker;
 		this.#stats.start(generation);
+		// Receive first: it is what the person waits for. The join answer brought the receive
+		// transport and the consumers of everyone here (one negotiation, no more round trips).
+		const { receive } = joinAnswer;
+		if (receive) this.#remote.prefetch(receive.consumers);
+		const opened = receive ? this.#transports.openRecv(receive.transport, generation) : null;
 		for (const peer of peers) this.#remote.peerJoined(peer);
+		this.#remote.dropUnknownPrefetched();
 		this.#sessionUp = true;
 		if (!restore) this.#status = 'joined';
 		this.#changed();
 
-		// Receive first: it is what the person waits for. The send transport is requested
-		// alongside, but producing (encoder start-up is CPU-heavy) waits until the consumers of
-		// the people already here are set up, or a short while at most.
-		const recv = this.#signaling.request('media:createTransport', { direction: 'recv' });
+		// The send transport is requested alongside, but producing (encoder start-up is CPU-heavy)
+		// waits until the consumers of the people already here are set up, or a short while at most.
+		const recv = opened ? null : this.#signaling.request('media:createTransport', { direction: 'recv' });
 		const publishers = [this.#mic, this.#camera, this.#screen].filter((p) => p.wantsToSend());
 		if (publishers.length) this.#transports.ensureSend().catch(() => {});
 		if (restore) {
 			// The others see nothing of this participant until it publishes again: do not wait.
 			const publishing = publishers.length ? this.#publish(publishers, generation) : Promise.resolve();
-			const recvOptions = await recv;
-			if (!this.#epoch.isCurrent(generation)) return;
-			const transport = this.#transports.openRecv(recvOptions, generation);
+			const transport = opened ?? (await this.#openRecv(recv, generation));
+			if (!transport) return;
 			await Promise.all([this.#receiving(transport), publishing]);
 			if (!this.#epoch.isCurrent(generation)) return;
 			mark('media-restored');
@@ -293,13 +296,17 @@ export class RoomClient {
 			this.#changed();
 			return;
 		}
-		const recvOptions = await recv;
-		if (!this.#epoch.isCurrent(generation)) return;
-		const transport = this.#transports.openRecv(recvOptions, generation);
-		if (!publishers.length) return;
+		const transport = opened ?? (await this.#openRecv(recv, generation));
+		if (!transport || !publishers.length) return;
 		await Promise.race([this.#receiving(transport), new Promise((resolve) => setTimeout(resolve, SEND_AFTER_RECEIVE_MAX_MS))]);
 		if (!this.#epoch.isCurrent(generation)) return;
 		await this.#publish(publishers, generation);
+	}
+
+	/** The receive transport from the createTransport answer (null if the session moved on meanwhile). */
+	async #openRecv(recv: Promise<TransportOptions> | null, generation: number): Promise<NonNullable<TransportManager['recv']> | null> {
+		const options = recv ? await recv : null;
+		return options && this.#epoch.isCurrent(generation) ? this.#transports.openRecv(options, generation) : null;
 	}
 
 	/** Settles once the consumers of what is already published are set up and connected (or there are none). */
@@ -328,36 +335,6 @@ export class RoomClient {
 		}
 		if (!this.#epoch.isCurrent(generation)) return;
 		await Promise.all(publishers.map((p) => p.publish(generation)));
-	}
-
-	/**
-	 * The router capabilities and room:join. With a Device already loaded from the capabilities
-	 * this server sent before (the usual case), both requests go out together, saving a round
-	 * trip; if the capabilities turn out to have changed, join again with a fresh Device.
-	 */
-	async #loadDeviceAndJoin(): Promise<{ device: NonNullable<TransportManager['device']>; joinAnswer: ResponseData<'room:join'> }> {
-		const s = this.#signaling;
-		const preloaded = await preloadedDevice();
-		if (preloaded) {
-			const capabilities = s.request('media:getRouterRtpCapabilities', {});
-			const joining = s.request('room:join', { rtpCapabilities: preloaded.device.recvRtpCapabilities });
-			joining.catch(() => {});
-			const { rtpCapabilities } = await capabilities;
-			if (JSON.stringify(rtpCapabilities) === preloaded.key) {
-				mark('device-loaded');
-				return { device: preloaded.device, joinAnswer: await joining };
-			}
-			mark('capabilities-changed');
-			await joining.catch(() => {});
-			const device = await loadDevice(wire.rtpCapabilities(rtpCapabilities));
-			mark('device-loaded');
-			// Joining again replaces the first join on the server.
-			return { device, joinAnswer: await s.request('room:join', { rtpCapabilities: device.recvRtpCapabilities }) };
-		}
-		const { rtpCapabilities } = await s.request('media:getRouterRtpCapabilities', {});
-		const device = await loadDevice(wire.rtpCapabilities(rtpCapabilities));
-		mark('device-loaded');
-		return { device, joinAnswer: await s.request('room:join', { rtpCapabilities: device.recvRtpCapabilities }) };
 	}
 
 	/** Forget everything tied to the server-side session (for a reconnect or close); local tracks stay. */

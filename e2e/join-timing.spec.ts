@@ -171,8 +171,10 @@ test('join latency: click on Join → first remote frame decoded', async ({ part
 	console.log(`  join → first remote frame decoded: p50 ${summary.p50} ms, p95 ${summary.p95} ms, max ${summary.max} ms (goal < 350 ms)`);
 
 	// Loosened from 1500 ms at the end of the session that landed issues 8/10–14 work: two runs
-	// measured p95 1642 and 2063 ms (p50 792/873 ms, was ~300 ms). A regression to find (issue 9);
-	// the ceiling only catches a broken join meanwhile.
+	// measured p95 1642 and 2063 ms (p50 792/873 ms, was ~300 ms). Not a code regression: the
+	// pre-session tree (e646e2f) measured p50 1933 / p95 2862 ms and p50 3535 / p95 5557 ms here at
+	// load averages 10–13 on 2 cores, HEAD p50 1590 / p95 2408 ms back to back; the joiner's main
+	// thread is saturated. Kept at 3000 ms until the figures on a quiet machine allow 1500.
 	expect(summary.p95, 'p95 join latency sanity ceiling').toBeLessThan(3000);
 });
 

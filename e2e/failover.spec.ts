@@ -5,8 +5,10 @@
  * 1. The room spans both workers; the worker hosting one participant is killed. The two on
  *    the live worker keep seeing each other on the same tracks without a gap, and see the
  *    moved one again; the moved one sees both again.
- * 2. Now everyone is on one worker; it is killed (E2E_FAILOVER_KILLS - 1 times, default 1):
+ * 2. Now everyone is on one worker; it is killed (E2E_FAILOVER_KILLS - 2 times, default 1):
  *    everyone is moved and everyone decodes everyone's video and receives their audio again.
+ * 3. The same once more, but an operator closes the worker (`npm run admin -- restart-worker`,
+ *    i.e. POST /admin/workers/N/restart: worker.close(), the drain case) instead of a kill.
  *
  * Every time, per page: kill → media back (fresh frames from every remote tile's video and
  * fresh audio packets from every remote <audio>, on new tracks wherever either side moved);
@@ -25,7 +27,7 @@ import { percentile } from './media-helpers.ts';
 const OUT_DIR = fileURLToPath(new URL('./.artifacts', import.meta.url));
 /** Two workers, two media ports, within the suite's ten (the extra server's usual +10 is a neighbour's on a shared machine). */
 const MEDIA_PORT = Number(process.env.E2E_MEDIA_PORT ?? 42170) + 4;
-const KILLS = Math.max(2, Number(process.env.E2E_FAILOVER_KILLS ?? 2));
+const KILLS = Math.max(3, Number(process.env.E2E_FAILOVER_KILLS ?? 3));
 /** Kill → media back, per page: the goal is 3 s (p95); fail only well above it. */
 const MEDIA_BACK_LIMIT_MS = 20_000;
 /**
@@ -209,7 +211,7 @@ function phasesSince(page: Page, since: number): Promise<Record<string, number>>
 type KillResult = { kill: number; case: string; worker: number; pages: PageResult[] };
 
 test('a dead mediasoup worker does not end the meeting: media comes back by itself, spread or not', async ({ participant }) => {
-	test.setTimeout(100_000);
+	test.setTimeout(150_000);
 	// Placement by headroom from the first participant on (spreadConsumers 0): the room spreads.
 	const server = await startExtraServer({ PARLEY_MEDIA_WORKERS: '2', PARLEY_MEDIA_BASE_PORT: String(MEDIA_PORT), PARLEY_PLACEMENT_SPREAD_CONSUMERS: '0', PARLEY_OPS_DRAIN_GRACE_MS: '0' });
 	const started = Date.now();
@@ -260,10 +262,15 @@ test('a dead mediasoup worker does not end the meeting: media comes back by itse
 				)
 				.toBe(true);
 			if (kill === 1) await ana.page.waitForTimeout(2000);
-			step(`kill ${kill}`);
+			// The last one: an operator closes the worker (the drain case) instead of a kill.
+			const byOperator = kill === KILLS;
+			step(`${byOperator ? 'operator restart' : 'kill'} ${kill}`);
 
 			const t0 = Date.now();
-			process.kill(pid, 'SIGKILL');
+			if (byOperator) {
+				const res = await fetch(`${server.baseURL}/admin/workers/${worker}/restart`, { method: 'POST' });
+				expect(res.status, 'the admin restart is accepted').toBe(200);
+			} else process.kill(pid, 'SIGKILL');
 			const movedPeers = new Set(moving.map((n) => idOf.get(n)!));
 			const stayers = people.filter((p) => !moving.includes(p.name));
 			let pages: PageResult[] = [];
@@ -279,7 +286,8 @@ test('a dead mediasoup worker does not end the meeting: media comes back by itse
 				if (Date.now() > t0 + MEDIA_BACK_LIMIT_MS) break;
 			}
 			for (const [i, r] of pages.entries()) r.phases = await phasesSince(people[i]!.page, t0);
-			results.push({ kill, case: kill === 1 ? 'spread room, one of two workers' : 'everyone on the killed worker', worker, pages });
+			const what = kill === 1 ? 'spread room, one of two workers' : byOperator ? 'everyone on a worker an operator closed' : 'everyone on the killed worker';
+			results.push({ kill, case: what, worker, pages });
 			writeResults(results);
 			const figures = pages.map((r) => `${r.name}${r.moved ? ' (moved)' : ''} ${r.mediaBackMs ?? 'never'} ms`);
 			console.log(`kill ${kill} (worker ${worker}): media back ${figures.join(', ')}`);

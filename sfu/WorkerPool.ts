@@ -107,8 +107,10 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
 	restart(index: number): boolean {
 		const pooled = this.#workers[index];
 		if (!pooled || this.#closed) return false;
-		this.#lost(pooled, new Error('closed by an operator'));
+		// Closed first, then reported lost: the same order as a death (mediasoup closes a dead
+		// worker's routers before it emits 'died'), so rooms move peers off closed routers only.
 		pooled.worker.close();
+		this.#lost(pooled, new Error('closed by an operator'));
 		return true;
 	}
 

@@ -28,7 +28,7 @@ describe('join tokens', () => {
 		const verified = verifyToken(auth, token);
 		assert.equal(verified.sub, identity);
 		assert.equal(verified.room, 'standup');
-		assert.deepEqual(verified.grants, { publish: true, subscribe: true, chat: true, skipWaitingRoom: false });
+		assert.deepEqual(verified.grants, { publish: true, subscribe: true, chat: true, skipWaitingRoom: false, recordable: true });
 		assert.equal(verified.role, 'participant');
 		const host = verifyToken(auth, mintToken(auth, { room: 'standup', name: 'Hana', role: 'host' }).token);
 		assert.equal(host.role, 'host');

@@ -1,5 +1,5 @@
 /** The meeting: the video grid, hidden audio players and the control bar. */
-import { useCallback, useEffect, useRef, useState, useSyncExternalStore, type ReactNode } from 'react';
+import { useCallback, useEffect, useRef, useState, useSyncExternalStore } from 'react';
 import { Banner } from '../components/Banner.tsx';
 import { ChatPanel, ChatToggle, useChat } from '../components/chat/index.ts';
 import {
@@ -7,7 +7,6 @@ import {
 	CameraOffIcon,
 	KeyboardIcon,
 	LeaveIcon,
-	MoreIcon,
 	TicketIcon,
 	LinkIcon,
 	MicIcon,
@@ -34,6 +33,8 @@ import { MeetingToasts } from '../components/meeting/MeetingToasts.tsx';
 import { WaitingScreen } from '../components/meeting/WaitingScreen.tsx';
 import '../components/meeting/meeting.css';
 import { meetingOf } from '../meeting/attach.ts';
+import { MoreControls } from '../components/MoreControls.tsx';
+import { copyText, useElapsed, useMediaQuery } from '../lib/callHooks.ts';
 
 export type InviteLink = { ok: true; url: string } | { ok: false; message: string };
 
@@ -48,96 +49,6 @@ export interface CallPageProps {
 	/** Called as the person leaves, with the state Rejoin should restore. */
 	onLeaving?: (state: { micOn: boolean; cameraOn: boolean }) => void;
 	onLeave: () => void;
-}
-
-function useMediaQuery(query: string): boolean {
-	const [matches, setMatches] = useState(() => window.matchMedia(query).matches);
-	useEffect(() => {
-		const list = window.matchMedia(query);
-		const onChange = (): void => setMatches(list.matches);
-		list.addEventListener('change', onChange);
-		onChange();
-		return () => list.removeEventListener('change', onChange);
-	}, [query]);
-	return matches;
-}
-
-/** On phones the secondary controls live behind "More" (a disclosure: Esc closes it, choosing an item closes it). */
-function MoreControls({ children }: { children: ReactNode }) {
-	const [open, setOpen] = useState(false);
-	const button = useRef<HTMLButtonElement>(null);
-	return (
-		<div
-			className="more-controls"
-			onKeyDown={(e) => {
-				if (e.key === 'Escape' && open) {
-					e.preventDefault();
-					setOpen(false);
-					button.current?.focus();
-				}
-			}}
-		>
-			<button
-				ref={button}
-				type="button"
-				className={`control${open ? ' active' : ''}`}
-				aria-expanded={open}
-				aria-controls="more-panel"
-				aria-label="More options"
-				title="More options"
-				onClick={() => setOpen((o) => !o)}
-				data-testid="more-controls"
-			>
-				<MoreIcon />
-				<span className="control-label">More</span>
-			</button>
-			{open && (
-				<div id="more-panel" className="more-panel" onClick={() => setOpen(false)}>
-					{children}
-				</div>
-			)}
-		</div>
-	);
-}
-
-async function copyText(text: string): Promise<boolean> {
-	try {
-		await navigator.clipboard.writeText(text);
-		return true;
-	} catch {
-		// Clipboard API needs a secure context and permission; fall back to a selection copy.
-		const area = document.createElement('textarea');
-		area.value = text;
-		area.setAttribute('readonly', '');
-		area.style.position = 'fixed';
-		area.style.opacity = '0';
-		document.body.appendChild(area);
-		area.select();
-		let ok = false;
-		try {
-			ok = document.execCommand('copy');
-		} catch {
-			ok = false;
-		}
-		area.remove();
-		return ok;
-	}
-}
-
-function useElapsed(running: boolean): string {
-	const [start] = useState(() => Date.now());
-	const [now, setNow] = useState(() => Date.now());
-	useEffect(() => {
-		if (!running) return;
-		const timer = setInterval(() => setNow(Date.now()), 1000);
-		return () => clearInterval(timer);
-	}, [running]);
-	const seconds = Math.max(0, Math.floor((now - start) / 1000));
-	const h = Math.floor(seconds / 3600);
-	const m = Math.floor((seconds % 3600) / 60);
-	const s = seconds % 60;
-	const pad = (n: number): string => String(n).padStart(2, '0');
-	return h > 0 ? `${h}:${pad(m)}:${pad(s)}` : `${pad(m)}:${pad(s)}`;
 }
 
 export function CallPage({ client, inviteLink, canManageInvites, token, onLeaving, onLeave }: CallPageProps) {

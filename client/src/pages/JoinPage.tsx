@@ -3,8 +3,9 @@
  * The preview tracks are handed over to the call (no second getUserMedia on join).
  */
 import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
-import { Banner } from '../components/Banner.tsx';
 import { CameraIcon, CameraOffIcon, MicIcon, MicOffIcon } from '../components/Icons.tsx';
+import { LobbyDevicePickers } from '../components/LobbyDevicePickers.tsx';
+import { LobbyMessages } from '../components/LobbyMessages.tsx';
 import { MicLevel } from '../components/MicLevel.tsx';
 import type { ServerInfo } from '../lib/api.ts';
 import type { LinkState } from '../lib/useLinkCheck.ts';
@@ -18,7 +19,6 @@ import {
 	capture,
 	getTrack,
 	listDevices,
-	mediaDevicesAvailable,
 	MediaAccessError,
 	onDeviceChange,
 	stopTrack,
@@ -341,64 +341,21 @@ export function JoinPage(props: JoinPageProps) {
 						</div>
 						{micActive && audioTrack && <MicLevel track={audioTrack} />}
 					</div>
-					<div className="device-pickers">
-						<label className="field">
-							<span className="field-label">Camera</span>
-							<select
-								value={cameraBlocked ? '' : cameraId}
-								onChange={(e) => void pickCamera(e.target.value)}
-								disabled={devices.cameras.length === 0 || cameraBlocked}
-								data-testid="camera-select"
-							>
-								{(devices.cameras.length === 0 || cameraBlocked) && (
-									<option value="">{cameraBlocked ? 'Camera blocked' : !mediaReady ? 'Looking for cameras…' : 'No camera found'}</option>
-								)}
-								{!cameraBlocked && devices.cameras.map((d) => (
-									<option key={d.deviceId} value={d.deviceId}>
-										{d.label}
-									</option>
-								))}
-							</select>
-						</label>
-						<label className="field">
-							<span className="field-label">Microphone</span>
-							<select
-								value={microphoneBlocked ? '' : microphoneId}
-								onChange={(e) => void pickMicrophone(e.target.value)}
-								disabled={devices.microphones.length === 0 || microphoneBlocked}
-								data-testid="mic-select"
-							>
-								{(devices.microphones.length === 0 || microphoneBlocked) && (
-									<option value="">{microphoneBlocked ? 'Microphone blocked' : !mediaReady ? 'Looking for microphones…' : 'No microphone found'}</option>
-								)}
-								{!microphoneBlocked && devices.microphones.map((d) => (
-									<option key={d.deviceId} value={d.deviceId}>
-										{d.label}
-									</option>
-								))}
-							</select>
-						</label>
-						{devices.speakers.length > 0 && (
-							<label className="field">
-								<span className="field-label">Speaker</span>
-								<select
-									value={devices.speakers.some((d) => d.deviceId === speaker) ? speaker : ''}
-									onChange={(e) => {
-										setSpeaker(e.target.value);
-										setSpeakerId(e.target.value);
-									}}
-									data-testid="speaker-select"
-								>
-									{!devices.speakers.some((d) => d.deviceId === 'default') && <option value="">System default</option>}
-									{devices.speakers.map((d) => (
-										<option key={d.deviceId} value={d.deviceId === 'default' ? '' : d.deviceId}>
-											{d.label}
-										</option>
-									))}
-								</select>
-							</label>
-						)}
-					</div>
+					<LobbyDevicePickers
+						devices={devices}
+						cameraId={cameraBlocked ? '' : cameraId}
+						microphoneId={microphoneBlocked ? '' : microphoneId}
+						speaker={speaker}
+						cameraBlocked={cameraBlocked}
+						microphoneBlocked={microphoneBlocked}
+						mediaReady={mediaReady}
+						onPickCamera={(id) => void pickCamera(id)}
+						onPickMicrophone={(id) => void pickMicrophone(id)}
+						onPickSpeaker={(id) => {
+							setSpeaker(id);
+							setSpeakerId(id);
+						}}
+					/>
 				</section>
 
 				<section className="join-panel">
@@ -449,43 +406,18 @@ export function JoinPage(props: JoinPageProps) {
 							{joining ? 'Joining…' : 'Join now'}
 						</button>
 					</form>
-					<div className="lobby-messages">
-						{recording && (
-							<Banner kind="warning" testId="lobby-recording">
-								<span className="recording-dot" aria-hidden="true" /> This meeting is being recorded. By joining, your camera, microphone and screen share may be recorded.
-							</Banner>
-						)}
-						{props.lastError && (
-							<Banner onClose={props.onDismissLastError} testId="last-error">
-								{props.lastError}
-							</Banner>
-						)}
-						{joinError && (
-							<Banner onClose={() => setJoinError(null)} testId="join-error">
-								{joinError}
-							</Banner>
-						)}
-						{props.infoError && <Banner testId="info-error">{props.infoError}</Banner>}
-						{link.problem && (
-							<Banner kind={info?.dev ? 'warning' : 'error'} testId="link-problem">
-								{link.problem}
-								{info?.dev ? ' This server is in dev mode: you can still join, with a new link.' : ''}
-							</Banner>
-						)}
-						{needsToken && (
-							<Banner kind="warning" testId="token-missing">
-								This server needs an invitation link to join a meeting. Ask the organizer for one.
-							</Banner>
-						)}
-						{!mediaDevicesAvailable() && errors.length === 0 && (
-							<Banner kind="warning">Camera and microphone need a secure page (https). You can still join to watch and listen.</Banner>
-						)}
-						{errors.map((e) => (
-							<Banner kind="warning" key={e.message} testId="media-error">
-								{e.message}
-							</Banner>
-						))}
-					</div>
+					<LobbyMessages
+						recording={!!recording}
+						lastError={props.lastError}
+						onDismissLastError={props.onDismissLastError}
+						joinError={joinError}
+						onDismissJoinError={() => setJoinError(null)}
+						infoError={props.infoError}
+						linkProblem={link.problem}
+						dev={!!info?.dev}
+						needsToken={needsToken}
+						mediaErrors={errors}
+					/>
 				</section>
 			</main>
 		</div>

@@ -7,6 +7,7 @@ import { takeWarmConnection } from './media/connection.ts';
 import { capture } from './media/devices.ts';
 import { RoomClient } from './media/RoomClient.ts';
 import { attachMeeting } from './meeting/attach.ts';
+import { chatResourcesFor } from './components/chat/useChat.ts';
 import type { MeetingClient } from './meeting/MeetingClient.ts';
 import { CallPage, type InviteLink } from './pages/CallPage.tsx';
 import { JoinPage, type JoinRequest } from './pages/JoinPage.tsx';
@@ -166,8 +167,10 @@ export function App() {
 				...(request.audioDeviceId ? { audioDeviceId: request.audioDeviceId } : {}),
 				...(request.videoDeviceId ? { videoDeviceId: request.videoDeviceId } : {}),
 			});
-			// Before connecting: the server tells right on connection whether we wait.
+			// Before connecting: the server tells right on connection whether we wait, and sends
+			// its presence snapshot (a warm connection connects before the call page renders).
 			meeting = attachMeeting(next);
+			chatResourcesFor(next);
 			window.history.replaceState(null, '', roomPath(room));
 			// Signaling first, then the page switch as a transition: React renders it in slices,
 			// so the socket's answers are handled in between instead of after a long render.

@@ -219,11 +219,56 @@ export async function readInboundStats(page: Page): Promise<InboundStats> {
 	});
 }
 
+/** Every peer connection of the page and its inbound streams, one line each (for a failure's message). */
+export async function describeInbound(page: Page): Promise<string> {
+	return page.evaluate(async () => {
+		const g = globalThis as unknown as PageGlobals;
+		const lines: string[] = [];
+		for (const [i, pc] of (g.__parleyTestPcs ?? []).entries()) {
+			lines.push(`pc${i} ${pc.connectionState}`);
+			if (pc.connectionState === 'closed') continue;
+			const report = await pc.getStats();
+			report.forEach((e) => {
+				if (e.type !== 'inbound-rtp' && e.type !== 'outbound-rtp') return;
+				const keys = ['kind', 'mid', 'rid', 'ssrc', 'packetsReceived', 'packetsLost', 'framesReceived', 'framesDecoded', 'keyFramesDecoded', 'framesSent', 'pliCount', 'firCount', 'nackCount'];
+				lines.push(`  ${e.type} ${keys.filter((k) => e[k] !== undefined).map((k) => `${k}=${String(e[k])}`).join(' ')}`);
+			});
+		}
+		// The SFU's view (dev servers only): is each consumer paused, which layer, how many packets.
+		const dom = globalThis as unknown as {
+			location: { pathname: string };
+			document: { querySelectorAll(selector: string): Iterable<{ dataset: Record<string, string | undefined> }> };
+		};
+		const room = decodeURIComponent(dom.location.pathname.split('/r/')[1] ?? '');
+		try {
+			const res = await fetch(`/api/dev/rooms/${encodeURIComponent(room)}/media-stats`);
+			const body = (await res.json()) as { peers?: { name: string; producers: { kind: string; stats: Record<string, unknown>[] }[]; consumers: { kind: string; paused: boolean; layers: unknown; stats: Record<string, unknown>[] }[] }[] };
+			for (const peer of body.peers ?? []) {
+				for (const p of peer.producers) lines.push(`sfu ${peer.name} produces ${p.kind}: ${p.stats.map((e) => `${String(e.rid ?? '')}#${String(e.packetCount)}`).join(' ')}`);
+				for (const c of peer.consumers)
+					lines.push(`sfu ${peer.name} consumes ${c.kind} paused=${c.paused} layers=${JSON.stringify(c.layers)} ${c.stats.map((e) => `${String(e.type)}#${String(e.packetCount)}`).join(' ')}`);
+			}
+		} catch (error) {
+			lines.push(`sfu stats unavailable: ${String(error)}`);
+		}
+		for (const t of dom.document.querySelectorAll('[data-testid="tile"]')) {
+			lines.push(`tile ${t.dataset.peerName ?? ''} local=${t.dataset.local ?? ''} video=${t.dataset.video ?? ''}`);
+		}
+		return lines.join('\n');
+	});
+}
+
 /** Two samples about a second apart: remote video decodes (and has a size) and audio packets arrive. */
 export async function expectMediaFlowing(page: Page, label: string): Promise<{ first: InboundStats; second: InboundStats }> {
-	await expect
-		.poll(async () => (await readInboundStats(page)).video.framesDecoded, { message: `${label}: first remote video frame`, timeout: 10_000 })
-		.toBeGreaterThan(0);
+	try {
+		await expect
+			.poll(async () => (await readInboundStats(page)).video.framesDecoded, { message: `${label}: first remote video frame`, timeout: 10_000 })
+			.toBeGreaterThan(0);
+	} catch (error) {
+		// Say which hop stopped: the connection, the packets, or the decoder.
+		console.log(`${label}: no remote video frame; inbound state:\n${await describeInbound(page)}`);
+		throw error;
+	}
 	const first = await readInboundStats(page);
 	await page.waitForTimeout(1000);
 	const second = await readInboundStats(page);

@@ -172,9 +172,9 @@ export class Peer extends EventEmitter<PeerEvents> {
 			if (state === 'disconnected') this.log.info({ transportId: transport.id, direction }, 'ICE disconnected');
 		});
 		transport.on('dtlsstatechange', (state) => {
-			if (state === 'failed' || state === 'closed') {
-				this.log.warn({ transportId: transport.id, direction, state }, 'DTLS state');
-			}
+			// 'closed' is the browser closing its connection (leaving, a page closed): normal.
+			if (state === 'failed') this.log.warn({ transportId: transport.id, direction, state }, 'DTLS failed');
+			else if (state === 'closed') this.log.info({ transportId: transport.id, direction, state }, 'DTLS closed by the client');
 		});
 		this.log.debug({ transportId: transport.id, direction }, 'transport created');
 		return transport;

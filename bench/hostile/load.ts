@@ -24,6 +24,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import jwt from 'jsonwebtoken';
 import { io as connect, type Socket } from 'socket.io-client';
+import { freePort } from '../lib/parleyServer.ts';
 
 const { values: args } = parseArgs({
 	options: {
@@ -38,17 +39,6 @@ const BASELINE_MS = 4000;
 const repo = path.join(import.meta.dirname, '..', '..');
 
 type Answer = { ok: boolean; error?: { code: string }; data?: Record<string, unknown> };
-
-function freePort(): Promise<number> {
-	return new Promise((resolve, reject) => {
-		const s = net.createServer();
-		s.once('error', reject);
-		s.listen(0, '127.0.0.1', () => {
-			const port = (s.address() as net.AddressInfo).port;
-			s.close(() => resolve(port));
-		});
-	});
-}
 
 function percentile(values: number[], p: number): number {
 	if (values.length === 0) return NaN;

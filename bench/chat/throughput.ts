@@ -15,7 +15,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -23,6 +22,7 @@ import { io as connect } from 'socket.io-client';
 import { ChatClient, type ChatSocket } from '../../client/src/chat/ChatClient.ts';
 import { mintToken } from '../../signaling/auth/tokens.ts';
 import { drained } from '../../test/chat.ts';
+import { freePort } from '../lib/parleyServer.ts';
 
 const { values } = parseArgs({
 	options: {
@@ -42,16 +42,6 @@ type Config = 'sqlite-disk' | 'sqlite-process' | 'redis-process' | 'redis-disk';
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const SECRET = 'bench-secret-0123456789abcdef0123456789abcdef';
 const auth = { jwtSecrets: [SECRET], audience: 'parley', issuer: 'parley', tokenTtlSeconds: 3600, maxTokenLifetimeSeconds: 86400 };
-
-function freePort(): Promise<number> {
-	return new Promise((resolve, reject) => {
-		const s = createServer().listen(0, '127.0.0.1', () => {
-			const { port } = s.address() as { port: number };
-			s.close(() => resolve(port));
-		});
-		s.on('error', reject);
-	});
-}
 
 async function waitHealthy(url: string, child: ChildProcess): Promise<void> {
 	for (let i = 0; i < 100; i++) {

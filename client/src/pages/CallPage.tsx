@@ -18,6 +18,7 @@ import {
 import { DeviceDialog, DeviceMenu } from '../components/DeviceMenu.tsx';
 import { RemoteAudio, resumeAllAudio } from '../components/RemoteAudio.tsx';
 import { CallMediaControls } from '../components/CallMediaControls.tsx';
+import { ControlButton, MediaToggle } from '../components/ControlButton.tsx';
 import { Stage, type StageMode } from '../components/Stage.tsx';
 import { StatsPanel } from '../components/StatsPanel.tsx';
 import { MutedHint } from '../components/MutedHint.tsx';
@@ -161,41 +162,27 @@ export function CallPage({ client, inviteLink, canManageInvites, token, onLeavin
 				statsOpen={statsOpen}
 				onToggleStats={() => setStatsOpen((o) => !o)}
 			/>
-			<button
-				type="button"
-				className="control"
+			<ControlButton
 				onClick={() => void copyLink()}
 				aria-label="Copy link to the meeting"
 				title="Copy meeting link"
 				data-testid="copy-link"
-			>
-				<LinkIcon />
-				<span className="control-label">Copy link</span>
-			</button>
+				icon={<LinkIcon />}
+				label="Copy link"
+			/>
 			{canManageInvites && (
-				<button
-					type="button"
-					className="control"
+				<ControlButton
 					onClick={() => setDialog('invites')}
 					aria-label="Invitations"
 					title="Invitations"
 					data-testid="open-invites"
-				>
-					<TicketIcon />
-					<span className="control-label">Invitations</span>
-				</button>
+					icon={<TicketIcon />}
+					label="Invitations"
+				/>
 			)}
+			{narrow && <ControlButton onClick={() => setDialog('devices')} data-testid="open-devices" icon={<SettingsIcon />} label="Devices" />}
 			{narrow && (
-				<button type="button" className="control" onClick={() => setDialog('devices')} data-testid="open-devices">
-					<SettingsIcon />
-					<span className="control-label">Devices</span>
-				</button>
-			)}
-			{narrow && (
-				<button type="button" className="control" onClick={() => setDialog('shortcuts')} data-testid="open-shortcuts-menu">
-					<KeyboardIcon />
-					<span className="control-label">Keyboard shortcuts</span>
-				</button>
+				<ControlButton onClick={() => setDialog('shortcuts')} data-testid="open-shortcuts-menu" icon={<KeyboardIcon />} label="Keyboard shortcuts" />
 			)}
 		</>
 	);
@@ -327,35 +314,27 @@ export function CallPage({ client, inviteLink, canManageInvites, token, onLeavin
 			</div>
 
 			<footer className="controls" aria-label="Call controls">
-				<button
-					type="button"
-					className={`control${local.micOn ? '' : ' off'}`}
-					onClick={() => void client.setMicEnabled(!local.micOn)}
+				<MediaToggle
+					on={local.micOn}
 					disabled={local.micBusy || status === 'closed'}
-					aria-pressed={!local.micOn}
-					aria-label={local.micOn ? 'Mute microphone' : 'Unmute microphone'}
+					onToggle={() => void client.setMicEnabled(!local.micOn)}
+					ariaLabel={local.micOn ? 'Mute microphone' : 'Unmute microphone'}
 					title={local.micOn ? 'Mute microphone' : 'Unmute microphone'}
-					data-testid="toggle-mic"
-					data-state={local.micOn ? 'on' : 'off'}
-				>
-					{local.micOn ? <MicIcon /> : <MicOffIcon />}
-					<span className="control-label">{local.micOn ? 'Mute' : 'Unmute'}</span>
-				</button>
+					icon={local.micOn ? <MicIcon /> : <MicOffIcon />}
+					label={local.micOn ? 'Mute' : 'Unmute'}
+					testId="toggle-mic"
+				/>
 				{!narrow && <DeviceMenu client={client} local={local} devices={snapshot.devices} group="microphone" />}
-				<button
-					type="button"
-					className={`control${local.cameraOn ? '' : ' off'}`}
-					onClick={() => void client.setCameraEnabled(!local.cameraOn)}
+				<MediaToggle
+					on={local.cameraOn}
 					disabled={local.cameraBusy || status === 'closed'}
-					aria-pressed={!local.cameraOn}
-					aria-label={local.cameraOn ? 'Stop video (turn the camera off)' : 'Start video (turn the camera on)'}
+					onToggle={() => void client.setCameraEnabled(!local.cameraOn)}
+					ariaLabel={local.cameraOn ? 'Stop video (turn the camera off)' : 'Start video (turn the camera on)'}
 					title={local.cameraOn ? 'Turn camera off' : 'Turn camera on'}
-					data-testid="toggle-camera"
-					data-state={local.cameraOn ? 'on' : 'off'}
-				>
-					{local.cameraOn ? <CameraIcon /> : <CameraOffIcon />}
-					<span className="control-label">{local.cameraOn ? 'Stop video' : 'Start video'}</span>
-				</button>
+					icon={local.cameraOn ? <CameraIcon /> : <CameraOffIcon />}
+					label={local.cameraOn ? 'Stop video' : 'Start video'}
+					testId="toggle-camera"
+				/>
 				{!narrow && <DeviceMenu client={client} local={local} devices={snapshot.devices} group="camera" />}
 				{!narrow && secondary}
 				{!narrow && meetingControls}
@@ -366,18 +345,16 @@ export function CallPage({ client, inviteLink, canManageInvites, token, onLeavin
 						{meetingControls}
 					</MoreControls>
 				)}
-				<button
-					type="button"
+				<ControlButton
 					className="control leave"
 					onClick={() => void leave()}
 					disabled={leaving}
 					aria-label="Leave the meeting"
 					title="Leave the meeting"
 					data-testid="leave"
-				>
-					<LeaveIcon />
-					<span className="control-label">Leave</span>
-				</button>
+					icon={<LeaveIcon />}
+					label="Leave"
+				/>
 			</footer>
 
 			{dialog === 'shortcuts' && <ShortcutsDialog onClose={() => setDialog(null)} available={available} />}

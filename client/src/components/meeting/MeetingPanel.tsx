@@ -209,33 +209,24 @@ export function MeetingPanel({ meeting, snapshot, selfId, local, participants, o
 						<button type="button" className="meeting-action" onClick={() => meeting.muteAll().catch(ignore)} data-testid="host-mute-all">
 							Mute everyone else
 						</button>
-						<label className="meeting-toggle">
-							<input
-								type="checkbox"
-								checked={state.settings.locked}
-								onChange={(e) => meeting.updateSettings({ locked: e.target.checked }).catch(ignore)}
-								data-testid="setting-locked"
-							/>
-							Lock the meeting (nobody new can join)
-						</label>
-						<label className="meeting-toggle">
-							<input
-								type="checkbox"
-								checked={state.settings.waitingRoom}
-								onChange={(e) => meeting.updateSettings({ waitingRoom: e.target.checked }).catch(ignore)}
-								data-testid="setting-waiting-room"
-							/>
-							Waiting room (hosts let people in)
-						</label>
-						<label className="meeting-toggle">
-							<input
-								type="checkbox"
-								checked={!state.settings.allowSelfUnmute}
-								onChange={(e) => meeting.updateSettings({ allowSelfUnmute: !e.target.checked }).catch(ignore)}
-								data-testid="setting-hosts-allow-unmute"
-							/>
-							Hosts must allow unmuting
-						</label>
+						<SettingToggle
+							checked={state.settings.locked}
+							onChange={(on) => meeting.updateSettings({ locked: on }).catch(ignore)}
+							testId="setting-locked"
+							label="Lock the meeting (nobody new can join)"
+						/>
+						<SettingToggle
+							checked={state.settings.waitingRoom}
+							onChange={(on) => meeting.updateSettings({ waitingRoom: on }).catch(ignore)}
+							testId="setting-waiting-room"
+							label="Waiting room (hosts let people in)"
+						/>
+						<SettingToggle
+							checked={!state.settings.allowSelfUnmute}
+							onChange={(on) => meeting.updateSettings({ allowSelfUnmute: !on }).catch(ignore)}
+							testId="setting-hosts-allow-unmute"
+							label="Hosts must allow unmuting"
+						/>
 						<button
 							type="button"
 							className="meeting-action danger"
@@ -250,5 +241,15 @@ export function MeetingPanel({ meeting, snapshot, selfId, local, participants, o
 				)}
 			</div>
 		</aside>
+	);
+}
+
+/** A host setting: a checkbox and its label. */
+function SettingToggle({ checked, onChange, testId, label }: { checked: boolean; onChange: (checked: boolean) => void; testId: string; label: string }) {
+	return (
+		<label className="meeting-toggle">
+			<input type="checkbox" checked={checked} onChange={(e) => onChange(e.target.checked)} data-testid={testId} />
+			{label}
+		</label>
 	);
 }

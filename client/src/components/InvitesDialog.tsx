@@ -3,6 +3,7 @@ import { useCallback, useEffect, useState } from 'react';
 import type { InviteInfo } from '../../../signaling/protocol/index.ts';
 import { createInvite, listInvites, revokeInvite } from '../lib/api.ts';
 import { Dialog } from './Dialog.tsx';
+import { ErrorAlert } from './ErrorAlert.tsx';
 
 export function InvitesDialog({ token, onClose, onCopy }: { token: string; onClose: () => void; onCopy: (url: string) => void }) {
 	const [invites, setInvites] = useState<InviteInfo[] | null>(null);
@@ -47,11 +48,7 @@ export function InvitesDialog({ token, onClose, onCopy }: { token: string; onClo
 					…for another host
 				</button>
 			</div>
-			{error && (
-				<p className="field-error" role="alert">
-					{error}
-				</p>
-			)}
+			<ErrorAlert error={error} />
 			<ul className="invite-list" aria-label="Open invitations">
 				{invites?.length === 0 && <li className="subtle">No invitations yet.</li>}
 				{invites?.map((i) => (

@@ -3,6 +3,7 @@ import { useEffect, useState } from 'react';
 import type { RecordingInfo } from '../../../signaling/protocol/index.ts';
 import { listRecordings } from '../lib/api.ts';
 import { Dialog } from './Dialog.tsx';
+import { ErrorAlert } from './ErrorAlert.tsx';
 
 export function RecordingsDialog({ token, room, onClose }: { token: string; room: string; onClose: () => void }) {
 	const [recordings, setRecordings] = useState<RecordingInfo[] | null>(null);
@@ -30,11 +31,7 @@ export function RecordingsDialog({ token, room, onClose }: { token: string; room
 
 	return (
 		<Dialog title="Recordings" onClose={onClose} testId="recordings-dialog">
-			{error && (
-				<p className="field-error" role="alert">
-					{error}
-				</p>
-			)}
+			<ErrorAlert error={error} />
 			<ul className="invite-list" aria-label="Recordings of this meeting">
 				{recordings?.length === 0 && <li className="subtle">No recordings yet.</li>}
 				{recordings?.map((r) => (

@@ -1,5 +1,6 @@
 /** After Leave: where the person is, and the way back in (Rejoin) or to the lobby. */
 import { useState } from 'react';
+import { ErrorAlert } from '../components/ErrorAlert.tsx';
 
 export interface LeftPageProps {
 	room: string;
@@ -41,11 +42,7 @@ export function LeftPage({ room, onRejoin, onLobby }: LeftPageProps) {
 						Back to the lobby
 					</button>
 				</div>
-				{error && (
-					<p className="field-error" role="alert">
-						{error}
-					</p>
-				)}
+				<ErrorAlert error={error} />
 			</main>
 		</div>
 	);

@@ -14,6 +14,7 @@ before(async () => {
 			PARLEY_MEDIA_LISTEN_IP: '127.0.0.1',
 			PARLEY_MEDIA_BASE_PORT: String(20000 + Math.floor(Math.random() * 20000)),
 			PARLEY_ROOMS_EMPTY_TIMEOUT_MS: '60000',
+			PARLEY_ROOMS_MAX_PEERS: '3',
 		},
 	});
 	sfu = await Sfu.create(config, pino({ level: 'silent' }));
@@ -79,6 +80,16 @@ describe('lifecycle', () => {
 		const second = await room.join('x', 'X', room.rtpCapabilities);
 		assert.equal(first.closed, true);
 		assert.equal(room.peer('x'), second);
+		room.close();
+	});
+
+	it('a full room (rooms.maxPeers) refuses one more participant; an identity already in may still rejoin', async () => {
+		const room = await sfu.room('full');
+		for (const id of ['a', 'b', 'c']) await room.join(id, id.toUpperCase(), room.rtpCapabilities);
+		await assert.rejects(room.join('d', 'D', room.rtpCapabilities), InvalidStateError);
+		const again = await room.join('c', 'C', room.rtpCapabilities);
+		assert.equal(room.peer('c'), again);
+		assert.deepEqual([...room.peers.keys()].sort(), ['a', 'b', 'c']);
 		room.close();
 	});
 

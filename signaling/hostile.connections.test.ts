@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { io as connect } from 'socket.io-client';
-import { connectError, request, startTestServer, type TestClient, type TestServer } from '../test/harness.ts';
+import { connectError, rawRequest, request, startTestServer, type TestClient, type TestServer } from '../test/harness.ts';
 import { redisForTests } from '../test/redis.ts';
 import { RateLimits } from './limits/RateLimits.ts';
 
@@ -38,7 +38,7 @@ describe('slow and idle connections', () => {
 	before(async () => {
 		t = await startTestServer({
 			env: { PARLEY_LIMITS_CONNECTIONS_PER_IP: '40' },
-			timeouts: { headersMs: 1000, bodyMs: 500, uploadWindowMs: 400, uploadMinBytesPerWindow: 4096, socketConnectMs: 800 },
+			timeouts: { headersMs: 1000, bodyMs: 500, uploadWindowMs: 400, uploadMinBytesPerWindow: 4096, socketConnectMs: 800, keepAliveMs: 2000 },
 		});
 		port = Number(new URL(t.url).port);
 	});
@@ -62,6 +62,13 @@ describe('slow and idle connections', () => {
 		assert.match(body.data, /^HTTP\/1.1 (404|408)/, 'answered, then closed because the body never came');
 		assert.ok(upload.ms < 2000, `a stalled upload cut after ${Math.round(upload.ms)} ms`);
 		assert.match(upload.data, /^HTTP\/1.1 408/);
+	});
+
+	it('closes an idle keep-alive connection once its keep-alive timeout has passed (Node adds 1 s), not before', async () => {
+		const idle = await closedAfter(port, 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n', 6000);
+		assert.match(idle.data, /^HTTP\/1.1 200/);
+		assert.match(idle.data, /Keep-Alive: timeout=2\r\n/i, 'the timeout the server advertises');
+		assert.ok(idle.ms >= 1900 && idle.ms < 4500, `an idle keep-alive connection closed after ${Math.round(idle.ms)} ms (timeout 2 s)`);
 	});
 
 	it('refuses the dev token route outside dev mode without reading the body', async () => {
@@ -156,6 +163,19 @@ describe('limits per identity and per address', () => {
 		const socket = await t.client(t.token({ room: 'nochat', identity: 'mute', grants: { chat: false } }));
 		const result = await request(socket, 'chat:typing', { typing: true });
 		assert.equal(!result.ok && result.error.code, 'forbidden');
+	});
+
+	it('closes a connection that sends a Socket.IO packet over 256 KiB; a smaller one is answered', async () => {
+		const socket = await t.client(t.token({ room: 'big', identity: 'big' }));
+		const answered = await rawRequest(socket, 'chat:send', { id: 'big-000001', text: 'x'.repeat(200 * 1024) });
+		assert.equal(!answered.ok && answered.error.code, 'bad_request');
+		assert.equal(socket.connected, true);
+		const closed = new Promise<string>((resolve) => {
+			socket.once('disconnect', resolve);
+			setTimeout(() => resolve('still connected after 5 s'), 5000).unref();
+		});
+		socket.emit('chat:send', { id: 'big-000002', text: 'x'.repeat(300 * 1024) }, () => undefined);
+		assert.equal(await closed, 'transport close');
 	});
 
 	it('requests are limited per address across identities', async () => {

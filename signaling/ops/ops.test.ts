@@ -158,6 +158,9 @@ describe('operations', () => {
 		const join = sample(during, 'parley_join_duration_seconds_sum');
 		assert.ok(join > 0 && join < 5, `join latency ${join} s`);
 		assert.equal(sample(during, 'parley_chat_ack_duration_seconds_count'), 1);
+		assert.equal(sample(during, 'parley_signaling_request_duration_seconds_count', '{request="chat:send",outcome="ok"}'), 1, 'the chat request was timed');
+		assert.ok(sample(during, 'parley_media_rtp_packets_lost_total', '{direction="received"}') >= 0, 'losses in are exposed');
+		assert.ok(sample(during, 'parley_media_rtp_packets_lost_total', '{direction="sent"}') >= 0, 'losses out are exposed');
 		assert.ok(sample(during, 'parley_peer_rtt_seconds_count') > 0, 'RTT sampled');
 		assert.ok(sample(during, 'parley_peer_uplink_loss_ratio_count') > 0, 'loss sampled');
 

@@ -99,10 +99,17 @@ describe('lifecycle', () => {
 		const send = await peer.createTransport('send');
 		await peer.produce({ transportId: send.id, kind: 'video', rtpParameters: video(7), source: 'camera' });
 		const moved = new Promise<[number, number]>((resolve) => room.once('peermoved', (_p, from, to) => resolve([from, to])));
+		const ports = async () => {
+			const dump = await sfu.pool.workers[0]!.webRtcServer.dump();
+			return [...dump.udpSockets, ...dump.tcpServers].map((s) => s.port);
+		};
+		const portsBefore = await ports();
+		assert.equal(portsBefore.length, 2, 'one UDP and one TCP port');
 		const pid = sfu.pool.workers[0]!.worker.pid;
 		process.kill(pid, 'SIGKILL');
 		assert.deepEqual(await moved, [0, 0], 'moved to the replacement worker (the only one)');
 		assert.notEqual(sfu.pool.workers[0]!.worker.pid, pid);
+		assert.deepEqual(await ports(), portsBefore, 'the replacement listens on the same UDP and TCP port');
 		assert.equal(room.closed, false);
 		assert.equal(room.peer('p'), peer, 'the same participant, still in the room');
 		assert.equal(peer.transports.size, 0, 'its old media is gone');

@@ -27,3 +27,32 @@ it('a pool closed while a dead worker is being replaced leaves no mediasoup-work
 		assert.deepEqual(childrenOf(process.pid, 'mediasoup-worke'), [], `round ${round}: a worker outlived its pool`);
 	}
 });
+
+it('a worker that keeps dying is replaced after a growing delay', { timeout: 20_000 }, async () => {
+	const logged: { msg: string; delayMs?: number }[] = [];
+	const pool = await WorkerPool.create({
+		workers: 1,
+		listenIp: '127.0.0.1',
+		announcedAddress: '127.0.0.1',
+		basePort: 20000 + Math.floor(Math.random() * 20000),
+		logLevel: 'error',
+		logger: pino({ level: 'warn' }, { write: (line: string) => void logged.push(JSON.parse(line) as { msg: string; delayMs?: number }) }),
+		respawnDelayMs: 100,
+	});
+	try {
+		const waits: number[] = [];
+		for (let death = 0; death < 3; death++) {
+			const respawned = new Promise<void>((resolve) => pool.once('workerrespawned', () => resolve()));
+			const died = new Promise<number>((resolve) => pool.once('workerdied', () => resolve(performance.now())));
+			process.kill(pool.workers[0]!.worker.pid, 'SIGKILL');
+			const diedAt = await died;
+			await respawned;
+			waits.push(performance.now() - diedAt);
+		}
+		const delays = logged.filter((l) => l.msg === 'mediasoup worker replaced').map((l) => l.delayMs);
+		assert.deepEqual(delays, [100, 200, 400], 'the delay doubles with each death in a minute');
+		waits.forEach((wait, i) => assert.ok(wait >= delays[i]! - 5, `replaced after ${Math.round(wait)} ms, before its delay`));
+	} finally {
+		pool.close();
+	}
+});

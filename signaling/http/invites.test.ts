@@ -1,10 +1,14 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import jwt from 'jsonwebtoken';
 import type { InviteCreateResponse, InviteListResponse, InviteRedeemResponse, LinkCheckResponse } from '../protocol/index.ts';
 import { startTestServer, type TestServer } from '../../test/harness.ts';
 import { verifyToken } from '../auth/tokens.ts';
 import { mintInvite } from '../auth/invites.ts';
+import { InviteStore, MAX_INVITES_PER_ROOM } from '../auth/InviteStore.ts';
 
 describe('links and invitations (production mode)', () => {
 	let t: TestServer;
@@ -90,5 +94,38 @@ describe('links and invitations (production mode)', () => {
 		const old = mintInvite(t.config.auth, { room: 'standup', role: 'participant', ttlSeconds: -60 });
 		const e = await check({ invite: old.invite });
 		assert.equal(!e.valid && e.reason, 'expired');
+	});
+
+	it('an invitation lasts one day unless asked otherwise; a room has at most 50 open, a revoked one frees a place', async () => {
+		const hostToken = t.token({ room: 'crowded', name: 'Host', role: 'host' });
+		const first = await post<InviteCreateResponse>('/api/invites', {}, hostToken);
+		assert.equal(first.status, 201);
+		assert.ok(Math.abs(first.body.expiresAt - (Date.now() / 1000 + 86_400)) < 60, 'expires in one day');
+		for (let i = 1; i < MAX_INVITES_PER_ROOM; i++) assert.equal((await post('/api/invites', {}, hostToken)).status, 201);
+		assert.equal(MAX_INVITES_PER_ROOM, 50);
+		const refused = await post<{ error: { code: string } }>('/api/invites', {}, hostToken);
+		assert.equal(refused.status, 429);
+		assert.equal(refused.body.error.code, 'rate_limited');
+		await fetch(`${t.url}/api/invites/${first.body.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${hostToken}` } });
+		assert.equal((await post('/api/invites', {}, hostToken)).status, 201, 'a revoked invitation frees a place');
+	});
+});
+
+describe('the invitation store', () => {
+	it('keeps invitations in <data.dir>/invites.json: a revoked one stays revoked after a restart', () => {
+		const dataDir = mkdtempSync(path.join(os.tmpdir(), 'parley-invites-'));
+		try {
+			const now = Date.now();
+			const info = { id: 'inv-1', room: 'r', role: 'participant' as const, createdBy: 'Host', createdAt: now, expiresAt: Math.floor(now / 1000) + 600, revoked: false };
+			const before = new InviteStore({ dataDir });
+			before.add(info);
+			before.add({ ...info, id: 'inv-2' });
+			assert.equal(before.revoke('r', 'inv-1'), true);
+			const after = new InviteStore({ dataDir });
+			assert.deepEqual(after.list('r').map((i) => [i.id, i.revoked]).sort(), [['inv-1', true], ['inv-2', false]]);
+			assert.equal(after.isRevoked('inv-1'), true);
+		} finally {
+			rmSync(dataDir, { recursive: true, force: true });
+		}
 	});
 });

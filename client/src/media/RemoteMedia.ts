@@ -292,7 +292,7 @@ export class RemoteMedia {
 		}
 		for (const f of failed) void this.#ctx.request('media:closeConsumer', { consumerId: f.id }).catch(() => undefined);
 		if (++this.#restarts > MAX_RECEIVE_RESTARTS) {
-			this.#ctx.notice('Receiving media keeps failing; rejoin the meeting to try again.');
+			this.#ctx.notice('Video or sound from the others cannot be received. To try again, leave the meeting and select Rejoin.');
 			return;
 		}
 		void this.#restartReceive(generation);

@@ -1,21 +1,29 @@
-/** The worker pool against real mediasoup workers: a pool closed while it replaces a dead worker leaves no worker behind. */
+/**
+ * The worker pool against real mediasoup workers: a pool closed while it replaces a dead
+ * worker leaves no worker behind; a worker that keeps dying is replaced ever more slowly.
+ */
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { childrenOf } from '../bench/lib/proc.ts';
 import { WorkerPool } from './WorkerPool.ts';
 
+/** A pool of one worker on loopback, on a random port. */
+function onePool(respawnDelayMs: number, logger: Logger = pino({ level: 'silent' })): Promise<WorkerPool> {
+	return WorkerPool.create({
+		workers: 1,
+		listenIp: '127.0.0.1',
+		announcedAddress: '127.0.0.1',
+		basePort: 20000 + Math.floor(Math.random() * 20000),
+		logLevel: 'error',
+		logger,
+		respawnDelayMs,
+	});
+}
+
 it('a pool closed while a dead worker is being replaced leaves no mediasoup-worker process', async () => {
 	for (let round = 0; round < 3; round++) {
-		const pool = await WorkerPool.create({
-			workers: 1,
-			listenIp: '127.0.0.1',
-			announcedAddress: '127.0.0.1',
-			basePort: 20000 + Math.floor(Math.random() * 20000),
-			logLevel: 'error',
-			logger: pino({ level: 'silent' }),
-			respawnDelayMs: 0,
-		});
+		const pool = await onePool(0);
 		const died = new Promise<void>((resolve) => pool.once('workerdied', () => resolve()));
 		process.kill(pool.workers[0]!.worker.pid, 'SIGKILL');
 		await died;
@@ -30,15 +38,7 @@ it('a pool closed while a dead worker is being replaced leaves no mediasoup-work
 
 it('a worker that keeps dying is replaced after a growing delay', { timeout: 20_000 }, async () => {
 	const logged: { msg: string; delayMs?: number }[] = [];
-	const pool = await WorkerPool.create({
-		workers: 1,
-		listenIp: '127.0.0.1',
-		announcedAddress: '127.0.0.1',
-		basePort: 20000 + Math.floor(Math.random() * 20000),
-		logLevel: 'error',
-		logger: pino({ level: 'warn' }, { write: (line: string) => void logged.push(JSON.parse(line) as { msg: string; delayMs?: number }) }),
-		respawnDelayMs: 100,
-	});
+	const pool = await onePool(100, pino({ level: 'warn' }, { write: (line: string) => void logged.push(JSON.parse(line) as { msg: string; delayMs?: number }) }));
 	try {
 		const waits: number[] = [];
 		for (let death = 0; death < 3; death++) {

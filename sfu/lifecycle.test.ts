@@ -83,6 +83,19 @@ describe('lifecycle', () => {
 		room.close();
 	});
 
+	it('offers Opus with in-band FEC and DTX, and VP8 first with NACK, PLI, transport-cc and RTX', async () => {
+		const room = await sfu.room('codecs');
+		const codecs = room.rtpCapabilities.codecs ?? [];
+		const opus = codecs.find((c) => c.mimeType === 'audio/opus');
+		assert.deepEqual([opus?.parameters?.useinbandfec, opus?.parameters?.usedtx], [1, 1]);
+		const vp8 = codecs.find((c) => c.kind === 'video' && c.mimeType !== 'video/rtx');
+		assert.equal(vp8?.mimeType, 'video/VP8', 'VP8 is the first video codec');
+		const feedback = (vp8.rtcpFeedback ?? []).map((f) => `${f.type} ${f.parameter ?? ''}`.trim());
+		for (const f of ['nack', 'nack pli', 'transport-cc']) assert.ok(feedback.includes(f), `VP8 feedback ${f}: ${feedback.join(', ')}`);
+		assert.ok(codecs.some((c) => c.mimeType === 'video/rtx' && c.parameters?.apt === vp8.preferredPayloadType), 'RTX for VP8');
+		room.close();
+	});
+
 	it('a full room (rooms.maxPeers) refuses one more participant; an identity already in may still rejoin', async () => {
 		const room = await sfu.room('full');
 		for (const id of ['a', 'b', 'c']) await room.join(id, id.toUpperCase(), room.rtpCapabilities);

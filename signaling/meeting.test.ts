@@ -400,3 +400,17 @@ describe('hands and reactions', () => {
 		for (const s of [h, a, b]) s.disconnect();
 	});
 });
+
+describe('configuration', () => {
+	it('new meetings start with rooms.waitingRoom and rooms.allowSelfUnmute', async () => {
+		const configured = await startTestServer({ env: { PARLEY_ROOMS_WAITING_ROOM: 'true', PARLEY_ROOMS_ALLOW_SELF_UNMUTE: 'false' } });
+		try {
+			const h = await connect(configured, configured.token({ room: 'configured', identity: 'host', name: 'Host', role: 'host' }));
+			const state = await first(h, 'meeting:state');
+			assert.deepEqual(state.settings, { locked: false, waitingRoom: true, allowSelfUnmute: false });
+			h.disconnect();
+		} finally {
+			await configured.close();
+		}
+	});
+});

@@ -51,7 +51,7 @@ export type PeerEvents = {
 	/** A consumer closed because its producer (or the producer's peer) went away. */
 	consumerclose: [consumer: Consumer];
 	/** What this peer needs of a producer changed (viewport, pause, a consumer closed): dynacast input. */
-	demandchange: [producerId: string];
+	demandchange: [producerId: string, newConsumer: boolean];
 	/** The layers a consumer of this peer receives changed. */
 	consumerlayers: [consumer: Consumer, layers: types.ConsumerLayers | undefined];
 };
@@ -73,8 +73,7 @@ export class Peer extends EventEmitter<PeerEvents> {
 	readonly name: string;
 	readonly joinedAt = Date.now();
 	readonly log: Logger;
-	/** The receive capabilities the client announced when joining. */
-	readonly rtpCapabilities: types.RtpCapabilities;
+	#rtpCapabilities: types.RtpCapabilities;
 	#ctx: PeerContext;
 	readonly #transports = new Map<string, Transport>();
 	readonly #producers = new Map<string, Producer>();
@@ -91,7 +90,7 @@ export class Peer extends EventEmitter<PeerEvents> {
 		super();
 		this.id = id;
 		this.name = name;
-		this.rtpCapabilities = rtpCapabilities;
+		this.#rtpCapabilities = rtpCapabilities;
 		this.#ctx = ctx;
 		this.#limits = ctx.limits ?? DEFAULT_PEER_LIMITS;
 		this.log = ctx.logger.child({ peerId: id });
@@ -107,9 +106,20 @@ export class Peer extends EventEmitter<PeerEvents> {
 	}
 
 	/** Start this peer's media over: close its transports (its producers and consumers with them). */
-	resetMedia(): void {
+	/** The receive capabilities the client announced when (last) joining. */
+	get rtpCapabilities(): types.RtpCapabilities {
+		return this.#rtpCapabilities;
+	}
+
+	/**
+	 * Start the media over (the client joins again on the same connection): every transport
+	 * closes, and with them the producers and consumers. New capabilities (the client loaded
+	 * its device again, e.g. after a server upgrade) apply to what is consumed from now on.
+	 */
+	resetMedia(rtpCapabilities?: types.RtpCapabilities): void {
 		this.#assertOpen();
 		for (const transport of [...this.#transports.values()]) transport.close();
+		if (rtpCapabilities) this.#rtpCapabilities = rtpCapabilities;
 	}
 
 	/**
@@ -299,7 +309,7 @@ export class Peer extends EventEmitter<PeerEvents> {
 		consumer.observer.once('close', () => {
 			this.#consumers.delete(consumer.id);
 			this.#consumerState.delete(consumer.id);
-			if (!this.#closed) this.emit('demandchange', consumer.producerId);
+			if (!this.#closed) this.emit('demandchange', consumer.producerId, false);
 		});
 		// Closed from the producer's side: the client must be told (transport close is our own doing).
 		consumer.on('producerclose', () => this.emit('consumerclose', consumer));
@@ -308,7 +318,7 @@ export class Peer extends EventEmitter<PeerEvents> {
 		if (producer.appData.source === 'screen') {
 			void consumer.setPriority(3).catch((err: unknown) => logUnlessClosed(this.log, consumer, err, 'consumer priority not set'));
 		}
-		this.emit('demandchange', producer.id);
+		this.emit('demandchange', producer.id, true);
 		return consumer;
 	}
 
@@ -345,7 +355,7 @@ export class Peer extends EventEmitter<PeerEvents> {
 				if (consumer.paused && state.ready) await consumer.resume();
 			}
 		});
-		if (changed) this.emit('demandchange', consumer.producerId);
+		if (changed) this.emit('demandchange', consumer.producerId, false);
 	}
 
 	/**

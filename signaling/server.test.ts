@@ -214,6 +214,31 @@ describe('a session in a room', () => {
 		for (const s of [a, b, viewerless]) s.disconnect();
 	});
 
+	it('joining again on the same connection takes the new capabilities (a client that reloaded its device)', async () => {
+		const a = await t.client(t.token({ room: 'recaps', identity: 'pub' }));
+		await joinRoom(a);
+		const send = await ok(a, 'media:createTransport', { direction: 'send' });
+		const { producerId } = await ok(a, 'media:produce', {
+			transportId: send.id,
+			kind: 'audio',
+			rtpParameters: syntheticRtpParameters('audio', 4444),
+			source: 'microphone',
+		});
+		const b = await t.client(t.token({ room: 'recaps', identity: 'sub' }));
+		const { rtpCapabilities } = await ok(b, 'media:getRouterRtpCapabilities', {});
+		// A stale device: no audio codec at all, so nothing audio can be consumed.
+		const stale = { ...rtpCapabilities, codecs: (rtpCapabilities.codecs ?? []).filter((c) => c.kind !== 'audio') };
+		await ok(b, 'room:join', { rtpCapabilities: stale });
+		let recv = await ok(b, 'media:createTransport', { direction: 'recv' });
+		const refused = await request(b, 'media:consume', { transportId: recv.id, producerId });
+		assert.equal(refused.ok, false, 'the stale capabilities cannot consume audio');
+		await ok(b, 'room:join', { rtpCapabilities });
+		recv = await ok(b, 'media:createTransport', { direction: 'recv' });
+		const consumer = await ok(b, 'media:consume', { transportId: recv.id, producerId });
+		assert.equal(consumer.kind, 'audio');
+		for (const s of [a, b]) s.disconnect();
+	});
+
 	it('never reaches another room: a producer id from room A is not found from room B', async () => {
 		const a = await t.client(t.token({ room: 'room-a', identity: 'pa' }));
 		const b = await t.client(t.token({ room: 'room-b', identity: 'pb' }));

@@ -49,7 +49,7 @@ export function registerRoomHandlers(ctx: HandlerContext): void {
 		if (current && !current.closed && session.room && !session.room.closed) {
 			// The same connection joining again: its media moved to another worker (media:reconnect)
 			// or the client starts it over. The participant stays (no leave/join for the others).
-			current.resetMedia();
+			current.resetMedia(rtpCapabilities as types.RtpCapabilities);
 			return answer(session.room, current, receive);
 		}
 		leave(ctx);

@@ -114,7 +114,10 @@ export const test = base.extend<Fixtures>({
 			const pageErrors: string[] = [];
 			page.on('pageerror', (error) => pageErrors.push(`${name}: ${error.message}`));
 			page.on('console', (message) => {
-				if (message.type() === 'error' && process.env.E2E_VERBOSE) console.log(`[${name}] ${message.text()}`);
+				// The client's own warnings (a stalled video made again, a failed negotiation) are rare and
+				// say what recovered: always shown, so a run's log tells what a passing test went through.
+				if (message.type() === 'warning' && message.text().startsWith('[parley]')) console.log(`[${name}] ${message.text()}`);
+				else if (message.type() === 'error' && process.env.E2E_VERBOSE) console.log(`[${name}] ${message.text()}`);
 			});
 			return { name, context, page, pageErrors };
 		});

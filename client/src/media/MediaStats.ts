@@ -1,11 +1,13 @@
 /**
- * Receiver tuning and the stats panel's data: every TUNING_INTERVAL_MS the receive
- * transport's stats re-tune each receiver's playout delay (receiverTuning.ts), and the
- * panel reads the raw stats with labels for what each track and producer is.
+ * Receiver tuning, the stall watch and the stats panel's data: every TUNING_INTERVAL_MS the
+ * receive transport's stats re-tune each receiver's playout delay (receiverTuning.ts) and
+ * show remote videos that never started (StallWatch.ts, made again), and the panel reads
+ * the raw stats with labels for what each track and producer is.
  */
 import type { Dynacast } from './Dynacast.ts';
-import type { Epoch } from './marks.ts';
+import { mark, type Epoch } from './marks.ts';
 import { JitterBufferTuner } from './receiverTuning.ts';
+import { inboundVideoByTrack, StallWatch } from './StallWatch.ts';
 import type { RemoteMedia } from './RemoteMedia.ts';
 import type { TransportManager } from './TransportManager.ts';
 import { tuning } from './tuning.ts';
@@ -26,6 +28,7 @@ export interface MediaStatsContext {
 export class MediaStats {
 	readonly #ctx: MediaStatsContext;
 	readonly #tuner = new JitterBufferTuner();
+	readonly #stalls = new StallWatch();
 	#timer: ReturnType<typeof setInterval> | null = null;
 
 	constructor(ctx: MediaStatsContext) {
@@ -39,10 +42,18 @@ export class MediaStats {
 		this.#timer = setInterval(() => {
 			const transport = transports.recv;
 			if (!epoch.isCurrent(generation) || !transport || transport.closed || remote.consumerCount === 0) return;
-			if (!tuning().jitterBuffer) return;
 			transport.getStats().then(
 				(report) => {
-					if (epoch.isCurrent(generation)) this.#tuner.update(report, remote.consumers(), (peerId) => this.#ctx.rttOf(peerId));
+					if (!epoch.isCurrent(generation)) return;
+					if (tuning().jitterBuffer) this.#tuner.update(report, remote.consumers(), (peerId) => this.#ctx.rttOf(peerId));
+					// Nothing is due before the connection is up (ICE over TCP or a relay can take a while).
+					const connected = transport.connectionState === 'connected';
+					const videos = remote.watchedVideos().map((v) => (connected ? v : { ...v, due: false }));
+					for (const stall of this.#stalls.check(videos, inboundVideoByTrack(report), performance.now())) {
+						console.warn(`[parley] remote video stalled: no frame decoded, consuming it again ${JSON.stringify(stall)}`);
+						mark('video-stalled');
+						remote.remake(stall.consumerId);
+					}
 				},
 				() => {},
 			);
@@ -53,6 +64,7 @@ export class MediaStats {
 		if (this.#timer) clearInterval(this.#timer);
 		this.#timer = null;
 		this.#tuner.reset();
+		this.#stalls.reset();
 	}
 
 	/** What each receiving track is (to label inbound stats). */

@@ -22,6 +22,7 @@ import { ConsumerBatcher, NegotiationError } from './ConsumerBatcher.ts';
 import { RoomError, toRoomError } from './errors.ts';
 import { mark, type Epoch } from './marks.ts';
 import type { ConsumerLayers, RemoteConsumer, RemoteParticipant, RemoteVideo, TileViewport } from './types.ts';
+import type { WatchedVideo } from './StallWatch.ts';
 import { Viewports } from './Viewports.ts';
 
 export interface ReceiveTransports {
@@ -75,6 +76,8 @@ export class RemoteMedia {
 	#round = 0;
 	/** Consumers the server made with the room:join answer (by producer id), not handed to the batcher yet. */
 	readonly #prefetched = new Map<string, ConsumerOptions>();
+	/** Consumers the SFU has resumed (their media is due once their producer is live). */
+	readonly #resumed = new Set<string>();
 
 	constructor(ctx: RemoteMediaContext) {
 		this.#ctx = ctx;
@@ -256,6 +259,7 @@ export class RemoteMedia {
 			const resuming = resumed ?? request('media:resumeConsumer', { consumerId: consumer.id });
 			this.#ctx.changed();
 			await resuming;
+			if (this.#consumers.get(consumer.id) === consumer) this.#resumed.add(consumer.id);
 			mark(`consumer-resumed-${consumer.kind}`);
 		} catch (error) {
 			// A failed negotiation is handled for the whole group (#onGroupFailed), and a replaced
@@ -324,6 +328,7 @@ export class RemoteMedia {
 
 	#forget(consumer: RemoteConsumer): void {
 		if (this.#consumers.get(consumer.id) === consumer) this.#consumers.delete(consumer.id);
+		this.#resumed.delete(consumer.id);
 		if (this.#byProducer.get(consumer.producerId) === consumer.id) this.#byProducer.delete(consumer.producerId);
 		this.#viewports.forget(consumer.id);
 		this.#layers.delete(consumer.id);
@@ -336,6 +341,30 @@ export class RemoteMedia {
 		if (!consumer) return;
 		consumer.close();
 		this.#forget(consumer);
+	}
+
+	/** The video consumers and whether frames are due on each (see StallWatch). */
+	watchedVideos(): WatchedVideo[] {
+		const out: WatchedVideo[] = [];
+		for (const c of this.#consumers.values()) {
+			if (c.kind !== 'video' || c.closed) continue;
+			const producer = this.#peers.get(c.appData.peerId)?.producers.get(c.producerId);
+			const due = this.#resumed.has(c.id) && !c.paused && !!producer && !producer.paused && this.#viewports.visible(c.id);
+			out.push({ consumerId: c.id, producerId: c.producerId, trackId: c.track.id, due });
+		}
+		return out;
+	}
+
+	/** Make a consumer again (it never started): close it on both ends and consume its producer anew. */
+	remake(consumerId: string): void {
+		const consumer = this.#consumers.get(consumerId);
+		if (!consumer) return;
+		const producer = this.#peers.get(consumer.appData.peerId)?.producers.get(consumer.producerId);
+		consumer.close();
+		this.#forget(consumer);
+		this.#ctx.request('media:closeConsumer', { consumerId }).catch(() => undefined);
+		this.#ctx.changed();
+		if (producer) this.#startConsume(producer);
 	}
 
 	// ---- what React shows ----------------------------------------------------------
@@ -382,6 +411,7 @@ export class RemoteMedia {
 	reset(): void {
 		for (const consumer of this.#consumers.values()) consumer.close();
 		this.#consumers.clear();
+		this.#resumed.clear();
 		this.#byProducer.clear();
 		this.#layers.clear();
 		this.#viewports.reset();

@@ -37,6 +37,11 @@ export class Viewports {
 		this.#timer = setTimeout(() => this.#flush(), wait);
 	}
 
+	/** Whether the consumer's tile was last reported visible (the SFU assumes so until told). */
+	visible(consumerId: string): boolean {
+		return this.#latest.get(consumerId)?.visible ?? true;
+	}
+
 	forget(consumerId: string): void {
 		this.#latest.delete(consumerId);
 		this.#sent.delete(consumerId);

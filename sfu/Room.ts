@@ -184,9 +184,9 @@ export class Room extends EventEmitter<RoomEvents> {
 			this.emit('newproducer', p);
 		});
 		peer.on('producerclose', (p) => this.emit('producerclose', p));
-		peer.on('demandchange', (producerId) => {
+		peer.on('demandchange', (producerId, newConsumer) => {
 			const producer = this.#findProducer(producerId);
-			if (producer) this.#dynacast.update(producer);
+			if (producer) this.#dynacast.update(producer, newConsumer);
 			this.#routers.sweep(this.#needed, producerId);
 		});
 		peer.on('producerpause', (p) => this.emit('producerpause', p));

@@ -14,7 +14,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { expect, join, remoteTile, test, uniqueRoom } from './fixtures.ts';
+import { describeInbound, expect, join, remoteTile, test, uniqueRoom } from './fixtures.ts';
 import { inboundFor, percentile, readOutboundVideo, tileTrackId, timeDecodeResume, timeWidthChange } from './media-helpers.ts';
 
 const OUT = fileURLToPath(new URL('./.artifacts/simulcast.json', import.meta.url));
@@ -39,6 +39,16 @@ test('simulcast layers follow the viewer’s tile size; hidden tiles pause; dyna
 	expect(trackId, 'the tile plays a remote track').toBeTruthy();
 	const decodedWidth = async (): Promise<number> => (await inboundFor(viewer.page, trackId!))?.frameWidth ?? 0;
 	const outbound = async (rid: string) => (await readOutboundVideo(pub.page)).find((s) => s.rid === rid);
+	/** Waits for the viewer to decode the top layer; if it does not, says what the publisher sends and why. */
+	const expectTopLayer = async (message: string, timeout: number): Promise<void> => {
+		try {
+			await expect.poll(decodedWidth, { message, timeout }).toBe(1280);
+		} catch (error) {
+			const sent = (await readOutboundVideo(pub.page)).map((s) => `${s.rid} active=${s.active} ${s.frameWidth}px ${s.framesPerSecond}fps limited by ${s.qualityLimitationReason}`);
+			console.log(`${message}: not reached. Publisher sends: ${sent.join('; ')}\n${await describeInbound(viewer.page)}`);
+			throw error;
+		}
+	};
 
 	const figures: Record<string, unknown> = {};
 	const down: number[] = [];
@@ -48,7 +58,7 @@ test('simulcast layers follow the viewer’s tile size; hidden tiles pause; dyna
 		await viewer.page.getByTestId('toggle-layout').click();
 		await expect(viewer.page.getByTestId('grid')).toHaveAttribute('data-main', /^camera:/);
 		await expect(remoteTile(viewer.page, 'Pub')).toHaveAttribute('data-slot', 'main');
-		await expect.poll(decodedWidth, { message: 'the viewer decodes the top layer', timeout: 20_000 }).toBe(1280);
+		await expectTopLayer('the viewer decodes the top layer', 20_000);
 	});
 
 	await test.step('the publisher sends three layers: 320, 640 and 1280 wide', async () => {
@@ -82,7 +92,7 @@ test('simulcast layers follow the viewer’s tile size; hidden tiles pause; dyna
 		await viewer.page.getByTestId('toggle-stats').click();
 		await expect(panel).toHaveCount(0);
 		// The timed cycles start from the top layer received again.
-		await expect.poll(decodedWidth, { message: 'the top layer again once the panel is closed', timeout: 15_000 }).toBe(1280);
+		await expectTopLayer('the top layer again once the panel is closed', 15_000);
 	});
 
 	await test.step(`small ⇄ large, ${CYCLES} times: lowest layer, then the top one again`, async () => {

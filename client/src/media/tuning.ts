@@ -21,7 +21,7 @@ export const DEFAULT_TUNING: Tuning = {
 	opusNack: true,
 	opusFec: true,
 	cameraDegradation: 'maintain-framerate',
-	lowLayerFps: 15,
+	lowLayerFps: 30,
 };
 
 let cached: Tuning | null = null;

@@ -51,7 +51,7 @@ export type PeerEvents = {
 	/** A consumer closed because its producer (or the producer's peer) went away. */
 	consumerclose: [consumer: Consumer];
 	/** What this peer needs of a producer changed (viewport, pause, a consumer closed): dynacast input. */
-	demandchange: [producerId: string, newConsumer: boolean];
+	demandchange: [producerId: string];
 	/** The layers a consumer of this peer receives changed. */
 	consumerlayers: [consumer: Consumer, layers: types.ConsumerLayers | undefined];
 };
@@ -309,7 +309,7 @@ export class Peer extends EventEmitter<PeerEvents> {
 		consumer.observer.once('close', () => {
 			this.#consumers.delete(consumer.id);
 			this.#consumerState.delete(consumer.id);
-			if (!this.#closed) this.emit('demandchange', consumer.producerId, false);
+			if (!this.#closed) this.emit('demandchange', consumer.producerId);
 		});
 		// Closed from the producer's side: the client must be told (transport close is our own doing).
 		consumer.on('producerclose', () => this.emit('consumerclose', consumer));
@@ -318,7 +318,7 @@ export class Peer extends EventEmitter<PeerEvents> {
 		if (producer.appData.source === 'screen') {
 			void consumer.setPriority(3).catch((err: unknown) => logUnlessClosed(this.log, consumer, err, 'consumer priority not set'));
 		}
-		this.emit('demandchange', producer.id, true);
+		this.emit('demandchange', producer.id);
 		return consumer;
 	}
 
@@ -355,7 +355,7 @@ export class Peer extends EventEmitter<PeerEvents> {
 				if (consumer.paused && state.ready) await consumer.resume();
 			}
 		});
-		if (changed) this.emit('demandchange', consumer.producerId, false);
+		if (changed) this.emit('demandchange', consumer.producerId);
 	}
 
 	/**

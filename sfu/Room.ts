@@ -184,9 +184,9 @@ export class Room extends EventEmitter<RoomEvents> {
 			this.emit('newproducer', p);
 		});
 		peer.on('producerclose', (p) => this.emit('producerclose', p));
-		peer.on('demandchange', (producerId, newConsumer) => {
+		peer.on('demandchange', (producerId) => {
 			const producer = this.#findProducer(producerId);
-			if (producer) this.#dynacast.update(producer, newConsumer);
+			if (producer) this.#dynacast.update(producer);
 			this.#routers.sweep(this.#needed, producerId);
 		});
 		peer.on('producerpause', (p) => this.emit('producerpause', p));

@@ -3,9 +3,6 @@
  * the highest spatial layer any subscriber shows it at (-1: nobody shows it) is sent to
  * the publisher, which turns the other encodings off. Raising happens at once (a viewer
  * is waiting); lowering waits `lowerDelayMs`, so layout changes do not make encoders flap.
- * A new consumer has the current figure sent again (`reassert`): a publisher whose encoder
- * state drifted from it (a lost message, a renegotiation that turned layers back off) would
- * otherwise leave the new viewer without frames; the client checks its sender and fixes it.
  */
 import type { Peer, Producer } from '../Peer.ts';
 import { layoutOf } from './chooseLayers.ts';
@@ -21,8 +18,6 @@ export interface DynacastOptions {
 
 interface Entry {
 	sent: number;
-	/** Something was sent for this producer (a new one encodes everything without being told). */
-	told: boolean;
 	timer: NodeJS.Timeout | undefined;
 }
 
@@ -35,7 +30,7 @@ export class Dynacast {
 	}
 
 	/** Recompute what a producer's subscribers need (after any change in their demand). */
-	update(producer: Producer, reassert = false): void {
+	update(producer: Producer): void {
 		if (producer.closed || producer.kind !== 'video') return;
 		const top = layoutOf(producer.rtpParameters.encodings ?? []).heights.length - 1;
 		let demand = this.#options.extraDemand?.(producer.id) ?? -1;
@@ -47,7 +42,7 @@ export class Dynacast {
 		let entry = this.#entries.get(producer.id);
 		if (!entry) {
 			// A new producer encodes every layer: start from there (lowering then waits as usual).
-			entry = { sent: top, told: false, timer: undefined };
+			entry = { sent: top, timer: undefined };
 			this.#entries.set(producer.id, entry);
 			producer.observer.once('close', () => {
 				clearTimeout(this.#entries.get(producer.id)?.timer);
@@ -58,14 +53,12 @@ export class Dynacast {
 		if (e.sent === wanted) {
 			clearTimeout(e.timer);
 			e.timer = undefined;
-			if (reassert && e.told && wanted >= 0) this.#options.publish(producer, wanted);
 			return;
 		}
 		const send = (): void => {
 			e.timer = undefined;
 			if (producer.closed) return;
 			e.sent = wanted;
-			e.told = true;
 			this.#options.publish(producer, wanted);
 		};
 		clearTimeout(e.timer);

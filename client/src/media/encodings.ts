@@ -13,9 +13,9 @@ import { tuning } from './tuning.ts';
  * just that frame). The lowest layer runs at 30 fps too: it is what a sender on a bad link
  * is left with (at 30% loss its bandwidth estimate falls to ~100-275 kbps and Chromium
  * sends only this layer), and at 15 fps no viewer could get 15 fps or more from it. Measured
- * with the loss spec (3 runs at 30 fps, 2 at 15): from the sender at 30% loss 4.7-12.4 fps
- * against 4.1-7.2 (frozen 44-66% against 49-67%), to it 10.9-15.4 against 8.1-8.6 fps; at
- * 0% 26-28 fps against 12-26. The freezes left come mostly from the SFU switching layers
+ * with the loss spec (3 runs each): from the sender at 30% loss 4.7-12.4 fps against
+ * 4.1-13.2 (no clear change), to it 10.9-15.4 against 8.1-13.1 fps; at 0% 26-28 fps
+ * against 12-26. The freezes left come mostly from the SFU switching layers
  * when the sender's 640 px layer goes off or flickers (bench/README.md, hop by hop).
  */
 export function cameraSimulcastEncodings(): msc.RtpEncodingParameters[] {

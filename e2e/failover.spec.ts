@@ -183,6 +183,8 @@ function analyse(name: string, monitor: Monitor, t0: number, moved: boolean, mov
 	const firstReconnecting = statuses.findIndex((s) => s.status === 'reconnecting');
 	const joinedAgain = firstReconnecting < 0 ? undefined : statuses.slice(firstReconnecting).find((s) => s.status === 'joined');
 	const track = stayerPeer ? (before.peers[stayerPeer]?.video ?? null) : null;
+	// The window looked at: until media was back, or the latest sample (none yet right after the kill).
+	const until = t0 + (mediaBackMs ?? (after.at(-1)?.t ?? t0) - t0);
 	return {
 		name,
 		moved,
@@ -190,9 +192,9 @@ function analyse(name: string, monitor: Monitor, t0: number, moved: boolean, mov
 		firstFreshMs,
 		joinedAgainMs: joinedAgain ? joinedAgain.t - t0 : null,
 		sawReconnecting: firstReconnecting >= 0,
-		stayerGapMs: stayerPeer ? longestGap(monitor.samples, stayerPeer, track, t0, t0 + (mediaBackMs ?? after.at(-1)!.t - t0)) : null,
+		stayerGapMs: stayerPeer ? longestGap(monitor.samples, stayerPeer, track, t0, until) : null,
 		stayerGapBeforeMs: stayerPeer ? longestGap(monitor.samples, stayerPeer, track, t0 - 2000, t0) : null,
-		...(stayerPeer ? { stayerGapEndsMs: gapOf(monitor.samples, stayerPeer, track, t0, t0 + (mediaBackMs ?? after.at(-1)!.t - t0)).endsAt - t0 } : {}),
+		...(stayerPeer ? { stayerGapEndsMs: gapOf(monitor.samples, stayerPeer, track, t0, until).endsAt - t0 } : {}),
 	};
 }
 

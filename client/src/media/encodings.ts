@@ -10,13 +10,9 @@ import { tuning } from './tuning.ts';
  * Camera, VP8 simulcast: 1/4, 1/2 and full resolution of a 1280x720 capture (320x180,
  * 640x360, 1280x720), three temporal layers each (the SFU can halve or quarter the frame
  * rate, and frames of the top temporal layer are never referenced, so losing one costs
- * just that frame). The lowest layer runs at 30 fps too: it is what a sender on a bad link
- * is left with (at 30% loss its bandwidth estimate falls to ~100-275 kbps and Chromium
- * sends only this layer), and at 15 fps no viewer could get 15 fps or more from it. Measured
- * with the loss spec (3 runs each): from the sender at 30% loss 4.7-12.4 fps against
- * 4.1-13.2 (no clear change), to it 10.9-15.4 against 8.1-13.1 fps; at 0% 26-28 fps
- * against 12-26. The freezes left come mostly from the SFU switching layers
- * when the sender's 640 px layer goes off or flickers (bench/README.md, hop by hop).
+ * just that frame). The lowest layer runs at 15 fps: it is what thumbnails and a sender on
+ * a bad link (whose bandwidth estimate collapses under loss) are left with, and at 30% loss
+ * a steady 15 fps froze less than a 30 fps target the encoder could not hold (loss.spec.ts).
  */
 export function cameraSimulcastEncodings(): msc.RtpEncodingParameters[] {
 	return [

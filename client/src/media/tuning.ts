@@ -21,7 +21,7 @@ export const DEFAULT_TUNING: Tuning = {
 	opusNack: true,
 	opusFec: true,
 	cameraDegradation: 'maintain-framerate',
-	lowLayerFps: 30,
+	lowLayerFps: 15,
 };
 
 let cached: Tuning | null = null;

@@ -261,7 +261,7 @@ export async function describeInbound(page: Page): Promise<string> {
 	});
 }
 
-/** Two samples about a second apart: remote video decodes (and has a size) and audio packets arrive. */
+/** Two samples a second or more apart: remote video decodes (and has a size) and audio packets arrive. */
 export async function expectMediaFlowing(page: Page, label: string): Promise<{ first: InboundStats; second: InboundStats }> {
 	try {
 		await expect
@@ -274,7 +274,16 @@ export async function expectMediaFlowing(page: Page, label: string): Promise<{ f
 	}
 	const first = await readInboundStats(page);
 	await page.waitForTimeout(1000);
-	const second = await readInboundStats(page);
+	let second = await readInboundStats(page);
+	// Loosened (was: more frames exactly 1 s later): right after a camera is published again, a
+	// viewer decoded 5 frames and then none for over a second (the SFU moving to another layer,
+	// waiting for its keyframe) in 2 of about 10 full runs here; more frames within 3 s now.
+	const deadline = Date.now() + 2000;
+	while (second.video.framesDecoded <= first.video.framesDecoded && Date.now() < deadline) {
+		await page.waitForTimeout(250);
+		second = await readInboundStats(page);
+	}
+	if (second.video.framesDecoded <= first.video.framesDecoded) console.log(`${label}: remote video stopped after its first frames:\n${await describeInbound(page)}`);
 	expect(second.video.framesDecoded, `${label}: remote video keeps decoding`).toBeGreaterThan(first.video.framesDecoded);
 	expect(second.video.frameWidth, `${label}: decoded video has a size`).toBeGreaterThan(0);
 	expect(second.audio.packetsReceived, `${label}: remote audio packets arrive`).toBeGreaterThan(first.audio.packetsReceived);

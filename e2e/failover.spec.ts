@@ -118,6 +118,8 @@ interface PageResult {
 	mediaBackMs: number | null;
 	/** Kill → the first fresh packet or frame on a new track (moved pages: their new media session). */
 	firstFreshMs: number | null;
+	/** Per remote participant (by name): kill → their fresh video frames, and audio packets (ms). */
+	perPeer: Record<string, { videoMs: number | null; audioMs: number | null }>;
 	/** Kill → the call says "joined" again (moved pages; null: never left "joined"). */
 	joinedAgainMs: number | null;
 	sawReconnecting: boolean;
@@ -158,13 +160,22 @@ function gapOf(samples: Sample[], peer: string, track: string | null, from: numb
  * From a page's samples: when media from every remote participant was back after the kill at
  * t0 — advancing counters, on new tracks for participants where either side moved.
  */
-function analyse(name: string, monitor: Monitor, t0: number, moved: boolean, movedPeers: Set<string>, stayerPeer: string | null): PageResult {
+function analyse(
+	name: string,
+	monitor: Monitor,
+	t0: number,
+	moved: boolean,
+	movedPeers: Set<string>,
+	stayerPeer: string | null,
+	names: ReadonlyMap<string, string>,
+): PageResult {
 	const before = monitor.samples.filter((s) => s.t < t0).at(-1);
 	if (!before) throw new Error(`${name}: no sample before the kill`);
 	const remote = Object.keys(before.peers);
 	const after = monitor.samples.filter((s) => s.t >= t0);
 	let mediaBackMs: number | null = null;
 	let firstFreshMs: number | null = null;
+	const perPeer: PageResult['perPeer'] = Object.fromEntries(remote.map((id) => [names.get(id) ?? id, { videoMs: null, audioMs: null }]));
 	for (let i = 1; i < after.length && mediaBackMs === null; i++) {
 		const [prev, cur] = [after[i - 1]!, after[i]!];
 		const back = remote.map((id) => {
@@ -175,6 +186,9 @@ function analyse(name: string, monitor: Monitor, t0: number, moved: boolean, mov
 			const video = !!c?.video && (!fresh || c.video !== old.video) && c.frames > (p?.video === c.video ? p.frames : 0);
 			const audio = !!c?.audio && (!fresh || c.audio !== old.audio) && c.packets > (p?.audio === c.audio ? p.packets : 0);
 			if (fresh && (video || audio)) firstFreshMs ??= cur.t - t0;
+			const mine = perPeer[names.get(id) ?? id]!;
+			if (video) mine.videoMs ??= cur.t - t0;
+			if (audio) mine.audioMs ??= cur.t - t0;
 			return video && audio;
 		});
 		if (back.every(Boolean)) mediaBackMs = cur.t - t0;
@@ -190,6 +204,7 @@ function analyse(name: string, monitor: Monitor, t0: number, moved: boolean, mov
 		moved,
 		mediaBackMs,
 		firstFreshMs,
+		perPeer,
 		joinedAgainMs: joinedAgain ? joinedAgain.t - t0 : null,
 		sawReconnecting: firstReconnecting >= 0,
 		stayerGapMs: stayerPeer ? longestGap(monitor.samples, stayerPeer, track, t0, until) : null,
@@ -210,12 +225,12 @@ function phasesSince(page: Page, since: number): Promise<Record<string, number>>
 	}, since);
 }
 
-type KillResult = { kill: number; case: string; worker: number; pages: PageResult[] };
+type KillResult = { kill: number; case: string; worker: number; /** Epoch ms of the kill (to read against the server log). */ at: number; pages: PageResult[] };
 
 test('a dead mediasoup worker does not end the meeting: media comes back by itself, spread or not', async ({ participant }) => {
 	test.setTimeout(150_000);
 	// Placement by headroom from the first participant on (spreadConsumers 0): the room spreads.
-	const server = await startExtraServer({ PARLEY_MEDIA_WORKERS: '2', PARLEY_MEDIA_BASE_PORT: String(MEDIA_PORT), PARLEY_PLACEMENT_SPREAD_CONSUMERS: '0', PARLEY_OPS_DRAIN_GRACE_MS: '0' });
+	const server = await startExtraServer({ PARLEY_MEDIA_WORKERS: '2', PARLEY_MEDIA_BASE_PORT: String(MEDIA_PORT), PARLEY_PLACEMENT_SPREAD_CONSUMERS: '0', PARLEY_OPS_DRAIN_GRACE_MS: '0', PARLEY_LOG_LEVEL: 'info' });
 	const started = Date.now();
 	const step = (what: string): void => console.log(`  ${((Date.now() - started) / 1000).toFixed(1)} s: ${what}`);
 	const results: KillResult[] = [];
@@ -239,6 +254,7 @@ test('a dead mediasoup worker does not end the meeting: media comes back by itse
 		step('everyone joined');
 		await Promise.all(people.map((p) => p.page.evaluate(startMonitor)));
 		const idOf = new Map((await roomView())!.peers.map((x) => [x.name, x.id]));
+		const nameOf = new Map([...idOf].map(([n, id]) => [id, n]));
 
 		for (let kill = 1; kill <= KILLS; kill++) {
 			const view = await admin();
@@ -282,14 +298,14 @@ test('a dead mediasoup worker does not end the meeting: media comes back by itse
 				pages = people.map((p, i) => {
 					const moved = moving.includes(p.name);
 					const other = stayers.length === 2 && !moved ? stayers.find((s) => s !== p)! : null;
-					return analyse(p.name, monitors[i]!, t0, moved, movedPeers, other ? idOf.get(other.name)! : null);
+					return analyse(p.name, monitors[i]!, t0, moved, movedPeers, other ? idOf.get(other.name)! : null, nameOf);
 				});
 				if (pages.every((r) => r.mediaBackMs !== null && (!r.moved || r.joinedAgainMs !== null))) break;
 				if (Date.now() > t0 + MEDIA_BACK_LIMIT_MS) break;
 			}
 			for (const [i, r] of pages.entries()) r.phases = await phasesSince(people[i]!.page, t0);
 			const what = kill === 1 ? 'spread room, one of two workers' : byOperator ? 'everyone on a worker an operator closed' : 'everyone on the killed worker';
-			results.push({ kill, case: what, worker, pages });
+			results.push({ kill, case: what, worker, at: t0, pages });
 			writeResults(results);
 			const figures = pages.map((r) => `${r.name}${r.moved ? ' (moved)' : ''} ${r.mediaBackMs ?? 'never'} ms`);
 			console.log(`kill ${kill} (worker ${worker}): media back ${figures.join(', ')}`);
@@ -320,6 +336,8 @@ test('a dead mediasoup worker does not end the meeting: media comes back by itse
 		expect(people.flatMap((p) => p.pageErrors)).toEqual([]);
 	} finally {
 		await server.stop();
+		// The server's own account of each move (info level: worker lost, peers moved, media again).
+		writeFileSync(path.join(OUT_DIR, 'failover-server.log'), server.output());
 	}
 	writeResults(results);
 });

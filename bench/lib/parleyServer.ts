@@ -79,7 +79,7 @@ export async function startParley(options: StartParleyOptions): Promise<ParleySe
 	});
 	let output = '';
 	const keep = (d: Buffer) => {
-		output = (output + d.toString()).slice(-4000);
+		output = (output + d.toString()).slice(-256_000);
 	};
 	child.stdout?.on('data', keep);
 	child.stderr?.on('data', keep);

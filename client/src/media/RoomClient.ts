@@ -232,6 +232,7 @@ export class RoomClient {
 				// Same connection, new media session: room:join again keeps the participant. The
 				// status says reconnecting until audio and video are back, not only the join.
 				this.#teardownSession();
+				mark('media-torn-down');
 				this.#status = 'reconnecting';
 				this.#reconnecting = 'media';
 				this.#changed();

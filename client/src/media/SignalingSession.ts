@@ -134,7 +134,10 @@ export class SignalingSession {
 			if (reason === 'server-shutdown') this.#serverRestarting = true;
 			else handlers.failed(new RoomError('ended', END_MESSAGES[reason] ?? 'The meeting has ended.'), false);
 		});
-		this.on('media:reconnect', () => handlers.restartMedia());
+		this.on('media:reconnect', () => {
+			mark('media-reconnect-received');
+			handlers.restartMedia();
+		});
 		mark('join-start');
 		s.connect();
 	}

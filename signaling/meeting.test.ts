@@ -206,7 +206,7 @@ describe('host controls', () => {
 		p.disconnect();
 	});
 
-	it('stops a camera (closes the producer) and mutes everyone but the host', async () => {
+	it('stops a camera and a screen share (closes the producer; blocked when hosts must allow) and mutes everyone but the host', async () => {
 		const room = 'stop-cam';
 		const h = await host(room);
 		const a = await participant(room, 'ann');
@@ -225,6 +225,17 @@ describe('host controls', () => {
 		const closed = next(h, 'producer:closed', (e) => e.producerId === cam.producerId);
 		assert.deepEqual(await ok(h, 'host:mute', { identity: 'ann', source: 'camera' }), { affected: 1 });
 		await closed;
+		// A screen share is stopped the same way; with "hosts must allow unmuting" it cannot come back by itself.
+		const screen = (mid: string, ssrc: number) =>
+			request(a, 'media:produce', { transportId: send.id, kind: 'video', rtpParameters: { ...syntheticRtpParameters('video', ssrc), mid }, source: 'screen' });
+		const shared = await screen('2', 3014);
+		assert.ok(shared.ok);
+		await ok(h, 'host:settings', { allowSelfUnmute: false });
+		const screenClosed = next(h, 'producer:closed', (e) => e.producerId === shared.data.producerId);
+		assert.deepEqual(await ok(h, 'host:mute', { identity: 'ann', source: 'screen' }), { affected: 1 });
+		await screenClosed;
+		assert.equal(code(await screen('3', 3015)), 'forbidden');
+		await ok(h, 'host:settings', { allowSelfUnmute: true });
 		assert.deepEqual(await ok(h, 'host:muteAll', {}), { affected: 2 });
 		const sfuRoom = t.sfu.rooms.get(room)!;
 		assert.equal(sfuRoom.producer(annMic).paused, true);

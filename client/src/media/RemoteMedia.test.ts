@@ -168,3 +168,18 @@ test('a consumer that fails to negotiate is reported and left out; the others ke
 	const participants = t.remote.participants(new Map());
 	assert.deepEqual(participants.map((p) => [p.id, p.videoOn]), [['alice', true], ['bob', false], ['carol', true]]);
 });
+
+test('remake closes a consumer on both ends and consumes its producer anew', async () => {
+	const room = setup([]);
+	room.join('alice', 'Alice', [{ id: 'a-cam', kind: 'video', source: 'camera' }]);
+	await eventually(() => room.remote.consumerCount === 1, "Alice's camera");
+	const [first] = room.remote.consumers();
+	room.remote.remake(first!.id);
+	assert.equal(first!.closed, true);
+	assert.ok(room.requests.some((r) => r.name === 'media:closeConsumer' && r.payload.consumerId === first!.id));
+	await eventually(() => room.remote.consumerCount === 1, 'a new consumer');
+	const [second] = room.remote.consumers();
+	assert.notEqual(second!.id, first!.id);
+	assert.equal(second!.producerId, 'a-cam');
+	assert.equal(room.remote.participants(new Map())[0]!.videoConsumerId, second!.id);
+});

@@ -360,8 +360,7 @@ export class RemoteMedia {
 		const consumer = this.#consumers.get(consumerId);
 		if (!consumer) return;
 		const producer = this.#peers.get(consumer.appData.peerId)?.producers.get(consumer.producerId);
-		consumer.close();
-		this.#forget(consumer);
+		this.#dropConsumerOf(consumer.producerId);
 		this.#ctx.request('media:closeConsumer', { consumerId }).catch(() => undefined);
 		this.#ctx.changed();
 		if (producer) this.#startConsume(producer);

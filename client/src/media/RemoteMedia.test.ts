@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { RoomError } from './errors.ts';
 import { Epoch } from './marks.ts';
 import { RemoteMedia, type RemoteMediaContext } from './RemoteMedia.ts';
 
@@ -75,9 +76,18 @@ class FakeTransport {
 		this.closed = true;
 		for (const c of this.#consumers) c.closed = true;
 	}
+
+	closedConsumer(id: string): boolean {
+		return this.#consumers.find((c) => c.id === id)?.closed ?? false;
+	}
 }
 
-function setup(bad: string[]) {
+interface Options {
+	/** The server's answer to media:resumeConsumer (default: resumed). */
+	resume?(consumerId: string): Promise<unknown>;
+}
+
+function setup(bad: string[], options: Options = {}) {
 	const badSet = new Set(bad);
 	const epoch = new Epoch();
 	epoch.bump();
@@ -95,6 +105,7 @@ function setup(bad: string[]) {
 				const p = producers.get(producerId)!;
 				return { id: `c${++consumerIds}`, producerId, peerId: p.peerId, kind: p.kind, source: p.source, rtpParameters: { codecs: [] }, producerPaused: false };
 			}
+			if (name === 'media:resumeConsumer' && options.resume) return options.resume(payload.consumerId as string);
 			return {};
 		},
 		transports: {
@@ -167,6 +178,31 @@ test('a consumer that fails to negotiate is reported and left out; the others ke
 	assert.equal(t.notices.length, 1);
 	const participants = t.remote.participants(new Map());
 	assert.deepEqual(participants.map((p) => [p.id, p.videoOn]), [['alice', true], ['bob', false], ['carol', true]]);
+});
+
+test('a consumer whose producer went away before its resume is dropped quietly, not reported', async (t) => {
+	const warn = t.mock.method(console, 'warn', () => {});
+	t.mock.method(console, 'debug', () => {});
+	// The SFU closed the consumer with its producer while this client negotiated it.
+	const room = setup([], {
+		resume: async (consumerId) => {
+			throw new RoomError(consumerId === 'c2' ? 'not_found' : 'internal', `no consumer ${consumerId}`);
+		},
+	});
+	room.join('alice', 'Alice', [{ id: 'a-cam', kind: 'video', source: 'camera' }]);
+	await eventually(() => room.notices.length === 1, 'an internal error is a failure notice');
+	assert.match(room.notices[0]!, /Could not receive video from Alice/);
+
+	room.join('bob', 'Bob', [{ id: 'b-cam', kind: 'video', source: 'camera' }]);
+	await eventually(() => room.requests.some((r) => r.name === 'media:resumeConsumer' && r.payload.consumerId === 'c2'), "Bob's resume");
+	await room.remote.settled();
+	assert.equal(room.notices.length, 1, 'no notice for the consumer that went away');
+	assert.equal(warn.mock.calls.length, 1, 'only the internal error is a warning');
+	assert.deepEqual(room.remote.consumers().map((c) => c.id), ['c1'], 'the gone consumer is dropped');
+	assert.equal(room.transports[0]!.closedConsumer('c2'), true, 'and closed here');
+	assert.equal(room.requests.filter((r) => r.name === 'media:consume').length, 2, 'and not consumed again');
+	const bob = room.remote.participants(new Map()).find((p) => p.id === 'bob');
+	assert.equal(bob?.videoOn, false);
 });
 
 test('remake closes a consumer on both ends and consumes its producer anew', async () => {

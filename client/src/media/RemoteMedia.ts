@@ -258,14 +258,22 @@ export class RemoteMedia {
 			// Ask for media before re-rendering: the keyframe request goes out sooner.
 			const resuming = resumed ?? request('media:resumeConsumer', { consumerId: consumer.id });
 			this.#ctx.changed();
-			await resuming;
+			try {
+				await resuming;
+			} catch (error) {
+				if (!(error instanceof RoomError && error.code === 'not_found')) throw error;
+				// The SFU closed it with its producer meanwhile (consumer:closed came before it was known here).
+				console.debug(`[parley] consumer ${consumer.id} went away before its resume`);
+				this.consumerClosed(consumer.id);
+				return;
+			}
 			if (this.#consumers.get(consumer.id) === consumer) this.#resumed.add(consumer.id);
 			mark(`consumer-resumed-${consumer.kind}`);
 		} catch (error) {
 			// A failed negotiation is handled for the whole group (#onGroupFailed), and a replaced
 			// receive transport consumes everything again.
 			if (error instanceof NegotiationError || !current()) return;
-			if ( !this.#ctx.closed() && !(error instanceof RoomError && error.code === 'closed')) {
+			if (!this.#ctx.closed() && !(error instanceof RoomError && error.code === 'closed')) {
 				console.warn('[parley] consume failed', error);
 				if (this.#exists(producer)) this.#reportFailure(producer, error);
 			}

@@ -1,26 +1,20 @@
 /**
- * The others' media: who is in the room, what they publish, and this client's consumers
- * of it (one per remote producer), with the layers the SFU forwards and the viewport
- * reports. Consumers are created through the ConsumerBatcher (one SDP negotiation for the
- * answers that arrive together).
+ * The others' media: who is in the room and what they publish (RemotePeers), and this
+ * client's consumers of it (one per remote producer), with the layers the SFU forwards and
+ * the viewport reports. Consumers are created through the ConsumerBatcher (one SDP
+ * negotiation for the answers that arrive together).
  *
  * A consumer that fails to negotiate does not take the others down: the receive transport
  * it poisoned is replaced by a fresh one, the consumers are created again, and the suspects
  * of the failed group one at a time, so the culprit is found, reported and left out.
  */
 import type { types as msc } from 'mediasoup-client';
-import type {
-	ConsumerOptions,
-	PeerInfo,
-	PeerQuality,
-	ProducerInfo,
-	RequestName,
-	RequestPayload,
-	ResponseData,
-} from '../../../signaling/protocol/index.ts';
+import type { ConsumerOptions, PeerInfo, PeerQuality, ProducerInfo } from '../../../signaling/protocol/index.ts';
+import type { RequestName, RequestPayload, ResponseData } from '../../../signaling/protocol/index.ts';
 import { ConsumerBatcher, NegotiationError } from './ConsumerBatcher.ts';
 import { RoomError, toRoomError } from './errors.ts';
 import { mark, type Epoch } from './marks.ts';
+import { RemotePeers } from './RemotePeers.ts';
 import type { ConsumerLayers, RemoteConsumer, RemoteParticipant, RemoteVideo, TileViewport } from './types.ts';
 import type { WatchedVideo } from './StallWatch.ts';
 import { Viewports } from './Viewports.ts';
@@ -46,13 +40,6 @@ export interface RemoteMediaContext {
 	notice(message: string): void;
 }
 
-interface PeerRecord {
-	id: string;
-	name: string;
-	joinedAt: number;
-	producers: Map<string, ProducerInfo>;
-}
-
 /** Receive transports replaced per session at most (a connection that fails whatever is consumed is not retried forever). */
 const MAX_RECEIVE_RESTARTS = 8;
 
@@ -60,7 +47,7 @@ export class RemoteMedia {
 	readonly #ctx: RemoteMediaContext;
 	readonly #batcher: ConsumerBatcher;
 	readonly #viewports: Viewports;
-	readonly #peers = new Map<string, PeerRecord>();
+	readonly #peers = new RemotePeers();
 	readonly #consumers = new Map<string, RemoteConsumer>();
 	readonly #byProducer = new Map<string, string>();
 	readonly #layers = new Map<string, ConsumerLayers>();
@@ -106,7 +93,7 @@ export class RemoteMedia {
 	}
 
 	peerName(peerId: string): string {
-		return this.#peers.get(peerId)?.name ?? 'Guest';
+		return this.#peers.name(peerId);
 	}
 
 	/** Settles when the consume() calls started so far have (joined or failed). */
@@ -139,54 +126,34 @@ export class RemoteMedia {
 
 	peerJoined(peer: PeerInfo): void {
 		if (peer.id === this.#ctx.selfId()) return;
-		let record = this.#peers.get(peer.id);
-		if (!record) {
-			record = { id: peer.id, name: peer.name, joinedAt: peer.joinedAt, producers: new Map() };
-			this.#peers.set(peer.id, record);
-		} else {
-			record.name = peer.name;
-			record.joinedAt = peer.joinedAt;
-		}
-		for (const producer of peer.producers) {
-			record.producers.set(producer.id, { ...producer });
-			this.#startConsume(producer);
-		}
+		this.#peers.join(peer);
+		for (const producer of peer.producers) this.#startConsume(producer);
 		this.#ctx.changed();
 	}
 
 	peerLeft(peerId: string): void {
-		const record = this.#peers.get(peerId);
-		if (!record) return;
-		for (const producerId of record.producers.keys()) this.#dropConsumerOf(producerId);
-		this.#peers.delete(peerId);
+		const producerIds = this.#peers.leave(peerId);
+		if (!producerIds) return;
+		for (const producerId of producerIds) this.#dropConsumerOf(producerId);
 		this.#ctx.changed();
 	}
 
 	producerNew(producer: ProducerInfo): void {
 		if (producer.peerId === this.#ctx.selfId()) return;
-		let record = this.#peers.get(producer.peerId);
-		if (!record) {
-			// Should not happen (peer:joined comes first); keep the media anyway.
-			record = { id: producer.peerId, name: 'Guest', joinedAt: Date.now(), producers: new Map() };
-			this.#peers.set(producer.peerId, record);
-		}
-		record.producers.set(producer.id, { ...producer });
+		this.#peers.addProducer(producer);
 		this.#startConsume(producer);
 		this.#ctx.changed();
 	}
 
 	producerClosed(peerId: string, producerId: string): void {
-		this.#peers.get(peerId)?.producers.delete(producerId);
+		this.#peers.removeProducer(peerId, producerId);
 		this.#dropConsumerOf(producerId);
 		this.#failed.delete(producerId);
 		this.#ctx.changed();
 	}
 
 	producerPaused(peerId: string, producerId: string, paused: boolean): void {
-		const producer = this.#peers.get(peerId)?.producers.get(producerId);
-		if (!producer || producer.paused === paused) return;
-		producer.paused = paused;
-		this.#ctx.changed();
+		if (this.#peers.setPaused(peerId, producerId, paused)) this.#ctx.changed();
 	}
 
 	consumerClosed(consumerId: string): void {
@@ -216,10 +183,6 @@ export class RemoteMedia {
 		void task.finally(() => this.#tasks.delete(task));
 	}
 
-	#exists(producer: Pick<ProducerInfo, 'id' | 'peerId'>): boolean {
-		return this.#peers.get(producer.peerId)?.producers.has(producer.id) ?? false;
-	}
-
 	async #consume(producer: ProducerInfo): Promise<void> {
 		const { epoch, request } = this.#ctx;
 		const generation = epoch.value;
@@ -229,7 +192,7 @@ export class RemoteMedia {
 		this.#consuming.add(producer.id);
 		try {
 			const transport = await this.#ctx.transports.recvTransport();
-			if (!current() || !this.#exists(producer)) return;
+			if (!current() || !this.#peers.has(producer)) return;
 			let options = this.#prefetched.get(producer.id);
 			if (options) this.#prefetched.delete(producer.id);
 			else {
@@ -243,7 +206,7 @@ export class RemoteMedia {
 			if (!current() || transport.closed) return;
 			mark(`consume-answered-${options.kind}`);
 			const { consumer, resumed } = await this.#batcher.add(transport, options, this.#suspects.has(producer.id));
-			if (!current() || !this.#exists(producer)) {
+			if (!current() || !this.#peers.has(producer)) {
 				consumer.close();
 				return;
 			}
@@ -252,8 +215,7 @@ export class RemoteMedia {
 			this.#byProducer.set(producer.id, consumer.id);
 			consumer.on('trackended', () => this.consumerClosed(consumer.id));
 			consumer.on('transportclose', () => this.#forget(consumer));
-			const record = this.#peers.get(producer.peerId)?.producers.get(producer.id);
-			if (record) record.paused = options.producerPaused;
+			this.#peers.setPaused(producer.peerId, producer.id, options.producerPaused);
 			mark(`consumer-created-${consumer.kind}`);
 			// Ask for media before re-rendering: the keyframe request goes out sooner.
 			const resuming = resumed ?? request('media:resumeConsumer', { consumerId: consumer.id });
@@ -275,7 +237,7 @@ export class RemoteMedia {
 			if (error instanceof NegotiationError || !current()) return;
 			if (!this.#ctx.closed() && !(error instanceof RoomError && error.code === 'closed')) {
 				console.warn('[parley] consume failed', error);
-				if (this.#exists(producer)) this.#reportFailure(producer, error);
+				if (this.#peers.has(producer)) this.#reportFailure(producer, error);
 			}
 		} finally {
 			if (current()) this.#consuming.delete(producer.id);
@@ -331,7 +293,7 @@ export class RemoteMedia {
 			return;
 		}
 		if (!this.#ctx.epoch.isCurrent(generation)) return;
-		for (const record of this.#peers.values()) for (const producer of record.producers.values()) this.#startConsume(producer);
+		for (const producer of this.#peers.producers()) this.#startConsume(producer);
 	}
 
 	#forget(consumer: RemoteConsumer): void {
@@ -356,7 +318,7 @@ export class RemoteMedia {
 		const out: WatchedVideo[] = [];
 		for (const c of this.#consumers.values()) {
 			if (c.kind !== 'video' || c.closed) continue;
-			const producer = this.#peers.get(c.appData.peerId)?.producers.get(c.producerId);
+			const producer = this.#peers.producer(c.appData.peerId, c.producerId);
 			const due = this.#resumed.has(c.id) && !c.paused && !!producer && !producer.paused && this.#viewports.visible(c.id);
 			out.push({ consumerId: c.id, producerId: c.producerId, trackId: c.track.id, due });
 		}
@@ -367,7 +329,7 @@ export class RemoteMedia {
 	remake(consumerId: string): void {
 		const consumer = this.#consumers.get(consumerId);
 		if (!consumer) return;
-		const producer = this.#peers.get(consumer.appData.peerId)?.producers.get(consumer.producerId);
+		const producer = this.#peers.producer(consumer.appData.peerId, consumer.producerId);
 		this.#dropConsumerOf(consumer.producerId);
 		this.#ctx.request('media:closeConsumer', { consumerId }).catch(() => undefined);
 		this.#ctx.changed();
@@ -388,30 +350,10 @@ export class RemoteMedia {
 	}
 
 	participants(quality: ReadonlyMap<string, PeerQuality>): RemoteParticipant[] {
-		return [...this.#peers.values()]
-			.sort((a, b) => a.joinedAt - b.joinedAt || a.id.localeCompare(b.id))
-			.map((peer) => {
-				const producers = [...peer.producers.values()];
-				const mic = producers.find((p) => p.source === 'microphone') ?? producers.find((p) => p.kind === 'audio');
-				const camera =
-					producers.find((p) => p.source === 'camera' && !p.paused) ??
-					producers.find((p) => p.kind === 'video' && p.source !== 'screen' && !p.paused);
-				const screenProducer = producers.find((p) => p.source === 'screen' && !p.paused);
-				const video = camera ? this.#videoOf(camera.id) : null;
-				return {
-					id: peer.id,
-					name: peer.name,
-					joinedAt: peer.joinedAt,
-					videoTrack: video?.track ?? null,
-					videoConsumerId: video?.consumerId ?? null,
-					videoLayers: video?.layers ?? null,
-					audioTrack: mic ? (this.#consumerOf(mic.id)?.track ?? null) : null,
-					audioMuted: !mic || mic.paused,
-					videoOn: !!video,
-					screen: screenProducer ? this.#videoOf(screenProducer.id) : null,
-					quality: quality.get(peer.id) ?? null,
-				};
-			});
+		return this.#peers.participants(quality, {
+			trackOf: (producerId) => this.#consumerOf(producerId)?.track ?? null,
+			videoOf: (producerId) => this.#videoOf(producerId),
+		});
 	}
 
 	/** Forget the session's consumers and peers (for a reconnect or close). */

@@ -2,28 +2,19 @@
  * The lobby: name, room, camera and microphone choice with a live preview, then Join.
  * The preview tracks are handed over to the call (no second getUserMedia on join).
  */
-import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
+import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { CameraIcon, CameraOffIcon, MicIcon, MicOffIcon } from '../components/Icons.tsx';
 import { LobbyDevicePickers } from '../components/LobbyDevicePickers.tsx';
 import { LobbyMessages } from '../components/LobbyMessages.tsx';
 import { MicLevel } from '../components/MicLevel.tsx';
 import type { ServerInfo } from '../lib/api.ts';
 import type { LinkState } from '../lib/useLinkCheck.ts';
+import { useLobbyMedia, type PreviewTracks } from '../lib/useLobbyMedia.ts';
 import { useRoomRecording } from '../lib/useRoomRecording.ts';
 import { validateRoomName } from '../lib/route.ts';
 import { load, save } from '../lib/storage.ts';
 import { prewarmConnection } from '../media/connection.ts';
-import { setSpeakerId, speakerId } from '../media/speaker.ts';
 import { preloadDevice } from '../media/RoomClient.ts';
-import {
-	capture,
-	getTrack,
-	listDevices,
-	MediaAccessError,
-	onDeviceChange,
-	stopTrack,
-	type DeviceLists,
-} from '../media/devices.ts';
 
 export interface JoinRequest {
 	name: string;
@@ -33,7 +24,7 @@ export interface JoinRequest {
 	audioDeviceId?: string;
 	videoDeviceId?: string;
 	/** Hands the preview tracks over; after this call the lobby no longer stops them. */
-	takeTracks: () => { audio: MediaStreamTrack | null; video: MediaStreamTrack | null };
+	takeTracks: () => PreviewTracks;
 }
 
 export interface JoinPageProps {
@@ -60,83 +51,19 @@ export function JoinPage(props: JoinPageProps) {
 	const { info, token } = props;
 	const [name, setName] = useState(() => props.tokenName ?? load('displayName') ?? '');
 	const [room, setRoom] = useState(props.tokenRoom ?? props.initialRoom);
-	const [micOn, setMicOn] = useState(() => load('micOn') !== 'false');
-	const [cameraOn, setCameraOn] = useState(() => load('cameraOn') !== 'false');
-	const [audioTrack, setAudioTrack] = useState<MediaStreamTrack | null>(null);
-	const [videoTrack, setVideoTrack] = useState<MediaStreamTrack | null>(null);
-	const [devices, setDevices] = useState<DeviceLists>({ cameras: [], microphones: [], speakers: [] });
-	const [speaker, setSpeaker] = useState(() => speakerId());
-	const [cameraId, setCameraId] = useState(() => load('cameraId') ?? '');
-	const [microphoneId, setMicrophoneId] = useState(() => load('microphoneId') ?? '');
-	const [mediaErrors, setMediaErrors] = useState<MediaAccessError[]>([]);
-	const [mediaReady, setMediaReady] = useState(false);
+	const media = useLobbyMedia();
+	const { audioTrack, videoTrack, micOn, cameraOn, cameraId, microphoneId, mediaReady, cameraBlocked, microphoneBlocked } = media;
 	const [joining, setJoining] = useState(false);
 	const [joinError, setJoinError] = useState<string | null>(null);
 	const [touched, setTouched] = useState(false);
-
-	// The latest tracks, for cleanup and hand-over (state would be stale in callbacks).
-	const tracks = useRef<{ audio: MediaStreamTrack | null; video: MediaStreamTrack | null }>({ audio: null, video: null });
-	const handedOver = useRef(false);
 	const mounted = useRef(true);
-	/** The first capture, which Join waits for (briefly) so that it can take the tracks along. */
-	const firstCapture = useRef<Promise<void> | null>(null);
 	const previewRef = useRef<HTMLVideoElement>(null);
 
-	const replaceTrack = useCallback((kind: 'audio' | 'video', track: MediaStreamTrack | null) => {
-		const old = tracks.current[kind];
-		if (old && old !== track) stopTrack(old);
-		tracks.current[kind] = track;
-		if (kind === 'audio') setAudioTrack(track);
-		else setVideoTrack(track);
-	}, []);
-
-	const refreshDevices = useCallback(async () => {
-		try {
-			const lists = await listDevices();
-			if (mounted.current) setDevices(lists);
-		} catch {
-			// Device lists are a convenience; the default devices still work.
-		}
-	}, []);
-
-	// First capture (one permission prompt for both), then the device lists (labels need permission).
 	useEffect(() => {
 		mounted.current = true;
-		handedOver.current = false;
-		let cancelled = false;
-		firstCapture.current = (async () => {
-			const result = await capture({
-				audio: true,
-				video: cameraOn,
-				...(microphoneId ? { audioDeviceId: microphoneId } : {}),
-				...(cameraId ? { videoDeviceId: cameraId } : {}),
-			});
-			if (cancelled) {
-				stopTrack(result.audio);
-				stopTrack(result.video);
-				return;
-			}
-			if (result.audio) result.audio.enabled = micOn;
-			replaceTrack('audio', result.audio);
-			replaceTrack('video', result.video);
-			if (result.audio?.getSettings().deviceId) setMicrophoneId(result.audio.getSettings().deviceId!);
-			if (result.video?.getSettings().deviceId) setCameraId(result.video.getSettings().deviceId!);
-			setMediaErrors(result.errors);
-			setMediaReady(true);
-			await refreshDevices();
-		})();
-		const unsubscribe = onDeviceChange(() => void refreshDevices());
 		return () => {
-			cancelled = true;
 			mounted.current = false;
-			unsubscribe();
-			if (!handedOver.current) {
-				stopTrack(tracks.current.audio);
-				stopTrack(tracks.current.video);
-			}
-			tracks.current = { audio: null, video: null };
 		};
-		// Runs once per lobby visit; later changes go through the handlers below.
 	}, []);
 
 	// Warm-up while the person looks at the preview: the media Device and (dev) the token.
@@ -160,85 +87,6 @@ export function JoinPage(props: JoinPageProps) {
 		if (videoTrack) video.play().catch(() => {});
 	}, [videoTrack]);
 
-	const dropError = (device: 'camera' | 'microphone'): void =>
-		setMediaErrors((errors) => errors.filter((e) => e.device !== device && e.device !== 'camera and microphone'));
-
-	const addError = (error: unknown, device: 'camera' | 'microphone'): void => {
-		const e = error instanceof MediaAccessError ? error : new MediaAccessError('unknown', device, String(error));
-		setMediaErrors((errors) => [...errors.filter((x) => x.device !== device), e]);
-	};
-
-	const toggleCamera = async (): Promise<void> => {
-		// What the button shows (on only with a live camera) is what a click turns around.
-		const next = !(cameraOn && !!tracks.current.video);
-		setCameraOn(next);
-		save('cameraOn', String(next));
-		if (!next) {
-			replaceTrack('video', null);
-			return;
-		}
-		try {
-			const track = await getTrack('video', cameraId || undefined);
-			if (!mounted.current) return track.stop();
-			replaceTrack('video', track);
-			dropError('camera');
-			void refreshDevices();
-		} catch (error) {
-			setCameraOn(false);
-			addError(error, 'camera');
-		}
-	};
-
-	const toggleMic = async (): Promise<void> => {
-		const next = !(micOn && !!tracks.current.audio);
-		setMicOn(next);
-		save('micOn', String(next));
-		if (tracks.current.audio) {
-			tracks.current.audio.enabled = next;
-			return;
-		}
-		if (!next) return;
-		try {
-			const track = await getTrack('audio', microphoneId || undefined);
-			if (!mounted.current) return track.stop();
-			replaceTrack('audio', track);
-			dropError('microphone');
-			void refreshDevices();
-		} catch (error) {
-			setMicOn(false);
-			addError(error, 'microphone');
-		}
-	};
-
-	const pickCamera = async (deviceId: string): Promise<void> => {
-		setCameraId(deviceId);
-		save('cameraId', deviceId);
-		if (!cameraOn) return;
-		try {
-			replaceTrack('video', null);
-			const track = await getTrack('video', deviceId);
-			if (!mounted.current) return track.stop();
-			replaceTrack('video', track);
-			dropError('camera');
-		} catch (error) {
-			addError(error, 'camera');
-		}
-	};
-
-	const pickMicrophone = async (deviceId: string): Promise<void> => {
-		setMicrophoneId(deviceId);
-		save('microphoneId', deviceId);
-		try {
-			const track = await getTrack('audio', deviceId);
-			if (!mounted.current) return track.stop();
-			track.enabled = micOn;
-			replaceTrack('audio', track);
-			dropError('microphone');
-		} catch (error) {
-			addError(error, 'microphone');
-		}
-	};
-
 	const trimmedName = name.trim();
 	const nameError = trimmedName ? (trimmedName.length > 64 ? 'At most 64 characters.' : null) : 'Enter your name.';
 	const roomError = validateRoomName(room.trim());
@@ -257,22 +105,16 @@ export function JoinPage(props: JoinPageProps) {
 		props.onDismissLastError();
 		save('displayName', trimmedName);
 		try {
-			if (firstCapture.current) {
-				await Promise.race([firstCapture.current, new Promise((resolve) => setTimeout(resolve, 5000))]);
-			}
+			await media.firstCapture(5000);
+			const live = media.live();
 			await props.onJoin({
 				name: trimmedName,
 				room: room.trim(),
-				micOn: micOn && !!tracks.current.audio,
-				cameraOn: cameraOn && !!tracks.current.video,
+				micOn: micOn && !!live.audio,
+				cameraOn: cameraOn && !!live.video,
 				...(microphoneId ? { audioDeviceId: microphoneId } : {}),
 				...(cameraId ? { videoDeviceId: cameraId } : {}),
-				takeTracks: () => {
-					handedOver.current = true;
-					const handed = tracks.current;
-					tracks.current = { audio: null, video: null };
-					return handed;
-				},
+				takeTracks: media.takeTracks,
 			});
 		} catch (error) {
 			if (mounted.current) {
@@ -285,11 +127,6 @@ export function JoinPage(props: JoinPageProps) {
 
 	const previewOn = cameraOn && !!videoTrack;
 	const micActive = micOn && !!audioTrack;
-	const errors = [...new Map(mediaErrors.map((e) => [e.message, e])).values()];
-	const blocked = (device: 'camera' | 'microphone'): boolean =>
-		errors.some((e) => e.kind === 'permission-denied' && (e.device === device || e.device === 'camera and microphone'));
-	const cameraBlocked = blocked('camera');
-	const microphoneBlocked = blocked('microphone');
 
 	return (
 		<div className="lobby">
@@ -317,7 +154,7 @@ export function JoinPage(props: JoinPageProps) {
 							<button
 								type="button"
 								className={`round-button${micActive ? '' : ' off'}`}
-								onClick={() => void toggleMic()}
+								onClick={() => void media.toggleMic()}
 								aria-pressed={!micActive}
 								aria-label={micActive ? 'Turn microphone off' : 'Turn microphone on'}
 								title={micActive ? 'Turn microphone off' : 'Turn microphone on'}
@@ -329,7 +166,7 @@ export function JoinPage(props: JoinPageProps) {
 							<button
 								type="button"
 								className={`round-button${previewOn ? '' : ' off'}`}
-								onClick={() => void toggleCamera()}
+								onClick={() => void media.toggleCamera()}
 								aria-pressed={!previewOn}
 								aria-label={previewOn ? 'Turn camera off' : 'Turn camera on'}
 								title={previewOn ? 'Turn camera off' : 'Turn camera on'}
@@ -342,19 +179,16 @@ export function JoinPage(props: JoinPageProps) {
 						{micActive && audioTrack && <MicLevel track={audioTrack} />}
 					</div>
 					<LobbyDevicePickers
-						devices={devices}
+						devices={media.devices}
 						cameraId={cameraBlocked ? '' : cameraId}
 						microphoneId={microphoneBlocked ? '' : microphoneId}
-						speaker={speaker}
+						speaker={media.speaker}
 						cameraBlocked={cameraBlocked}
 						microphoneBlocked={microphoneBlocked}
 						mediaReady={mediaReady}
-						onPickCamera={(id) => void pickCamera(id)}
-						onPickMicrophone={(id) => void pickMicrophone(id)}
-						onPickSpeaker={(id) => {
-							setSpeaker(id);
-							setSpeakerId(id);
-						}}
+						onPickCamera={(id) => void media.pickCamera(id)}
+						onPickMicrophone={(id) => void media.pickMicrophone(id)}
+						onPickSpeaker={media.pickSpeaker}
 					/>
 				</section>
 
@@ -416,7 +250,7 @@ export function JoinPage(props: JoinPageProps) {
 						linkProblem={link.problem}
 						dev={!!info?.dev}
 						needsToken={needsToken}
-						mediaErrors={errors}
+						mediaErrors={media.errors}
 					/>
 				</section>
 			</main>

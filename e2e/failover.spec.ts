@@ -46,7 +46,8 @@ interface AdminView {
 interface Sample {
 	t: number;
 	status: string;
-	peers: Record<string, { video: string | null; frames: number; audio: string | null; packets: number }>;
+	/** frames: video frames decoded; vpackets: video packets received; plis: keyframe requests sent; packets: audio packets. */
+	peers: Record<string, { video: string | null; frames: number; vpackets: number; plis: number; audio: string | null; packets: number }>;
 }
 
 interface Monitor {
@@ -77,21 +78,23 @@ function startMonitor(): void {
 	}
 	const sample = async (): Promise<void> => {
 		const counters = new Map<string, number>();
+		const videoExtra = new Map<string, { vpackets: number; plis: number }>();
 		for (const pc of g.__parleyTestPcs ?? []) {
 			if (pc.connectionState === 'closed') continue;
 			(await pc.getStats()).forEach((e: StatsEntry) => {
 				if (e.type !== 'inbound-rtp' || e.mid === 'probator') return;
 				counters.set(String(e.trackIdentifier), Number(e.kind === 'video' ? (e.framesDecoded ?? 0) : (e.packetsReceived ?? 0)));
+				if (e.kind === 'video') videoExtra.set(String(e.trackIdentifier), { vpackets: Number(e.packetsReceived ?? 0), plis: Number(e.pliCount ?? 0) });
 			});
 		}
 		const peers: Sample['peers'] = {};
-		const entry = (id: string) => (peers[id] ??= { video: null, frames: 0, audio: null, packets: 0 });
+		const entry = (id: string) => (peers[id] ??= { video: null, frames: 0, vpackets: 0, plis: 0, audio: null, packets: 0 });
 		for (const el of g.document.querySelectorAll('[data-testid="tile"][data-local="false"] video')) {
 			const tile = el as unknown as { closest(s: string): Media | null };
 			const id = tile.closest('[data-testid="tile"]')?.getAttribute('data-peer-id');
 			const track = el.srcObject?.getTracks()[0];
 			if (!id || !track) continue;
-			Object.assign(entry(id), { video: track.id, frames: counters.get(track.id) ?? 0 });
+			Object.assign(entry(id), { video: track.id, frames: counters.get(track.id) ?? 0, ...(videoExtra.get(track.id) ?? {}) });
 		}
 		for (const el of g.document.querySelectorAll('audio[data-testid="remote-audio"]')) {
 			const id = el.getAttribute('data-peer-id');
@@ -119,7 +122,7 @@ interface PageResult {
 	/** Kill → the first fresh packet or frame on a new track (moved pages: their new media session). */
 	firstFreshMs: number | null;
 	/** Per remote participant (by name): kill → their fresh video frames, and audio packets (ms). */
-	perPeer: Record<string, { videoMs: number | null; audioMs: number | null }>;
+	perPeer: Record<string, { videoMs: number | null; audioMs: number | null; videoPacketsMs: number | null; plisUntilVideo: number | null }>;
 	/** Kill → the call says "joined" again (moved pages; null: never left "joined"). */
 	joinedAgainMs: number | null;
 	sawReconnecting: boolean;
@@ -175,7 +178,7 @@ function analyse(
 	const after = monitor.samples.filter((s) => s.t >= t0);
 	let mediaBackMs: number | null = null;
 	let firstFreshMs: number | null = null;
-	const perPeer: PageResult['perPeer'] = Object.fromEntries(remote.map((id) => [names.get(id) ?? id, { videoMs: null, audioMs: null }]));
+	const perPeer: PageResult['perPeer'] = Object.fromEntries(remote.map((id) => [names.get(id) ?? id, { videoMs: null, audioMs: null, videoPacketsMs: null, plisUntilVideo: null }]));
 	for (let i = 1; i < after.length && mediaBackMs === null; i++) {
 		const [prev, cur] = [after[i - 1]!, after[i]!];
 		const back = remote.map((id) => {
@@ -187,7 +190,8 @@ function analyse(
 			const audio = !!c?.audio && (!fresh || c.audio !== old.audio) && c.packets > (p?.audio === c.audio ? p.packets : 0);
 			if (fresh && (video || audio)) firstFreshMs ??= cur.t - t0;
 			const mine = perPeer[names.get(id) ?? id]!;
-			if (video) mine.videoMs ??= cur.t - t0;
+			if (video && mine.videoMs === null) [mine.videoMs, mine.plisUntilVideo] = [cur.t - t0, c.plis];
+			if (c?.video && (!fresh || c.video !== old.video) && c.vpackets > (p?.video === c.video ? p.vpackets : 0)) mine.videoPacketsMs ??= cur.t - t0;
 			if (audio) mine.audioMs ??= cur.t - t0;
 			return video && audio;
 		});

@@ -286,7 +286,10 @@ export class RoomClient {
 		if (publishers.length) this.#transports.ensureSend().catch(() => {});
 		if (restore) {
 			// The others see nothing of this participant until it publishes again: do not wait.
-			const publishing = publishers.length ? this.#publish(publishers, generation) : Promise.resolve();
+			// Video first: its first frame at the others waits for an encoder start and a keyframe,
+			// audio's first packet for neither (mediasoup-client negotiates producers one by one).
+			const videoFirst = [...publishers].sort((a, b) => Number(a.source === 'microphone') - Number(b.source === 'microphone'));
+			const publishing = videoFirst.length ? this.#publish(videoFirst, generation) : Promise.resolve();
 			const transport = opened ?? (await this.#openRecv(recv, generation));
 			if (!transport) return;
 			await Promise.all([this.#receiving(transport), publishing]);

@@ -117,11 +117,11 @@ const readMonitor = (page: Page): Promise<Monitor> =>
 interface PageResult {
 	name: string;
 	moved: boolean;
-	/** Kill → every remote participant's fresh video frames and audio packets (ms). */
+	/** Kill → every remote participant's fresh video frames and audio packets flowing again (the latest of those streams; ms). */
 	mediaBackMs: number | null;
 	/** Kill → the first fresh packet or frame on a new track (moved pages: their new media session). */
 	firstFreshMs: number | null;
-	/** Per remote participant (by name): kill → their fresh video frames, and audio packets (ms). */
+	/** Per remote participant (by name): kill → their fresh video frames, and audio packets, flowing again (ms). */
 	perPeer: Record<string, { videoMs: number | null; audioMs: number | null; videoPacketsMs: number | null; plisUntilVideo: number | null }>;
 	/** Kill → the call says "joined" again (moved pages; null: never left "joined"). */
 	joinedAgainMs: number | null;
@@ -176,12 +176,13 @@ function analyse(
 	if (!before) throw new Error(`${name}: no sample before the kill`);
 	const remote = Object.keys(before.peers);
 	const after = monitor.samples.filter((s) => s.t >= t0);
-	let mediaBackMs: number | null = null;
 	let firstFreshMs: number | null = null;
 	const perPeer: PageResult['perPeer'] = Object.fromEntries(remote.map((id) => [names.get(id) ?? id, { videoMs: null, audioMs: null, videoPacketsMs: null, plisUntilVideo: null }]));
-	for (let i = 1; i < after.length && mediaBackMs === null; i++) {
+	/** Per remote participant: when (ms from the kill) a sample saw their video frames, and audio packets, advance. */
+	const advances = new Map(remote.map((id) => [id, { video: [] as number[], audio: [] as number[], plis: new Map<number, number>() }]));
+	for (let i = 1; i < after.length; i++) {
 		const [prev, cur] = [after[i - 1]!, after[i]!];
-		const back = remote.map((id) => {
+		for (const id of remote) {
 			const c = cur.peers[id];
 			const p = prev.peers[id];
 			const old = before.peers[id]!;
@@ -189,13 +190,25 @@ function analyse(
 			const video = !!c?.video && (!fresh || c.video !== old.video) && c.frames > (p?.video === c.video ? p.frames : 0);
 			const audio = !!c?.audio && (!fresh || c.audio !== old.audio) && c.packets > (p?.audio === c.audio ? p.packets : 0);
 			if (fresh && (video || audio)) firstFreshMs ??= cur.t - t0;
-			const mine = perPeer[names.get(id) ?? id]!;
-			if (video && mine.videoMs === null) [mine.videoMs, mine.plisUntilVideo] = [cur.t - t0, c.plis];
-			if (c?.video && (!fresh || c.video !== old.video) && c.vpackets > (p?.video === c.video ? p.vpackets : 0)) mine.videoPacketsMs ??= cur.t - t0;
-			if (audio) mine.audioMs ??= cur.t - t0;
-			return video && audio;
-		});
-		if (back.every(Boolean)) mediaBackMs = cur.t - t0;
+			const seen = advances.get(id)!;
+			if (video) {
+				seen.video.push(cur.t - t0);
+				seen.plis.set(cur.t - t0, c.plis);
+			}
+			if (audio) seen.audio.push(cur.t - t0);
+			if (c?.video && (!fresh || c.video !== old.video) && c.vpackets > (p?.video === c.video ? p.vpackets : 0)) perPeer[names.get(id) ?? id]!.videoPacketsMs ??= cur.t - t0;
+		}
+	}
+	// A stream is back at its first advance that another follows within a second (one stray
+	// frame is not a video back); media is back when the last of everyone's streams is.
+	const backAt = (times: number[]): number | null => times.find((t, i) => times[i + 1] !== undefined && times[i + 1]! - t <= 1000) ?? null;
+	let mediaBackMs: number | null = 0;
+	for (const id of remote) {
+		const seen = advances.get(id)!;
+		const mine = perPeer[names.get(id) ?? id]!;
+		[mine.videoMs, mine.audioMs] = [backAt(seen.video), backAt(seen.audio)];
+		mine.plisUntilVideo = mine.videoMs === null ? null : (seen.plis.get(mine.videoMs) ?? null);
+		mediaBackMs = mine.videoMs === null || mine.audioMs === null || mediaBackMs === null ? null : Math.max(mediaBackMs, mine.videoMs, mine.audioMs);
 	}
 	const statuses = monitor.statuses.filter((s) => s.t >= t0);
 	const firstReconnecting = statuses.findIndex((s) => s.status === 'reconnecting');

@@ -105,6 +105,15 @@ export class Peer extends EventEmitter<PeerEvents> {
 		return this.#ctx.workerIndex;
 	}
 
+	/**
+	 * This peer's router is gone (its worker died or was closed): all of its media went with
+	 * it, and it is about to be moved (relocate) or the room closes. News about single
+	 * producers going away is of no use to it meanwhile.
+	 */
+	get mediaLost(): boolean {
+		return this.#ctx.router.closed;
+	}
+
 	/** Start this peer's media over: close its transports (its producers and consumers with them). */
 	/** The receive capabilities the client announced when (last) joining. */
 	get rtpCapabilities(): types.RtpCapabilities {

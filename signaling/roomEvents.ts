@@ -17,9 +17,14 @@ export function bindRoomEvents(server: ParleyServer, room: Room): void {
 	room.on('peerjoined', (peer) => othersThan(peer.id).emit('peer:joined', peerInfo(peer)));
 	room.on('peerleft', (peer) => othersThan(peer.id).emit('peer:left', { peerId: peer.id }));
 	room.on('newproducer', (p) => othersThan(p.appData.peerId).emit('producer:new', producerInfo(p)));
-	room.on('producerclose', (p) =>
-		othersThan(p.appData.peerId).emit('producer:closed', { producerId: p.id, peerId: p.appData.peerId }),
-	);
+	room.on('producerclose', (p) => {
+		// A worker's death closes every producer on it at once: the peers that were on it start
+		// their media over (media:reconnect) and would only spend their first moments on these.
+		const lost = [...room.peers.values()].filter((peer) => peer.mediaLost).map((peer) => channels.peer(room.id, peer.id));
+		io.to(everyone)
+			.except([channels.peer(room.id, p.appData.peerId), ...lost])
+			.emit('producer:closed', { producerId: p.id, peerId: p.appData.peerId });
+	});
 	room.on('producerpause', (p) =>
 		othersThan(p.appData.peerId).emit('producer:paused', { producerId: p.id, peerId: p.appData.peerId }),
 	);

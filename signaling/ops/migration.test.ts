@@ -34,14 +34,20 @@ describe('migration', () => {
 		});
 		let left = 0;
 		bob.on('peer:left', () => left++);
+		// Bob's media was on the same worker: he is told to start over, not about each producer
+		// that went with it (his client would spend the first moments of the move on those).
+		const bobHeard: string[] = [];
+		bob.on('producer:closed', () => bobHeard.push('producer:closed'));
+		bob.on('media:reconnect', () => bobHeard.push('media:reconnect'));
 		const aliceTold = next(alice, 'media:reconnect', () => true, 5000);
 		const bobTold = next(bob, 'media:reconnect', () => true, 5000);
-		const closed = next(bob, 'producer:closed', (p) => p.producerId === produced.producerId, 5000);
 
 		process.kill(t.sfu.pool.workers[0]!.worker.pid, 'SIGKILL');
 		assert.deepEqual(await aliceTold, { reason: 'worker-lost' });
 		assert.deepEqual(await bobTold, { reason: 'worker-lost' });
-		await closed;
+		await new Promise((resolve) => setTimeout(resolve, 200));
+		assert.deepEqual(bobHeard, ['media:reconnect']);
+		assert.notEqual(produced.producerId, '');
 
 		// Alice sets her media up again on the same connection: she is still the same participant.
 		const again = await joinRoom(alice);
@@ -55,6 +61,28 @@ describe('migration', () => {
 		const metrics = await (await fetch(`${t.url}/metrics`)).text();
 		assert.match(metrics, /^parley_peer_migrations_total 2$/m);
 		assert.match(metrics, /^parley_worker_deaths_total 1$/m);
+	});
+
+	it('in a room across two workers, who is on the live one hears of the producers that went with the dead one', { timeout: 20_000 }, async () => {
+		const two = await startTestServer({ env: { PARLEY_MEDIA_WORKERS: '2', PARLEY_PLACEMENT_SPREAD_CONSUMERS: '0' } });
+		try {
+			const [dan, eve] = [await two.client(two.token({ room: 's', identity: 'dan' })), await two.client(two.token({ room: 's', identity: 'eve' }))];
+			await joinRoom(dan);
+			// Dan's transport makes his worker the busier one: Eve is placed on the other.
+			const send = await ok(dan, 'media:createTransport', { direction: 'send' });
+			await joinRoom(eve);
+			const room = two.sfu.rooms.get('s')!;
+			const danWorker = room.peers.get('dan')!.workerIndex;
+			assert.notEqual(room.peers.get('eve')!.workerIndex, danWorker, 'placed by headroom: one per worker');
+			const produced = await ok(dan, 'media:produce', { transportId: send.id, kind: 'video', rtpParameters: syntheticRtpParameters('video', 3333), source: 'camera' });
+			const closed = next(eve, 'producer:closed', (p) => p.producerId === produced.producerId, 5000);
+			const danTold = next(dan, 'media:reconnect', () => true, 5000);
+			process.kill(two.sfu.pool.workers[danWorker]!.worker.pid, 'SIGKILL');
+			await danTold;
+			assert.deepEqual(await closed, { producerId: produced.producerId, peerId: 'dan' });
+		} finally {
+			await two.close();
+		}
 	});
 
 	it('`npm run admin -- restart-worker` moves the worker\'s participants the same way', { timeout: 30_000 }, async () => {

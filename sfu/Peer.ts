@@ -201,7 +201,10 @@ export class Peer extends EventEmitter<PeerEvents> {
 
 	async connectTransport(transportId: string, dtlsParameters: types.DtlsParameters): Promise<void> {
 		const transport = this.transport(transportId);
-		if (transport.dtlsState !== 'new' || transport.appData.connecting) {
+		// Only a second connect is refused. The DTLS state is no guide: once ICE is done, mediasoup
+		// runs DTLS as server before any connect (its 'auto' role), and the first connect (the
+		// remote fingerprint) is what lets that handshake finish.
+		if (transport.appData.connecting) {
 			throw new InvalidStateError(`transport ${transportId} is already connected`);
 		}
 		transport.appData.connecting = true;

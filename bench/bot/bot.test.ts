@@ -60,6 +60,40 @@ it('a subscriber bot receives a publisher bot\'s video and audio through Parley'
 	);
 });
 
+it('a receive transport whose ICE completed before its connect request still connects (mediasoup then runs DTLS as server)', { timeout: 20_000 }, async () => {
+	const token = (room: string, identity: string, grants: { publish: boolean; subscribe: boolean }) => t.token({ room, identity, name: identity, grants });
+	const publisher = new Bot({ connector: new ParleyConnector({ url: t.url, token }), room: 'ice-first', identity: 'pub', publish: { video: 'single', audio: true } });
+	bots.push(publisher);
+	await publisher.start();
+	let iceBeforeConnect = '';
+	// A slow signaling path (or a busy page): the connect request arrives after ICE is done.
+	const late = new ParleyConnector({
+		url: t.url,
+		token,
+		beforeConnectTransport: async (transportId) => {
+			for (let i = 0; i < 200 && !['connected', 'completed'].includes(iceStateOf(transportId)); i++) await new Promise((r) => setTimeout(r, 25));
+			iceBeforeConnect = iceStateOf(transportId);
+		},
+	});
+	const subscriber = new Bot({ connector: late, room: 'ice-first', identity: 'sub', subscribe: true });
+	bots.push(subscriber);
+	await subscriber.start();
+	await subscriber.connected();
+	await new Promise((r) => setTimeout(r, 1000));
+	assert.match(iceBeforeConnect, /^(connected|completed)$/, 'ICE was done before the connect request');
+	assert.ok(subscriber.received().video.packets > 10, `video packets: ${subscriber.received().video.packets}`);
+});
+
+function iceStateOf(transportId: string): string {
+	for (const room of t.sfu.rooms.values()) {
+		for (const peer of room.peers.values()) {
+			const transport = peer.transports.get(transportId);
+			if (transport) return transport.iceState;
+		}
+	}
+	return 'unknown';
+}
+
 function median(xs: number[]): number {
 	const s = [...xs].sort((a, b) => a - b);
 	return s[Math.floor(s.length / 2)] ?? NaN;

@@ -26,6 +26,8 @@ export interface ParleyConnectorOptions {
 	/** Address bots use for ICE (the server announces 127.0.0.1 in tests and benchmarks). */
 	localAddress?: string;
 	requestTimeoutMs?: number;
+	/** Test seam: runs before each media:connectTransport (e.g. to let ICE complete first). */
+	beforeConnectTransport?: (transportId: string) => Promise<void>;
 }
 
 export class ParleyConnector implements SfuConnector {
@@ -53,17 +55,22 @@ export class ParleyConnector implements SfuConnector {
 				reject(e);
 			});
 		});
-		return MediasoupSession.open(options.identity, new ParleySignaling(socket, this.#options.requestTimeoutMs ?? 10_000));
+		return MediasoupSession.open(
+			options.identity,
+			new ParleySignaling(socket, this.#options.requestTimeoutMs ?? 10_000, this.#options.beforeConnectTransport),
+		);
 	}
 }
 
 class ParleySignaling implements MediasoupSignaling {
 	readonly #socket: ParleySocket;
 	readonly #timeoutMs: number;
+	readonly #beforeConnect: ((transportId: string) => Promise<void>) | undefined;
 
-	constructor(socket: ParleySocket, timeoutMs: number) {
+	constructor(socket: ParleySocket, timeoutMs: number, beforeConnect?: (transportId: string) => Promise<void>) {
 		this.#socket = socket;
 		this.#timeoutMs = timeoutMs;
+		this.#beforeConnect = beforeConnect;
 	}
 
 	async #request<K extends RequestName>(name: K, payload: RequestPayload<K>): Promise<ResponseData<K>> {
@@ -86,6 +93,7 @@ class ParleySignaling implements MediasoupSignaling {
 	}
 
 	async connectTransport(transportId: string, dtlsParameters: Parameters<MediasoupSignaling['connectTransport']>[1]) {
+		await this.#beforeConnect?.(transportId);
 		await this.#request('media:connectTransport', { transportId, dtlsParameters });
 	}
 
@@ -104,6 +112,10 @@ class ParleySignaling implements MediasoupSignaling {
 
 	onNewProducer(listener: (producer: ProducerInfo) => void): void {
 		this.#socket.on('producer:new', listener);
+	}
+
+	onMediaReconnect(listener: () => void): void {
+		this.#socket.on('media:reconnect', () => listener());
 	}
 
 	async close(): Promise<void> {

@@ -321,6 +321,9 @@ export class Bot {
 	#t0 = 0;
 	#closed = false;
 	#hooked = new WeakSet<object>();
+	#mediaMoves = 0;
+	/** From `at` on (performance.now()), the first packet from each publisher and kind (see watchFrom). */
+	#since: { at: number; first: Map<string, number> } | null = null;
 
 	constructor(options: BotOptions) {
 		this.options = options;
@@ -339,12 +342,25 @@ export class Bot {
 			subscribe: !!this.options.subscribe,
 		});
 		this.timing.joinedMs = performance.now() - this.#t0;
+		const session = this.session;
+		session.onMediaReconnect?.(() => {
+			this.#mediaMoves++;
+			void this.#restartMedia(session, media).catch((error: unknown) => {
+				if (!this.#closed) console.error(`[bot ${this.identity}] media not set up again after a move`, error);
+			});
+		});
+		await this.#startMedia(session, media);
+	}
+
+	/** Publish and/or subscribe on new connections. */
+	async #startMedia(session: SfuSession, media: Awaited<ReturnType<typeof loadMedia>> | undefined): Promise<void> {
+		const { connector } = this.options;
 		const tasks: Promise<void>[] = [];
 		if (this.options.publish) {
 			const pc = (this.#sendPc = createPeerConnection(connector.localAddress));
 			tasks.push(
-				this.session.publish(pc, this.options.publish).then((pub) => {
-					if (this.#closed) return;
+				session.publish(pc, this.options.publish).then((pub) => {
+					if (this.#closed || pc !== this.#sendPc) return;
 					this.#pump = new MediaPump(this.identity, media!, pub);
 					addTickable(this.#pump);
 				}),
@@ -355,13 +371,45 @@ export class Bot {
 			const hook = (): void => this.#hookReceive(pc);
 			pc.connectionStateChange.subscribe(hook);
 			tasks.push(
-				this.session.subscribe(pc, (stream) => {
+				session.subscribe(pc, (stream) => {
 					this.#streams.set(stream.ssrc, new StreamCounter(stream));
 					hook();
 				}),
 			);
 		}
 		await Promise.all(tasks);
+	}
+
+	/** The SFU moved this bot's media (a worker died): drop the old connections, join again on the same socket, set up anew. */
+	async #restartMedia(session: SfuSession, media: Awaited<ReturnType<typeof loadMedia>> | undefined): Promise<void> {
+		if (this.#closed || !session.rejoin) return;
+		if (this.#pump) removeTickable(this.#pump);
+		this.#pump = undefined;
+		const old = [this.#sendPc, this.#recvPc];
+		this.#sendPc = this.#recvPc = undefined;
+		await Promise.all(old.map((pc) => pc?.close().catch(() => {})));
+		await session.rejoin();
+		if (this.#closed) return;
+		await this.#startMedia(session, media);
+	}
+
+	/**
+	 * Note, from `at` (performance.now()) on, when the first packet from each publisher and
+	 * kind arrives (e.g. after a worker was killed at `at`): read with firstPacketsSince().
+	 */
+	watchFrom(at: number): void {
+		this.#since = { at, first: new Map() };
+	}
+
+	/** `publisherId:kind` → ms from the watchFrom() time to its first packet since. */
+	firstPacketsSince(): Map<string, number> {
+		const since = this.#since;
+		return new Map(since ? [...since.first].map(([k, t]) => [k, t - since.at]) : []);
+	}
+
+	/** How many times the SFU moved this bot's media (media:reconnect). */
+	get mediaMoves(): number {
+		return this.#mediaMoves;
 	}
 
 	/** Wait until the receive connection is connected (when there is something to receive). */
@@ -382,6 +430,10 @@ export class Bot {
 				if (!c) {
 					this.#unknown++;
 					return;
+				}
+				if (this.#since && now >= this.#since.at) {
+					const key = `${c.info.publisherId}:${c.info.kind}`;
+					if (!this.#since.first.has(key)) this.#since.first.set(key, now);
 				}
 				c.packets++;
 				c.bytes += rtp.payload.length;

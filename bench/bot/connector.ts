@@ -47,6 +47,14 @@ export interface SfuSession {
 	 * time are set up (none is fine).
 	 */
 	subscribe(pc: RTCPeerConnection, onStream: (stream: RemoteStream) => void): Promise<void>;
+	/**
+	 * The SFU moved this participant's media (Parley: media:reconnect after a worker died):
+	 * `listener` sets it up again (rejoin, then publish/subscribe on new connections).
+	 * Optional: SFUs without it never move media.
+	 */
+	onMediaReconnect?(listener: () => void): void;
+	/** Join again on the same connection (after onMediaReconnect): the media starts over. */
+	rejoin?(): Promise<void>;
 	close(): Promise<void>;
 }
 

@@ -28,6 +28,8 @@ export interface MediasoupSignaling {
 	consume(transportId: string, producerId: string): Promise<ConsumerOptions>;
 	resumeConsumer(consumerId: string): Promise<void>;
 	onNewProducer(listener: (producer: ProducerInfo) => void): void;
+	/** The SFU moved this participant's media; optional (only Parley does). */
+	onMediaReconnect?(listener: () => void): void;
 	close(): Promise<void>;
 }
 
@@ -42,7 +44,9 @@ export function botRtpCapabilities(router: RtpCapabilities): RtpCapabilities {
 export class MediasoupSession implements SfuSession {
 	readonly identity: string;
 	readonly #sig: MediasoupSignaling;
-	readonly #others: ProducerInfo[];
+	#others: ProducerInfo[];
+	/** Bumped by rejoin(): the receive side of an older media session stops adding streams. */
+	#generation = 0;
 
 	private constructor(identity: string, sig: MediasoupSignaling, others: ProducerInfo[]) {
 		this.identity = identity;
@@ -55,6 +59,15 @@ export class MediasoupSession implements SfuSession {
 		const router = await sig.getRouterRtpCapabilities();
 		const others = await sig.join(botRtpCapabilities(router));
 		return new MediasoupSession(identity, sig, others);
+	}
+
+	onMediaReconnect(listener: () => void): void {
+		this.#sig.onMediaReconnect?.(listener);
+	}
+
+	async rejoin(): Promise<void> {
+		this.#generation++;
+		this.#others = await this.#sig.join(botRtpCapabilities(await this.#sig.getRouterRtpCapabilities()));
 	}
 
 	async publish(pc: RTCPeerConnection, spec: PublishSpec): Promise<PublishedMedia> {
@@ -111,6 +124,7 @@ export class MediasoupSession implements SfuSession {
 	}
 
 	async subscribe(pc: RTCPeerConnection, onStream: (stream: RemoteStream) => void): Promise<void> {
+		const generation = this.#generation;
 		const transport = await this.#sig.createTransport('recv');
 		const sections: SectionSpec[] = [];
 		let connected = false;
@@ -118,7 +132,7 @@ export class MediasoupSession implements SfuSession {
 		let queue: Promise<void> = Promise.resolve();
 		const add = (producers: ProducerInfo[]): Promise<void> => {
 			const mine = producers.filter((p) => p.peerId !== this.identity);
-			if (mine.length === 0) return queue;
+			if (mine.length === 0 || generation !== this.#generation) return queue;
 			queue = queue.then(async () => {
 				const consumers = await Promise.all(mine.map((p) => this.#sig.consume(transport.id, p.id)));
 				for (const c of consumers) {

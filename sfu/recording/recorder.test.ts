@@ -2,7 +2,9 @@
  * The recorder against a real mediasoup worker and real ffmpeg: a bot publishes real
  * VP8 simulcast + Opus over WebRTC; the recorder takes it through PlainTransports to
  * ffmpeg; the files are checked with ffprobe. Then a recorder process is killed
- * mid-recording: the file it left plays and a new file carries on.
+ * mid-recording: the file it left plays and a new file carries on; and the mediasoup
+ * worker itself dies: what was written plays, and recording resumes once the publisher's
+ * media is set up again on a live worker.
  */
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
@@ -40,17 +42,17 @@ after(async () => {
 	rmSync(dir, { recursive: true, force: true });
 });
 
-async function publisher(room: string, identity: string): Promise<Bot> {
-	const connector = new ParleyConnector({ url: t.url, token: (r, id, grants) => t.token({ room: r, identity: id, name: id, grants }) });
+async function publisher(room: string, identity: string, server: TestServer = t): Promise<Bot> {
+	const connector = new ParleyConnector({ url: server.url, token: (r, id, grants) => server.token({ room: r, identity: id, name: id, grants }) });
 	const bot = new Bot({ connector, room, identity, publish: { video: 'simulcast', audio: true } });
 	bots.push(bot);
 	await bot.start();
 	return bot;
 }
 
-async function producers(room: string, n: number): Promise<void> {
+async function producers(room: string, n: number, server: TestServer = t): Promise<void> {
 	for (let i = 0; i < 100; i++) {
-		const r = t.sfu.rooms.get(room);
+		const r = server.sfu.rooms.get(room);
 		const count = r ? [...r.peers.values()].reduce((s, p) => s + p.producers.size, 0) : 0;
 		if (count >= n) return;
 		await sleep(50);
@@ -167,6 +169,48 @@ it('follows people: someone joining is recorded; a paused (muted) microphone fin
 	assert.ok(audio[1]!.file.endsWith('-02.webm'), 'the second part is a new file of the same track');
 	for (const p of audio) assert.equal((await probe(path.join(out, p.file))).codec, 'opus');
 	assert.equal(parts.filter((p) => p.kind === 'video' && p.peerId === 'dora').length, 1, 'the camera went on in one file');
+});
+
+it('a worker dying mid-recording: the files written play, and recording resumes when the media is back on a live worker', { timeout: 60_000 }, async () => {
+	const two = await startTestServer({ env: { PARLEY_MEDIA_WORKERS: '2' } });
+	try {
+		const bot = await publisher('wd', 'fay', two);
+		await producers('wd', 2, two);
+		const room = two.sfu.rooms.get('wd')!;
+		const out = path.join(dir, 'worker-death');
+		const parts: TrackPart[] = [];
+		const recorder = await Recorder.start({ room, dir: out, ffmpegPath: 'ffmpeg', ports, include: () => true, logger: pino({ level: 'silent' }) });
+		recorder.on('part', (p) => parts.push(p));
+		await filesWithData(out, 2);
+		await sleep(2000);
+		const killedAt = Date.now();
+		process.kill(two.sfu.pool.workers[room.peers.get('fay')!.workerIndex]!.worker.pid, 'SIGKILL');
+		// The bot is told media:reconnect, joins again and publishes on the live worker: new tracks, new files.
+		await until(() => parts.length >= 2, 15_000);
+		await filesWithData(out, 4, /\.(webm|mkv)$/, 30_000);
+		const resumedAfter = (Date.now() - killedAt) / 1000;
+		await sleep(2000);
+		await recorder.stop();
+		assert.equal(bot.mediaMoves, 1, 'the publisher was moved once');
+		const before = parts.filter((p) => p.startedAt < killedAt);
+		const afterDeath = parts.filter((p) => p.startedAt >= killedAt);
+		assert.deepEqual(before.map((p) => p.kind).sort(), ['audio', 'video'], JSON.stringify(parts));
+		assert.deepEqual(afterDeath.map((p) => p.kind).sort(), ['audio', 'video'], JSON.stringify(parts));
+		for (const part of parts) {
+			const file = path.join(out, part.file);
+			const info = await probe(file);
+			assert.equal(info.codec, part.kind === 'video' ? 'vp8' : 'opus', part.file);
+			assert.ok(info.durationSec > 1, `${part.file} plays ${info.durationSec} s`);
+			assert.equal(await decodeErrors(file), '', `${part.file} decodes without errors`);
+			if (part.kind === 'video') assert.ok(await firstFrameDecodes(file), `${part.file} starts with a decodable frame`);
+		}
+		console.log(
+			`worker death: the parts written before play ${before.map((p) => `${p.kind} ${((p.endedAt - p.startedAt) / 1000).toFixed(1)} s`).join(', ')}; ` +
+				`new files had data ${resumedAfter.toFixed(2)} s after the kill`,
+		);
+	} finally {
+		await two.close();
+	}
 });
 
 async function until(check: () => boolean, ms = 10_000): Promise<void> {

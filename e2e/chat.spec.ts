@@ -3,7 +3,9 @@
  * survives going offline (messages arrive exactly once and in order), delivered/read
  * receipts, typing, presence, safe rendering, direct messages and file attachments.
  */
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join as joinPath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Locator, Page } from '@playwright/test';
 import { expect as baseExpect, join, leave, test, uniqueRoom } from './fixtures.ts';
@@ -273,11 +275,12 @@ test('attachments upload with a clear answer and download with the same bytes; d
 }) => {
 	test.setTimeout(180_000);
 	const room = uniqueRoom('files');
-	const alice = await participant('Alice');
-	const bob = await participant('Bob');
+	// Chat only: no camera or microphone for anyone.
+	const alice = await participant('Alice', { noMedia: true });
+	const bob = await participant('Bob', { noMedia: true });
 	const carol = await participant('Carol', { noMedia: true });
-	await join(alice.page, { room, name: 'Alice' });
-	await join(bob.page, { room, name: 'Bob' });
+	await join(alice.page, { room, name: 'Alice', waitForPreview: false });
+	await join(bob.page, { room, name: 'Bob', waitForPreview: false });
 	await join(carol.page, { room, name: 'Carol', waitForPreview: false });
 	for (const p of [alice, bob, carol]) await openChat(p.page);
 
@@ -325,12 +328,17 @@ test('attachments upload with a clear answer and download with the same bytes; d
 		});
 		await expect(alice.page.getByTestId('chat-error')).toContainText('tool.exe: This type of file cannot be attached');
 		await expect(alice.page.getByTestId('chat-upload')).toHaveCount(0);
-		await alice.page.getByTestId('chat-file-input').setInputFiles({
-			name: 'big.txt',
-			mimeType: 'text/plain',
-			buffer: Buffer.alloc(25 * 1024 * 1024 + 1, 0x61),
-		});
-		await expect(alice.page.getByTestId('chat-error')).toContainText('big.txt: This file is too large', { timeout: 20_000 });
+		// From a file on disk: Playwright hands Chromium its path (a 25 MB buffer goes through the
+		// protocol as base64, 16 s to a minute here). Its name's .txt makes it text/plain.
+		const dir = await mkdtemp(joinPath(tmpdir(), 'parley-e2e-'));
+		try {
+			const big = joinPath(dir, 'big.txt');
+			await writeFile(big, Buffer.alloc(25 * 1024 * 1024 + 1, 0x61));
+			await alice.page.getByTestId('chat-file-input').setInputFiles(big);
+			await expect(alice.page.getByTestId('chat-error')).toContainText('big.txt: This file is too large', { timeout: 20_000 });
+		} finally {
+			await rm(dir, { recursive: true, force: true });
+		}
 		await expect(alice.page.getByTestId('chat-send')).toBeDisabled();
 	});
 

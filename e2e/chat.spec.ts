@@ -91,8 +91,9 @@ test('two participants chat: offline outbox, exactly once and in order, receipts
 }) => {
 	test.setTimeout(240_000);
 	const room = uniqueRoom('chat');
-	const alice = await participant('Alice');
-	const bob = await participant('Bob');
+	// Chat only: no camera or microphone (two video pipelines slowed every step on 2 cores).
+	const alice = await participant('Alice', { noMedia: true });
+	const bob = await participant('Bob', { noMedia: true });
 	const dialogs: string[] = [];
 	for (const p of [alice, bob]) {
 		p.page.on('dialog', (dialog) => {
@@ -101,8 +102,8 @@ test('two participants chat: offline outbox, exactly once and in order, receipts
 		});
 	}
 
-	await join(alice.page, { room, name: 'Alice' });
-	await join(bob.page, { room, name: 'Bob' });
+	await join(alice.page, { room, name: 'Alice', waitForPreview: false });
+	await join(bob.page, { room, name: 'Bob', waitForPreview: false });
 
 	await test.step('the participants list shows both online', async () => {
 		await showPeople(alice.page);

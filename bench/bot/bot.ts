@@ -301,6 +301,7 @@ class StreamCounter {
 	packets = 0;
 	bytes = 0;
 	keyframes = 0;
+	readonly createdAt = performance.now();
 
 	constructor(info: RemoteStream) {
 		this.info = info;
@@ -401,7 +402,7 @@ export class Bot {
 		this.#since = { at, first: new Map() };
 	}
 
-	/** `publisherId:kind` → ms from the watchFrom() time to its first packet since. */
+	/** `publisherId:kind` → ms from the watchFrom() time to its first packet since (a new video stream: its first keyframe). */
 	firstPacketsSince(): Map<string, number> {
 		const since = this.#since;
 		return new Map(since ? [...since.first].map(([k, t]) => [k, t - since.at]) : []);
@@ -433,7 +434,9 @@ export class Bot {
 				}
 				if (this.#since && now >= this.#since.at) {
 					const key = `${c.info.publisherId}:${c.info.kind}`;
-					if (!this.#since.first.has(key)) this.#since.first.set(key, now);
+					// A video stream new since then counts from its first keyframe (what a decoder waits for).
+					const decodable = c.info.kind !== 'video' || c.createdAt < this.#since.at || isVp8KeyframeStart(rtp.payload);
+					if (decodable && !this.#since.first.has(key)) this.#since.first.set(key, now);
 				}
 				c.packets++;
 				c.bytes += rtp.payload.length;

@@ -23,12 +23,13 @@ export interface Joined {
  * replaces the first on the server).
  */
 /**
- * Whether room:join asks for the receive side. Off for now: with it, a remote tile stayed
- * black now and then (CI: a receive-only participant decoded no frame in 10 s; a stale-
- * capabilities rejoin 2 runs in 5), cause not found; on loopback it saves only a few ms.
- * The server side stays (signaling/server.test.ts).
+ * Whether room:join asks for the receive side (the answer brings the receive transport and
+ * the consumers of everyone here: two round trips fewer, 0.2-0.4 s on a loaded machine).
+ * It was off for a while: a remote tile stayed black now and then with it, which fits a
+ * server bug fixed since (a transport whose ICE finished before its connect request was
+ * refused the connect, and never connected).
  */
-const JOIN_WITH_RECEIVE = false;
+const JOIN_WITH_RECEIVE = true;
 
 export async function joinWithDevice(s: SignalingSession): Promise<Joined> {
 	const join = (device: Device, receive = JOIN_WITH_RECEIVE): Promise<ResponseData<'room:join'>> =>

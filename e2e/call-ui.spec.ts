@@ -11,7 +11,10 @@ const shots = fileURLToPath(new URL('./.artifacts/screenshots', import.meta.url)
 
 /** No serious or critical WCAG 2.1 A/AA violation on what the page shows now. */
 async function expectAccessible(page: Page, where: string, include?: string): Promise<void> {
-	let builder = new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']);
+	// Legacy mode: axe.run in the page itself, without the blank page that aggregates results
+	// across cross-origin frames (the app has no frames). The same rules and results (checked:
+	// the same passes, incomplete and inapplicable counts), in 2.5 s instead of 5 to 10 here.
+	let builder = new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).setLegacyMode(true);
 	if (include) builder = builder.include(include);
 	const { violations } = await builder.analyze();
 	const bad = violations
@@ -23,9 +26,8 @@ async function expectAccessible(page: Page, where: string, include?: string): Pr
 test('keyboard only: join, mute (with the muted-while-talking hint), chat, shortcuts, leave and rejoin; no serious axe violation anywhere', async ({ participant }) => {
 	test.setTimeout(150_000);
 	const room = uniqueRoom('keys');
-	const bob = await participant('Bob');
+	const [bob, kim] = await Promise.all([participant('Bob'), participant('Kim')]);
 	await join(bob.page, { room, name: 'Bob' });
-	const kim = await participant('Kim');
 	const page = kim.page;
 
 	await test.step('lobby: type the name, Enter joins', async () => {

@@ -5,7 +5,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { expect, join, leave, openLobby, test, uniqueRoom, type PageGlobals } from './fixtures.ts';
+import { describeInbound, expect, join, leave, openLobby, test, uniqueRoom, type PageGlobals } from './fixtures.ts';
 
 const RUNS = 8;
 /** getStats polling period; 0 relies on requestVideoFrameCallback alone. */
@@ -132,6 +132,7 @@ test('join latency: click on Join → first remote frame decoded', async ({ part
 			result.marks = Object.fromEntries(marks.map((m) => [m.name.slice('parley:'.length), Math.round(m.startTime - click)]));
 			return result;
 		});
+		if (firstFrame(timing) === null) console.log(`  run ${run + 1}: no frame; marks ${JSON.stringify(timing.marks)}\n${await describeInbound(joiner.page)}`);
 		expect(firstFrame(timing), `run ${run + 1}: a remote frame was decoded`).not.toBeNull();
 		runs.push(timing);
 		console.log(

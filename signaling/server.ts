@@ -365,12 +365,16 @@ export function createParleyServer(options: ParleyServerOptions): ParleyHttpServ
 	};
 }
 
+const FETCH_SOCKETS_TIMEOUT_MS = 1500;
+
 /** Identities (→ name) with a socket in the room's messaging on another node; empty when the nodes cannot be asked. */
 async function connectedElsewhere(io: ParleyServer, room: string): Promise<Map<string, string>> {
 	const local = io.of('/').sockets;
 	const found = new Map<string, string>();
 	try {
-		for (const s of await io.in(channels.chat(room)).fetchSockets()) {
+		// A live node answers in milliseconds; one that just died is not waited for long (the
+		// adapter's default is 5 s, and the presence snapshot of whoever connects waits on this).
+		for (const s of await io.in(channels.chat(room)).timeout(FETCH_SOCKETS_TIMEOUT_MS).fetchSockets()) {
 			if (!local.has(s.id)) found.set(s.data.claims.sub, s.data.claims.name);
 		}
 	} catch {

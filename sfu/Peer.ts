@@ -114,7 +114,6 @@ export class Peer extends EventEmitter<PeerEvents> {
 		return this.#ctx.router.closed;
 	}
 
-	/** Start this peer's media over: close its transports (its producers and consumers with them). */
 	/** The receive capabilities the client announced when (last) joining. */
 	get rtpCapabilities(): types.RtpCapabilities {
 		return this.#rtpCapabilities;

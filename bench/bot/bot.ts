@@ -309,6 +309,9 @@ class StreamCounter {
 	}
 }
 
+/** The pre-encoded media a publishing bot loops. */
+type LoadedMedia = Awaited<ReturnType<typeof loadMedia>>;
+
 export class Bot {
 	readonly options: BotOptions;
 	readonly identity: string;
@@ -354,7 +357,7 @@ export class Bot {
 	}
 
 	/** Publish and/or subscribe on new connections. */
-	async #startMedia(session: SfuSession, media: Awaited<ReturnType<typeof loadMedia>> | undefined): Promise<void> {
+	async #startMedia(session: SfuSession, media: LoadedMedia | undefined): Promise<void> {
 		const { connector } = this.options;
 		const tasks: Promise<void>[] = [];
 		if (this.options.publish) {
@@ -382,7 +385,7 @@ export class Bot {
 	}
 
 	/** The SFU moved this bot's media (a worker died): drop the old connections, join again on the same socket, set up anew. */
-	async #restartMedia(session: SfuSession, media: Awaited<ReturnType<typeof loadMedia>> | undefined): Promise<void> {
+	async #restartMedia(session: SfuSession, media: LoadedMedia | undefined): Promise<void> {
 		if (this.#closed || !session.rejoin) return;
 		if (this.#pump) removeTickable(this.#pump);
 		this.#pump = undefined;

@@ -47,7 +47,7 @@ describe('migration', () => {
 		assert.deepEqual(await bobTold, { reason: 'worker-lost' });
 		await new Promise((resolve) => setTimeout(resolve, 200));
 		assert.deepEqual(bobHeard, ['media:reconnect']);
-		assert.notEqual(produced.producerId, '');
+		assert.equal(t.sfu.rooms.get('m')?.peers.get('alice')?.producers.has(produced.producerId), false, 'her producer went with the worker');
 
 		// Alice sets her media up again on the same connection: she is still the same participant.
 		const again = await joinRoom(alice);

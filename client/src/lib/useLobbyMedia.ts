@@ -125,6 +125,28 @@ export function useLobbyMedia(): LobbyMedia {
 		setMediaErrors((errors) => [...errors.filter((x) => x.device !== device), e]);
 	};
 
+	/**
+	 * Capture a new preview track into the lobby (an error is shown for its device): true when
+	 * it is in, false when capturing failed, null when the lobby went away meanwhile.
+	 */
+	const captureInto = async (kind: 'audio' | 'video', deviceId: string | undefined, enabled = true): Promise<boolean | null> => {
+		const device = kind === 'video' ? 'camera' : 'microphone';
+		try {
+			const track = await getTrack(kind, deviceId);
+			if (!mounted.current) {
+				track.stop();
+				return null;
+			}
+			track.enabled = enabled;
+			replaceTrack(kind, track);
+			dropError(device);
+			return true;
+		} catch (error) {
+			addError(error, device);
+			return false;
+		}
+	};
+
 	const toggleCamera = async (): Promise<void> => {
 		// What the button shows (on only with a live camera) is what a click turns around.
 		const next = !(cameraOn && !!tracks.current.video);
@@ -134,16 +156,9 @@ export function useLobbyMedia(): LobbyMedia {
 			replaceTrack('video', null);
 			return;
 		}
-		try {
-			const track = await getTrack('video', cameraId || undefined);
-			if (!mounted.current) return track.stop();
-			replaceTrack('video', track);
-			dropError('camera');
-			void refreshDevices();
-		} catch (error) {
-			setCameraOn(false);
-			addError(error, 'camera');
-		}
+		const got = await captureInto('video', cameraId || undefined);
+		if (got) void refreshDevices();
+		else if (got === false) setCameraOn(false);
 	};
 
 	const toggleMic = async (): Promise<void> => {
@@ -155,45 +170,23 @@ export function useLobbyMedia(): LobbyMedia {
 			return;
 		}
 		if (!next) return;
-		try {
-			const track = await getTrack('audio', microphoneId || undefined);
-			if (!mounted.current) return track.stop();
-			replaceTrack('audio', track);
-			dropError('microphone');
-			void refreshDevices();
-		} catch (error) {
-			setMicOn(false);
-			addError(error, 'microphone');
-		}
+		const got = await captureInto('audio', microphoneId || undefined);
+		if (got) void refreshDevices();
+		else if (got === false) setMicOn(false);
 	};
 
 	const pickCamera = async (deviceId: string): Promise<void> => {
 		setCameraId(deviceId);
 		save('cameraId', deviceId);
 		if (!cameraOn) return;
-		try {
-			replaceTrack('video', null);
-			const track = await getTrack('video', deviceId);
-			if (!mounted.current) return track.stop();
-			replaceTrack('video', track);
-			dropError('camera');
-		} catch (error) {
-			addError(error, 'camera');
-		}
+		replaceTrack('video', null);
+		await captureInto('video', deviceId);
 	};
 
 	const pickMicrophone = async (deviceId: string): Promise<void> => {
 		setMicrophoneId(deviceId);
 		save('microphoneId', deviceId);
-		try {
-			const track = await getTrack('audio', deviceId);
-			if (!mounted.current) return track.stop();
-			track.enabled = micOn;
-			replaceTrack('audio', track);
-			dropError('microphone');
-		} catch (error) {
-			addError(error, 'microphone');
-		}
+		await captureInto('audio', deviceId, micOn);
 	};
 
 	const errors = [...new Map(mediaErrors.map((e) => [e.message, e])).values()];

@@ -100,8 +100,18 @@ export async function startTestServer({ env = {}, ...options }: TestServerOption
 	};
 }
 
-/** A typed Socket.IO client connected to `url` with a join token (kept in `track` to be closed by its owner). */
-export async function connectClient(url: string, token: string, reconnection = false, track?: TestClient[]): Promise<TestClient> {
+/**
+ * A typed Socket.IO client connected to `url` with a join token (kept in `track` to be closed
+ * by its owner). `listen` attaches listeners before the connection opens (for what the server
+ * sends at once, e.g. the presence snapshot).
+ */
+export async function connectClient(
+	url: string,
+	token: string,
+	reconnection = false,
+	track?: TestClient[],
+	listen?: (socket: TestClient) => void,
+): Promise<TestClient> {
 	const socket: TestClient = connect(url, {
 		auth: { token },
 		transports: ['websocket'],
@@ -111,6 +121,7 @@ export async function connectClient(url: string, token: string, reconnection = f
 		forceNew: true,
 	});
 	track?.push(socket);
+	listen?.(socket);
 	await new Promise<void>((resolve, reject) => {
 		socket.once('connect', () => resolve());
 		socket.once('connect_error', (error) => {

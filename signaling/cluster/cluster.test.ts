@@ -44,8 +44,8 @@ function startNode(id: string): Promise<ParleyServer> {
 	});
 }
 
-async function member(node: ParleyServer, room: string, identity: string): Promise<TestClient> {
-	return connectClient(node.url, node.token(room, identity, { publish: true, subscribe: true }), false, clients);
+async function member(node: ParleyServer, room: string, identity: string, listen?: (socket: TestClient) => void): Promise<TestClient> {
+	return connectClient(node.url, node.token(room, identity, { publish: true, subscribe: true }), false, clients, listen);
 }
 
 async function nodes(node: ParleyServer): Promise<NodeInfo[]> {
@@ -92,7 +92,11 @@ describe('two nodes on one Redis, no room placement', () => {
 		const room = `p-${run}`;
 		const ann = await member(a, room, 'ann');
 		const ben = await member(b, room, 'ben');
-		const { participants } = await next(await member(b, room, 'cid'), 'presence:snapshot');
+		let snapshot: ReturnType<typeof next<'presence:snapshot'>> | undefined;
+		await member(b, room, 'cid', (socket) => {
+			snapshot = next(socket, 'presence:snapshot');
+		});
+		const { participants } = await snapshot!;
 		const seen = Object.fromEntries(participants.map((p) => [p.identity, p.state]));
 		assert.equal(seen.ann, 'online', 'a snapshot on node b shows who is on node a');
 		assert.equal(seen.ben, 'online');
@@ -270,8 +274,12 @@ describe('two nodes with room placement, behind haproxy (deploy/haproxy.cfg)', (
 		);
 		assert.equal(locked, 'room_locked', 'a newcomer is refused by the locked meeting on the new node');
 		// The host may still enter the locked meeting: a second tab of ann's reads the presence.
-		const watcher = await connectClient(other.url, token('ann'), false, clients);
-		const { participants } = await next(watcher, 'presence:snapshot');
+		// Listening from before the connection opens: the snapshot is sent at once.
+		let snapshot: ReturnType<typeof next<'presence:snapshot'>> | undefined;
+		await connectClient(other.url, token('ann'), false, clients, (socket) => {
+			snapshot = next(socket, 'presence:snapshot');
+		});
+		const { participants } = await snapshot!;
 		const state = Object.fromEntries(participants.map((x) => [x.identity, x.state]));
 		assert.equal(state.ann, 'online');
 		assert.equal(state.ben, 'online');

@@ -38,7 +38,8 @@ async function lastPacketTime(file: string): Promise<number> {
 
 /** Errors ffmpeg reports decoding the whole file (empty: clean). */
 export async function decodeErrors(file: string): Promise<string> {
-	const { stderr } = await run('ffmpeg', ['-v', 'error', '-i', file, '-f', 'null', '-']);
+	// The file's own time base: ffmpeg's default (1/frame rate) would report two frames 10 ms apart as out of order.
+	const { stderr } = await run('ffmpeg', ['-v', 'error', '-i', file, '-enc_time_base', '-1', '-f', 'null', '-']);
 	return stderr.trim();
 }
 

@@ -68,6 +68,10 @@ export class FfmpegProcess extends EventEmitter<FfmpegProcessEvents> {
 			'0',
 			'-c',
 			'copy',
+			// Frames closer than the container's 1 ms clock (a simulcast layer switch can stamp a
+			// frame one RTP tick after the last) would share a timestamp: keep each ≥ 1 ms later.
+			'-bsf:v',
+			'setts=ts=if(N\\,max(TS\\,PREV_OUTPTS+1)\\,TS)',
 			'-cluster_time_limit',
 			'1000',
 			'-flush_packets',

@@ -39,7 +39,7 @@ before(async () => {
 after(async () => {
 	await Promise.all(bots.map((b) => b.close()));
 	await t?.close();
-	rmSync(dir, { recursive: true, force: true });
+	if (!process.env.KEEP) rmSync(dir, { recursive: true, force: true }); else console.log("kept", dir);
 });
 
 async function publisher(room: string, identity: string, server: TestServer = t): Promise<Bot> {

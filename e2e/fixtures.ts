@@ -20,11 +20,16 @@ export interface StatsEntry {
 
 interface RecordedPeerConnection {
 	connectionState: string;
+	signalingState: string;
+	iceConnectionState: string;
+	iceGatheringState: string;
+	getTransceivers(): unknown[];
 	getStats(): Promise<{ forEach(callback: (entry: StatsEntry) => void): void }>;
 }
 
 export interface PageGlobals {
 	__parleyTestPcs?: RecordedPeerConnection[];
+	performance: { getEntriesByType(type: 'mark'): { name: string; startTime: number }[] };
 	RTCPeerConnection: new (...args: unknown[]) => object;
 }
 
@@ -228,7 +233,7 @@ export async function describeInbound(page: Page): Promise<string> {
 		const g = globalThis as unknown as PageGlobals;
 		const lines: string[] = [];
 		for (const [i, pc] of (g.__parleyTestPcs ?? []).entries()) {
-			lines.push(`pc${i} ${pc.connectionState}`);
+			lines.push(`pc${i} ${pc.connectionState} signaling=${pc.signalingState} ice=${pc.iceConnectionState}/${pc.iceGatheringState} transceivers=${pc.getTransceivers().length}`);
 			if (pc.connectionState === 'closed') continue;
 			const report = await pc.getStats();
 			report.forEach((e) => {
@@ -254,6 +259,10 @@ export async function describeInbound(page: Page): Promise<string> {
 		} catch (error) {
 			lines.push(`sfu stats unavailable: ${String(error)}`);
 		}
+		// The client's own marks (ms since the first): how far the join got.
+		const marks = g.performance.getEntriesByType('mark').filter((m) => m.name.startsWith('parley:'));
+		const t0 = marks[0]?.startTime ?? 0;
+		lines.push(`marks ${marks.map((m) => `${m.name.slice('parley:'.length)}@${Math.round(m.startTime - t0)}`).join(' ')}`);
 		for (const t of dom.document.querySelectorAll('[data-testid="tile"]')) {
 			lines.push(`tile ${t.dataset.peerName ?? ''} local=${t.dataset.local ?? ''} video=${t.dataset.video ?? ''}`);
 		}

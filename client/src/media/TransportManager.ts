@@ -115,8 +115,10 @@ export class TransportManager {
 			...wire.transportOptions(options),
 			// TURN servers with a credential minted for us (none when the server has no TURN).
 			iceServers: options.iceServers,
-			// Gather ICE candidates from the start, not only once the first offer/answer is applied.
-			additionalSettings: { iceCandidatePoolSize: 1 },
+			// No ICE candidate pool (iceCandidatePoolSize): when the first offer/answer was applied
+			// while the pool was still gathering (the join answer brings the receive transport and
+			// its consumers together), Chromium now and then never finished gathering, and the
+			// connection stayed 'new' with no ICE check ever sent: a black tile for good.
 		};
 		const device = this.#device;
 		if (!device) throw new RoomError('closed', 'No device loaded.');

@@ -27,6 +27,8 @@ export interface Cluster {
 	readonly placement: RoomPlacement;
 	/** Meetings' moderation state in Redis, read by the next host after a failover. */
 	readonly records: MeetingRecords;
+	/** Resolves once started: a connection arriving between listen and start waits for it. */
+	readonly ready: Promise<void>;
 	/** Start heartbeating (once the server listens on `port`). */
 	start(port: number): Promise<void>;
 	close(): Promise<void>;
@@ -66,6 +68,8 @@ export function createCluster({ config, io, sfu, draining, inUse, log }: Cluster
 	);
 	let registry: NodeRegistry | undefined;
 	let placement: RoomPlacement | undefined;
+	let markReady = (): void => {};
+	const ready = new Promise<void>((resolve) => (markReady = resolve));
 	const records = new MeetingRecords({ redis, ttlMs: 24 * 3600 * 1000, log: clog });
 	const describe = (): Omit<NodeInfo, 'id' | 'startedAt' | 'heartbeatAt'> => {
 		let peers = 0;
@@ -94,11 +98,13 @@ export function createCluster({ config, io, sfu, draining, inUse, log }: Cluster
 			return placement!;
 		},
 		records,
+		ready,
 		start: async (port) => {
 			const nodeId = config.cluster.nodeId ?? `${os.hostname()}:${port}`;
 			registry = new NodeRegistry({ redis, nodeId, heartbeatMs: config.cluster.heartbeatMs, ttlMs: config.cluster.nodeTtlMs, log: clog, describe });
 			await registry.start();
 			placement = new RoomPlacement({ redis, registry, leaseMs: config.cluster.roomLeaseMs, inUse, log: clog });
+			markReady();
 		},
 		close: async () => {
 			placement?.close();
@@ -122,7 +128,6 @@ export function placeConnection(cluster: Cluster, log: Logger, hosted: (room: st
 	return (socket, next) => {
 		const room = socket.data.claims.room;
 		const asked = socket.handshake.query.node;
-		const redirected = typeof asked === 'string' && asked === cluster.nodeId;
 		const refuse = (code: string, message: string, extra: Record<string, unknown> = {}): void => {
 			const err = new Error(`${code}: ${message}`) as Error & { data?: unknown };
 			err.data = { code, message, ...extra };
@@ -131,7 +136,9 @@ export function placeConnection(cluster: Cluster, log: Logger, hosted: (room: st
 		// Redis slow or gone: the meeting goes on here rather than not at all (when Redis is back, a
 		// second host of the room finds its lease held by another node and sends its people there).
 		const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('placement timed out')), PLACE_TIMEOUT_MS).unref());
-		Promise.race([cluster.placement.place(room, redirected), timeout]).then(
+		// Clients reconnecting at once after a restart arrive before the registry is started: they wait for it.
+		const placed = cluster.ready.then(() => cluster.placement.place(room, typeof asked === 'string' && asked === cluster.nodeId));
+		Promise.race([placed, timeout]).then(
 			(placement) => {
 				if (placement.host === 'self') {
 					// A room taken over (or hosted anew): its meeting's state is read back first.
@@ -151,7 +158,7 @@ export function placeConnection(cluster: Cluster, log: Logger, hosted: (room: st
 			},
 			(error: unknown) => {
 				log.error({ err: error, roomId: room }, 'cluster: cannot place a room (Redis unreachable?); serving it here');
-				cluster.placement.adopt(room);
+				void cluster.ready.then(() => cluster.placement.adopt(room));
 				next();
 			},
 		);

@@ -17,10 +17,10 @@ export function freePort(): Promise<number> {
 	});
 }
 
-/** A throwaway redis-server (no persistence) on this port, resolved once it accepts connections. */
-export function startRedisOnce(port: number): Promise<ChildProcess> {
+/** A throwaway redis-server (default: no persistence) on this port, resolved once it accepts connections. */
+export function startRedisOnce(port: number, persistence: readonly string[] = ['--save', '', '--appendonly', 'no']): Promise<ChildProcess> {
 	return new Promise((resolve, reject) => {
-		const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+		const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', ...persistence], {
 			stdio: ['ignore', 'pipe', 'pipe'],
 		});
 		let output = '';
@@ -50,6 +50,21 @@ export function startRedisOnce(port: number): Promise<ChildProcess> {
 			reject(new Error(`redis-server exited with code ${code} before it was ready:\n${output}`));
 		});
 	});
+}
+
+/** A redis-server of the test's own with these persistence options, on a free loopback port (stop it with kill). */
+export async function startRedisWith(persistence: readonly string[]): Promise<{ child: ChildProcess; port: number }> {
+	let lastError: unknown;
+	for (let attempt = 0; attempt < 3; attempt++) {
+		const port = await freePort();
+		try {
+			return { child: await startRedisOnce(port, persistence), port };
+		} catch (error) {
+			if (error instanceof Error && error.message.includes('not installed')) throw error;
+			lastError = error; // most likely the port was taken in between: try another
+		}
+	}
+	throw lastError;
 }
 
 export async function redisForTests(): Promise<{ url: string; stop: () => Promise<void> }> {

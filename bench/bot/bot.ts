@@ -17,12 +17,12 @@ import {
 	RtcpSrPacket,
 	RtpHeader,
 	RtpPacket,
-	ntpTime,
 	type RTCDtlsTransport,
 	type RTCPeerConnection,
+	type RTCRtpSender,
 } from 'werift';
 import type { PublishedMedia, PublishSpec, RemoteStream, SfuConnector, SfuSession } from './connector.ts';
-import { loadMedia, VIDEO_FPS, type MediaSet } from './media.ts';
+import { LOOP_SECONDS, loadMedia, VIDEO_FPS, type MediaSet } from './media.ts';
 import { createPeerConnection, waitConnected } from './peer.ts';
 import { isVp8KeyframeStart, packetizeVp8, payloadKey, SeqTracker, type Vp8PictureState } from './rtp.ts';
 
@@ -35,6 +35,12 @@ export interface BotOptions {
 	receiveMode?: 'lean' | 'full';
 	/** Where latency samples go (shared by the bots of one process). */
 	latency?: LatencyRecorder;
+	/**
+	 * Video frames leave this long after they were captured (their RTP timestamp and sender
+	 * reports say when), as from a browser whose camera and encoder take longer than its
+	 * microphone: arrival times then differ from capture times by this much (default 0).
+	 */
+	videoDelayMs?: number;
 }
 
 export interface StreamCounts {
@@ -153,9 +159,16 @@ class MediaPump implements Tickable {
 	readonly #audioTsBase = (Math.random() * 0xffffffff) >>> 0;
 	readonly #layers: LayerState[];
 	readonly #dtls: RTCDtlsTransport | undefined;
+	readonly #videoDelayMs: number;
 	#videoFrames = 0; // frames sent so far (drives the RTP timestamp)
-	#videoIndex = 0; // position in the loop
+	/**
+	 * How far the clip is ahead of the frames sent (frames): it grows when a keyframe
+	 * request jumps to the next keyframe. Audio follows it (to the nearest 20 ms packet), so
+	 * the clip's picture and sound stay together: its sync markers tell the A/V drift.
+	 */
+	#clipAhead = 0;
 	#audioPackets = 0;
+	#audioOctets = 0;
 	#audioSeq = (Math.random() * 0xffff) & 0xffff;
 	#keyframeWanted = false;
 	#lastKeyframeJump = 0;
@@ -166,8 +179,9 @@ class MediaPump implements Tickable {
 	/** Video frames not sent because the bot process stalled. */
 	framesSkipped = 0;
 
-	constructor(identity: string, media: MediaSet, pub: PublishedMedia) {
+	constructor(identity: string, media: MediaSet, pub: PublishedMedia, videoDelayMs = 0) {
 		this.#identity = identity;
+		this.#videoDelayMs = videoDelayMs;
 		this.#media = media;
 		this.#pub = pub;
 		this.#layers = (pub.video?.ssrcs ?? []).map((ssrc) => ({
@@ -178,6 +192,7 @@ class MediaPump implements Tickable {
 			octets: 0,
 		}));
 		this.#dtls = pub.video?.sender.dtlsTransport ?? pub.audio?.sender.dtlsTransport;
+		for (const sender of [pub.video?.sender, pub.audio?.sender]) if (sender) silenceSenderReports(sender);
 		this.#dtls?.onRtcp.subscribe((rtcp) => {
 			if (!(rtcp instanceof RtcpPayloadSpecificFeedback)) return;
 			const fb = rtcp.feedback;
@@ -197,19 +212,20 @@ class MediaPump implements Tickable {
 			// After a stall of the bot process, skip the frames that are late by more than
 			// 100 ms instead of bursting them (keeps the stream at its bitrate); the RTP
 			// timestamp follows the wall clock either way.
-			const due = Math.floor(elapsed / (1000 / VIDEO_FPS));
+			const captured = elapsed - this.#videoDelayMs; // frames captured up to then are due
+			const due = Math.floor(captured / (1000 / VIDEO_FPS));
 			if (due - this.#videoFrames > 3) {
 				this.framesSkipped += due - this.#videoFrames;
 				this.#videoFrames = due;
 			}
-			for (let n = 0; n < 3 && this.#videoFrames * (1000 / VIDEO_FPS) <= elapsed; n++) this.#sendVideoFrame(now);
+			for (let n = 0; n < 3 && this.#videoFrames * (1000 / VIDEO_FPS) <= captured; n++) this.#sendVideoFrame(now);
 		}
 		if (this.#pub.audio) {
 			const due = Math.floor(elapsed / 20);
 			if (due - this.#audioPackets > 5) this.#audioPackets = due;
 			for (let n = 0; n < 3 && this.#audioPackets * 20 <= elapsed; n++) this.#sendAudio(now);
 		}
-		if (this.#layers.length > 1 && now - this.#lastSr > 1000) {
+		if (now - this.#lastSr > 1000) {
 			this.#lastSr = now;
 			this.#sendSenderReports();
 		}
@@ -218,17 +234,20 @@ class MediaPump implements Tickable {
 	#sendVideoFrame(now: number): void {
 		const video = this.#pub.video!;
 		const frames = this.#media.layers[0]!.frames.length;
+		let index = (this.#videoFrames + this.#clipAhead) % frames;
 		if (this.#keyframeWanted && now - this.#lastKeyframeJump > 300) {
 			// Answer a keyframe request by jumping to the next keyframe of the loop.
 			this.#keyframeWanted = false;
 			this.#lastKeyframeJump = now;
-			const kf = this.#media.layers[1]!.frames.findIndex((f, i) => i >= this.#videoIndex && f.keyframe);
-			this.#videoIndex = kf >= 0 ? kf : 0;
+			const kf = this.#media.layers[1]!.frames.findIndex((f, i) => i >= index && f.keyframe);
+			const next = kf >= 0 ? kf : frames;
+			this.#clipAhead += next - index;
+			index = next % frames;
 		}
 		const ts = (this.#videoTsBase + this.#videoFrames * (90000 / VIDEO_FPS)) >>> 0;
 		const single = this.#layers.length === 1;
 		this.#layers.forEach((layer, i) => {
-			const frame = this.#media.layers[single ? 1 : i]!.frames[this.#videoIndex]!;
+			const frame = this.#media.layers[single ? 1 : i]!.frames[index]!;
 			const payloads = packetizeVp8(frame.data, layer.pic);
 			const stream = `${this.#identity}:video`;
 			payloads.forEach((payload, p) => {
@@ -253,13 +272,13 @@ class MediaPump implements Tickable {
 			});
 		});
 		this.#videoFrames++;
-		this.#videoIndex = (this.#videoIndex + 1) % frames;
 	}
 
 	#sendAudio(now: number): void {
 		const audio = this.#pub.audio!;
 		const opus = this.#media.opus;
-		const payload = opus[this.#audioPackets % opus.length]!;
+		const clipMs = this.#audioPackets * 20 + this.#clipAhead * (1000 / VIDEO_FPS);
+		const payload = opus[Math.round(clipMs / 20) % Math.min(opus.length, LOOP_SECONDS * 50)]!;
 		const header = new RtpHeader({
 			payloadType: audio.payloadType,
 			sequenceNumber: this.#audioSeq,
@@ -271,25 +290,72 @@ class MediaPump implements Tickable {
 		noteSent(`${this.#identity}:audio`, payloadKey(payload), now);
 		audio.sender.sendRtp(new RtpPacket(header, payload)).catch(() => {});
 		this.#audioPackets++;
+		this.#audioOctets += payload.length;
 		this.packetsSent++;
 		this.bytesSent += payload.length;
 	}
 
-	/** werift sends SRs for layer 0 (its sender); the extra simulcast layers need their own. */
+	/**
+	 * RTCP sender reports for every stream (audio, each simulcast layer), as a browser sends
+	 * them: the RTP timestamp of this instant against the wall clock (NTP), the same clock
+	 * for audio and video, so a receiver can line them up.
+	 */
 	#sendSenderReports(): void {
 		const dtls = this.#dtls;
 		if (!dtls) return;
-		const ntp = ntpTime();
-		const ts = (this.#videoTsBase + this.#videoFrames * (90000 / VIDEO_FPS)) >>> 0;
-		const reports = this.#layers.slice(1).map(
-			(l) =>
+		const wallMs = performance.timeOrigin + performance.now();
+		const elapsed = performance.now() - this.#start;
+		const ntpTimestamp = ntpFromEpochMs(wallMs);
+		const videoTs = (this.#videoTsBase + Math.round((elapsed * 90000) / 1000)) >>> 0;
+		const reports = this.#layers.map(
+			(l, i) =>
 				new RtcpSrPacket({
 					ssrc: l.ssrc,
-					senderInfo: new RtcpSenderInfo({ ntpTimestamp: ntp, rtpTimestamp: ts, packetCount: l.packets, octetCount: l.octets }),
+					senderInfo: new RtcpSenderInfo({
+						ntpTimestamp,
+						rtpTimestamp: (videoTs + (i === 0 ? timestampOffsetOf(this.#pub.video!.sender) : 0)) >>> 0,
+						packetCount: l.packets,
+						octetCount: l.octets,
+					}),
 				}),
 		);
+		const audio = this.#pub.audio;
+		if (audio) {
+			const ts = (this.#audioTsBase + Math.round((elapsed * 48000) / 1000) + timestampOffsetOf(audio.sender)) >>> 0;
+			reports.push(
+				new RtcpSrPacket({
+					ssrc: audio.sender.ssrc,
+					senderInfo: new RtcpSenderInfo({ ntpTimestamp, rtpTimestamp: ts, packetCount: this.#audioPackets, octetCount: this.#audioOctets }),
+				}),
+			);
+		}
 		void dtls.sendRtcp(reports).catch(() => {});
 	}
+}
+
+/** NTP timestamp (RFC 3550: seconds since 1900 . 32-bit fraction) of a wall-clock time. */
+export function ntpFromEpochMs(ms: number): bigint {
+	const sinceNtpEpoch = ms - Date.UTC(1900, 0, 1);
+	const seconds = Math.floor(sinceNtpEpoch / 1000);
+	const fraction = Math.floor(((sinceNtpEpoch - seconds * 1000) / 1000) * 2 ** 32);
+	return (BigInt(seconds) << 32n) | BigInt(fraction);
+}
+
+/**
+ * werift's own sender reports give the NTP time's fraction as the decimal digits of the
+ * milliseconds (werift 0.25: `ntpTime()`), i.e. whole seconds: a receiver could not line
+ * audio and video up by them. Its report loop is kept from starting (it starts on the
+ * first packet sent and stops while `rtcpRunning` is set); the pump sends correct ones.
+ */
+function silenceSenderReports(sender: RTCRtpSender): void {
+	const internals = sender as unknown as { rtcpRunning: boolean; rtcpCancel: AbortController };
+	internals.rtcpRunning = true;
+	internals.rtcpCancel.abort();
+}
+
+/** What werift adds to the RTP timestamps of packets sent through a sender (0 unless a track was replaced). */
+function timestampOffsetOf(sender: RTCRtpSender): number {
+	return (sender as unknown as { timestampOffset?: number }).timestampOffset ?? 0;
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -365,7 +431,7 @@ export class Bot {
 			tasks.push(
 				session.publish(pc, this.options.publish).then((pub) => {
 					if (this.#closed || pc !== this.#sendPc) return;
-					this.#pump = new MediaPump(this.identity, media!, pub);
+					this.#pump = new MediaPump(this.identity, media!, pub, this.options.videoDelayMs);
 					addTickable(this.#pump);
 				}),
 			);

@@ -4,8 +4,14 @@
  *
  * - video: VP8 in IVF, 30 fps, a keyframe every 2 s (aligned in all three layers):
  *   layer 0 320x180 ~150 kbps, layer 1 640x360 ~500 kbps (also the single-layer
- *   stream), layer 2 1280x720 ~1.2 Mbps.
- * - audio: Opus in Ogg, 20 ms frames, ~32 kbps, pink noise plus a tone (no two packets alike).
+ *   stream), layer 2 1280x720 ~1.2 Mbps. A dimmed test pattern with a white flash.
+ * - audio: Opus in Ogg, 20 ms frames, ~32 kbps, quiet pink noise plus a low tone (no two
+ *   packets alike), with a loud beep.
+ *
+ * Sync markers: the flash (whole picture white) and the beep (1 kHz) start at the same
+ * moments of the clip, SYNC_MARKER.atSec into every SYNC_MARKER.periodSec, and last
+ * SYNC_MARKER.lengthSec, so a recording's audio/video drift can be measured from its files
+ * (bench/lib/syncMarkers.ts).
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
@@ -16,9 +22,11 @@ const run = promisify(execFile);
 
 export const DEFAULT_MEDIA_DIR = path.join(import.meta.dirname, '..', '.media');
 /** Bump when the generation parameters change (the cache key). */
-const MEDIA_VERSION = 'v1';
+const MEDIA_VERSION = 'v2';
 export const LOOP_SECONDS = 10;
 export const VIDEO_FPS = 30;
+/** Where the flash and the beep are in the clip (seconds). */
+export const SYNC_MARKER = { periodSec: 2, atSec: 1, lengthSec: 0.1 } as const;
 
 export interface VideoFrame {
 	data: Buffer;
@@ -94,7 +102,10 @@ export async function ensureMedia(dir = DEFAULT_MEDIA_DIR): Promise<void> {
 		'ivf',
 		tmp[i]!,
 	]);
-	const split = `[0:v]split=3[a][b][c];[a]scale=320:180[v0];[b]scale=640:360[v1];[c]null[v2]`;
+	const { periodSec, atSec, lengthSec } = SYNC_MARKER;
+	// The frames whose time t has atSec <= t mod periodSec < atSec + lengthSec (3 frames at 30 fps).
+	const flash = `drawbox=x=0:y=0:w=iw:h=ih:color=white:t=fill:enable='between(mod(t,${periodSec}),${atSec},${atSec + lengthSec - 0.5 / VIDEO_FPS})'`;
+	const split = `[0:v]lutyuv=y=val*0.4,${flash},split=3[a][b][c];[a]scale=320:180[v0];[b]scale=640:360[v1];[c]null[v2]`;
 	try {
 		await run(
 			'ffmpeg',
@@ -125,13 +136,17 @@ export async function ensureMedia(dir = DEFAULT_MEDIA_DIR): Promise<void> {
 				'-f',
 				'lavfi',
 				'-i',
-				'anoisesrc=color=pink:amplitude=0.08:sample_rate=48000',
+				'anoisesrc=color=pink:amplitude=0.03:sample_rate=48000',
 				'-f',
 				'lavfi',
 				'-i',
 				'sine=frequency=440:sample_rate=48000',
+				'-f',
+				'lavfi',
+				'-i',
+				`aevalsrc=exprs='0.6*sin(2*PI*1000*t)*between(mod(t,${periodSec}),${atSec},${atSec + lengthSec})':s=48000`,
 				'-filter_complex',
-				'[0:a][1:a]amix=inputs=2:duration=shortest',
+				'[1:a]volume=0.3[tone];[0:a][tone][2:a]amix=inputs=3:duration=shortest:normalize=0',
 				'-t',
 				String(LOOP_SECONDS),
 				'-ac',

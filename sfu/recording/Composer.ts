@@ -1,7 +1,10 @@
 /**
  * The composed file of a recording, for people to watch: every recorded video placed at
- * its wall-clock start in a grid (one cell per person's camera or screen), every audio
- * part delayed to its start and mixed, in one MP4 (H.264 + AAC). Made by one ffmpeg
+ * its start in a grid (one cell per person's camera or screen), every audio part delayed
+ * to its start and mixed, in one MP4 (H.264 + AAC). A part's start is when its first
+ * frame was captured by the sender (`capturedAt`, from RTCP sender reports: audio and video
+ * of one person line up) or, when that is not known, when recording of it began on the
+ * server's clock (`startedAt`). Made by one ffmpeg
  * process in the background (low priority); `progress` events give the fraction done
  * (ffmpeg's `-progress` output time over the recording's length).
  *
@@ -18,8 +21,25 @@ export interface ComposerPart {
 	/** Whose and which track: video parts of one track share a grid cell. */
 	track: string;
 	kind: 'audio' | 'video';
+	/** Wall clock (ms since the epoch) when recording of the part began and ended. */
 	startedAt: number;
 	endedAt: number;
+	/** When the part's first frame was captured (ms since the epoch, the server's clock), if known. */
+	capturedAt?: number | null | undefined;
+}
+
+/** Where a part goes on the composed file's timeline (ms since the epoch). */
+export function partStart(p: ComposerPart): number {
+	return p.capturedAt ?? p.startedAt;
+}
+
+/** The grid's cells, in order: `count` cells in a W×H picture (even sizes). */
+export function gridCells(count: number, W: number, H: number): { x: number; y: number; w: number; h: number }[] {
+	const cols = Math.max(1, Math.ceil(Math.sqrt(count)));
+	const rows = Math.max(1, Math.ceil(count / cols));
+	const w = 2 * Math.floor(W / cols / 2);
+	const h = 2 * Math.floor(H / rows / 2);
+	return Array.from({ length: count }, (_, cell) => ({ x: (cell % cols) * w, y: Math.floor(cell / cols) * h, w, h }));
 }
 
 export interface ComposerOptions {
@@ -47,8 +67,8 @@ export class Composer extends EventEmitter<ComposerEvents> {
 	constructor(options: ComposerOptions) {
 		super();
 		const { parts } = options;
-		const t0 = Math.min(...parts.map((p) => p.startedAt));
-		const t1 = Math.max(...parts.map((p) => p.endedAt));
+		const t0 = Math.min(...parts.map(partStart));
+		const t1 = Math.max(...parts.map((p) => p.endedAt + partStart(p) - p.startedAt));
 		this.durationSec = Math.max(0.1, (t1 - t0) / 1000);
 		this.done = this.#run(options, t0);
 	}
@@ -60,10 +80,7 @@ export class Composer extends EventEmitter<ComposerEvents> {
 		const videos = parts.filter((p) => p.kind === 'video');
 		const audios = parts.filter((p) => p.kind === 'audio');
 		const tracks = [...new Set(videos.map((p) => p.track))];
-		const cols = Math.max(1, Math.ceil(Math.sqrt(tracks.length)));
-		const rows = Math.max(1, Math.ceil(tracks.length / cols));
-		const cw = 2 * Math.floor(W / cols / 2);
-		const ch = 2 * Math.floor(H / rows / 2);
+		const cells = gridCells(tracks.length, W, H);
 		const d = this.durationSec.toFixed(3);
 		const args = ['-nostdin', '-hide_banner', '-loglevel', 'error', '-progress', 'pipe:1', '-nostats'];
 		// A simulcast layer change changes the size mid-file: the scale filter follows it (the
@@ -73,10 +90,8 @@ export class Composer extends EventEmitter<ComposerEvents> {
 		let base = 'base0';
 		videos.forEach((p, n) => {
 			const i = parts.indexOf(p);
-			const cell = tracks.indexOf(p.track);
-			const x = (cell % cols) * cw;
-			const y = Math.floor(cell / cols) * ch;
-			const offset = ((p.startedAt - t0) / 1000).toFixed(3);
+			const { x, y, w: cw, h: ch } = cells[tracks.indexOf(p.track)]!;
+			const offset = ((partStart(p) - t0) / 1000).toFixed(3);
 			filters.push(
 				// Timestamps from 0 first (the files' own start is not 0 for the filters), then at the part's offset.
 				`[${i}:v]setpts=PTS-STARTPTS,scale=${cw}:${ch}:force_original_aspect_ratio=decrease,pad=${cw}:${ch}:(ow-iw)/2:(oh-ih)/2,setsar=1,fps=30,setpts=PTS+${offset}/TB[v${n}]`,
@@ -88,7 +103,7 @@ export class Composer extends EventEmitter<ComposerEvents> {
 		if (audios.length > 0) {
 			audios.forEach((p, n) => {
 				const i = parts.indexOf(p);
-				const delay = Math.max(0, Math.round(p.startedAt - t0));
+				const delay = Math.max(0, Math.round(partStart(p) - t0));
 				filters.push(`[${i}:a]aresample=48000,asetpts=PTS-STARTPTS,adelay=${delay}:all=1[a${n}]`);
 			});
 			filters.push(`${audios.map((_, n) => `[a${n}]`).join('')}amix=inputs=${audios.length}:normalize=0:dropout_transition=0,apad,atrim=0:${d}[aout]`);

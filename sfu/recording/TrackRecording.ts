@@ -10,6 +10,14 @@
  * file begins with a decodable frame. Video takes the best simulcast layer; a layer
  * change asks for a keyframe.
  *
+ * Sync: ffmpeg counts each file's time from its first packet. The RTP timestamp of that
+ * packet (the consumer's 'rtp' trace, on for the first packet of each part only) and the
+ * consumer's RTCP sender reports (SenderClock: the PlainTransport's RTCP goes to this
+ * process) tell when the file's first frame was captured (`capturedAt`), on one clock for
+ * everyone's audio and video: the Composer lines the files up by it. No report at all
+ * before the part ends: `capturedAt` is null (the part is placed by its wall-clock start),
+ * logged.
+ *
  * close() is idempotent; it finishes the current file (`closed` resolves after that).
  */
 import { EventEmitter } from 'node:events';
@@ -20,6 +28,7 @@ import type { Logger } from 'pino';
 import type { Producer } from '../Peer.ts';
 import { FfmpegProcess } from './FfmpegProcess.ts';
 import type { RtpPortPool } from './RtpPortPool.ts';
+import { SenderClock, type SenderReport } from './SenderClock.ts';
 import { fileExtensionFor, recordingSdp } from './sdp.ts';
 
 export interface TrackPart {
@@ -33,6 +42,11 @@ export interface TrackPart {
 	/** Wall clock (ms since the epoch) when the part started and ended. */
 	startedAt: number;
 	endedAt: number;
+	/**
+	 * When the part's first frame was captured by the sender (ms since the epoch, the
+	 * server's clock), from the consumer's RTCP sender reports; null when no report came.
+	 */
+	capturedAt: number | null;
 	bytes: number;
 	/** Why the part ended. */
 	end: 'stopped' | 'paused' | 'crashed' | 'closed';
@@ -60,6 +74,8 @@ export type TrackRecordingEvents = {
 };
 
 const RESTART_DELAY_MS = 300;
+/** A capture time further than this from the first packet's arrival is not believed (ms). */
+const MAX_CAPTURE_SKEW_MS = 5000;
 
 export class TrackRecording extends EventEmitter<TrackRecordingEvents> {
 	readonly producerId: string;
@@ -75,8 +91,14 @@ export class TrackRecording extends EventEmitter<TrackRecordingEvents> {
 	}
 
 	readonly #port: number;
+	readonly #clock: SenderClock;
 	#process: FfmpegProcess | undefined;
 	#partStartedAt = 0;
+	/** The current part's first packet: its RTP timestamp and arrival (ms since the epoch). */
+	#partFirst: { rtpTs: number; at: number } | undefined;
+	#partCapturedAt: number | null = null;
+	/** Whether `#partCapturedAt` comes from a report sent after the part's first packet. */
+	#partCaptureFresh = false;
 	#parts = 0;
 	#restarts: number[] = [];
 	#closing = false;
@@ -84,8 +106,9 @@ export class TrackRecording extends EventEmitter<TrackRecordingEvents> {
 	/** Serialises part starts and stops (pause/resume/crash can race). */
 	#queue: Promise<void> = Promise.resolve();
 
-	private constructor(options: TrackRecordingOptions, transport: types.PlainTransport, consumer: types.Consumer, port: number) {
+	private constructor(options: TrackRecordingOptions, transport: types.PlainTransport, consumer: types.Consumer, port: number, clock: SenderClock) {
 		super();
+		this.#clock = clock;
 		this.#options = options;
 		this.producerId = options.producer.id;
 		this.peerId = options.producer.appData.peerId;
@@ -98,6 +121,17 @@ export class TrackRecording extends EventEmitter<TrackRecordingEvents> {
 		transport.observer.once('close', () => this.close());
 		consumer.on('producerpause', () => this.#enqueue(() => this.#endPart('paused')));
 		consumer.on('producerresume', () => this.#enqueue(() => this.#startPart()));
+		consumer.on('trace', (trace) => {
+			if (trace.type !== 'rtp' || this.#partFirst || !this.#process) return;
+			const info = trace.info as { rtpPacket?: { timestamp?: number } } | undefined;
+			const rtpTs = info?.rtpPacket?.timestamp;
+			if (typeof rtpTs !== 'number') return;
+			this.#partFirst = { rtpTs, at: Date.now() };
+			void consumer.enableTraceEvent([]).catch(() => undefined);
+			// A report from before maps it for now (the part may end before the next one); the next one decides.
+			if (this.#clock.last) this.#capture(this.#clock.last, false);
+		});
+		clock.on('report', (report) => this.#capture(report, true));
 		consumer.on('layerschange', (layers) => {
 			this.#log.debug({ layers }, 'recorded layer changed: asking for a keyframe');
 			void consumer.requestKeyFrame().catch(() => undefined);
@@ -108,14 +142,18 @@ export class TrackRecording extends EventEmitter<TrackRecordingEvents> {
 		const { router, producer, ports } = options;
 		const port = ports.take();
 		let transport: types.PlainTransport | undefined;
+		let clock: SenderClock | undefined;
 		try {
+			const codec = producer.rtpParameters.codecs[0];
+			clock = await SenderClock.open(codec?.clockRate ?? (producer.kind === 'audio' ? 48000 : 90000));
 			transport = await router.createPlainTransport({
 				listenInfo: { protocol: 'udp', ip: '127.0.0.1' },
 				rtcpMux: false,
 				comedia: false,
 				appData: { recording: true },
 			});
-			await transport.connect({ ip: '127.0.0.1', port, rtcpPort: port + 1 });
+			// RTP to ffmpeg; RTCP (the sender reports) to this process. ffmpeg's RTCP port only gets the BYE that ends its file.
+			await transport.connect({ ip: '127.0.0.1', port, rtcpPort: clock.port });
 			const encodings = producer.rtpParameters.encodings ?? [];
 			const layered = producer.kind === 'video' && (encodings.length > 1 || encodings.some((e) => e.scalabilityMode));
 			const consumer = await transport.consume({
@@ -127,11 +165,12 @@ export class TrackRecording extends EventEmitter<TrackRecordingEvents> {
 				...(layered ? { preferredLayers: { spatialLayer: Math.max(encodings.length - 1, 2), temporalLayer: 2 } } : {}),
 				appData: { recording: true },
 			});
-			const track = new TrackRecording(options, transport, consumer, port);
+			const track = new TrackRecording(options, transport, consumer, port, clock);
 			if (!producer.paused) track.#enqueue(() => track.#startPart());
 			return track;
 		} catch (error) {
 			transport?.close();
+			clock?.close();
 			ports.release(port);
 			throw error;
 		}
@@ -152,6 +191,7 @@ export class TrackRecording extends EventEmitter<TrackRecordingEvents> {
 		this.#enqueue(async () => {
 			await this.#endPart(end);
 			this.#transport.close();
+			this.#clock.close();
 			this.#options.ports.release(this.#port);
 			this.emit('close');
 			this.#resolveClosed();
@@ -176,6 +216,9 @@ export class TrackRecording extends EventEmitter<TrackRecordingEvents> {
 		const proc = new FfmpegProcess({ ffmpegPath, sdpPath, outPath, port: this.#port, log: this.#log });
 		this.#process = proc;
 		this.#partStartedAt = Date.now(); // until media flows (below)
+		this.#partFirst = undefined;
+		this.#partCapturedAt = null;
+		this.#partCaptureFresh = false;
 		proc.once('exit', (exit) => {
 			void unlink(sdpPath).catch(() => undefined);
 			if (!exit.crashed) return;
@@ -200,6 +243,8 @@ export class TrackRecording extends EventEmitter<TrackRecordingEvents> {
 			return; // its exit handler restarts it (bounded) or gives up
 		}
 		if (this.#process !== proc || this.#closing || this.#consumer.closed) return;
+		// The first packet the part gets tells its RTP timestamp (the trace goes off again after it).
+		await this.#consumer.enableTraceEvent(['rtp']);
 		await this.#consumer.resume();
 		this.#partStartedAt = Date.now();
 		if (producer.kind === 'video') await this.#consumer.requestKeyFrame();
@@ -218,12 +263,15 @@ export class TrackRecording extends EventEmitter<TrackRecordingEvents> {
 		if (this.#process !== proc) return;
 		this.#process = undefined;
 		const { producer, peerName } = this.#options;
+		const capturedAt = this.#partCapturedAt;
 		const bytes = await stat(proc.outPath).then((s) => s.size, () => 0);
 		if (bytes === 0) {
 			// ffmpeg writes the header once it knows the stream: nothing came, nothing to keep.
 			await unlink(proc.outPath).catch(() => undefined);
 			return;
 		}
+		// How the part will be placed in the composed file: by its capture time, or (no sender report came) its wall-clock start.
+		this.#log.info({ file: path.basename(proc.outPath), end, sync: capturedAt === null ? 'wall-clock' : 'sender-report', bytes }, 'recorded part finished');
 		this.emit('part', {
 			file: path.basename(proc.outPath),
 			peerId: this.peerId,
@@ -232,10 +280,32 @@ export class TrackRecording extends EventEmitter<TrackRecordingEvents> {
 			kind: producer.kind,
 			codec: this.#consumer.rtpParameters.codecs[0]?.mimeType ?? '',
 			startedAt: this.#partStartedAt,
+			capturedAt,
 			endedAt: Date.now(),
 			bytes,
 			end,
 		});
+	}
+
+	/**
+	 * The part's first frame's capture time, by the latest sender report since its first
+	 * packet (until one comes, the one before). The latest, because mediasoup can tell
+	 * capture times only once it has a few of the sender's own reports (until then its
+	 * reports give arrival times: a recording started as someone joins, or resumed on a
+	 * new worker), and because a simulcast layer switch may move the consumer's timestamps
+	 * on by a frame: the report after it places the rest of the file right.
+	 */
+	#capture(report: SenderReport, fresh: boolean): void {
+		const first = this.#partFirst;
+		if (!first || (this.#partCaptureFresh && !fresh)) return;
+		const at = this.#clock.captureTime(first.rtpTs, report);
+		if (at === undefined) return;
+		if (Math.abs(at - first.at) > MAX_CAPTURE_SKEW_MS) {
+			this.#log.warn({ skewMs: Math.round(at - first.at) }, 'sender report far from the arrival time: not used to place this part');
+			return;
+		}
+		this.#partCapturedAt = Math.round(at * 10) / 10;
+		this.#partCaptureFresh = fresh;
 	}
 
 	#mayRestart(): boolean {

@@ -142,6 +142,7 @@ it('a recorder process killed mid-recording leaves a playable file, and recordin
 	console.log(`crash: the killed part plays ${c.durationSec.toFixed(2)} s, the next one ${n.durationSec.toFixed(2)} s, starting ${((after[0]!.startedAt - crashed.endedAt) / 1000).toFixed(2)} s after the crash`);
 	assert.ok(await firstFrameDecodes(path.join(out, after[0]!.file)));
 	assert.deepEqual(readdirSync(out).filter((f) => f.endsWith('.sdp')), [], 'no SDP files left');
+	assertCaptured(after[0]!);
 });
 
 it('follows people: someone joining is recorded; a paused (muted) microphone finishes its file, unmuting starts a new one', { timeout: 60_000 }, async () => {
@@ -204,6 +205,8 @@ it('a worker dying mid-recording: the files written play, and recording resumes 
 			assert.equal(await decodeErrors(file), '', `${part.file} decodes without errors`);
 			if (part.kind === 'video') assert.ok(await firstFrameDecodes(file), `${part.file} starts with a decodable frame`);
 		}
+		// The parts on the new worker are placed by their capture time too (sync.test.ts measures it).
+		for (const part of afterDeath) assertCaptured(part);
 		console.log(
 			`worker death: the parts written before play ${before.map((p) => `${p.kind} ${((p.endedAt - p.startedAt) / 1000).toFixed(1)} s`).join(', ')}; ` +
 				`new files had data ${resumedAfter.toFixed(2)} s after the kill`,
@@ -212,6 +215,12 @@ it('a worker dying mid-recording: the files written play, and recording resumes 
 		await two.close();
 	}
 });
+
+/** The part has a capture time from the sender reports, near its wall-clock start. */
+function assertCaptured(part: TrackPart): void {
+	assert.ok(part.capturedAt !== null, `${part.file}: a capture time (${JSON.stringify(part)})`);
+	assert.ok(Math.abs(part.capturedAt - part.startedAt) < 1000, `${part.file}: captured ${part.capturedAt - part.startedAt} ms from its start`);
+}
 
 async function until(check: () => boolean, ms = 10_000): Promise<void> {
 	const end = Date.now() + ms;

@@ -51,6 +51,12 @@ export interface RecordingFile {
 	codec: string;
 	startedAt: number;
 	endedAt: number;
+	/**
+	 * When the file's first frame was captured by its sender (ms since the epoch, the
+	 * server's clock; from RTCP sender reports): what lines audio and video up. null or
+	 * absent when not known (the composed file then places the file at `startedAt`).
+	 */
+	capturedAt?: number | null;
 	bytes: number;
 	/** Why the file ended: recording stopped, the person muted (paused), the track closed, or the recorder process died. */
 	end: 'stopped' | 'paused' | 'closed' | 'crashed';

@@ -159,7 +159,7 @@ export class RecordingService extends EventEmitter<RecordingServiceEvents> {
 				dir: this.store.folder(info.room, info.id),
 				output: COMPOSED_FILE,
 				log: this.#log.child({ roomId: info.room, recordingId: info.id }),
-				parts: info.files.map((f) => ({ file: f.file, track: `${f.peerId}:${f.source}`, kind: f.kind, startedAt: f.startedAt, endedAt: f.endedAt })),
+				parts: info.files.map((f) => ({ file: f.file, track: `${f.peerId}:${f.source}`, kind: f.kind, startedAt: f.startedAt, endedAt: f.endedAt, capturedAt: f.capturedAt ?? null })),
 			});
 			this.#composer = composer;
 			let saved = 0;

@@ -22,7 +22,8 @@ export function startParley(port: number, env: Record<string, string>, timeoutMs
 		cwd: ROOT,
 		stdio: ['ignore', 'pipe', 'pipe'],
 		env: {
-			...process.env,
+			// Not the caller's PARLEY_* settings (a PARLEY_REDIS_URL in the shell would change the store).
+			...Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('PARLEY_'))),
 			PARLEY_DEV: 'false',
 			PARLEY_HTTP_HOST: '127.0.0.1',
 			PARLEY_HTTP_PORT: String(port),

@@ -3,6 +3,9 @@
  * disconnects (messages keep their ids and are re-sent in order until acknowledged), a
  * history kept in seq order without duplicates, resync after every reconnect, and
  * delivered/read receipts. Used by the browser client and by the reliability tests.
+ *
+ * The parts: Outbox (sending), StoreLink (requests, final errors, backoff while the store is
+ * unavailable), History, ReceiptBook and Typing. The sync and the delivered watermark are here.
  */
 import type { Socket } from 'socket.io-client';
 import type {
@@ -10,42 +13,23 @@ import type {
 	ChatMessage,
 	ChatReceipt,
 	ClientToServerEvents,
-	ErrorCode,
-	RequestName,
-	RequestPayload,
 	ResponseData,
-	Result,
 	ServerToClientEvents,
 } from '../../../signaling/protocol/index.ts';
-import { emitWithAck } from '../../../signaling/protocol/request.ts';
 import { History } from './History.ts';
+import { Outbox, type OutgoingMessage } from './Outbox.ts';
 import { ReceiptBook } from './ReceiptBook.ts';
+import { StoreLink, type StoreLinkOptions } from './StoreLink.ts';
 import { Typing } from './Typing.ts';
+
+export type { OutboxState, OutgoingMessage } from './Outbox.ts';
 
 export type ChatSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
-export type OutboxState = 'queued' | 'sending' | 'failed';
-
-export interface OutgoingMessage {
-	id: string;
-	text: string;
-	to: string | null;
-	attachment: ChatAttachment | null;
-	state: OutboxState;
-	error?: { code: ErrorCode; message: string };
-	queuedAt: number;
-}
-
-export interface ChatClientOptions {
+export interface ChatClientOptions extends Partial<StoreLinkOptions> {
 	socket: ChatSocket;
 	/** This participant's identity (from the token). */
 	identity: string;
-	/** How long to wait for an ack before treating the request as lost (ms). */
-	ackTimeoutMs?: number;
-	/** Delay before retrying after a rate-limit answer, and the first backoff step when the store is unavailable (ms). */
-	retryDelayMs?: number;
-	/** Longest backoff between retries while the message store is unavailable (ms). */
-	maxRetryDelayMs?: number;
 	/** Make message ids (default crypto.randomUUID without dashes). */
 	newId?: () => string;
 	/** Called with each acknowledged send's round trip (ms), for metrics. */
@@ -72,21 +56,17 @@ export interface ChatSnapshot {
 	hasMoreHistory: boolean;
 }
 
-/** Errors after which a retry cannot succeed: the message is marked failed. */
-const FINAL_ERRORS: ReadonlySet<string> = new Set(['bad_request', 'forbidden', 'not_found', 'unknown_event', 'unauthorized']);
-
 export class ChatClient {
 	readonly identity: string;
 	readonly #socket: ChatSocket;
-	readonly #options: Required<Omit<ChatClientOptions, 'socket' | 'identity' | 'onAck'>>;
-	readonly #onAck: ((ms: number) => void) | undefined;
+	readonly #newId: () => string;
+	readonly #link: StoreLink;
 	readonly #history = new History();
-	readonly #outbox: OutgoingMessage[] = [];
+	readonly #outbox: Outbox;
 	readonly #receipts: ReceiptBook;
 	readonly #typing = new Typing(() => this.#changed());
 	readonly #listeners = new Set<() => void>();
 	#hasMoreHistory = true;
-	#flushing = false;
 	#syncing: Promise<void> | undefined;
 	#closed = false;
 	#snapshot: ChatSnapshot | undefined;
@@ -101,22 +81,27 @@ export class ChatClient {
 	#deliveredTimer: ReturnType<typeof setTimeout> | undefined;
 	/** The message store's epoch the held messages belong to (undefined before the first answer). */
 	#epoch: string | undefined;
-	#unavailable = false;
-	/** Consecutive `unavailable` answers (backoff exponent). */
-	#failures = 0;
 	readonly #off: (() => void)[] = [];
 
 	constructor({ socket, identity, ...options }: ChatClientOptions) {
 		this.#socket = socket;
 		this.identity = identity;
 		this.#receipts = new ReceiptBook(identity);
-		this.#onAck = options.onAck;
-		this.#options = {
+		this.#newId = options.newId ?? (() => crypto.randomUUID().replaceAll('-', ''));
+		const link = {
 			ackTimeoutMs: options.ackTimeoutMs ?? 8000,
 			retryDelayMs: options.retryDelayMs ?? 1000,
 			maxRetryDelayMs: options.maxRetryDelayMs ?? 8000,
-			newId: options.newId ?? (() => crypto.randomUUID().replaceAll('-', '')),
 		};
+		this.#link = new StoreLink(socket, link, () => this.#changed());
+		this.#outbox = new Outbox({
+			link: this.#link,
+			connected: () => socket.connected,
+			syncing: () => this.#syncing !== undefined,
+			stored: (answer) => this.#stored(answer),
+			changed: () => this.#changed(),
+			onAck: options.onAck,
+		});
 		const on = <E extends keyof ServerToClientEvents>(event: E, listener: ServerToClientEvents[E]): void => {
 			socket.on(event, listener as never);
 			this.#off.push(() => socket.off(event, listener as never));
@@ -157,41 +142,24 @@ export class ChatClient {
 
 	/** Queue a message; it is sent now if connected, else on reconnect. Returns its id. */
 	send(text: string, options: { to?: string | null; attachment?: ChatAttachment | null } = {}): string {
-		const id = this.#options.newId();
-		this.#outbox.push({
-			id,
-			text,
-			to: options.to ?? null,
-			attachment: options.attachment ?? null,
-			state: 'queued',
-			queuedAt: Date.now(),
-		});
-		this.#changed();
-		void this.#flush();
+		const id = this.#newId();
+		this.#outbox.queue(id, text, options);
 		return id;
 	}
 
 	/** Put a failed message back in the queue. */
 	retry(id: string): void {
-		const item = this.#outbox.find((m) => m.id === id);
-		if (item?.state === 'failed') {
-			item.state = 'queued';
-			delete item.error;
-			this.#changed();
-			void this.#flush();
-		}
+		this.#outbox.retry(id);
 	}
 
 	discard(id: string): void {
-		const index = this.#outbox.findIndex((m) => m.id === id && m.state === 'failed');
-		if (index >= 0) this.#outbox.splice(index, 1);
-		this.#changed();
+		this.#outbox.discard(id);
 	}
 
 	/** Load an older page of history (for scrolling up). */
 	async loadOlder(limit = 50): Promise<void> {
 		const oldest = this.#history.sorted[0]?.seq ?? null;
-		const result = await this.#request('chat:history', { beforeSeq: oldest, limit });
+		const result = await this.#link.request('chat:history', { beforeSeq: oldest, limit });
 		if (!result.ok) return;
 		this.#hasMoreHistory = result.data.hasMore;
 		this.#add(result.data.messages);
@@ -202,11 +170,11 @@ export class ChatClient {
 	/** Everything up to `seq` has been shown on screen. */
 	async markRead(seq = this.#history.sorted.at(-1)?.seq ?? 0): Promise<void> {
 		if (seq <= 0 || !this.#socket.connected) return;
-		await this.#request('chat:read', { upToSeq: seq });
+		await this.#link.request('chat:read', { upToSeq: seq });
 	}
 
 	async setTyping(typing: boolean, to: string | null = null): Promise<void> {
-		if (this.#socket.connected) await this.#request('chat:typing', { typing, to });
+		if (this.#socket.connected) await this.#link.request('chat:typing', { typing, to });
 	}
 
 	subscribe(listener: () => void): () => void {
@@ -218,7 +186,7 @@ export class ChatClient {
 	snapshot(): ChatSnapshot {
 		this.#snapshot ??= {
 			messages: this.#history.sorted.slice(),
-			outbox: this.#outbox.map((m) => ({ ...m })),
+			outbox: this.#outbox.items.map((m) => ({ ...m })),
 			receipts: this.#receipts.own(this.#history.sorted),
 			status: this.status,
 			epoch: this.#epoch,
@@ -233,7 +201,7 @@ export class ChatClient {
 	}
 
 	get status(): ChatStatus {
-		return !this.#socket.connected ? 'offline' : this.#unavailable ? 'unavailable' : 'online';
+		return !this.#socket.connected ? 'offline' : this.#link.unavailable ? 'unavailable' : 'online';
 	}
 
 	/** The store epoch the held messages belong to. */
@@ -252,13 +220,14 @@ export class ChatClient {
 	}
 
 	get outbox(): readonly OutgoingMessage[] {
-		return this.#outbox;
+		return this.#outbox.items;
 	}
 
 	close(): void {
 		if (this.#closed) return;
 		this.#closed = true;
 		for (const off of this.#off) off();
+		this.#outbox.close();
 		clearTimeout(this.#deliveredTimer);
 		this.#typing.clear();
 		this.#listeners.clear();
@@ -291,7 +260,7 @@ export class ChatClient {
 				this.#live = this.#socket.connected;
 				this.#scheduleDelivered();
 			}
-			await this.#flush();
+			await this.#outbox.flush();
 		})();
 		return this.#syncing;
 	}
@@ -301,14 +270,14 @@ export class ChatClient {
 	async #syncOnce(): Promise<boolean> {
 		let fromStart = this.#history.watermark === 0;
 		for (;;) {
-			const result = await this.#request('chat:sync', { afterSeq: this.#history.watermark, limit: 200 });
+			const result = await this.#link.request('chat:sync', { afterSeq: this.#history.watermark, limit: 200 });
 			if (!result.ok) {
 				// A lost sync would leave a gap until the next reconnect: try again while connected.
-				if (this.#closed || !this.#socket.connected || FINAL_ERRORS.has(result.error.code)) return false;
-				await this.#backoff(result.error.code);
+				if (this.#closed || !this.#socket.connected || StoreLink.isFinal(result.error.code)) return false;
+				await this.#link.backoff(result.error.code);
 				continue;
 			}
-			this.#answered();
+			this.#link.answered();
 			if (this.#epoch !== undefined && result.data.epoch !== this.#epoch) {
 				this.#epoch = result.data.epoch;
 				this.#forget();
@@ -338,92 +307,25 @@ export class ChatClient {
 		this.#deliveredSent = 0;
 		this.#live = false;
 		this.#hasMoreHistory = true;
-		for (const item of this.#outbox) if (item.state === 'sending') item.state = 'queued';
+		this.#outbox.requeue();
 		this.#changed();
 	}
 
-	/**
-	 * Wait before a retry: the store unavailable backs off exponentially (with jitter) up to
-	 * maxRetryDelayMs; anything else (rate limit, timeout) waits retryDelayMs.
-	 */
-	async #backoff(code: string): Promise<void> {
-		let delay = this.#options.retryDelayMs;
-		if (code === 'unavailable') {
-			this.#failures++;
-			if (!this.#unavailable) {
-				this.#unavailable = true;
-				this.#changed();
-			}
-			delay = Math.min(this.#options.maxRetryDelayMs, this.#options.retryDelayMs * 2 ** Math.min(this.#failures - 1, 10));
-			delay = delay / 2 + Math.random() * (delay / 2);
+	/** The server stored a message of the outbox: false when its answer comes from another store epoch. */
+	#stored({ epoch, message }: ResponseData<'chat:send'>): boolean {
+		if (this.#epoch !== undefined && epoch !== this.#epoch) {
+			// The store restarted from empty: resync from 0 (this message comes with it).
+			void this.#resync(true);
+			return false;
 		}
-		await new Promise((r) => setTimeout(r, delay));
-	}
-
-	/** A request was answered: the store is back. */
-	#answered(): void {
-		this.#failures = 0;
-		if (this.#unavailable) {
-			this.#unavailable = false;
-			this.#changed();
-		}
-	}
-
-	/** Send queued messages one at a time, in order, so that their seqs keep the sender's order. */
-	async #flush(): Promise<void> {
-		if (this.#flushing || this.#closed) return;
-		this.#flushing = true;
-		try {
-			for (;;) {
-				if (!this.#socket.connected || this.#syncing) return;
-				const item = this.#outbox.find((m) => m.state === 'queued' || m.state === 'sending');
-				if (!item) return;
-				item.state = 'sending';
-				this.#changed();
-				const started = performance.now();
-				const result = await this.#request('chat:send', {
-					id: item.id,
-					text: item.text,
-					to: item.to,
-					attachment: item.attachment ? { fileId: item.attachment.fileId } : null,
-				});
-				if (result.ok) {
-					this.#onAck?.(performance.now() - started);
-					this.#answered();
-					if (this.#epoch !== undefined && result.data.epoch !== this.#epoch) {
-						// The store restarted from empty: resync from 0 (this message comes with it).
-						const index = this.#outbox.indexOf(item);
-						if (index >= 0) this.#outbox.splice(index, 1);
-						void this.#resync(true);
-						return;
-					}
-					// It may be gone already: a sync can bring the stored message first (see #add).
-					const index = this.#outbox.indexOf(item);
-					if (index >= 0) this.#outbox.splice(index, 1);
-					this.#add([result.data.message]);
-				} else if (FINAL_ERRORS.has(result.error.code)) {
-					item.state = 'failed';
-					item.error = result.error;
-				} else {
-					// Timeout, disconnect, store unavailable, rate limit, server error: same id again later.
-					item.state = 'queued';
-					this.#changed();
-					if (!this.#socket.connected) return;
-					await this.#backoff(result.error.code);
-				}
-				this.#changed();
-			}
-		} finally {
-			this.#flushing = false;
-		}
+		this.#add([message]);
+		return true;
 	}
 
 	#add(messages: readonly ChatMessage[]): void {
 		for (const m of this.#history.add(messages)) {
 			// Stored although its ack was lost (sent just before a disconnect): it is no longer outgoing.
-			if (m.from !== this.identity || this.#outbox.length === 0) continue;
-			const index = this.#outbox.findIndex((o) => o.id === m.id);
-			if (index >= 0) this.#outbox.splice(index, 1);
+			if (m.from === this.identity) this.#outbox.remove(m.id);
 		}
 	}
 
@@ -440,19 +342,15 @@ export class ChatClient {
 				return;
 			}
 			const upToSeq = this.#heldUpTo;
-			void this.#request('chat:delivered', { upToSeq }).then(async (r) => {
-				if (r.ok || FINAL_ERRORS.has(r.error.code)) {
-					if (r.ok) this.#answered();
+			void this.#link.request('chat:delivered', { upToSeq }).then(async (r) => {
+				if (r.ok || StoreLink.isFinal(r.error.code)) {
+					if (r.ok) this.#link.answered();
 					this.#deliveredSent = Math.max(this.#deliveredSent, upToSeq);
-				} else if (this.#socket.connected) await this.#backoff(r.error.code);
+				} else if (this.#socket.connected) await this.#link.backoff(r.error.code);
 				this.#deliveredTimer = undefined;
 				if (this.#socket.connected) this.#scheduleDelivered();
 			});
 		}, 100);
-	}
-
-	#request<K extends RequestName>(name: K, payload: RequestPayload<K>): Promise<Result<ResponseData<K>>> {
-		return emitWithAck(this.#socket, name, payload, this.#options.ackTimeoutMs);
 	}
 
 	#changed(): void {

@@ -2,20 +2,20 @@
  * One person's presence in one room: a façade over small parts with one job each —
  * the signaling session (socket, reconnection, requests), the transports (and ICE
  * restarts), one Publisher per local source, the remote media (consumers, layers,
- * viewports), dynacast, receiver tuning and the React store.
+ * viewports), dynacast, receiver tuning, the media session's steps and the React store.
  *
  * Lifecycle: new → join() → (joined ⇄ reconnecting) → closed. Every (re)connect starts a
- * media session (a new generation); close() is idempotent and releases everything
- * (socket, transports, local tracks).
+ * media session (MediaSession: join, receive, publish; a new generation); close() is
+ * idempotent and releases everything (socket, transports, local tracks).
  */
-import type { PeerQuality, TransportOptions } from '../../../signaling/protocol/index.ts';
+import type { PeerQuality } from '../../../signaling/protocol/index.ts';
 import type { ChatSocket } from '../chat/ChatClient.ts';
 import { DeviceWatcher } from './DeviceWatcher.ts';
 import { save } from '../lib/storage.ts';
 import { Dynacast } from './Dynacast.ts';
-import { joinWithDevice } from './joinWithDevice.ts';
 import { RoomError, toRoomError } from './errors.ts';
 import { deferred, Epoch, mark } from './marks.ts';
+import { MediaSession } from './MediaSession.ts';
 import { Publisher, type PublisherContext } from './Publisher.ts';
 import { MediaStats } from './MediaStats.ts';
 import { RemoteMedia } from './RemoteMedia.ts';
@@ -47,9 +47,6 @@ export interface ChatSession {
 	room: string;
 }
 
-/** Producing waits for the first consumers at most this long (encoder start-up is CPU-heavy). */
-const SEND_AFTER_RECEIVE_MAX_MS = 400;
-
 export class RoomClient {
 	readonly room: string;
 	readonly name: string;
@@ -64,11 +61,10 @@ export class RoomClient {
 	readonly #camera: Publisher;
 	readonly #screen: Publisher;
 	readonly #devices: DeviceWatcher;
+	readonly #session: MediaSession;
 	#status: RoomStatus = 'connecting';
 	/** What a `reconnecting` status is restoring. */
 	#reconnecting: RoomSnapshot['reconnecting'] = null;
-	/** The server-side session is up (joined): media requests make sense, even while the status still says reconnecting. */
-	#sessionUp = false;
 	#closed = false;
 	#error: RoomClientError | null = null;
 	#self: { id: string; name: string } | null = null;
@@ -76,10 +72,8 @@ export class RoomClient {
 	#videoCodec: 'vp8' | 'vp9' | null = null;
 	#activeSpeaker: string | null = null;
 	#quality = new Map<string, PeerQuality>();
-	readonly #admission: (() => Promise<void>) | undefined;
 
 	constructor(options: RoomClientOptions) {
-		this.#admission = options.admission;
 		this.room = options.room;
 		this.name = options.name;
 		this.#signaling = new SignalingSession(options);
@@ -90,7 +84,7 @@ export class RoomClient {
 			transports: this.#transports,
 			epoch: this.#epoch,
 			selfId: () => this.#self?.id ?? null,
-			active: () => !this.#closed && this.#sessionUp,
+			active: () => !this.#closed && this.#session.up,
 			closed: () => this.#closed,
 			changed: () => this.#changed(),
 			notice,
@@ -99,7 +93,7 @@ export class RoomClient {
 			signaling: this.#signaling,
 			transports: this.#transports,
 			epoch: this.#epoch,
-			joined: () => this.#sessionUp,
+			joined: () => this.#session.up,
 			closed: () => this.#closed,
 			changed: () => this.#changed(),
 			notice,
@@ -120,6 +114,31 @@ export class RoomClient {
 			dynacast: this.#dynacast,
 			producers: () => [this.#mic.producer, this.#camera.producer, this.#screen.producer].filter((p): p is LocalProducer => p !== null),
 			rttOf: (peerId) => this.#quality.get(peerId)?.rttMs ?? null,
+		});
+		this.#session = new MediaSession({
+			signaling: this.#signaling,
+			transports: this.#transports,
+			remote: this.#remote,
+			dynacast: this.#dynacast,
+			stats: this.#stats,
+			epoch: this.#epoch,
+			publishers: [this.#mic, this.#camera, this.#screen],
+			admission: options.admission,
+			notice,
+			joined: ({ self, videoCodec, activeSpeaker }) => {
+				this.#self = { id: self.id, name: self.name };
+				this.#videoCodec = videoCodec;
+				this.#activeSpeaker = activeSpeaker;
+			},
+			up: (restore) => {
+				if (!restore) this.#status = 'joined';
+				this.#changed();
+			},
+			restored: () => {
+				this.#status = 'joined';
+				this.#reconnecting = null;
+				this.#changed();
+			},
 		});
 		this.#store = new RoomStore(() => this.#snapshot());
 	}
@@ -211,7 +230,7 @@ export class RoomClient {
 		});
 		s.start({
 			connected: (first) => {
-				this.#startSession().then(
+				this.#session.start().then(
 					() => {
 						if (first) joined.resolve();
 					},
@@ -237,7 +256,7 @@ export class RoomClient {
 				this.#reconnecting = 'media';
 				this.#changed();
 				mark('media-restart');
-				this.#startSession(true).catch((error: unknown) => this.#fail(toRoomError(error)));
+				this.#session.start(true).catch((error: unknown) => this.#fail(toRoomError(error)));
 			},
 			failed: (error, initial) => {
 				if (initial) joined.reject(error);
@@ -247,111 +266,11 @@ export class RoomClient {
 		return joined.promise;
 	}
 
-	/**
-	 * A media session: join, receive, publish. `restore` (the server moved this media to
-	 * another worker): everyone is waiting, so publishing starts at once, and the status stays
-	 * `reconnecting` until the media is back (see #receiving).
-	 */
-	async #startSession(restore = false): Promise<void> {
-		const generation = this.#epoch.bump();
-		if (this.#admission) {
-			// Waiting room: the media join waits until a host lets this connection in.
-			await this.#admission();
-			if (!this.#epoch.isCurrent(generation)) return;
-		}
-		const { device, joinAnswer } = await joinWithDevice(this.#signaling);
-		if (!this.#epoch.isCurrent(generation)) return;
-		this.#transports.device = device;
-		const { self, peers } = joinAnswer;
-		mark('joined');
-		this.#self = { id: self.id, name: self.name };
-		this.#videoCodec = joinAnswer.videoCodec;
-		this.#activeSpeaker = joinAnswer.activeSpeaker;
-		this.#stats.start(generation);
-		// Receive first: it is what the person waits for. The join answer brought the receive
-		// transport and the consumers of everyone here (one negotiation, no more round trips).
-		const { receive } = joinAnswer;
-		if (receive) this.#remote.prefetch(receive.consumers);
-		const opened = receive ? this.#transports.openRecv(receive.transport, generation) : null;
-		for (const peer of peers) this.#remote.peerJoined(peer);
-		this.#remote.dropUnknownPrefetched();
-		this.#sessionUp = true;
-		if (!restore) this.#status = 'joined';
-		this.#changed();
-
-		// The send transport is requested alongside, but producing (encoder start-up is CPU-heavy)
-		// waits until the consumers of the people already here are set up, or a short while at most.
-		const recv = opened ? null : this.#signaling.request('media:createTransport', { direction: 'recv' });
-		const publishers = [this.#mic, this.#camera, this.#screen].filter((p) => p.wantsToSend());
-		if (publishers.length) this.#transports.ensureSend().catch(() => {});
-		if (restore) {
-			// The others see nothing of this participant until it publishes again: do not wait.
-			// Video first: its first frame at the others waits for an encoder start and a keyframe,
-			// audio's first packet for neither (mediasoup-client negotiates producers one by one).
-			const videoFirst = [...publishers].sort((a, b) => Number(a.source === 'microphone') - Number(b.source === 'microphone'));
-			const publishing = videoFirst.length ? this.#publish(videoFirst, generation) : Promise.resolve();
-			const transport = opened ?? (await this.#openRecv(recv, generation));
-			if (!transport) return;
-			await Promise.all([this.#receiving(transport), publishing]);
-			if (!this.#epoch.isCurrent(generation)) return;
-			mark('media-restored');
-			this.#status = 'joined';
-			this.#reconnecting = null;
-			this.#changed();
-			return;
-		}
-		const transport = opened ?? (await this.#openRecv(recv, generation));
-		if (!transport || !publishers.length) return;
-		await Promise.race([this.#receiving(transport), new Promise((resolve) => setTimeout(resolve, SEND_AFTER_RECEIVE_MAX_MS))]);
-		if (!this.#epoch.isCurrent(generation)) return;
-		await this.#publish(publishers, generation);
-	}
-
-	/** The receive transport from the createTransport answer (null if the session moved on meanwhile). */
-	async #openRecv(recv: Promise<TransportOptions> | null, generation: number): Promise<NonNullable<TransportManager['recv']> | null> {
-		const options = recv ? await recv : null;
-		return options && this.#epoch.isCurrent(generation) ? this.#transports.openRecv(options, generation) : null;
-	}
-
-	/** Settles once the consumers of what is already published are set up and connected (or there are none). */
-	#receiving(transport: NonNullable<TransportManager['recv']>): Promise<void> {
-		return this.#remote.settled().then(() =>
-			this.#remote.consumerCount === 0 || transport.connectionState === 'connected'
-				? undefined
-				: new Promise<void>((resolve) => {
-						const done = (state: string): void => {
-							if (state === 'connecting' || state === 'new') return;
-							transport.off('connectionstatechange', done);
-							resolve();
-						};
-						transport.on('connectionstatechange', done);
-					}),
-		);
-	}
-
-	/** The send transport, then every publisher that has something to send. */
-	async #publish(publishers: readonly Publisher[], generation: number): Promise<void> {
-		try {
-			await this.#transports.ensureSend();
-		} catch (error) {
-			if (this.#epoch.isCurrent(generation)) this.#notice(`Could not start sending media: ${toRoomError(error).message}`);
-			return;
-		}
-		if (!this.#epoch.isCurrent(generation)) return;
-		await Promise.all(publishers.map((p) => p.publish(generation)));
-	}
-
-	/** Forget everything tied to the server-side session (for a reconnect or close); local tracks stay. */
+	/** Forget everything tied to the server-side session (for a reconnect or close): its speaker and qualities too; local tracks stay. */
 	#teardownSession(): void {
-		this.#epoch.bump();
-		this.#sessionUp = false;
-		for (const p of [this.#mic, this.#camera, this.#screen]) p.reset();
-		this.#dynacast.reset();
 		this.#quality.clear();
 		this.#activeSpeaker = null;
-		this.#stats.stop();
-		this.#transports.reset();
-		this.#remote.reset();
+		this.#session.teardown();
 	}
 
 	/** Leave the room politely, then close. Safe to call more than once. */

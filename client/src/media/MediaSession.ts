@@ -1,0 +1,157 @@
+/**
+ * The media session: started on every (re)connect (a new generation), torn down on a drop,
+ * a media restart or close. Starting it: wait for admission (waiting room), join with the
+ * device, receive, publish. Receiving comes first: it is what the person waits for. The join
+ * answer brought the receive transport and the consumers of everyone here (one negotiation,
+ * no more round trips); producing (encoder start-up is CPU-heavy) waits until those are set
+ * up and connected, or SEND_AFTER_RECEIVE_MAX_MS at most.
+ *
+ * A restore (the server moved this media to another worker): everyone is waiting, so
+ * publishing starts at once, and the session says it is restored once the media is back.
+ */
+import type { ResponseData, TransportOptions } from '../../../signaling/protocol/index.ts';
+import type { Dynacast } from './Dynacast.ts';
+import { toRoomError } from './errors.ts';
+import { joinWithDevice } from './joinWithDevice.ts';
+import { mark, type Epoch } from './marks.ts';
+import type { MediaStats } from './MediaStats.ts';
+import type { Publisher } from './Publisher.ts';
+import type { RemoteMedia } from './RemoteMedia.ts';
+import type { SignalingSession } from './SignalingSession.ts';
+import type { TransportManager } from './TransportManager.ts';
+
+/** Producing waits for the first consumers at most this long (encoder start-up is CPU-heavy). */
+const SEND_AFTER_RECEIVE_MAX_MS = 400;
+
+type RecvTransport = NonNullable<TransportManager['recv']>;
+
+export interface MediaSessionContext {
+	signaling: SignalingSession;
+	transports: TransportManager;
+	remote: RemoteMedia;
+	dynacast: Dynacast;
+	stats: MediaStats;
+	epoch: Epoch;
+	/** Microphone, camera, screen. */
+	publishers: readonly Publisher[];
+	/** Waiting room: resolves once a host lets this connection in. */
+	admission: (() => Promise<void>) | undefined;
+	notice(message: string): void;
+	/** The join answer arrived (who this participant is, the codec, the active speaker). */
+	joined(answer: ResponseData<'room:join'>): void;
+	/** The session is up (media requests make sense); the receive side is being set up. */
+	up(restore: boolean): void;
+	/** After a restore: audio and video flow again and this participant publishes again. */
+	restored(): void;
+}
+
+export class MediaSession {
+	readonly #ctx: MediaSessionContext;
+	#up = false;
+
+	constructor(ctx: MediaSessionContext) {
+		this.#ctx = ctx;
+	}
+
+	/** The server-side session is up (joined): media requests make sense, even while the status still says reconnecting. */
+	get up(): boolean {
+		return this.#up;
+	}
+
+	/** A media session: join, receive, publish (see the file's comment). */
+	async start(restore = false): Promise<void> {
+		const { epoch, transports, remote } = this.#ctx;
+		const generation = epoch.bump();
+		if (this.#ctx.admission) {
+			// Waiting room: the media join waits until a host lets this connection in.
+			await this.#ctx.admission();
+			if (!epoch.isCurrent(generation)) return;
+		}
+		const { device, joinAnswer } = await joinWithDevice(this.#ctx.signaling);
+		if (!epoch.isCurrent(generation)) return;
+		transports.device = device;
+		mark('joined');
+		this.#ctx.joined(joinAnswer);
+		this.#ctx.stats.start(generation);
+		// Receive first: it is what the person waits for. The join answer brought the receive
+		// transport and the consumers of everyone here (one negotiation, no more round trips).
+		const { receive } = joinAnswer;
+		if (receive) remote.prefetch(receive.consumers);
+		const opened = receive ? transports.openRecv(receive.transport, generation) : null;
+		for (const peer of joinAnswer.peers) remote.peerJoined(peer);
+		remote.dropUnknownPrefetched();
+		this.#up = true;
+		this.#ctx.up(restore);
+
+		// The send transport is requested alongside, but producing (encoder start-up is CPU-heavy)
+		// waits until the consumers of the people already here are set up, or a short while at most.
+		const recv = opened ? null : this.#ctx.signaling.request('media:createTransport', { direction: 'recv' });
+		const publishers = this.#ctx.publishers.filter((p) => p.wantsToSend());
+		if (publishers.length) transports.ensureSend().catch(() => {});
+		if (restore) {
+			// The others see nothing of this participant until it publishes again: do not wait.
+			// Video first: its first frame at the others waits for an encoder start and a keyframe,
+			// audio's first packet for neither (mediasoup-client negotiates producers one by one).
+			const videoFirst = [...publishers].sort((a, b) => Number(a.source === 'microphone') - Number(b.source === 'microphone'));
+			const publishing = videoFirst.length ? this.#publish(videoFirst, generation) : Promise.resolve();
+			const transport = opened ?? (await this.#openRecv(recv, generation));
+			if (!transport) return;
+			await Promise.all([this.#receiving(transport), publishing]);
+			if (!epoch.isCurrent(generation)) return;
+			mark('media-restored');
+			this.#ctx.restored();
+			return;
+		}
+		const transport = opened ?? (await this.#openRecv(recv, generation));
+		if (!transport || !publishers.length) return;
+		await Promise.race([this.#receiving(transport), new Promise((resolve) => setTimeout(resolve, SEND_AFTER_RECEIVE_MAX_MS))]);
+		if (!epoch.isCurrent(generation)) return;
+		await this.#publish(publishers, generation);
+	}
+
+	/** Forget everything tied to the server-side session (for a reconnect or close); local tracks stay. */
+	teardown(): void {
+		this.#ctx.epoch.bump();
+		this.#up = false;
+		for (const p of this.#ctx.publishers) p.reset();
+		this.#ctx.dynacast.reset();
+		this.#ctx.stats.stop();
+		this.#ctx.transports.reset();
+		this.#ctx.remote.reset();
+	}
+
+	/** The receive transport from the createTransport answer (null if the session moved on meanwhile). */
+	async #openRecv(recv: Promise<TransportOptions> | null, generation: number): Promise<RecvTransport | null> {
+		const options = recv ? await recv : null;
+		return options && this.#ctx.epoch.isCurrent(generation) ? this.#ctx.transports.openRecv(options, generation) : null;
+	}
+
+	/** Settles once the consumers of what is already published are set up and connected (or there are none). */
+	#receiving(transport: RecvTransport): Promise<void> {
+		const { remote } = this.#ctx;
+		return remote.settled().then(() =>
+			remote.consumerCount === 0 || transport.connectionState === 'connected'
+				? undefined
+				: new Promise<void>((resolve) => {
+						const done = (state: string): void => {
+							if (state === 'connecting' || state === 'new') return;
+							transport.off('connectionstatechange', done);
+							resolve();
+						};
+						transport.on('connectionstatechange', done);
+					}),
+		);
+	}
+
+	/** The send transport, then every publisher that has something to send. */
+	async #publish(publishers: readonly Publisher[], generation: number): Promise<void> {
+		try {
+			await this.#ctx.transports.ensureSend();
+		} catch (error) {
+			if (this.#ctx.epoch.isCurrent(generation)) this.#ctx.notice(`Could not start sending media: ${toRoomError(error).message}`);
+			return;
+		}
+		if (!this.#ctx.epoch.isCurrent(generation)) return;
+		await Promise.all(publishers.map((p) => p.publish(generation)));
+	}
+}

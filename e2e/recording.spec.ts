@@ -2,15 +2,18 @@
  * Recording in real Chromium (dev mode: the first to arrive is host): the host starts
  * recording from the call page; everyone in the call sees the indicator, and so does
  * someone still in the lobby before they join (consent); a participant has no record
- * button; the host stops it and everyone's indicator goes. The files the server wrote
- * are checked with ffprobe (the host's camera in VP8, the microphone in Opus); the host
- * lists the recordings and downloads a file and the composed MP4.
+ * button. While it records, a participant mutes and unmutes, and the latecomer shares a
+ * screen. The host stops it and everyone's indicator goes. Every file the server wrote is
+ * checked with ffprobe/ffmpeg: the expected tracks (a muted microphone ends its file and
+ * unmuting starts a new one), the codec, a duration within 0.5 s of the file's wall-clock
+ * span, and frames that decode without an error. The host lists the recordings and
+ * downloads a file and the composed MP4.
  */
-import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, join, openLobby, test, uniqueRoom } from './fixtures.ts';
+import { decodeErrors, probe } from '../test/ffprobe.ts';
 import type { RecordingInfo } from '../signaling/protocol/index.ts';
 
 const RECORDINGS = fileURLToPath(new URL('./.artifacts/server-data/recordings', import.meta.url));
@@ -28,14 +31,14 @@ test('the host records: everyone sees the indicator, the lobby too; the files pl
 	// About 25 s on a quiet machine; three browsers with real media need more on a loaded one.
 	test.setTimeout(120_000);
 	const room = uniqueRoom('rec');
-	// Only the host publishes (camera and microphone): the others watch, which keeps the spec light.
+	// Hana and Ann publish camera and microphone; Carl has neither (it keeps the spec light) but shares a screen.
 	const hana = await participant('Hana');
-	const ann = await participant('Ann', { noMedia: true });
+	const ann = await participant('Ann');
 	const carl = await participant('Carl', { noMedia: true });
 
 	await test.step('host and participant in the call, nobody recording', async () => {
 		await join(hana.page, { room, name: 'Hana' });
-		await join(ann.page, { room, name: 'Ann', waitForPreview: false });
+		await join(ann.page, { room, name: 'Ann' });
 		await openLobby(carl.page, { room, name: 'Carl', waitForPreview: false });
 		await expect(hana.page.getByTestId('recording-indicator')).toHaveCount(0);
 		await ann.page.getByTestId('toggle-participants').click();
@@ -52,30 +55,54 @@ test('the host records: everyone sees the indicator, the lobby too; the files pl
 		await expect(hana.page.getByTestId('host-record')).toHaveText('Stop recording');
 	});
 
-	await test.step('someone joining later sees it at once', async () => {
+	await test.step('someone joining later sees it at once, and shares a screen; a participant mutes and unmutes', async () => {
 		await carl.page.getByTestId('join-button').click();
 		await expect(carl.page.getByTestId('call')).toHaveAttribute('data-status', 'joined', { timeout: 10_000 });
 		await expect(carl.page.getByTestId('recording-indicator')).toBeVisible();
+		await carl.page.getByTestId('toggle-screen').click();
+		await expect(carl.page.getByTestId('toggle-screen')).toHaveAttribute('data-state', 'on');
+		const annMic = ann.page.getByTestId('toggle-mic');
+		await hana.page.waitForTimeout(1500);
+		await annMic.click();
+		await expect(annMic).toHaveAttribute('data-state', 'off');
+		await hana.page.waitForTimeout(1500);
+		await annMic.click();
+		await expect(annMic).toHaveAttribute('data-state', 'on');
 	});
 
-	await test.step('the host stops: the indicator goes for everyone; the files play', async () => {
-		await hana.page.waitForTimeout(3000); // a few seconds of media
+	await test.step('the host stops: the indicator goes for everyone; every file plays for as long as it was recorded', async () => {
+		await hana.page.waitForTimeout(2500); // a few seconds of media after the unmute
 		await hana.page.getByTestId('host-record').click();
 		for (const p of [hana, ann, carl]) await expect(p.page.getByTestId('recording-indicator')).toHaveCount(0);
 		await expect.poll(() => manifests(room)[0]?.endedAt ?? null, { timeout: 15_000 }).not.toBeNull();
 		const [info] = manifests(room);
-		const hanaFiles = info!.files.filter((f) => f.name === 'Hana');
-		expect(hanaFiles.map((f) => f.source).sort()).toEqual(['camera', 'microphone']);
-		for (const f of hanaFiles) {
-			const out = execFileSync('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_name', '-of', 'csv=p=0', path.join(RECORDINGS, room, info!.id, f.file)]).toString().trim();
-			expect(out).toBe(f.kind === 'video' ? 'vp8' : 'opus');
+		const files = info!.files;
+		const tracks = (name: string) => files.filter((f) => f.name === name).map((f) => `${f.source}:${f.end}`).sort();
+		expect(tracks('Hana')).toEqual(['camera:stopped', 'microphone:stopped']);
+		// Muting ends the microphone's file; unmuting starts the next one.
+		expect(tracks('Ann')).toEqual(['camera:stopped', 'microphone:paused', 'microphone:stopped']);
+		expect(tracks('Carl')).toEqual(['screen:stopped']);
+		const report: string[] = [];
+		for (const f of files) {
+			const file = path.join(RECORDINGS, room, info!.id, f.file);
+			const p = await probe(file);
+			// The file's wall-clock span: from its first frame's capture (a screen share's encoder
+			// starts well after its track is there) to the end of its recording.
+			const span = (f.endedAt - (f.capturedAt ?? f.startedAt)) / 1000;
+			report.push(
+				`${f.name} ${f.source} ${p.durationSec.toFixed(2)} s of ${span.toFixed(2)} s (first frame captured ${f.capturedAt ? `${f.capturedAt - f.startedAt} ms after the file's start` : 'at an unknown time'})`,
+			);
+			expect(p.codec, f.file).toBe(f.kind === 'video' ? 'vp8' : 'opus');
+			expect(Math.abs(p.durationSec - span), `${f.file}: ${p.durationSec} s recorded for ${span} s of wall clock`).toBeLessThan(0.5);
+			expect(await decodeErrors(file), `${f.file} decodes without errors`).toBe('');
 		}
+		console.log(`  recorded files: ${report.join('; ')}`);
 	});
 
 	await test.step('the host lists the recordings and downloads a file and the composed meeting', async () => {
 		await hana.page.getByTestId('host-recordings').click();
 		const item = hana.page.getByTestId('recording-item').first();
-		await expect(item.getByTestId('recording-file')).toHaveCount(2);
+		await expect(item.getByTestId('recording-file')).toHaveCount(6);
 		const href = await item.getByTestId('recording-file').first().getAttribute('href');
 		expect((await hana.page.request.get(href!)).status()).toBe(200);
 		await expect(item.getByTestId('recording-composed')).toHaveAttribute('data-state', 'ready', { timeout: 30_000 });

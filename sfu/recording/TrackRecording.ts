@@ -254,12 +254,15 @@ export class TrackRecording extends EventEmitter<TrackRecordingEvents> {
 	async #endPart(end: TrackPart['end']): Promise<void> {
 		const proc = this.#process;
 		if (!proc) return;
-		// Media keeps flowing until ffmpeg has the RTCP BYE: the file keeps the last frames.
+		// The part ends now: ffmpeg, which may take a while to finish the file on a busy machine,
+		// gets no media captured after this (media keeps flowing until it has the RTCP BYE, so
+		// the file keeps the last frames).
+		const endedAt = Date.now();
 		await proc.stop();
-		await this.#finishPart(proc, end);
+		await this.#finishPart(proc, end, endedAt);
 	}
 
-	async #finishPart(proc: FfmpegProcess, end: TrackPart['end']): Promise<void> {
+	async #finishPart(proc: FfmpegProcess, end: TrackPart['end'], endedAt = Date.now()): Promise<void> {
 		if (this.#process !== proc) return;
 		this.#process = undefined;
 		const { producer, peerName } = this.#options;
@@ -281,7 +284,7 @@ export class TrackRecording extends EventEmitter<TrackRecordingEvents> {
 			codec: this.#consumer.rtpParameters.codecs[0]?.mimeType ?? '',
 			startedAt: this.#partStartedAt,
 			capturedAt,
-			endedAt: Date.now(),
+			endedAt,
 			bytes,
 			end,
 		});

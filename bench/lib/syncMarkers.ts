@@ -67,7 +67,8 @@ export function flashOnsets(frames: { t: number; y: number }[]): number[] {
 
 /** When each beep starts (s from the audio stream's start). */
 export async function beepTimes(file: string): Promise<number[]> {
-	const { stdout } = await run('ffmpeg', ['-v', 'error', '-nostdin', '-i', file, '-map', '0:a:0', '-ac', '1', '-ar', String(RATE), '-f', 's16le', '-'], {
+	// By the timestamps: silence where they jump (Opus DTX: a browser sends nothing while quiet), else the samples after a gap count early.
+	const { stdout } = await run('ffmpeg', ['-v', 'error', '-nostdin', '-i', file, '-map', '0:a:0', '-af', 'aresample=async=1:min_hard_comp=0.015', '-ac', '1', '-ar', String(RATE), '-f', 's16le', '-'], {
 		encoding: 'buffer',
 		maxBuffer: 256 << 20,
 	});

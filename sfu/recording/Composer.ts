@@ -1,7 +1,8 @@
 /**
  * The composed file of a recording, for people to watch: every recorded video placed at
  * its start in a grid (one cell per person's camera or screen), every audio part delayed
- * to its start and mixed, in one MP4 (H.264 + AAC). A part's start is when its first
+ * to its start and mixed (by its timestamps: silence where they jump, as Opus DTX leaves
+ * them while someone is quiet), in one MP4 (H.264 + AAC). A part's start is when its first
  * frame was captured by the sender (`capturedAt`, from RTCP sender reports: audio and video
  * of one person line up) or, when that is not known, when recording of it began on the
  * server's clock (`startedAt`). Made by one ffmpeg
@@ -27,6 +28,9 @@ export interface ComposerPart {
 	/** When the part's first frame was captured (ms since the epoch, the server's clock), if known. */
 	capturedAt?: number | null | undefined;
 }
+
+/** An audio part's timestamps jumping by more than this (s) are filled with silence (a lost or DTX-skipped 20 ms frame and up). */
+const MIN_GAP_S = 0.015;
 
 /** Where a part goes on the composed file's timeline (ms since the epoch). */
 export function partStart(p: ComposerPart): number {
@@ -104,7 +108,9 @@ export class Composer extends EventEmitter<ComposerEvents> {
 			audios.forEach((p, n) => {
 				const i = parts.indexOf(p);
 				const delay = Math.max(0, Math.round(partStart(p) - t0));
-				filters.push(`[${i}:a]aresample=48000,asetpts=PTS-STARTPTS,adelay=${delay}:all=1[a${n}]`);
+				// async: silence where the file's timestamps jump (Opus DTX sends nothing while someone is
+				// quiet: a browser's microphone file has gaps), else the audio after each gap comes early.
+				filters.push(`[${i}:a]aresample=48000:async=1:min_hard_comp=${MIN_GAP_S},asetpts=PTS-STARTPTS,adelay=${delay}:all=1[a${n}]`);
 			});
 			filters.push(`${audios.map((_, n) => `[a${n}]`).join('')}amix=inputs=${audios.length}:normalize=0:dropout_transition=0,apad,atrim=0:${d}[aout]`);
 			maps.push('-map', '[aout]', '-c:a', 'aac', '-b:a', '128k');

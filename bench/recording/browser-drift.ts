@@ -31,12 +31,12 @@ import { parseArgs, promisify } from 'node:util';
 import { chromium, type Browser, type BrowserContext, type Page } from '@playwright/test';
 import { pino } from 'pino';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../../e2e/chromium.ts';
-import { Composer, type ComposerPart } from '../../sfu/recording/Composer.ts';
+import { Composer, partStart, type ComposerPart } from '../../sfu/recording/Composer.ts';
 import type { RecordingInfo } from '../../signaling/protocol/index.ts';
 import { startParley, type ParleyServer } from '../lib/parleyServer.ts';
 import { composedDrift, partsDrift, type Alignment } from '../lib/recordingDrift.ts';
 import { summarize, type DriftSummary, type MarkerDrift } from '../lib/syncMarkers.ts';
-import { installMarkerMedia, readMarkers, type MarkerOptions, type MarkerState } from './browserMarkers.ts';
+import { installMarkerMedia, readMarkers, type FlashLog, type MarkerOptions, type MarkerState } from './browserMarkers.ts';
 
 const run = promisify(execFile);
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
@@ -205,7 +205,8 @@ async function measure(server: ParleyServer, browser: Browser, recDir: string, n
 		};
 		add('composed', 'capture', await composedDrift(path.join(dir, 'composed.mp4'), dir, parts, 'capture'));
 		add('composed', 'wall-clock', await composedDrift(path.join(dir, 'composed-wall-clock.mp4'), dir, wall, 'wall-clock'));
-		add('per-track files', 'capture', await partsDrift(dir, parts, 'capture'));
+		const byCapture = await partsDrift(dir, parts, 'capture');
+		add('per-track files', 'capture', byCapture);
 		add('per-track files', 'wall-clock', await partsDrift(dir, wall, 'wall-clock'));
 		const files = await Promise.all(
 			info.files.map(async (f) => ({
@@ -226,9 +227,32 @@ async function measure(server: ParleyServer, browser: Browser, recDir: string, n
 			cpSync(dir, kept, { recursive: true });
 			log(`${n}: files kept in ${kept}`);
 		}
+		// Which side is late: the files' capture times (server clock) against the page's own moments (the same machine's clock).
+		const t0 = Math.min(...parts.map(partStart));
+		const sides = [...byCapture].map(([peerId, drifts]) => {
+			const name = byPeer.get(peerId) ?? peerId;
+			const m = markers[people.findIndex((p) => p.name === name)];
+			const per = drifts.flatMap((d) => {
+				const flashAt = t0 + d.flash * 1000;
+				const f = m?.flashes.reduce<FlashLog | undefined>((a, b) => (a && Math.abs(a.drawnAtWall - flashAt) < Math.abs(b.drawnAtWall - flashAt) ? a : b), undefined);
+				if (!f || Math.abs(f.drawnAtWall - flashAt) > 500) return [];
+				const pageSkew = (f.drawnAtAudio - f.beepAt) * 1000;
+				return [{ video: flashAt - f.drawnAtWall, audio: flashAt + d.driftMs - f.wallMs, pageSkew, corrected: d.driftMs + pageSkew }];
+			});
+			return {
+				name,
+				/** Flash's capture time in the file − when the page drew it (ms): the video side's delay as the recording sees it. */
+				videoCaptureMinusDrawnMs: stats(per.map((x) => x.video)),
+				/** Beep's capture time in the file − its scheduled moment (ms): the audio side's. */
+				audioCaptureMinusScheduledMs: stats(per.map((x) => x.audio)),
+				/** The files' drift minus the page's own skew per marker: what the browser's pipelines and the recording add. */
+				driftWithoutPageSkewMs: stats(per.map((x) => x.corrected)),
+			};
+		});
 		return {
 			rows,
 			run: {
+				sides,
 				participants: n,
 				room,
 				recordedSeconds: round1((recordStop - recordStart) / 1000),
@@ -305,6 +329,10 @@ async function main(): Promise<void> {
 			for (const s of source)
 				console.log(
 					`${String(run['participants'])} participant(s), ${s.name}: in the page, flash drawn ${s.flashAfterBeepMs.median} ms (median; ${s.flashAfterBeepMs.min}–${s.flashAfterBeepMs.max}) after the beep's start on the audio clock; audio clock vs wall clock ${s.audioVsWallPpm} ppm; AudioContext ${s.audioState}`,
+				);
+			for (const s of run['sides'] as { name: string; videoCaptureMinusDrawnMs: ReturnType<typeof stats>; audioCaptureMinusScheduledMs: ReturnType<typeof stats>; driftWithoutPageSkewMs: ReturnType<typeof stats> }[])
+				console.log(
+					`  ${s.name}, files by capture time: flash captured ${s.videoCaptureMinusDrawnMs.median} ms after the page drew it, beep ${s.audioCaptureMinusScheduledMs.median} ms after its moment (medians); drift without the page's own skew: median ${s.driftWithoutPageSkewMs.median}, ${s.driftWithoutPageSkewMs.min}…${s.driftWithoutPageSkewMs.max} ms`,
 				);
 			for (const f of run['files'] as { file: string; captureMinusStartMs: number | null; audioGaps?: { gaps: number; gapMs: number }; fps?: number }[])
 				console.log(

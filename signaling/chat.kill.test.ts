@@ -14,6 +14,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -22,7 +23,7 @@ import { io as connect } from 'socket.io-client';
 import { ChatClient, type ChatSocket } from '../client/src/chat/ChatClient.ts';
 import { mintToken } from './auth/tokens.ts';
 import { RedisMessageStore, SQLITE_FILE_NAME, SqliteMessageStore, type MessageStore, type StoredMessage } from './chat/index.ts';
-import { kill9, startParley, type ParleyProcess } from '../test/parleyProcess.ts';
+import { startParley as startServer, type ParleyServer } from '../bench/lib/parleyServer.ts';
 import { assertReceiptsMatchStore } from '../test/receipts.ts';
 import { freePort, startRedisWith } from '../test/redis.ts';
 
@@ -46,7 +47,7 @@ interface Backend {
 	/** A handle on the server's store, from the test process. */
 	withStore<T>(fn: (store: MessageStore) => Promise<T>): Promise<T>;
 	/** Restart the server after kill n (default: just start it). */
-	restart?: (n: number, start: (env?: Record<string, string>) => Promise<ParleyProcess>, port: number) => Promise<ParleyProcess>;
+	restart?: (n: number, start: (env?: Record<string, string>) => Promise<ParleyServer>, port: number) => Promise<ParleyServer>;
 }
 
 interface KillRecord {
@@ -100,11 +101,17 @@ function checkStored(stored: StoredMessage[], when: string): void {
 	assert.deepEqual(duplicates(stored), [], `${when}: no message stored twice`);
 }
 
+/** The real server process on this port and data folder (started again on both after a kill). */
+function startParley(port: number, env: Record<string, string>): Promise<ParleyServer> {
+	const { PARLEY_DATA_DIR: dataDir, ...rest } = env;
+	return startServer({ httpPort: port, mediaPort: 20000 + 2 * Math.floor(Math.random() * 10000), ...(dataDir ? { dataDir } : {}), env: rest });
+}
+
 async function runKillCase(t: TestContext, backend: Backend): Promise<void> {
 	const port = await freePort();
 	const url = `http://127.0.0.1:${port}`;
 	const env = { PARLEY_AUTH_JWT_SECRETS: SECRET, PARLEY_CHAT_MESSAGES_PER_SECOND: '10000', PARLEY_CHAT_MESSAGES_BURST: '10000', ...backend.env };
-	let server: ParleyProcess = await startParley(port, env);
+	let server: ParleyServer = await startParley(port, env);
 	const epoch = await backend.withStore((s) => s.epoch());
 
 	// Anything that may satisfy a wait (a chat change, a connect) re-checks the waits.
@@ -212,7 +219,7 @@ async function runKillCase(t: TestContext, backend: Backend): Promise<void> {
 		checkReceipts();
 		const shown = clients.map((c) => ({ identity: c.identity, receipts: c.messages.flatMap((m) => c.receipt(m.seq) ?? []) }));
 		const down = performance.now();
-		await kill9(server.child);
+		await server.kill();
 
 		// The server is dead: read its store (each sender has at most TOTAL / 3 < receiptsMax own messages).
 		const { stored, receipts } = await backend.withStore(async (store) => ({
@@ -233,7 +240,7 @@ async function runKillCase(t: TestContext, backend: Backend): Promise<void> {
 			}
 		});
 
-		const start = (more: Record<string, string> = {}): Promise<ParleyProcess> => startParley(port, { ...env, ...more });
+		const start = (more: Record<string, string> = {}): Promise<ParleyServer> => startParley(port, { ...env, ...more });
 		server = await (backend.restart ? backend.restart(kills.length + 1, start, port) : start());
 		const up = performance.now();
 		await until('every client reconnected', connected);
@@ -312,7 +319,7 @@ async function runKillCase(t: TestContext, backend: Backend): Promise<void> {
 		reading = false;
 		for (const c of clients) c.close();
 		for (const s of sockets) s.disconnect();
-		await kill9(server.child);
+		await server.kill();
 		await Promise.allSettled(readers);
 	}
 }
@@ -378,7 +385,11 @@ it(
 				});
 		} finally {
 			await store?.close();
-			if (redis) await kill9(redis);
+			if (redis && redis.exitCode === null && redis.signalCode === null) {
+				const exited = once(redis, 'exit');
+				redis.kill('SIGKILL');
+				await exited;
+			}
 			rmSync(dataDir, { recursive: true, force: true });
 			rmSync(redisDir, { recursive: true, force: true });
 		}

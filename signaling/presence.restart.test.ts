@@ -6,9 +6,7 @@
  * is not back yet is accepted and delivered when they return.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { it } from 'node:test';
@@ -16,57 +14,18 @@ import { io as connect } from 'socket.io-client';
 import { mintToken } from './auth/tokens.ts';
 import type { Presence } from './protocol/index.ts';
 import { next, ok, type TestClient } from '../test/harness.ts';
+import { freePort, startParley, type ParleyServer } from '../bench/lib/parleyServer.ts';
 
-const ROOT = path.resolve(import.meta.dirname, '..');
 const SECRET = 'restart-test-secret-0123456789abcdef0123456789';
 const auth = { jwtSecrets: [SECRET], audience: 'parley', issuer: 'parley', tokenTtlSeconds: 3600, maxTokenLifetimeSeconds: 86400 };
 
-function freePort(): Promise<number> {
-	return new Promise((resolve, reject) => {
-		const s = createServer().listen(0, '127.0.0.1', () => {
-			const { port } = s.address() as { port: number };
-			s.close(() => resolve(port));
-		});
-		s.on('error', reject);
-	});
-}
-
-async function startServer(port: number, dataDir: string): Promise<ChildProcess> {
-	const child = spawn(process.execPath, ['signaling/main.ts'], {
-		cwd: ROOT,
-		stdio: ['ignore', 'ignore', 'inherit'],
-		env: {
-			...process.env,
-			PARLEY_DEV: 'false',
-			PARLEY_AUTH_JWT_SECRETS: SECRET,
-			PARLEY_HTTP_HOST: '127.0.0.1',
-			PARLEY_HTTP_PORT: String(port),
-			PARLEY_MEDIA_WORKERS: '1',
-			PARLEY_MEDIA_LISTEN_IP: '127.0.0.1',
-			PARLEY_MEDIA_BASE_PORT: String(20000 + Math.floor(Math.random() * 20000)),
-			PARLEY_DATA_DIR: dataDir,
-			PARLEY_LOG_LEVEL: 'warn',
-			PARLEY_PRESENCE_LEAVE_AFTER_MS: '1500',
-		},
-	});
-	for (let i = 0; i < 300; i++) {
-		if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
-		try {
-			if ((await fetch(`http://127.0.0.1:${port}/healthz`)).ok) return child;
-		} catch {
-			/* not yet */
-		}
-		await new Promise((r) => setTimeout(r, 100));
-	}
-	child.kill('SIGKILL');
-	throw new Error('server did not start');
-}
-
-function kill9(child: ChildProcess): Promise<void> {
-	return new Promise((resolve) => {
-		if (child.exitCode !== null || child.signalCode !== null) return resolve();
-		child.once('exit', () => resolve());
-		child.kill('SIGKILL');
+/** The real server process, on this port and data folder (started again on both after the kill). */
+function startServer(port: number, dataDir: string): Promise<ParleyServer> {
+	return startParley({
+		httpPort: port,
+		mediaPort: 20000 + 2 * Math.floor(Math.random() * 10000),
+		dataDir,
+		env: { PARLEY_AUTH_JWT_SECRETS: SECRET, PARLEY_PRESENCE_LEAVE_AFTER_MS: '1500' },
 	});
 }
 
@@ -112,7 +71,7 @@ it('presence and a direct message across a kill -9 of the server', { timeout: 12
 		await next(ann, 'presence:update', (p) => p.identity === 'cat' && p.state === 'left');
 		await new Promise((r) => setTimeout(r, 100)); // the write-through lands
 
-		await kill9(server);
+		await server.kill();
 		ben.disconnect();
 		dan.disconnect();
 		const snapshotAfter = next(ann, 'presence:snapshot', () => true, 40_000);
@@ -140,7 +99,7 @@ it('presence and a direct message across a kill -9 of the server', { timeout: 12
 		t.diagnostic(`presence seen by ann: ${annSeen.join(' | ')}`);
 	} finally {
 		for (const s of sockets) s.disconnect();
-		await kill9(server);
+		await server.kill();
 		rmSync(dataDir, { recursive: true, force: true });
 	}
 });

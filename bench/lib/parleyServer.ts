@@ -45,11 +45,14 @@ export interface StartParleyOptions {
 	httpPort?: number;
 	/** How long it may take to start (default 30 s). */
 	startTimeoutMs?: number;
+	/** Data folder to use and keep (default: a throwaway one, removed by stop()); a restarted server reuses it. */
+	dataDir?: string;
 }
 
 export async function startParley(options: StartParleyOptions): Promise<ParleyServer> {
 	const root = path.join(import.meta.dirname, '..', '..');
-	const dataDir = mkdtempSync(path.join(os.tmpdir(), 'parley-bench-data-'));
+	const ownDataDir = options.dataDir === undefined;
+	const dataDir = options.dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'parley-bench-data-'));
 	const secret = options.secret ?? randomBytes(24).toString('hex');
 	const httpPort = options.httpPort ?? (await freePort());
 	const env: Record<string, string> = {};
@@ -91,7 +94,7 @@ export async function startParley(options: StartParleyOptions): Promise<ParleySe
 			await exited;
 			clearTimeout(timer);
 		}
-		rmSync(dataDir, { recursive: true, force: true });
+		if (ownDataDir) rmSync(dataDir, { recursive: true, force: true });
 	};
 	const kill = async (): Promise<void> => {
 		if (child.exitCode !== null || child.signalCode !== null) return;

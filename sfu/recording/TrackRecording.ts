@@ -29,7 +29,7 @@ import type { Producer } from '../Peer.ts';
 import { FfmpegProcess } from './FfmpegProcess.ts';
 import type { RtpPortPool } from './RtpPortPool.ts';
 import { SenderClock, type SenderReport } from './SenderClock.ts';
-import { fileExtensionFor, recordingSdp } from './sdp.ts';
+import { fileExtensionFor, recordingCapabilities, recordingSdp } from './sdp.ts';
 
 export interface TrackPart {
 	/** File name, relative to the recording's folder. */
@@ -158,7 +158,8 @@ export class TrackRecording extends EventEmitter<TrackRecordingEvents> {
 			const layered = producer.kind === 'video' && (encodings.length > 1 || encodings.some((e) => e.scalabilityMode));
 			const consumer = await transport.consume({
 				producerId: producer.id,
-				rtpCapabilities: router.rtpCapabilities,
+				// No bandwidth estimation: ffmpeg sends no feedback, and the estimate would hold the layer down.
+				rtpCapabilities: recordingCapabilities(router.rtpCapabilities),
 				paused: true,
 				enableRtx: false,
 				// The best layer there is (mediasoup keeps to what the producer sends).

@@ -17,7 +17,7 @@ import { pino } from 'pino';
 import { startTestServer, type TestServer } from '../../test/harness.ts';
 import { decodeErrors, filesWithData, firstFrameDecodes, frameSizes, probe } from '../../test/ffprobe.ts';
 import { Bot } from '../../bench/bot/bot.ts';
-import { loadMedia } from '../../bench/bot/media.ts';
+import { loadMedia, type MediaSet } from '../../bench/bot/media.ts';
 import { ParleyConnector } from '../../bench/bot/parley.ts';
 import { Recorder } from './Recorder.ts';
 import { RtpPortPool } from './RtpPortPool.ts';
@@ -25,13 +25,14 @@ import type { TrackPart } from './TrackRecording.ts';
 
 let t: TestServer;
 let dir: string;
+let media: MediaSet;
 const bots: Bot[] = [];
 const base = 41000 + 2 * Math.floor(Math.random() * 4000);
 const ports = new RtpPortPool(base, base + 39);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 before(async () => {
-	await loadMedia();
+	media = await loadMedia();
 	t = await startTestServer();
 	dir = mkdtempSync(path.join(os.tmpdir(), 'parley-rec-'));
 });
@@ -109,6 +110,35 @@ it('records each track to its own file: VP8 at the top simulcast layer and Opus,
 		`recorded ${wall.toFixed(2)} s from the start request (files had data after ${flowing.toFixed(2)} s): video ${v.width}x${v.height} ${v.durationSec.toFixed(2)} s (part ${span(video[0]!).toFixed(2)} s) ` +
 			`${JSON.stringify(sizes)}, audio ${a.durationSec.toFixed(2)} s (part ${span(audio[0]!).toFixed(2)} s)`,
 	);
+});
+
+it('video is the top simulcast layer the publishers send, from the first frame, with several publishers', { timeout: 40_000 }, async () => {
+	// Three bots sending all three layers (~1.2 Mbps at the top). The recording consumers used to
+	// be offered transport-cc: mediasoup then ran bandwidth estimation on each PlainTransport,
+	// which ffmpeg never answers, and held them at the 600 kbps initial estimate: the middle layer.
+	for (const id of ['gus', 'hal', 'ida']) await publisher('layers', id);
+	await producers('layers', 6);
+	const room = t.sfu.rooms.get('layers')!;
+	const out = path.join(dir, 'layers');
+	const parts: TrackPart[] = [];
+	const recorder = await Recorder.start({ room, dir: out, ffmpegPath: 'ffmpeg', ports, include: () => true, logger: pino({ level: 'silent' }) });
+	recorder.on('part', (p) => parts.push(p));
+	await filesWithData(out, 6);
+	await sleep(3000);
+	const current = [...recorder.layers.values()].filter((l) => l.preferred).map((l) => l.current?.spatialLayer);
+	await recorder.stop();
+	const top = media.layers.at(-1)!;
+	const want = `${top.width}x${top.height}`;
+	const videos = parts.filter((p) => p.kind === 'video');
+	assert.equal(videos.length, 3, JSON.stringify(parts));
+	const sizes = await Promise.all(videos.map((p) => frameSizes(path.join(out, p.file))));
+	console.log(`recorded layers: current spatial layers ${JSON.stringify(current)}; frame sizes ${JSON.stringify(sizes)}`);
+	assert.deepEqual(current, [2, 2, 2], 'every recording consumer is on the top layer');
+	for (const [i, s] of sizes.entries()) {
+		const total = Object.values(s).reduce((a, b) => a + b, 0);
+		// mediasoup starts on the top layer at its first keyframe; a frame or two of a lower one is tolerated.
+		assert.ok((s[want] ?? 0) >= 0.9 * total, `${videos[i]!.file}: ${JSON.stringify(s)}, wanted ${want}`);
+	}
 });
 
 it('a recorder process killed mid-recording leaves a playable file, and recording goes on in a new one', { timeout: 30_000 }, async () => {

@@ -34,3 +34,22 @@ export function fileExtensionFor(rtpParameters: types.RtpParameters): 'webm' | '
 	// WebM holds VP8, VP9 and Opus; anything else (H.264) goes in Matroska.
 	return mime === 'video/vp8' || mime === 'video/vp9' || mime === 'audio/opus' ? 'webm' : 'mkv';
 }
+
+/** Header extensions that carry bandwidth estimation (transport-cc, REMB's abs-send-time). */
+const BWE_EXTENSIONS = new Set(['http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01', 'http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time']);
+
+/**
+ * What a recording consumer is offered: the router's capabilities without bandwidth
+ * estimation (no transport-cc or goog-remb feedback, no transport-wide-cc or abs-send-time
+ * header extension). With them, mediasoup runs a congestion controller on the
+ * PlainTransport; ffmpeg never answers it, so the estimate stays at the transport's initial
+ * 600 kbps and the consumer is held below the top simulcast layer (~1 Mbps). Without them
+ * the consumer takes its preferred layer whenever the publisher sends it.
+ */
+export function recordingCapabilities(caps: types.RtpCapabilities): types.RtpCapabilities {
+	return {
+		...caps,
+		codecs: (caps.codecs ?? []).map((c) => ({ ...c, rtcpFeedback: (c.rtcpFeedback ?? []).filter((fb) => fb.type !== 'transport-cc' && fb.type !== 'goog-remb') })),
+		headerExtensions: (caps.headerExtensions ?? []).filter((h) => !BWE_EXTENSIONS.has(h.uri)),
+	};
+}

@@ -97,8 +97,10 @@ export class Composer extends EventEmitter<ComposerEvents> {
 			const { x, y, w: cw, h: ch } = cells[tracks.indexOf(p.track)]!;
 			const offset = ((partStart(p) - t0) / 1000).toFixed(3);
 			filters.push(
-				// Timestamps from 0 first (the files' own start is not 0 for the filters), then at the part's offset.
-				`[${i}:v]setpts=PTS-STARTPTS,scale=${cw}:${ch}:force_original_aspect_ratio=decrease,pad=${cw}:${ch}:(ow-iw)/2:(oh-ih)/2,setsar=1,fps=30,setpts=PTS+${offset}/TB[v${n}]`,
+				// Timestamps from the part's offset (the files' own start is not 0 for the filters), then
+				// onto the grid's 30 fps ticks (each frame to the nearest tick: ±17 ms). Offsetting after
+				// fps=30 cut the offset down to a whole tick: the video came 0–33 ms early.
+				`[${i}:v]setpts=PTS-STARTPTS+${offset}/TB,scale=${cw}:${ch}:force_original_aspect_ratio=decrease,pad=${cw}:${ch}:(ow-iw)/2:(oh-ih)/2,setsar=1,fps=30[v${n}]`,
 				`[${base}][v${n}]overlay=${x}:${y}:eof_action=pass[base${n + 1}]`,
 			);
 			base = `base${n + 1}`;

@@ -54,6 +54,8 @@ export type PeerEvents = {
 	demandchange: [producerId: string];
 	/** The layers a consumer of this peer receives changed. */
 	consumerlayers: [consumer: Consumer, layers: types.ConsumerLayers | undefined];
+	/** This peer's media was moved to another worker (relocate): its client must set it up again there. */
+	moved: [workerIndex: number];
 };
 
 /** How the subscriber shows a consumer's video, and whether its client is ready for media. */
@@ -139,6 +141,7 @@ export class Peer extends EventEmitter<PeerEvents> {
 		this.resetMedia();
 		this.#ctx = { ...this.#ctx, ...placement };
 		this.log.info({ worker: placement.workerIndex }, 'media moved to another worker');
+		this.emit('moved', placement.workerIndex);
 	}
 
 	get producers(): ReadonlyMap<string, Producer> {

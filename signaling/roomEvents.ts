@@ -35,7 +35,7 @@ export function bindRoomEvents(server: ParleyServer, room: Room): void {
 		io.to(channels.peer(room.id, p.appData.peerId)).emit('producer:layers', { producerId: p.id, maxSpatialLayer }),
 	);
 	room.on('activespeaker', (peerId) => io.to(everyone).emit('speaker:active', { peerId }));
-	room.on('peermoved', (peer) => io.to(channels.peer(room.id, peer.id)).emit('media:reconnect', { reason: 'worker-lost' }));
+	// A moved peer is told by its own connection's handler (handlers/room.ts), with its new media session.
 	room.on('quality', (peers) => io.to(everyone).emit('quality:update', { peers: peers.map(peerQuality) }));
 	room.once('close', (reason) => {
 		if (reason === 'worker-died') io.to(everyone).emit('session:ended', { reason: 'room-closed' });

@@ -5,7 +5,7 @@
  */
 import type { types } from 'mediasoup';
 import type { Peer, Room } from '../../sfu/index.ts';
-import type { ConsumerOptions, ResponseData } from '../protocol/index.ts';
+import type { ConsumerOptions, PreparedMedia, ResponseData } from '../protocol/index.ts';
 import { channels, type ParleyServer, type SessionRegistry } from '../session.ts';
 import { handle } from '../rpc.ts';
 import { turnIceServers } from '../turn/credentials.ts';
@@ -44,6 +44,32 @@ export function registerRoomHandlers(ctx: HandlerContext): void {
 		return opened ? { ...base, receive: opened } : base;
 	};
 
+	/** Moves of this connection's media so far: a preparation overtaken by a later move is dropped. */
+	let moves = 0;
+	/**
+	 * This peer's media was moved to a live worker (its worker died or was closed): set up the
+	 * new session here (receive transport with a consumer of everything still live, send
+	 * transport) and send it with media:reconnect, so that the client starts publishing and
+	 * receiving without a round trip. If that fails the client is told to join again.
+	 */
+	const prepareMove = async (room: Room, peer: Peer): Promise<void> => {
+		const move = ++moves;
+		let prepared: PreparedMedia | undefined;
+		try {
+			const [joinAnswer, send] = await Promise.all([
+				answer(room, peer, true),
+				session.claims.grants.publish ? peer.createTransport('send') : null,
+			]);
+			const iceServers = turnIceServers(ctx.config.turn, session.claims.sub);
+			prepared = send ? { ...joinAnswer, send: transportOptions(send, iceServers) } : joinAnswer;
+		} catch (err) {
+			session.log.info({ err }, 'could not prepare the moved media: the client joins again');
+		}
+		// A later move (a second worker lost meanwhile) sends its own; this one's transports went with it.
+		if (move !== moves || peer.closed || session.peer !== peer) return;
+		socket.emit('media:reconnect', { reason: 'worker-lost', ...(prepared ? { prepared } : {}) });
+	};
+
 	handle(ctx, 'room:join', async ({ rtpCapabilities, receive }) => {
 		const current = session.peer;
 		if (current && !current.closed && session.room && !session.room.closed) {
@@ -78,6 +104,7 @@ export function registerRoomHandlers(ctx: HandlerContext): void {
 				temporalLayer: layers?.temporalLayer ?? null,
 			});
 		});
+		peer.on('moved', () => void prepareMove(room, peer));
 		peer.once('close', () => {
 			if (session.peer === peer) {
 				session.peer = undefined;

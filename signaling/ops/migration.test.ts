@@ -43,11 +43,27 @@ describe('migration', () => {
 		const bobTold = next(bob, 'media:reconnect', () => true, 5000);
 
 		process.kill(t.sfu.pool.workers[0]!.worker.pid, 'SIGKILL');
-		assert.deepEqual(await aliceTold, { reason: 'worker-lost' });
-		assert.deepEqual(await bobTold, { reason: 'worker-lost' });
+		const [toAlice, toBob] = [await aliceTold, await bobTold];
+		assert.equal(toAlice.reason, 'worker-lost');
+		// The server set up their new media sessions on the live worker already (one message, no round trip).
+		for (const [told, self, other] of [[toAlice, 'alice', 'bob'], [toBob, 'bob', 'alice']] as const) {
+			assert.ok(told.prepared, `${self}'s new media session comes with the message`);
+			assert.equal(told.prepared.self.id, self);
+			assert.deepEqual(told.prepared.peers.map((p) => p.id), [other]);
+			assert.ok(told.prepared.send?.id, 'a send transport');
+			assert.ok(told.prepared.receive?.transport.id, 'a receive transport');
+			assert.deepEqual(told.prepared.receive.consumers, [], 'nothing to consume: everyone\'s media went with the worker');
+			assert.equal(t.sfu.rooms.get('m')?.peers.get(self)?.transports.has(told.prepared.send.id), true);
+		}
 		await new Promise((resolve) => setTimeout(resolve, 200));
 		assert.deepEqual(bobHeard, ['media:reconnect']);
 		assert.equal(t.sfu.rooms.get('m')?.peers.get('alice')?.producers.has(produced.producerId), false, 'her producer went with the worker');
+
+		// Bob publishes on the send transport that came with the message: Alice's prepared receive side hears of it.
+		const bobsNew = next(alice, 'producer:new', (p) => p.peerId === 'bob', 5000);
+		await ok(bob, 'media:produce', { transportId: toBob.prepared!.send!.id, kind: 'audio', rtpParameters: syntheticRtpParameters('audio', 4444), source: 'microphone' });
+		const bobsProducer = await bobsNew;
+		await ok(alice, 'media:consume', { transportId: toAlice.prepared!.receive!.transport.id, producerId: bobsProducer.id });
 
 		// Alice sets her media up again on the same connection: she is still the same participant.
 		const again = await joinRoom(alice);
@@ -76,9 +92,13 @@ describe('migration', () => {
 			assert.notEqual(room.peers.get('eve')!.workerIndex, danWorker, 'placed by headroom: one per worker');
 			const produced = await ok(dan, 'media:produce', { transportId: send.id, kind: 'video', rtpParameters: syntheticRtpParameters('video', 3333), source: 'camera' });
 			const closed = next(eve, 'producer:closed', (p) => p.producerId === produced.producerId, 5000);
+			const eveSend = await ok(eve, 'media:createTransport', { direction: 'send' });
+			const evesMic = await ok(eve, 'media:produce', { transportId: eveSend.id, kind: 'audio', rtpParameters: syntheticRtpParameters('audio', 5555), source: 'microphone' });
 			const danTold = next(dan, 'media:reconnect', () => true, 5000);
 			process.kill(two.sfu.pool.workers[danWorker]!.worker.pid, 'SIGKILL');
-			await danTold;
+			// Dan's new session comes with a consumer of what is still live (Eve's microphone, piped to his new router if need be).
+			const { prepared } = await danTold;
+			assert.deepEqual(prepared?.receive?.consumers.map((c) => c.producerId), [evesMic.producerId]);
 			assert.deepEqual(await closed, { producerId: produced.producerId, peerId: 'dan' });
 		} finally {
 			await two.close();
@@ -93,7 +113,7 @@ describe('migration', () => {
 		const pid = t.sfu.pool.workers[0]!.worker.pid;
 		const { stdout } = await run(process.execPath, [ADMIN_CLI, 'restart-worker', '0', '--url', t.url]);
 		assert.match(stdout, /worker 0 closed/);
-		assert.deepEqual(await told, { reason: 'worker-lost' });
+		assert.equal((await told).reason, 'worker-lost');
 		assert.notEqual(t.sfu.pool.workers[0]!.worker.pid, pid, 'replaced');
 		await assert.rejects(run(process.execPath, [ADMIN_CLI, 'restart-worker', '7', '--url', t.url]), /no live worker 7/);
 	});

@@ -7,7 +7,7 @@ import type { Result } from './errors.ts';
 import type { ChatNotificationMap } from './chat.ts';
 import type { MeetingNotificationMap } from './meeting.ts';
 import type { RecordingNotificationMap } from './recording.ts';
-import type { RequestName, RequestPayload, ResponseData } from './requests.ts';
+import type { PreparedMedia, RequestName, RequestPayload, ResponseData } from './requests.ts';
 
 export type Ack<K extends RequestName> = (result: Result<ResponseData<K>>) => void;
 
@@ -35,10 +35,13 @@ export interface NotificationMap extends ChatNotificationMap, MeetingNotificatio
 	'quality:update': { peers: PeerQuality[] };
 	/**
 	 * This client's media must be set up again (its media server process died or is being
-	 * drained): join again on the same connection (`room:join` keeps the participant),
-	 * create new transports, publish and consume again. Chat and presence are not affected.
+	 * drained). With `prepared` the server has already set up the new media session on a
+	 * live worker (what room:join with `receive` answers, plus the send transport): the
+	 * client uses it at once, no round trip. Without it (preparing failed): join again on the
+	 * same connection (`room:join` keeps the participant), create new transports, publish
+	 * and consume again. Chat and presence are not affected either way.
 	 */
-	'media:reconnect': { reason: 'worker-lost' };
+	'media:reconnect': { reason: 'worker-lost'; prepared?: PreparedMedia };
 	/**
 	 * The server is ending this session: replaced by a newer connection, shutting down, the
 	 * room closed, the join token expired (rejoin with a fresh one) or the participant was

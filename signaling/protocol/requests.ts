@@ -137,3 +137,10 @@ export interface ResponseMap extends ChatResponseMap, MeetingResponseMap, Record
 }
 
 export type ResponseData<K extends RequestName> = ResponseMap[K];
+
+/**
+ * A media session the server set up for a client whose media moved to another worker
+ * (sent with media:reconnect): what room:join with `receive` answers, plus the send
+ * transport when the token may publish.
+ */
+export type PreparedMedia = ResponseData<'room:join'> & { send?: TransportOptions };

@@ -9,7 +9,7 @@
  * A restore (the server moved this media to another worker): everyone is waiting, so
  * publishing starts at once, and the session says it is restored once the media is back.
  */
-import type { ResponseData, TransportOptions } from '../../../signaling/protocol/index.ts';
+import type { PreparedMedia, ResponseData, TransportOptions } from '../../../signaling/protocol/index.ts';
 import type { Dynacast } from './Dynacast.ts';
 import { toRoomError } from './errors.ts';
 import { joinWithDevice } from './joinWithDevice.ts';
@@ -58,8 +58,12 @@ export class MediaSession {
 		return this.#up;
 	}
 
-	/** A media session: join, receive, publish (see the file's comment). */
-	async start(restore = false): Promise<void> {
+	/**
+	 * A media session: join, receive, publish (see the file's comment). `prepared`: the server
+	 * moved this media and set up the new session already (the join answer and the send
+	 * transport): used at once with the Device already loaded, no join round trip.
+	 */
+	async start(restore = false, prepared?: PreparedMedia): Promise<void> {
 		const { epoch, transports, remote } = this.#ctx;
 		const generation = epoch.bump();
 		if (this.#ctx.admission) {
@@ -67,10 +71,11 @@ export class MediaSession {
 			await this.#ctx.admission();
 			if (!epoch.isCurrent(generation)) return;
 		}
-		const { device, joinAnswer } = await joinWithDevice(this.#ctx.signaling);
+		const loaded = prepared ? transports.device : null;
+		const { device, joinAnswer } = loaded && prepared ? { device: loaded, joinAnswer: prepared } : await joinWithDevice(this.#ctx.signaling);
 		if (!epoch.isCurrent(generation)) return;
 		transports.device = device;
-		mark('joined');
+		mark(loaded ? 'joined-prepared' : 'joined');
 		this.#ctx.joined(joinAnswer);
 		this.#ctx.stats.start(generation);
 		// Receive first: it is what the person waits for. The join answer brought the receive
@@ -87,6 +92,7 @@ export class MediaSession {
 		// waits until the consumers of the people already here are set up, or a short while at most.
 		const recv = opened ? null : this.#ctx.signaling.request('media:createTransport', { direction: 'recv' });
 		const publishers = this.#ctx.publishers.filter((p) => p.wantsToSend());
+		if (loaded && prepared?.send) transports.adoptSend(prepared.send, generation);
 		if (publishers.length) transports.ensureSend().catch(() => {});
 		if (restore) {
 			// The others see nothing of this participant until it publishes again: do not wait.
@@ -113,10 +119,13 @@ export class MediaSession {
 	teardown(): void {
 		this.#ctx.epoch.bump();
 		this.#up = false;
+		// Transports first: closing one closes its producers and consumers with it. Closed one by
+		// one first, each would be an SDP renegotiation of a connection about to go anyway
+		// (0.1-0.4 s of a busy page's time before a moved session could start).
+		this.#ctx.transports.reset();
 		for (const p of this.#ctx.publishers) p.reset();
 		this.#ctx.dynacast.reset();
 		this.#ctx.stats.stop();
-		this.#ctx.transports.reset();
 		this.#ctx.remote.reset();
 	}
 

@@ -247,7 +247,7 @@ export class RoomClient {
 				this.#reconnecting = 'connection';
 				this.#changed();
 			},
-			restartMedia: () => {
+			restartMedia: (prepared) => {
 				// Same connection, new media session: room:join again keeps the participant. The
 				// status says reconnecting until audio and video are back, not only the join.
 				this.#teardownSession();
@@ -256,7 +256,7 @@ export class RoomClient {
 				this.#reconnecting = 'media';
 				this.#changed();
 				mark('media-restart');
-				this.#session.start(true).catch((error: unknown) => this.#fail(toRoomError(error)));
+				this.#session.start(true, prepared).catch((error: unknown) => this.#fail(toRoomError(error)));
 			},
 			failed: (error, initial) => {
 				if (initial) joined.reject(error);

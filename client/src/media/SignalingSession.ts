@@ -15,6 +15,7 @@ import type { Manager, Socket } from 'socket.io-client';
 import type {
 	ClientToServerEvents,
 	NotificationMap,
+	PreparedMedia,
 	RequestName,
 	RequestPayload,
 	ResponseData,
@@ -34,8 +35,11 @@ export interface SignalingHandlers {
 	connected(first: boolean): void;
 	/** The connection dropped and is being re-established. */
 	reconnecting(): void;
-	/** The connection stays but the media must be set up again (the server moved it to another worker). */
-	restartMedia(): void;
+	/**
+	 * The connection stays but the media must be set up again (the server moved it to another
+	 * worker); `prepared`: the new session the server already set up there, if it could.
+	 */
+	restartMedia(prepared: PreparedMedia | undefined): void;
 	/** The session cannot go on (refused, ended by the server, unreachable at first). */
 	failed(error: RoomError, initial: boolean): void;
 }
@@ -134,9 +138,9 @@ export class SignalingSession {
 			if (reason === 'server-shutdown') this.#serverRestarting = true;
 			else handlers.failed(new RoomError('ended', END_MESSAGES[reason] ?? 'The meeting has ended.'), false);
 		});
-		this.on('media:reconnect', () => {
+		this.on('media:reconnect', ({ prepared }) => {
 			mark('media-reconnect-received');
-			handlers.restartMedia();
+			handlers.restartMedia(prepared);
 		});
 		mark('join-start');
 		s.connect();

@@ -92,6 +92,14 @@ export class TransportManager {
 		if (this.#epoch.isCurrent(generation)) this.openRecv(options, generation);
 	}
 
+	/** Use a send transport the server already made (a moved media session): no request. */
+	adoptSend(options: TransportOptions, generation: number): void {
+		if (this.#sendPromise) return;
+		const transport = this.#create('send', options, generation);
+		this.#send = transport;
+		this.#sendPromise = Promise.resolve(transport);
+	}
+
 	/** The send transport, requested once per session. */
 	ensureSend(): Promise<msc.Transport> {
 		if (!this.#sendPromise) {

@@ -326,11 +326,14 @@ test('a dead mediasoup worker does not end the meeting: media comes back by itse
 			writeResults(results);
 			const figures = pages.map((r) => `${r.name}${r.moved ? ' (moved)' : ''} ${r.mediaBackMs ?? 'never'} ms`);
 			console.log(`kill ${kill} (worker ${worker}): media back ${figures.join(', ')}`);
+			for (const r of pages) console.log(`  ${r.name}: ${breakdown(r)}`);
 			for (const r of pages) {
 				expect(r.mediaBackMs, `${r.name}: media back within ${MEDIA_BACK_LIMIT_MS} ms of kill ${kill}`).not.toBeNull();
 				if (r.moved) {
 					expect(r.sawReconnecting, `${r.name} (moved) says it is reconnecting`).toBe(true);
 					expect(r.joinedAgainMs, `${r.name} (moved) says joined again`).not.toBeNull();
+					// The server set the new media session up and sent it with the move: no join round trip.
+					expect(r.phases?.['joined-prepared'], `${r.name} (moved) used the media session the server prepared`).toBeDefined();
 					// Honest: "joined" again only once its new media flows, not right after the rejoin (in
 					// the spread case, where the others' media is there to receive at once).
 					if (kill === 1) {
@@ -358,6 +361,14 @@ test('a dead mediasoup worker does not end the meeting: media comes back by itse
 	}
 	writeResults(results);
 });
+
+/** The steps of a page's recovery (ms from the kill): its own milestones, then when each remote's video and audio flowed again. */
+const STEPS = ['media-reconnect-received', 'media-transports-closed', 'joined-prepared', 'joined', 'produced-video', 'send-transport-connected', 'recv-transport-connected', 'produced-audio', 'media-restored'];
+function breakdown(r: PageResult): string {
+	const own = STEPS.filter((s) => r.phases?.[s] !== undefined).map((s) => `${s} ${r.phases![s]}`);
+	const remote = Object.entries(r.perPeer).map(([n, p]) => `${n} video ${p.videoMs ?? '-'} audio ${p.audioMs ?? '-'}`);
+	return [...own, ...remote].join(', ');
+}
 
 function writeResults(results: KillResult[]): void {
 	const all = results.flatMap((r) => r.pages.map((p) => p.mediaBackMs ?? Infinity));

@@ -123,6 +123,7 @@ export class MediaSession {
 		// one first, each would be an SDP renegotiation of a connection about to go anyway
 		// (0.1-0.4 s of a busy page's time before a moved session could start).
 		this.#ctx.transports.reset();
+		mark('media-transports-closed');
 		for (const p of this.#ctx.publishers) p.reset();
 		this.#ctx.dynacast.reset();
 		this.#ctx.stats.stop();

@@ -155,7 +155,10 @@ export class TransportManager {
 						...(data.paused ? { paused: true } : {}),
 						...(data.dimensions ? { dimensions: data.dimensions } : {}),
 					})
-					.then(({ producerId }) => callback({ id: producerId }), errback);
+					.then(({ producerId }) => {
+						mark(`produced-${kind}`);
+						callback({ id: producerId });
+					}, errback);
 			});
 		}
 		transport.on('connectionstatechange', (state) => {

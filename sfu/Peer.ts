@@ -87,6 +87,9 @@ export class Peer extends EventEmitter<PeerEvents> {
 	readonly #pendingSources = new Set<MediaSource>();
 	readonly #pendingConsumers = new Map<string, number>();
 	#closed = false;
+	#movedAt: number | null = null;
+	/** Its client wants consumers made for it when a moved peer publishes again (see the signaling's producer:new). */
+	pushConsumers = false;
 
 	constructor(id: string, name: string, rtpCapabilities: types.RtpCapabilities, ctx: PeerContext) {
 		super();
@@ -100,6 +103,18 @@ export class Peer extends EventEmitter<PeerEvents> {
 
 	get closed(): boolean {
 		return this.#closed;
+	}
+
+	/** When this peer's media was last moved to another worker (epoch ms; null: never). */
+	get movedAt(): number | null {
+		return this.#movedAt;
+	}
+
+	/** The latest open receive transport (where new consumers go), if any. */
+	get recvTransport(): Transport | undefined {
+		let latest: Transport | undefined;
+		for (const t of this.#transports.values()) if (t.appData.direction === 'recv' && !t.closed) latest = t;
+		return latest;
 	}
 
 	/** The pool index of the worker this peer's media is on. */
@@ -140,6 +155,7 @@ export class Peer extends EventEmitter<PeerEvents> {
 	relocate(placement: PeerPlacement): void {
 		this.resetMedia();
 		this.#ctx = { ...this.#ctx, ...placement };
+		this.#movedAt = Date.now();
 		this.log.info({ worker: placement.workerIndex }, 'media moved to another worker');
 		this.emit('moved', placement.workerIndex);
 	}

@@ -3,8 +3,9 @@
  * creates it; producers' own peers are left out of notifications about themselves.
  * Local to this node (see below).
  */
-import type { Room } from '../sfu/index.ts';
-import { peerInfo, peerQuality, producerInfo } from './handlers/wire.ts';
+import type { Producer, Room } from '../sfu/index.ts';
+import type { ConsumerOptions } from './protocol/index.ts';
+import { consumerOptions, peerInfo, peerQuality, producerInfo } from './handlers/wire.ts';
 import { channels, type ParleyServer } from './session.ts';
 
 export function bindRoomEvents(server: ParleyServer, room: Room): void {
@@ -16,7 +17,12 @@ export function bindRoomEvents(server: ParleyServer, room: Room): void {
 
 	room.on('peerjoined', (peer) => othersThan(peer.id).emit('peer:joined', peerInfo(peer)));
 	room.on('peerleft', (peer) => othersThan(peer.id).emit('peer:left', { peerId: peer.id }));
-	room.on('newproducer', (p) => othersThan(p.appData.peerId).emit('producer:new', producerInfo(p)));
+	room.on('newproducer', (p) => {
+		const owner = room.peers.get(p.appData.peerId);
+		const moved = owner?.movedAt != null && Date.now() - owner.movedAt < PUSH_AFTER_MOVE_MS;
+		if (moved) void announceWithConsumers(room, p, io);
+		else othersThan(p.appData.peerId).emit('producer:new', producerInfo(p));
+	});
 	room.on('producerclose', (p) => {
 		// A worker's death closes every producer on it at once: the peers that were on it start
 		// their media over (media:reconnect) and would only spend their first moments on these.
@@ -40,4 +46,42 @@ export function bindRoomEvents(server: ParleyServer, room: Room): void {
 	room.once('close', (reason) => {
 		if (reason === 'worker-died') io.to(everyone).emit('session:ended', { reason: 'room-closed' });
 	});
+}
+
+/**
+ * How long after a participant's media moved (a worker died) its new producers come with a
+ * consumer made for each client that asked for it (`pushConsumers` at join): everyone is
+ * waiting for that media again, and this saves each of them a consume round trip.
+ */
+const PUSH_AFTER_MOVE_MS = 15_000;
+
+/**
+ * producer:new for a producer a moved participant published again: with a consumer of it
+ * made on the receive transport of each client that asked for pushed consumers (a plain
+ * producer:new where that failed: the client consumes it itself), plain to the others.
+ */
+async function announceWithConsumers(room: Room, producer: Producer, io: ParleyServer['local']): Promise<void> {
+	const ownerId = producer.appData.peerId;
+	const targets = [...room.peers.values()].filter((peer) => peer.id !== ownerId && peer.pushConsumers && !peer.closed && !peer.mediaLost);
+	const made = await Promise.all(
+		targets.map(async (peer): Promise<[string, (ConsumerOptions & { transportId: string }) | null]> => {
+			const transport = peer.recvTransport;
+			if (!transport) return [peer.id, null];
+			try {
+				const consumer = await peer.consume(transport.id, producer);
+				return [peer.id, { ...consumerOptions(consumer, producer), transportId: transport.id }];
+			} catch (err) {
+				peer.log.debug({ err, producerId: producer.id }, 'pushed consumer not made: the client consumes itself');
+				return [peer.id, null];
+			}
+		}),
+	);
+	// Gone meanwhile: its consumers went with it, and whoever heard producer:closed needs no news of it.
+	if (producer.closed) return;
+	const info = producerInfo(producer);
+	const everyone = channels.room(room.id);
+	io.to(everyone)
+		.except([channels.peer(room.id, ownerId), ...made.map(([id]) => channels.peer(room.id, id))])
+		.emit('producer:new', info);
+	for (const [peerId, consumer] of made) io.to(channels.peer(room.id, peerId)).emit('producer:new', consumer ? { ...info, consumer } : info);
 }

@@ -70,9 +70,10 @@ export function registerRoomHandlers(ctx: HandlerContext): void {
 		socket.emit('media:reconnect', { reason: 'worker-lost', ...(prepared ? { prepared } : {}) });
 	};
 
-	handle(ctx, 'room:join', async ({ rtpCapabilities, receive }) => {
+	handle(ctx, 'room:join', async ({ rtpCapabilities, receive, pushConsumers }) => {
 		const current = session.peer;
 		if (current && !current.closed && session.room && !session.room.closed) {
+			current.pushConsumers = !!pushConsumers && session.claims.grants.subscribe;
 			// The same connection joining again: its media moved to another worker (media:reconnect)
 			// or the client starts it over. The participant stays (no leave/join for the others).
 			current.resetMedia(rtpCapabilities as types.RtpCapabilities);
@@ -93,6 +94,7 @@ export function registerRoomHandlers(ctx: HandlerContext): void {
 		const peer = await room.join(session.claims.sub, session.claims.name, rtpCapabilities as types.RtpCapabilities);
 		session.room = room;
 		session.peer = peer;
+		peer.pushConsumers = !!pushConsumers && session.claims.grants.subscribe;
 		sessions.set(session);
 		peer.on('consumerclose', (consumer) => {
 			socket.emit('consumer:closed', { consumerId: consumer.id, producerId: consumer.producerId });

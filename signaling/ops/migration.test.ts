@@ -23,7 +23,9 @@ describe('migration', () => {
 	it('a dead worker\'s participants reconnect their media without leaving the meeting', { timeout: 15_000 }, async () => {
 		const alice = await t.client(t.token({ room: 'm', identity: 'alice' }));
 		const bob = await t.client(t.token({ room: 'm', identity: 'bob' }));
-		await joinRoom(alice);
+		const { rtpCapabilities } = await ok(alice, 'media:getRouterRtpCapabilities', {});
+		// Alice's client asks for consumers pushed with producer:new (what the browser client does).
+		await ok(alice, 'room:join', { rtpCapabilities, pushConsumers: true });
 		await joinRoom(bob);
 		const send = await ok(alice, 'media:createTransport', { direction: 'send' });
 		const produced = await ok(alice, 'media:produce', {
@@ -59,11 +61,18 @@ describe('migration', () => {
 		assert.deepEqual(bobHeard, ['media:reconnect']);
 		assert.equal(t.sfu.rooms.get('m')?.peers.get('alice')?.producers.has(produced.producerId), false, 'her producer went with the worker');
 
-		// Bob publishes on the send transport that came with the message: Alice's prepared receive side hears of it.
+		// Bob publishes on the send transport that came with the message: Alice hears of it with her
+		// consumer of it made already on her prepared receive transport (no consume round trip).
 		const bobsNew = next(alice, 'producer:new', (p) => p.peerId === 'bob', 5000);
 		await ok(bob, 'media:produce', { transportId: toBob.prepared!.send!.id, kind: 'audio', rtpParameters: syntheticRtpParameters('audio', 4444), source: 'microphone' });
 		const bobsProducer = await bobsNew;
-		await ok(alice, 'media:consume', { transportId: toAlice.prepared!.receive!.transport.id, producerId: bobsProducer.id });
+		assert.equal(bobsProducer.consumer?.transportId, toAlice.prepared!.receive!.transport.id);
+		assert.equal(bobsProducer.consumer?.producerId, bobsProducer.id);
+		await ok(alice, 'media:resumeConsumer', { consumerId: bobsProducer.consumer!.id });
+		// Alice's producers after the move come to Bob plain: his client did not ask for pushed consumers.
+		const alicesNew = next(bob, 'producer:new', (p) => p.peerId === 'alice', 5000);
+		await ok(alice, 'media:produce', { transportId: toAlice.prepared!.send!.id, kind: 'audio', rtpParameters: syntheticRtpParameters('audio', 6666), source: 'microphone' });
+		assert.equal((await alicesNew).consumer, undefined);
 
 		// Alice sets her media up again on the same connection: she is still the same participant.
 		const again = await joinRoom(alice);

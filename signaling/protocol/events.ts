@@ -3,6 +3,7 @@
  * with these, so an event's name, payload and ack type are checked on both sides.
  */
 import type { PeerQuality, ProducerInfo, PeerInfo } from './entities.ts';
+import type { ConsumerOptions } from './requests.ts';
 import type { Result } from './errors.ts';
 import type { ChatNotificationMap } from './chat.ts';
 import type { MeetingNotificationMap } from './meeting.ts';
@@ -19,7 +20,12 @@ export type ClientToServerEvents = {
 export interface NotificationMap extends ChatNotificationMap, MeetingNotificationMap, RecordingNotificationMap {
 	'peer:joined': PeerInfo;
 	'peer:left': { peerId: string };
-	'producer:new': ProducerInfo;
+	/**
+	 * `consumer`: made for this client already on its receive transport `transportId` (paused
+	 * until media:resumeConsumer), for clients that joined with `pushConsumers`, when the
+	 * producer's participant publishes again after its media moved (a worker died).
+	 */
+	'producer:new': ProducerInfo & { consumer?: ConsumerOptions & { transportId: string } };
 	'producer:closed': { producerId: string; peerId: string };
 	'producer:paused': { producerId: string; peerId: string };
 	'producer:resumed': { producerId: string; peerId: string };

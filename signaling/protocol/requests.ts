@@ -33,8 +33,10 @@ export const requestSchemas = {
 	 * Enter the room (the room comes from the token) with the device's receive capabilities.
 	 * `receive`: open the receive transport and consume everyone already here in the same
 	 * round trip (the answer's `receive`), so the first frames do not wait for two more.
+	 * `pushConsumers`: when a moved participant publishes again, the server makes this
+	 * client's consumer of it at once and sends it with `producer:new` (no consume round trip).
 	 */
-	'room:join': z.strictObject({ rtpCapabilities: RtpCapabilitiesSchema, receive: z.boolean().optional() }),
+	'room:join': z.strictObject({ rtpCapabilities: RtpCapabilitiesSchema, receive: z.boolean().optional(), pushConsumers: z.boolean().optional() }),
 	/** Leave the room; the socket may then disconnect. */
 	'room:leave': Empty,
 	'media:createTransport': z.strictObject({ direction: z.enum(['send', 'recv']) }),

@@ -132,7 +132,7 @@ function setup(bad: string[], options: Options = {}) {
 		for (const p of list) producers.set(p.id, { peerId, kind: p.kind, source: p.source });
 		remote.peerJoined({ id: peerId, name, joinedAt: Date.now(), producers: list.map((p) => ({ ...p, peerId, paused: false })) as never });
 	};
-	return { remote, join, notices, requests, transports: all, current: () => recv };
+	return { remote, join, notices, requests, producers, transports: all, current: () => recv };
 }
 
 async function eventually(check: () => boolean, what: string): Promise<void> {
@@ -218,4 +218,31 @@ test('remake closes a consumer on both ends and consumes its producer anew', asy
 	assert.notEqual(second!.id, first!.id);
 	assert.equal(second!.producerId, 'a-cam');
 	assert.equal(room.remote.participants(new Map())[0]!.videoConsumerId, second!.id);
+});
+
+test('a consumer the server pushed with producer:new is used without asking; one for another transport is closed', async () => {
+	const room = setup([]);
+	room.join('alice', 'Alice', []);
+	const pushed = (id: string, producerId: string, transportId: string) => ({
+		id,
+		producerId,
+		peerId: 'alice',
+		kind: 'video' as const,
+		source: 'camera' as const,
+		rtpParameters: { codecs: [] },
+		producerPaused: false,
+		transportId,
+	});
+	room.remote.producerNew({ id: 'a-cam', peerId: 'alice', kind: 'video', source: 'camera', paused: false }, pushed('p1', 'a-cam', room.current().id) as never);
+	await eventually(() => room.remote.consumerCount === 1, "Alice's camera");
+	assert.deepEqual(room.remote.consumers().map((c) => c.id), ['p1']);
+	assert.equal(room.requests.filter((r) => r.name === 'media:consume').length, 0, 'no consume round trip');
+	assert.ok(room.requests.some((r) => r.name === 'media:resumeConsumer' && r.payload.consumerId === 'p1'));
+
+	// Made on a receive transport this client no longer uses: closed there, consumed as usual.
+	room.producers.set('a-mic', { peerId: 'alice', kind: 'audio', source: 'microphone' });
+	room.remote.producerNew({ id: 'a-mic', peerId: 'alice', kind: 'audio', source: 'microphone', paused: false }, pushed('p2', 'a-mic', 'old-transport') as never);
+	await eventually(() => room.remote.consumerCount === 2, "Alice's microphone");
+	assert.ok(room.requests.some((r) => r.name === 'media:closeConsumer' && r.payload.consumerId === 'p2'));
+	assert.equal(room.requests.filter((r) => r.name === 'media:consume').length, 1);
 });

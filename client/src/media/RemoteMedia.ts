@@ -138,7 +138,20 @@ export class RemoteMedia {
 		this.#ctx.changed();
 	}
 
-	producerNew(producer: ProducerInfo): void {
+	/**
+	 * `pushed`: the server made this client's consumer of it already (a moved participant
+	 * publishing again), on the receive transport `transportId`: used if that is still the
+	 * current one and nothing consumes the producer yet, else closed.
+	 */
+	producerNew(producer: ProducerInfo, pushed?: ConsumerOptions & { transportId: string }): void {
+		if (pushed) {
+			const recv = this.#ctx.transports.recv;
+			const usable = recv !== null && !recv.closed && recv.id === pushed.transportId && producer.peerId !== this.#ctx.selfId();
+			if (usable && !this.#byProducer.has(producer.id) && !this.#consuming.has(producer.id) && !this.#prefetched.has(producer.id)) {
+				const { transportId: _, ...options } = pushed;
+				this.#prefetched.set(producer.id, options);
+			} else this.#ctx.request('media:closeConsumer', { consumerId: pushed.id }).catch(() => undefined);
+		}
 		if (producer.peerId === this.#ctx.selfId()) return;
 		this.#peers.addProducer(producer);
 		this.#startConsume(producer);

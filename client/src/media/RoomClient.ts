@@ -208,7 +208,7 @@ export class RoomClient {
 		const s = this.#signaling;
 		s.on('peer:joined', (peer) => this.#remote.peerJoined(peer));
 		s.on('peer:left', ({ peerId }) => this.#remote.peerLeft(peerId));
-		s.on('producer:new', (producer) => this.#remote.producerNew(producer));
+		s.on('producer:new', ({ consumer, ...producer }) => this.#remote.producerNew(producer, consumer));
 		s.on('producer:closed', ({ producerId, peerId }) => this.#remote.producerClosed(peerId, producerId));
 		s.on('producer:paused', ({ producerId, peerId }) => this.#remote.producerPaused(peerId, producerId, true));
 		s.on('producer:resumed', ({ producerId, peerId }) => this.#remote.producerPaused(peerId, producerId, false));

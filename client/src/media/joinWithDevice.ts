@@ -33,7 +33,7 @@ const JOIN_WITH_RECEIVE = true;
 
 export async function joinWithDevice(s: SignalingSession): Promise<Joined> {
 	const join = (device: Device, receive = JOIN_WITH_RECEIVE): Promise<ResponseData<'room:join'>> =>
-		s.request('room:join', { rtpCapabilities: device.recvRtpCapabilities, receive });
+		s.request('room:join', { rtpCapabilities: device.recvRtpCapabilities, receive, pushConsumers: true });
 	const preloaded = await preloadedDevice();
 	if (preloaded) {
 		const capabilities = s.request('media:getRouterRtpCapabilities', {});

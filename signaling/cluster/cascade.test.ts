@@ -1,0 +1,62 @@
+/**
+ * Cascading between two node processes (real mediasoup workers) on one real redis-server:
+ * the link (PipeTransports, SRTP) is negotiated over Redis, a producer of node A is pulled
+ * to node B and a producer of node B is pushed to node A; RTP sent into each node comes out
+ * of the other, every packet once.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, it } from 'node:test';
+import { receiveRtp, sendRtp, startCascadeNode, type CascadeNodeProcess } from '../../bench/cluster/cascadeNodes.ts';
+import { redisForTests } from '../../test/redis.ts';
+
+let redis: Awaited<ReturnType<typeof redisForTests>>;
+let a: CascadeNodeProcess;
+let b: CascadeNodeProcess;
+const run = randomBytes(3).toString('hex');
+
+before(async () => {
+	redis = await redisForTests();
+	const base = 20000 + Math.floor(Math.random() * 20000);
+	[a, b] = await Promise.all([
+		startCascadeNode(`ca-${run}`, redis.url, { min: base, max: base + 19 }),
+		startCascadeNode(`cb-${run}`, redis.url, { min: base + 20, max: base + 39 }),
+	]);
+});
+after(async () => {
+	await Promise.allSettled([a?.stop(), b?.stop()]);
+	await redis?.stop();
+});
+
+it('forwards video both ways across the pipe between two nodes, each packet once', async () => {
+	const room = `cascade-${run}`;
+	const inA = await a.call<{ port: number; producerId: string }>({ cmd: 'ingest', room, ssrc: 1111 });
+	const inB = await b.call<{ port: number; producerId: string }>({ cmd: 'ingest', room, ssrc: 2222 });
+	// A's producer pulled by B; B's producer pushed to A.
+	await b.call({ cmd: 'pull', room, node: a.id, producerId: inA.producerId });
+	await b.call({ cmd: 'push', room, node: a.id, producerId: inB.producerId });
+	// Asking again does not pipe it twice.
+	await b.call({ cmd: 'pull', room, node: a.id, producerId: inA.producerId });
+	const atB = await receiveRtp();
+	const atA = await receiveRtp();
+	await b.call({ cmd: 'egress', room, producerId: inA.producerId, port: atB.port });
+	await a.call({ cmd: 'egress', room, producerId: inB.producerId, port: atA.port });
+	const fromA = sendRtp(inA.port, 1111, 0, 50);
+	const fromB = sendRtp(inB.port, 2222, 1_000_000, 50);
+	await new Promise((r) => setTimeout(r, 2000));
+	fromA.stop();
+	fromB.stop();
+	await new Promise((r) => setTimeout(r, 300));
+	atA.close();
+	atB.close();
+	assert.ok(atB.received.size > 40, `A → B: ${atB.received.size} of ${fromA.sent.size} packets`);
+	assert.ok(atA.received.size > 40, `B → A: ${atA.received.size} of ${fromB.sent.size} packets`);
+	for (const c of atB.received.keys()) assert.ok(fromA.sent.has(c), 'B receives only what A was sent');
+	for (const c of atA.received.keys()) assert.ok(fromB.sent.has(c), `A receives only what B was sent: ${c}`);
+});
+
+it('refuses a pull for a room without a link, and a producer that does not exist', async () => {
+	const room = `cascade-none-${run}`;
+	await assert.rejects(b.call({ cmd: 'pull', room, node: a.id, producerId: 'no-such-producer' }), /no-such-producer|not found|Producer/i);
+	await assert.rejects(b.call({ cmd: 'pull', room, node: 'no-such-node', producerId: 'x' }), /not listening/);
+});

@@ -22,14 +22,25 @@ function person(p: ComposerPart): string {
  * Drift per person in a composed file that the Composer made from the files in `dir`
  * (`parts`, aligned by `align`; grid W×H).
  */
-export async function composedDrift(file: string, dir: string, parts: ComposerPart[], align: Alignment, W = 1280, H = 720): Promise<Map<string, MarkerDrift[]>> {
+export async function composedDrift(
+	file: string,
+	dir: string,
+	parts: ComposerPart[],
+	align: Alignment,
+	W = 1280,
+	H = 720,
+	/** Only these people's cells (default: everyone's). */
+	only?: (person: string) => boolean,
+): Promise<Map<string, MarkerDrift[]>> {
 	const videos = parts.filter((p) => p.kind === 'video');
 	const tracks = [...new Set(videos.map((p) => p.track))];
 	const cells = gridCells(tracks.length, W, H);
 	const mixed = await beepTimes(file);
-	const own = await placedMarkers(dir, parts, align);
+	// Only the beeps of the people's own files are needed here (their flashes come from the composed file).
+	const own = await placedMarkers(dir, parts.filter((p) => p.kind === 'audio' && (!only || only(person(p)))), align, parts);
 	const out = new Map<string, MarkerDrift[]>();
 	for (const [i, track] of tracks.entries()) {
+		if (only && !only(person(videos.find((p) => p.track === track)!))) continue;
 		const c = cells[i]!;
 		// The middle half of the cell (clear of any letterbox bars).
 		const crop = { w: 2 * Math.floor(c.w / 4), h: 2 * Math.floor(c.h / 4), x: c.x + Math.floor(c.w / 4), y: c.y + Math.floor(c.h / 4) };
@@ -48,9 +59,10 @@ export async function partsDrift(dir: string, parts: ComposerPart[], align: Alig
 }
 
 /** Each person's flashes and beeps on the Composer's timeline (s from the earliest part's start). */
-async function placedMarkers(dir: string, parts: ComposerPart[], align: Alignment): Promise<Map<string, { flashes: number[]; beeps: number[] }>> {
+async function placedMarkers(dir: string, parts: ComposerPart[], align: Alignment, timeline = parts): Promise<Map<string, { flashes: number[]; beeps: number[] }>> {
 	const start = (p: ComposerPart): number => (align === 'capture' ? partStart(p) : p.startedAt);
-	const t0 = Math.min(...parts.map(start));
+	// The timeline starts at the earliest part's start, of all of `timeline` (the composed file's parts).
+	const t0 = Math.min(...timeline.map(start));
 	const place = async (p: ComposerPart): Promise<number[]> => {
 		const times = p.kind === 'video' ? await flashTimes(path.join(dir, p.file)) : await beepTimes(path.join(dir, p.file));
 		return times.map((t) => t + (start(p) - t0) / 1000);

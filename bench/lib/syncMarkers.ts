@@ -54,14 +54,23 @@ export async function flashTimes(file: string, crop?: Crop): Promise<number[]> {
 }
 
 export function flashOnsets(frames: { t: number; y: number }[]): number[] {
+	return flashFrames(frames).map((f) => f.t);
+}
+
+/**
+ * Each flash's first bright frame (s) and the time since the frame before it (s): the flash
+ * began within that interval before the frame (at a low frame rate the frame can come well
+ * after the flash's onset).
+ */
+export function flashFrames(frames: { t: number; y: number }[]): { t: number; sincePrevious: number }[] {
 	if (frames.length < 3) return [];
 	const sorted = frames.map((f) => f.y).sort((a, b) => a - b);
 	const median = sorted[Math.floor(sorted.length / 2)]!;
 	const max = sorted.at(-1)!;
 	if (max - median < MIN_FLASH_RISE) return [];
 	const threshold = (median + max) / 2;
-	const onsets: number[] = [];
-	for (let i = 1; i < frames.length; i++) if (frames[i]!.y > threshold && frames[i - 1]!.y <= threshold) onsets.push(frames[i]!.t);
+	const onsets: { t: number; sincePrevious: number }[] = [];
+	for (let i = 1; i < frames.length; i++) if (frames[i]!.y > threshold && frames[i - 1]!.y <= threshold) onsets.push({ t: frames[i]!.t, sincePrevious: frames[i]!.t - frames[i - 1]!.t });
 	return onsets;
 }
 

@@ -10,8 +10,8 @@
  *   by how much, typically 16–30 ms, over 100 ms when the machine is loaded);
  * - a browser short of CPU encodes a few frames per second: the first bright frame can come
  *   up to a frame interval after the flash began (the interval is read from the person's own
- *   video file). The drift is known to lie within that interval; its middle is printed and
- *   the interval must reach under MAX_DRIFT_MS.
+ *   video file). The drift lies between the figure measured at the first bright frame and
+ *   that plus the interval; that range must reach under MAX_DRIFT_MS.
  * bench/recording/browser-drift.ts measures the same with more markers and per side.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -84,12 +84,12 @@ test('a recording keeps each person\'s audio and video in sync in the composed f
 			const frame = frames.find((f) => Math.abs(f.t - d.flash) < 0.05);
 			const frameGap = frame ? frame.sincePrevious * 1000 : 0;
 			const low = d.driftMs + pageSkew;
-			return { low, high: low + frameGap, text: `${Math.round(low + frameGap / 2)} ±${Math.round(frameGap / 2)} (raw ${Math.round(d.driftMs)}, page ${Math.round(pageSkew)})` };
+			return { low, high: low + frameGap, text: `${Math.round(low)} (+0…${Math.round(frameGap)}; raw ${Math.round(d.driftMs)}, page ${Math.round(pageSkew)})` };
 		});
 		found.push(...per.map((x) => ({ name: p.name, ...x })));
 		lines.push(`${p.name}: ${per.map((x) => x.text).join(', ') || 'no markers'}`);
 	}
-	console.log(`  composed file A/V drift, beep − flash without the source's skew (ms; ± half the frame interval before the flash): ${lines.join('; ')}`);
+	console.log(`  composed file A/V drift, beep − flash without the page's skew (ms; + up to the frame interval before the flash): ${lines.join('; ')}`);
 	// About four markers per person; a browser short of CPU can skip a flash.
 	expect(found.length, 'markers found in the composed file').toBeGreaterThanOrEqual(3);
 	for (const x of found) {

@@ -1,6 +1,6 @@
 /**
  * `npm run bench` → `node bench/run.ts [--quick] [--targets=parley,mediasoup,janus]
- * [--loads=10,50,100,200,300] [--window=8] [--rooms=4] [--joins=40]`
+ * [--loads=10,50,100,200,300] [--window=8] [--rooms=4] [--joins=40] [--fast-join=false]`
  *
  * Measures Parley, a raw-mediasoup harness and Janus VideoRoom side by side with the same
  * werift bots, in one run, bounded in time (< 15 min), and prints a table and writes
@@ -56,6 +56,8 @@ const opts = {
 	rooms: Number(args.get('rooms') ?? 4),
 	joins: Number(args.get('joins') ?? (quick ? 12 : 40)),
 	joinConcurrency: Number(args.get('join-concurrency') ?? 8),
+	/** Parley's bots join as the browser does (capabilities reused, room:join brings the receive side); --fast-join=false: one request after another. */
+	fastJoin: args.get('fast-join') !== 'false',
 	budgetS: Number(args.get('budget') ?? 12.5 * 60),
 	/** One room over 1 then 2 workers (bench/largeRoom.ts); --large-room=false skips it. */
 	largeRoom: args.get('large-room') !== 'false' && (args.get('targets') ?? 'parley').includes('parley'),
@@ -126,7 +128,7 @@ async function startTarget(name: TargetName): Promise<Target> {
 		const server = await startParley({ mediaPort: 46000 + Math.floor(Math.random() * 1000) });
 		return {
 			name,
-			connector: new ParleyConnector({ url: server.url, token: server.token }),
+			connector: new ParleyConnector({ url: server.url, token: server.token, fastJoin: opts.fastJoin }),
 			mediaPids: server.workerPids,
 			nodePid: server.pid,
 			version: `parley ${pkgVersion('../package.json')}, mediasoup ${pkgVersion('../node_modules/mediasoup/package.json')}`,
@@ -228,6 +230,11 @@ interface JoinResult {
 	firstPacketP50Ms: number;
 	firstPacketP95Ms: number;
 	firstKeyframeP50Ms: number;
+	firstKeyframeP95Ms: number;
+	/** connect → the SFU's join answered (signaling alone). */
+	joinedP50Ms: number;
+	/** connect → the receive connection is connected (ICE + DTLS). */
+	connectedP50Ms: number;
 	errors: string[];
 }
 
@@ -302,7 +309,9 @@ async function joinPhase(t: Target, rooms: string[], latency: LatencyRecorder): 
 	const t0 = performance.now();
 	let done = 0;
 	let last = t0;
-	// A join succeeds when its first RTP packet arrives within 10 s of starting.
+	// A join succeeds when its first video keyframe (the first frame a decoder can show) arrives
+	// within 10 s of starting. Janus forwards from the first packet, mediasoup from the next
+	// keyframe, so "first packet" alone would count Janus's undecodable packets as joined.
 	let next = 0;
 	const worker = async () => {
 		while (next < bots.length) {
@@ -310,11 +319,11 @@ async function joinPhase(t: Target, rooms: string[], latency: LatencyRecorder): 
 			try {
 				await bot.start();
 				const deadline = performance.now() + 10_000;
-				while (bot.timing.firstPacketMs === undefined && performance.now() < deadline) await sleep(5);
-				if (bot.timing.firstPacketMs !== undefined) {
+				while (bot.timing.firstKeyframeMs === undefined && performance.now() < deadline) await sleep(5);
+				if (bot.timing.firstKeyframeMs !== undefined) {
 					done++;
 					last = performance.now();
-				} else errors.push(`${bot.identity}: no media within 10 s`);
+				} else errors.push(`${bot.identity}: no video keyframe within 10 s`);
 			} catch (error) {
 				errors.push(`${bot.identity}: ${(error as Error).message}`);
 			}
@@ -323,6 +332,8 @@ async function joinPhase(t: Target, rooms: string[], latency: LatencyRecorder): 
 	await Promise.all(Array.from({ length: Math.min(opts.joinConcurrency, bots.length) }, worker));
 	const first = bots.map((b) => b.timing.firstPacketMs).filter((x): x is number => x !== undefined);
 	const kf = bots.map((b) => b.timing.firstKeyframeMs).filter((x): x is number => x !== undefined);
+	const joined = bots.map((b) => b.timing.joinedMs).filter((x): x is number => x !== undefined);
+	const connected = bots.map((b) => b.timing.connectedMs).filter((x): x is number => x !== undefined);
 	await Promise.all(bots.map((b) => b.close()));
 	return {
 		attempted: bots.length,
@@ -332,6 +343,9 @@ async function joinPhase(t: Target, rooms: string[], latency: LatencyRecorder): 
 		firstPacketP50Ms: percentile(first, 50),
 		firstPacketP95Ms: percentile(first, 95),
 		firstKeyframeP50Ms: percentile(kf, 50),
+		firstKeyframeP95Ms: percentile(kf, 95),
+		joinedP50Ms: percentile(joined, 50),
+		connectedP50Ms: percentile(connected, 50),
 		errors: [...new Set(errors)].slice(0, 5),
 	};
 }
@@ -672,8 +686,11 @@ function report(results: TargetResult[], direct: LatencyResult | undefined): { t
 	}
 	out.push(table(rows.map((r) => (r.length < rows[0]!.length ? [...r, ...Array(rows[0]!.length - r.length).fill('')] : r))));
 
-	out.push('\nJoin (subscriber joining a room with a live publisher): connect → first RTP packet; simulcast check');
-	const jrows = [['target', 'joins', 'ok', 'joins/s', 'p50 ms', 'p95 ms', 'keyframe p50', 'simulcast kbps', 'simulcast']];
+	out.push(
+		'\nJoin (subscriber joining a room with a live video publisher, 8 at a time): connect → first RTP packet, → first video keyframe ' +
+			'(what joins/s and ok count), → join answered, → receive connection connected; simulcast check',
+	);
+	const jrows = [['target', 'joins', 'ok', 'joins/s', 'p50 ms', 'p95 ms', 'keyframe p50', 'keyframe p95', 'joined p50', 'connected p50', 'simulcast kbps', 'simulcast']];
 	for (const r of results) {
 		const j = r.join;
 		jrows.push([
@@ -684,6 +701,9 @@ function report(results: TargetResult[], direct: LatencyResult | undefined): { t
 			fmt(j?.firstPacketP50Ms, 0),
 			fmt(j?.firstPacketP95Ms, 0),
 			fmt(j?.firstKeyframeP50Ms, 0),
+			fmt(j?.firstKeyframeP95Ms, 0),
+			fmt(j?.joinedP50Ms, 0),
+			fmt(j?.connectedP50Ms, 0),
 			fmt(r.simulcast?.receivedKbps, 0),
 			r.simulcast ? (r.simulcast.ok ? 'ok' : 'FAILED') : '—',
 		]);
@@ -716,6 +736,8 @@ function report(results: TargetResult[], direct: LatencyResult | undefined): { t
 			latencyAtLowestP50Ms: low?.latencyP50Ms ?? null,
 			joinP50Ms: r?.join?.firstPacketP50Ms ?? null,
 			joinP95Ms: r?.join?.firstPacketP95Ms ?? null,
+			joinKeyframeP50Ms: r?.join?.firstKeyframeP50Ms ?? null,
+			joinKeyframeP95Ms: r?.join?.firstKeyframeP95Ms ?? null,
 			joinsPerS: r?.join?.joinsPerS ?? null,
 			joinSuccess: r?.join?.successRatio ?? null,
 			memPerParticipantMB: c?.memPerParticipantMB ?? null,
@@ -738,7 +760,9 @@ function report(results: TargetResult[], direct: LatencyResult | undefined): { t
 		['latencyAtLowestP50Ms', `latency p50 ms @${lowest} consumers`, 1],
 		['joinP50Ms', 'join → first packet p50 ms', 0],
 		['joinP95Ms', 'join → first packet p95 ms', 0],
-		['joinsPerS', `joins per second (${opts.joinConcurrency} concurrent)`, 1],
+		['joinKeyframeP50Ms', 'join → first video keyframe p50 ms', 0],
+		['joinKeyframeP95Ms', 'join → first video keyframe p95 ms', 0],
+		['joinsPerS', `joins per second to a first keyframe (${opts.joinConcurrency} concurrent)`, 1],
 		['joinSuccess', 'join success ratio', 2],
 		['memPerParticipantMB', `SFU memory per participant MB @${common}`, 2],
 	];

@@ -55,6 +55,8 @@ export interface StreamCounts {
 export interface JoinTiming {
 	/** connect() start → signaling joined (ms). */
 	joinedMs?: number;
+	/** connect() start → the receive connection is connected (ICE and DTLS done) (ms). */
+	connectedMs?: number;
 	/** connect() start → first RTP packet received (ms). */
 	firstPacketMs?: number;
 	/** connect() start → first video keyframe received (ms). */
@@ -439,7 +441,10 @@ export class Bot {
 		if (this.options.subscribe) {
 			const pc = (this.#recvPc = createPeerConnection(connector.localAddress));
 			const hook = (): void => this.#hookReceive(pc);
-			pc.connectionStateChange.subscribe(hook);
+			pc.connectionStateChange.subscribe((state) => {
+				if (state === 'connected' && this.timing.connectedMs === undefined) this.timing.connectedMs = performance.now() - this.#t0;
+				hook();
+			});
 			tasks.push(
 				session.subscribe(pc, (stream) => {
 					this.#streams.set(stream.ssrc, new StreamCounter(stream));

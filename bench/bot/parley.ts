@@ -11,10 +11,11 @@ import {
 	type RequestName,
 	type RequestPayload,
 	type ResponseData,
+	type RtpCapabilities,
 	type ServerToClientEvents,
 } from '../../signaling/protocol/index.ts';
 import type { SessionOptions, SfuConnector, SfuSession } from './connector.ts';
-import { MediasoupSession, type MediasoupSignaling } from './mediasoup.ts';
+import { type Joined, MediasoupSession, type MediasoupSignaling } from './mediasoup.ts';
 
 type ParleySocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -28,12 +29,20 @@ export interface ParleyConnectorOptions {
 	requestTimeoutMs?: number;
 	/** Test seam: runs before each media:connectTransport (e.g. to let ICE complete first). */
 	beforeConnectTransport?: (transportId: string) => Promise<void>;
+	/**
+	 * Join as the browser does (default true): the router capabilities an earlier bot fetched
+	 * are reused (capabilities and join sent together) and room:join brings the receive side.
+	 * False: capabilities, join, createTransport and a consume per producer, one after another.
+	 */
+	fastJoin?: boolean;
 }
 
 export class ParleyConnector implements SfuConnector {
 	readonly name = 'parley';
 	readonly localAddress: string;
 	readonly #options: ParleyConnectorOptions;
+	/** The router capabilities the last bot was given (the browser keeps them as a preloaded Device). */
+	#known: RtpCapabilities | undefined;
 
 	constructor(options: ParleyConnectorOptions) {
 		this.#options = options;
@@ -55,10 +64,15 @@ export class ParleyConnector implements SfuConnector {
 				reject(e);
 			});
 		});
-		return MediasoupSession.open(
-			options.identity,
-			new ParleySignaling(socket, this.#options.requestTimeoutMs ?? 10_000, this.#options.beforeConnectTransport),
-		);
+		const signaling = new ParleySignaling(socket, this.#options.requestTimeoutMs ?? 10_000, this.#options.beforeConnectTransport);
+		const fast = this.#options.fastJoin ?? true;
+		if (fast) signaling.onCapabilities = (capabilities) => (this.#known = capabilities);
+		try {
+			return await MediasoupSession.open(options.identity, signaling, fast ? { receive: options.subscribe, known: this.#known } : {});
+		} catch (error) {
+			socket.disconnect();
+			throw error;
+		}
 	}
 }
 
@@ -66,6 +80,7 @@ class ParleySignaling implements MediasoupSignaling {
 	readonly #socket: ParleySocket;
 	readonly #timeoutMs: number;
 	readonly #beforeConnect: ((transportId: string) => Promise<void>) | undefined;
+	onCapabilities: ((capabilities: RtpCapabilities) => void) | undefined;
 
 	constructor(socket: ParleySocket, timeoutMs: number, beforeConnect?: (transportId: string) => Promise<void>) {
 		this.#socket = socket;
@@ -80,12 +95,15 @@ class ParleySignaling implements MediasoupSignaling {
 	}
 
 	async getRouterRtpCapabilities() {
-		return (await this.#request('media:getRouterRtpCapabilities', {})).rtpCapabilities;
+		const { rtpCapabilities } = await this.#request('media:getRouterRtpCapabilities', {});
+		this.onCapabilities?.(rtpCapabilities);
+		return rtpCapabilities;
 	}
 
-	async join(rtpCapabilities: Parameters<MediasoupSignaling['join']>[0]): Promise<ProducerInfo[]> {
-		const { peers } = await this.#request('room:join', { rtpCapabilities });
-		return peers.flatMap((p) => p.producers);
+	async join(rtpCapabilities: RtpCapabilities, receive: boolean): Promise<Joined> {
+		const answer = await this.#request('room:join', { rtpCapabilities, ...(receive ? { receive } : {}) });
+		const producers: ProducerInfo[] = answer.peers.flatMap((p) => p.producers);
+		return answer.receive ? { producers, receive: answer.receive } : { producers };
 	}
 
 	createTransport(direction: 'send' | 'recv') {

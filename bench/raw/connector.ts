@@ -86,7 +86,7 @@ export class RawMediasoupConnector implements SfuConnector {
 		const call = <T>(method: string, params?: Record<string, unknown>) => this.request<T>(identity, room, method, params);
 		const sig: MediasoupSignaling = {
 			getRouterRtpCapabilities: () => call('getRouterRtpCapabilities'),
-			join: (rtpCapabilities) => call('join', { rtpCapabilities }),
+			join: async (rtpCapabilities) => ({ producers: await call<ProducerInfo[]>('join', { rtpCapabilities }) }),
 			createTransport: (direction) => call('createTransport', { direction }),
 			connectTransport: async (transportId, dtlsParameters) => {
 				await call('connectTransport', { transportId, dtlsParameters });

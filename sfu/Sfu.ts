@@ -6,6 +6,8 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.ts';
 import { InvalidStateError, UnavailableError } from './errors.ts';
+import type { types } from 'mediasoup';
+import { routerCodecs } from './codecs.ts';
 import { Room } from './Room.ts';
 import { WorkerPool } from './WorkerPool.ts';
 import { WorkerLoad } from './placement/WorkerLoad.ts';
@@ -28,6 +30,7 @@ export class Sfu extends EventEmitter<SfuEvents> {
 	#closed = false;
 	/** Why new rooms are refused (draining), or null. */
 	#refuseNewRooms: string | null = null;
+	#capabilities: Promise<types.RtpCapabilities> | null = null;
 
 	private constructor(pool: WorkerPool, config: Config, logger: Logger, placement: PlacementPolicy) {
 		super();
@@ -109,6 +112,30 @@ export class Sfu extends EventEmitter<SfuEvents> {
 		const workers = this.pool.workers.map((worker) => ({ worker, cpuPercent: this.load.get(worker.index)?.cpuPercent ?? null }));
 		return this.#placement.choose({ workers, roomWorkers, ...(avoid !== undefined ? { avoid } : {}) });
 	};
+
+	/**
+	 * The routers' RTP capabilities. Every router is made with the same codecs, so they are the
+	 * same for every room: the lobby loads its media Device from them before the person joins.
+	 * Read from an open room, or once from a router made for the purpose (and closed at once).
+	 */
+	rtpCapabilities(): Promise<types.RtpCapabilities> {
+		for (const room of this.#rooms.values()) if (!room.closed) return Promise.resolve(room.rtpCapabilities);
+		if (!this.#capabilities) {
+			const made = (async () => {
+				await this.pool.whenAny();
+				const worker = this.pool.workers.find((w) => !w.worker.closed) ?? this.pool.workers[0]!;
+				const router = await worker.worker.createRouter({ mediaCodecs: routerCodecs(this.#config.media) });
+				const capabilities = router.rtpCapabilities;
+				router.close();
+				return capabilities;
+			})();
+			made.catch(() => {
+				if (this.#capabilities === made) this.#capabilities = null;
+			});
+			this.#capabilities = made;
+		}
+		return this.#capabilities;
+	}
 
 	/** Refuse to open rooms that are not open yet (running meetings go on); null accepts them again. */
 	refuseNewRooms(reason: string | null): void {

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import jwt from 'jsonwebtoken';
+import type { ServerInfoResponse } from './protocol/index.ts';
 import {
 	connectError,
 	joinRoom,
@@ -55,6 +56,20 @@ describe('handshake', () => {
 	it('accepts a valid token', async () => {
 		const socket = await t.client(t.token({ room: 'hs-ok', identity: 'ok1' }));
 		assert.equal(socket.connected, true);
+		socket.disconnect();
+	});
+});
+
+describe('GET /api/info', () => {
+	it('gives the lobby the routers\' RTP capabilities, the same as a room\'s (before and after a room exists)', async () => {
+		const info = async () => (await (await fetch(`${t.url}/api/info`)).json()) as ServerInfoResponse;
+		const before = await info();
+		assert.ok(before.rtpCapabilities?.codecs?.some((c) => c.mimeType === 'video/VP8'), JSON.stringify(before));
+		const socket = await t.client(t.token({ room: 'info-caps', identity: 'i1' }));
+		const { rtpCapabilities } = await ok(socket, 'media:getRouterRtpCapabilities', {});
+		// The client compares them as JSON (a Device loaded from the lobby's is used as is).
+		assert.equal(JSON.stringify(before.rtpCapabilities), JSON.stringify(rtpCapabilities));
+		assert.equal(JSON.stringify((await info()).rtpCapabilities), JSON.stringify(rtpCapabilities));
 		socket.disconnect();
 	});
 });

@@ -5,7 +5,8 @@ import { useLinkCheck } from './lib/useLinkCheck.ts';
 import { inviteFromUrl, peekToken, randomRoomName, roomFromPath, roomLink, roomPath, tokenFromUrl, validateRoomName } from './lib/route.ts';
 import { takeWarmConnection } from './media/connection.ts';
 import { capture } from './media/devices.ts';
-import { RoomClient } from './media/RoomClient.ts';
+import { preloadDevice, RoomClient } from './media/RoomClient.ts';
+import { wire } from './media/wire.ts';
 import { attachMeeting } from './meeting/attach.ts';
 import { chatResourcesFor } from './components/chat/useChat.ts';
 import type { MeetingClient } from './meeting/MeetingClient.ts';
@@ -46,6 +47,8 @@ export function App() {
 		let cancelled = false;
 		fetchServerInfo().then(
 			(result) => {
+				// The media Device, loaded while the person is in the lobby (a fresh browser's first join waited for it).
+				if (result.rtpCapabilities) preloadDevice(wire.rtpCapabilities(result.rtpCapabilities));
 				if (!cancelled) setInfo(result);
 			},
 			(error: unknown) => {

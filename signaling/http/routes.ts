@@ -6,7 +6,14 @@ import express, { type ErrorRequestHandler, type Request, type Response, type Ro
 import type { Config } from '../../config/index.ts';
 import type { Sfu } from '../../sfu/index.ts';
 import { mintToken } from '../auth/tokens.ts';
-import { DevTokenRequestSchema, ErrorCode, type DevTokenResponse, type ErrorCode as Code } from '../protocol/index.ts';
+import {
+	DevTokenRequestSchema,
+	ErrorCode,
+	type DevTokenResponse,
+	type ErrorCode as Code,
+	type RtpCapabilities,
+	type ServerInfoResponse,
+} from '../protocol/index.ts';
 import { describeZodError } from '../rpc.ts';
 import { devMediaStatsRoute } from './devMediaStats.ts';
 
@@ -17,8 +24,15 @@ export function sendError(res: Response, status: number, code: Code, message: st
 export function apiRouter(config: Config, sfu: Sfu): Router {
 	const router = express.Router();
 
-	router.get('/api/info', (_req: Request, res: Response) => {
-		res.json({ dev: config.dev, publicUrl: config.http.publicUrl });
+	router.get('/api/info', async (req: Request, res: Response) => {
+		const body: ServerInfoResponse = { dev: config.dev, publicUrl: config.http.publicUrl };
+		try {
+			body.rtpCapabilities = (await sfu.rtpCapabilities()) as RtpCapabilities;
+		} catch (error) {
+			// The lobby loads the Device at join time instead.
+			req.log.warn({ err: error }, 'router capabilities unavailable for /api/info');
+		}
+		res.json(body);
 	});
 
 	// Outside dev mode the body is never read: refused at once, connection closed.

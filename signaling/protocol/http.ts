@@ -1,6 +1,15 @@
 /** Bodies of the HTTP API (validated at the edge like the socket events). */
 import { z } from 'zod';
 import { DisplayNameSchema, IdentitySchema, RoomNameSchema } from './identifiers.ts';
+import type { RtpCapabilities } from './media.ts';
+
+/** GET /api/info: what the lobby needs before anyone joins. */
+export interface ServerInfoResponse {
+	dev: boolean;
+	publicUrl: string | undefined;
+	/** The media routers' RTP capabilities (the same for every room): the lobby loads its Device from them. */
+	rtpCapabilities?: RtpCapabilities;
+}
 
 /** POST /api/dev/token (dev mode only). */
 export const DevTokenRequestSchema = z.strictObject({

@@ -10,12 +10,16 @@ import type {
 	LinkCheckResponse,
 	RoomRecordingResponse,
 	RecordingListResponse,
+	RtpCapabilities,
+	ServerInfoResponse,
 } from '../../../signaling/protocol/index.ts';
 import { IDENTITY_PATTERN } from '../../../signaling/protocol/limits.ts';
 
 export interface ServerInfo {
 	dev: boolean;
 	publicUrl: string;
+	/** The media routers' capabilities (the lobby loads the media Device from them). */
+	rtpCapabilities?: RtpCapabilities;
 }
 
 export class ApiError extends Error {
@@ -56,10 +60,11 @@ async function call<T>(path: string, init?: RequestInit): Promise<T> {
 }
 
 export async function fetchServerInfo(): Promise<ServerInfo> {
-	const info = await call<Partial<ServerInfo>>('/api/info');
+	const info = await call<Partial<ServerInfoResponse>>('/api/info');
 	return {
 		dev: info.dev === true,
 		publicUrl: typeof info.publicUrl === 'string' && info.publicUrl ? info.publicUrl : window.location.origin,
+		...(info.rtpCapabilities && typeof info.rtpCapabilities === 'object' ? { rtpCapabilities: info.rtpCapabilities } : {}),
 	};
 }
 

@@ -1,8 +1,8 @@
 /**
  * The mediasoup-client Device. Loading one costs a throw-away RTCPeerConnection and an SDP
- * offer (tens of ms), so one loaded Device is shared by every session with the same router
- * capabilities, and the lobby can load it ahead of time from the capabilities the server
- * sent last time (kept in localStorage).
+ * offer (tens of ms; hundreds in a fresh browser), so one loaded Device is shared by every
+ * session with the same router capabilities, and the lobby loads it ahead of time from the
+ * capabilities in GET /api/info (or those the server sent last time, kept in localStorage).
  */
 import { Device } from 'mediasoup-client';
 import type { types as msc } from 'mediasoup-client';
@@ -43,8 +43,17 @@ export async function preloadedDevice(): Promise<{ key: string; device: Device }
 	return entry.promise.then((device) => ({ key: entry.key, device }), () => null);
 }
 
-/** Warm-up for the lobby: load the Device with the last known router capabilities. */
-export function preloadDevice(): void {
+/**
+ * Warm-up for the lobby: load the Device with the router capabilities the server gave
+ * (GET /api/info), or else with the last known ones (only if nothing is loading yet: the
+ * server's are newer).
+ */
+export function preloadDevice(capabilities?: msc.RtpCapabilities): void {
+	if (capabilities) {
+		loadDevice(capabilities).catch(() => {});
+		return;
+	}
+	if (shared) return;
 	try {
 		const saved = localStorage.getItem(CAPABILITIES_KEY);
 		if (saved) loadDevice(JSON.parse(saved) as msc.RtpCapabilities).catch(() => {});

@@ -154,6 +154,10 @@ test('join latency: click on Join → first remote frame decoded', async ({ part
 		p95: round(percentile(first, 95)),
 		max: round(first[first.length - 1]!),
 		min: round(first[0]!),
+		/** The first join of a fresh browser context (nothing cached: no saved capabilities, a cold WebRTC stack in the page). */
+		firstJoin: round(firstFrame(runs[0]!)!),
+		/** The joins after it (same page: leave, then join again). */
+		later: stats(runs.slice(1).map((r) => firstFrame(r))),
 		decodedByStats: stats(runs.map((r) => r.firstFrameDecodedMs)),
 		presentedByRvfc: stats(runs.map((r) => r.firstFramePresentedMs)),
 		joined: stats(runs.map((r) => r.joinedMs)),
@@ -169,7 +173,10 @@ test('join latency: click on Join → first remote frame decoded', async ({ part
 	const dir = fileURLToPath(new URL('./.artifacts', import.meta.url));
 	mkdirSync(dir, { recursive: true });
 	writeFileSync(`${dir}/join-timing.json`, `${JSON.stringify(summary, null, 2)}\n`);
-	console.log(`  join → first remote frame decoded: p50 ${summary.p50} ms, p95 ${summary.p95} ms, max ${summary.max} ms (goal < 350 ms)`);
+	console.log(
+		`  join → first remote frame decoded: p50 ${summary.p50} ms, p95 ${summary.p95} ms, max ${summary.max} ms (goal ≤ 250 ms); ` +
+			`first join of a fresh context ${summary.firstJoin} ms, later joins p50 ${summary.later?.p50} / p95 ${summary.later?.p95} ms`,
+	);
 
 	// Loosened from 1500 ms at the end of the session that landed issues 8/10–14 work: two runs
 	// measured p95 1642 and 2063 ms (p50 792/873 ms, was ~300 ms). Not a code regression: the

@@ -340,6 +340,8 @@ export function createParleyServer(options: ParleyServerOptions): ParleyHttpServ
 				});
 			});
 			await cluster?.start(address.port);
+			// Drained: the rooms move at once (the next connection for each is placed on another node).
+			if (cluster) ops.drainer.on('ending', () => void cluster.placement.releaseAll());
 			cluster?.placement.on('lost', (room) => {
 				// Another node hosts the room now: its people reconnect (through the load balancer) there.
 				io.local.to(roomChannels(room)).emit('session:ended', { reason: 'server-shutdown' });

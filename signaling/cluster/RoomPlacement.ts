@@ -111,6 +111,18 @@ export class RoomPlacement extends EventEmitter<RoomPlacementEvents> {
 		this.#held.add(room);
 	}
 
+	/**
+	 * Give up every room this node hosts (a drained node ending its meetings): their people,
+	 * reconnecting, are placed on another node at once instead of being sent back here.
+	 */
+	async releaseAll(): Promise<void> {
+		const { redis, registry, log } = this.#options;
+		const rooms = [...this.#held];
+		this.#held.clear();
+		await Promise.all(rooms.map((room) => redis.eval(RELEASE, 1, this.#key(room), registry.id).catch(() => undefined)));
+		if (rooms.length > 0) log.info({ rooms: rooms.length }, 'cluster: rooms released (drained)');
+	}
+
 	close(): void {
 		if (this.#closed) return;
 		this.#closed = true;

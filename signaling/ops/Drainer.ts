@@ -13,6 +13,8 @@ import type { ParleyServer } from '../session.ts';
 
 export type DrainerEvents = {
 	draining: [graceMs: number];
+	/** The remaining meetings are about to be ended (the grace period is over, or they emptied). */
+	ending: [];
 	/** Every meeting ended (by itself or at the end of the grace period). */
 	drained: [];
 };
@@ -108,6 +110,7 @@ export class Drainer extends EventEmitter<DrainerEvents> {
 		if (peers > 0) {
 			this.#log.warn({ peers, rooms: this.#sfu.rooms.size }, 'drain grace period over: ending the remaining meetings');
 		} else this.#log.info('drained: no meetings left');
+		this.emit('ending');
 		this.#io.local.emit('session:ended', { reason: 'server-shutdown' });
 		for (const room of [...this.#sfu.rooms.values()]) room.close();
 		this.#io.local.disconnectSockets(true);

@@ -78,6 +78,17 @@ export class MediaSession {
 		mark(loaded ? 'joined-prepared' : 'joined');
 		this.#ctx.joined(joinAnswer);
 		this.#ctx.stats.start(generation);
+		const publishers = this.#ctx.publishers.filter((p) => p.wantsToSend());
+		// A restore: the others see nothing of this participant until it publishes again, so its
+		// first negotiation goes out before anything else here. Video first: its first frame at
+		// the others waits for an encoder start and a keyframe, audio's first packet for neither
+		// (mediasoup-client negotiates producers one by one).
+		let publishing: Promise<void> = Promise.resolve();
+		if (restore) {
+			if (loaded && prepared?.send) transports.adoptSend(prepared.send, generation);
+			const videoFirst = [...publishers].sort((a, b) => Number(a.source === 'microphone') - Number(b.source === 'microphone'));
+			if (videoFirst.length) publishing = this.#publish(videoFirst, generation);
+		}
 		// Receive first: it is what the person waits for. The join answer brought the receive
 		// transport and the consumers of everyone here (one negotiation, no more round trips).
 		const { receive } = joinAnswer;
@@ -91,15 +102,8 @@ export class MediaSession {
 		// The send transport is requested alongside, but producing (encoder start-up is CPU-heavy)
 		// waits until the consumers of the people already here are set up, or a short while at most.
 		const recv = opened ? null : this.#ctx.signaling.request('media:createTransport', { direction: 'recv' });
-		const publishers = this.#ctx.publishers.filter((p) => p.wantsToSend());
-		if (loaded && prepared?.send) transports.adoptSend(prepared.send, generation);
 		if (publishers.length) transports.ensureSend().catch(() => {});
 		if (restore) {
-			// The others see nothing of this participant until it publishes again: do not wait.
-			// Video first: its first frame at the others waits for an encoder start and a keyframe,
-			// audio's first packet for neither (mediasoup-client negotiates producers one by one).
-			const videoFirst = [...publishers].sort((a, b) => Number(a.source === 'microphone') - Number(b.source === 'microphone'));
-			const publishing = videoFirst.length ? this.#publish(videoFirst, generation) : Promise.resolve();
 			const transport = opened ?? (await this.#openRecv(recv, generation));
 			if (!transport) return;
 			await Promise.all([this.#receiving(transport), publishing]);

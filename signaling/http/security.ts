@@ -1,6 +1,7 @@
 /**
  * Security headers for every answer (helmet): a strict Content-Security-Policy that the
- * built client passes (no inline script or style, only this origin), no framing by other
+ * built client passes (no inline script or style, only this origin; WebAssembly may be
+ * compiled, for the background effect's model), no framing by other
  * sites, no referrer (the page may be opened with a join token in its address).
  */
 import helmet from 'helmet';
@@ -12,7 +13,9 @@ export function securityHeaders(): RequestHandler {
 			useDefaults: false,
 			directives: {
 				defaultSrc: ["'self'"],
-				scriptSrc: ["'self'"],
+				// The background effect's model runtime is WebAssembly (served from this origin):
+				// compiling it needs 'wasm-unsafe-eval' (it allows no eval() of JavaScript).
+				scriptSrc: ["'self'", "'wasm-unsafe-eval'"],
 				scriptSrcAttr: ["'none'"],
 				styleSrc: ["'self'"],
 				// The favicon is a data: URL; image previews of attachments may be blobs.

@@ -8,6 +8,7 @@ import { useEffect, useId, useRef, useState, useSyncExternalStore } from 'react'
 import type { DeviceLists, MediaDeviceOption } from '../media/devices.ts';
 import type { LocalMedia, RoomClient } from '../media/RoomClient.ts';
 import { onSpeakerChange, setSpeakerId, speakerId } from '../media/speaker.ts';
+import { BackgroundPicker } from './BackgroundPicker.tsx';
 import { Dialog } from './Dialog.tsx';
 import { ChevronUpIcon } from './Icons.tsx';
 
@@ -83,6 +84,9 @@ export function DeviceSettings({ client, local, devices, group }: { client: Room
 					testId="call-camera-select"
 					none="No camera found"
 				/>
+			)}
+			{group !== 'microphone' && (
+				<BackgroundPicker value={local.background} onChange={(mode) => void client.setBackground(mode)} testId="call-background-select" />
 			)}
 		</div>
 	);

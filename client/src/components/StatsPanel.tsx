@@ -1,5 +1,6 @@
 /** One's own connection in numbers, refreshed every second while open. */
 import { useEffect, useState } from 'react';
+import type { ProcessorStats } from '../media/background/BackgroundProcessor.ts';
 import type { RoomClient } from '../media/RoomClient.ts';
 import { describePath, StatsSampler, type StatsSummary } from '../media/stats.ts';
 import { CloseIcon } from './Icons.tsx';
@@ -21,6 +22,7 @@ function layer(l: { spatialLayer: number | null; temporalLayer: number | null } 
 
 export function StatsPanel({ client, onClose }: { client: RoomClient; onClose: () => void }) {
 	const [stats, setStats] = useState<StatsSummary | null>(null);
+	const [effect, setEffect] = useState<ProcessorStats | null>(null);
 
 	useEffect(() => {
 		const sampler = new StatsSampler();
@@ -29,6 +31,7 @@ export function StatsPanel({ client, onClose }: { client: RoomClient; onClose: (
 			const { send, recv } = await client.getTransportStats();
 			if (stopped) return;
 			setStats(sampler.sample(send, recv, client.describeConsumers()));
+			setEffect(client.backgroundStats());
 		};
 		void poll();
 		const timer = setInterval(() => void poll(), POLL_MS);
@@ -66,6 +69,23 @@ export function StatsPanel({ client, onClose }: { client: RoomClient; onClose: (
 						<dd data-testid="stats-rtt">{ms(stats.send.rttMs ?? stats.recv.rttMs)}</dd>
 						<dt>Loss</dt>
 						<dd>{pct(stats.send.lossPercent)}</dd>
+						{effect && (
+							<>
+								<dt>Background</dt>
+								<dd
+									data-testid="stats-background"
+									data-fps={effect.fps}
+									data-ms={effect.msPerFrame ?? ''}
+									data-model-fps={effect.modelFps}
+									data-model-ms={effect.modelMs ?? ''}
+								>
+									{effect.mode === 'blur' ? 'blur' : 'picture'}
+									{effect.ready
+										? `: ${effect.fps} fps at ${effect.width}×${effect.height}, ${effect.msPerFrame ?? '–'} ms/frame; model ${effect.modelMs ?? '–'} ms, ${effect.modelFps}/s (in a worker)`
+										: ' (starting…)'}
+								</dd>
+							</>
+						)}
 					</dl>
 					{stats.send.video.length > 0 && (
 						<table>

@@ -1,7 +1,7 @@
 /** Small preferences kept in localStorage (missing or blocked storage is not an error). */
 const PREFIX = 'parley.';
 
-export function load(key: 'displayName' | 'cameraId' | 'microphoneId' | 'cameraOn' | 'micOn'): string | null {
+export function load(key: 'displayName' | 'cameraId' | 'microphoneId' | 'cameraOn' | 'micOn' | 'background'): string | null {
 	try {
 		return window.localStorage.getItem(PREFIX + key);
 	} catch {
@@ -9,7 +9,7 @@ export function load(key: 'displayName' | 'cameraId' | 'microphoneId' | 'cameraO
 	}
 }
 
-export function save(key: 'displayName' | 'cameraId' | 'microphoneId' | 'cameraOn' | 'micOn', value: string): void {
+export function save(key: 'displayName' | 'cameraId' | 'microphoneId' | 'cameraOn' | 'micOn' | 'background', value: string): void {
 	try {
 		window.localStorage.setItem(PREFIX + key, value);
 	} catch {

@@ -12,6 +12,10 @@
  * producer (`replaceTrack`: no renegotiation, the others keep the same consumer). A device
  * that disappears mid-call (unplugged) is replaced by another one of its kind, and the
  * person is told which; with none left, the source turns off and says so.
+ *
+ * A camera may have an effect (the background blur): the producer and the preview then get
+ * the effect's processed track, fed from the camera track; turning it on or off is a
+ * `replaceTrack` too.
  */
 import type { types as msc } from 'mediasoup-client';
 import { describeTrack, otherDevice, stopTrack, type TrackDevice } from './devices.ts';
@@ -35,6 +39,16 @@ export interface PublisherSpec {
 	afterProduce?(producer: LocalProducer): void;
 	/** A capture device (camera, microphone): switchable, and replaced by another one when it disappears. */
 	device?: { kind: 'audioinput' | 'videoinput'; noun: 'camera' | 'microphone' };
+}
+
+/** Turns a captured track into the one that is sent and previewed (e.g. the background effect). */
+export interface TrackEffect {
+	/** The processed track for this input (the same one for every input: switching devices keeps it). */
+	attach(track: MediaStreamTrack): MediaStreamTrack;
+	/** The input is gone (camera off): the processed track ends; a later attach makes a new one. */
+	detach(): void;
+	/** Stop for good. */
+	close(): void;
 }
 
 export interface PublisherContext {
@@ -63,6 +77,7 @@ export class Publisher {
 	#serverPaused = false;
 	#queue: Promise<void> = Promise.resolve();
 	#busy = 0;
+	#effect: TrackEffect | null = null;
 
 	constructor(spec: PublisherSpec, ctx: PublisherContext, track: MediaStreamTrack | null, on: boolean, deviceId?: string) {
 		this.source = spec.source;
@@ -76,8 +91,9 @@ export class Publisher {
 		if (this.#track) this.#watchEnd(this.#track);
 	}
 
+	/** What is sent and previewed: the effect's processed track when there is one. */
 	get track(): MediaStreamTrack | null {
-		return this.#track;
+		return this.#outgoing(this.#track);
 	}
 
 	get on(): boolean {
@@ -145,6 +161,23 @@ export class Publisher {
 		}, false);
 	}
 
+	/**
+	 * Use this effect (null: none) from now on: the producer's track is swapped (no
+	 * renegotiation); the previous effect is closed.
+	 */
+	setEffect(effect: TrackEffect | null): Promise<void> {
+		return this.#enqueue(async () => {
+			const old = this.#effect;
+			if (old === effect) return;
+			this.#effect = this.#ctx.closed() ? null : effect;
+			const producer = this.producer;
+			const track = this.#outgoing(this.#publishable());
+			if (producer && track && producer.track !== track) await producer.replaceTrack({ track });
+			old?.close();
+			this.#ctx.changed();
+		}, false);
+	}
+
 	/** The session ended (reconnect or close): the producer is gone, the track stays. */
 	reset(): void {
 		this.#producer?.close();
@@ -154,6 +187,8 @@ export class Publisher {
 
 	close(): void {
 		this.reset();
+		this.#effect?.close();
+		this.#effect = null;
 		stopTrack(this.#track);
 		this.#track = null;
 		this.#on = false;
@@ -161,6 +196,10 @@ export class Publisher {
 
 	#live(track: MediaStreamTrack | null): track is MediaStreamTrack {
 		return !!track && track.readyState === 'live';
+	}
+
+	#outgoing(track: MediaStreamTrack | null): MediaStreamTrack | null {
+		return track && this.#effect && this.#live(track) ? this.#effect.attach(track) : track;
 	}
 
 	#publishable(): MediaStreamTrack | null {
@@ -193,7 +232,7 @@ export class Publisher {
 		const paused = !this.#on;
 		const dimensions = track.kind === 'video' ? trackDimensions(track) : null;
 		const producer = await transport.produce<ProducerAppData>({
-			track,
+			track: this.#outgoing(track) ?? track,
 			...this.#spec.produceOptions(),
 			stopTracks: false,
 			appData: { source: this.source, paused, ...(dimensions ? { dimensions } : {}) },
@@ -262,6 +301,8 @@ export class Publisher {
 		producer?.close();
 		stopTrack(this.#track);
 		this.#track = null;
+		// The effect stops its processed track (and work) until the next capture.
+		this.#effect?.detach();
 		this.#ctx.changed();
 		if (producer && this.#ctx.joined()) this.#closeOnServer(producer);
 	}
@@ -301,9 +342,10 @@ export class Publisher {
 		const old = this.#track;
 		if (this.#spec.pauseWhenOff) track.enabled = this.#on;
 		const producer = this.producer;
-		if (producer) {
+		const outgoing = this.#outgoing(track) ?? track;
+		if (producer && producer.track !== outgoing) {
 			try {
-				await producer.replaceTrack({ track });
+				await producer.replaceTrack({ track: outgoing });
 			} catch (error) {
 				track.stop();
 				throw error;

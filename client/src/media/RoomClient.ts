@@ -11,7 +11,10 @@
 import type { PeerQuality } from '../../../signaling/protocol/index.ts';
 import type { ChatSocket } from '../chat/ChatClient.ts';
 import { DeviceWatcher } from './DeviceWatcher.ts';
-import { save } from '../lib/storage.ts';
+import { load, save } from '../lib/storage.ts';
+import { parseBackgroundMode, type BackgroundMode } from './background/background.ts';
+import type { ProcessorStats } from './background/BackgroundProcessor.ts';
+import { CameraBackground } from './background/CameraBackground.ts';
 import { Dynacast } from './Dynacast.ts';
 import { RoomError, toRoomError } from './errors.ts';
 import { deferred, Epoch, mark } from './marks.ts';
@@ -59,6 +62,7 @@ export class RoomClient {
 	readonly #stats: MediaStats;
 	readonly #mic: Publisher;
 	readonly #camera: Publisher;
+	readonly #background: CameraBackground;
 	readonly #screen: Publisher;
 	readonly #devices: DeviceWatcher;
 	readonly #session: MediaSession;
@@ -141,6 +145,7 @@ export class RoomClient {
 			},
 		});
 		this.#store = new RoomStore(() => this.#snapshot());
+		this.#background = new CameraBackground(this.#camera, parseBackgroundMode(load('background')), { notice, changed: () => this.#changed() });
 	}
 
 	// ---- React binding -------------------------------------------------------------
@@ -175,6 +180,7 @@ export class RoomClient {
 				screenBusy: this.#screen.busy,
 				microphoneId: this.#mic.deviceId ?? null,
 				cameraId: this.#camera.deviceId ?? null,
+				background: this.#background?.mode ?? 'none',
 			},
 			devices: this.#devices?.lists ?? { cameras: [], microphones: [], speakers: [] },
 			error: this.#error,
@@ -294,6 +300,7 @@ export class RoomClient {
 		this.#teardownSession();
 		this.#signaling.close();
 		this.#devices.close();
+		this.#background.close();
 		for (const p of [this.#mic, this.#camera, this.#screen]) p.close();
 		this.#store.close();
 		this.#status = 'closed';
@@ -332,6 +339,16 @@ export class RoomClient {
 		save(kind === 'microphone' ? 'microphoneId' : 'cameraId', deviceId);
 		await (kind === 'microphone' ? this.#mic : this.#camera).switchDevice(deviceId);
 		void this.#devices.refresh();
+	}
+
+	/** Background blur, a picture or none (remembered): the camera's track is swapped, nothing renegotiated. */
+	setBackground(mode: BackgroundMode): Promise<void> {
+		return this.#background.set(mode);
+	}
+
+	/** The background effect's frames per second and cost (null without one). */
+	backgroundStats(): ProcessorStats | null {
+		return this.#background.stats();
 	}
 
 	/** Share a screen, window or tab (the browser asks which), or stop sharing (also via the browser's own button). */

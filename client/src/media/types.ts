@@ -3,6 +3,7 @@ import type { types as msc } from 'mediasoup-client';
 import type { Manager } from 'socket.io-client';
 import type { MediaSource, PeerQuality } from '../../../signaling/protocol/index.ts';
 import type { DeviceLists } from './devices.ts';
+import type { BackgroundMode } from './background/background.ts';
 
 export type RoomStatus = 'connecting' | 'joined' | 'reconnecting' | 'closed';
 
@@ -68,6 +69,8 @@ export interface LocalMedia {
 	/** The microphone and camera in use (or chosen for the next time they turn on). */
 	microphoneId: string | null;
 	cameraId: string | null;
+	/** The camera's background effect in use. */
+	background: BackgroundMode;
 }
 
 export interface RoomSnapshot {

@@ -4,12 +4,15 @@
  */
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { CameraIcon, CameraOffIcon, MicIcon, MicOffIcon } from '../components/Icons.tsx';
+import { BackgroundPicker } from '../components/BackgroundPicker.tsx';
 import { LobbyDevicePickers } from '../components/LobbyDevicePickers.tsx';
 import { LobbyMessages } from '../components/LobbyMessages.tsx';
 import { MicLevel } from '../components/MicLevel.tsx';
 import type { ServerInfo } from '../lib/api.ts';
 import type { LinkState } from '../lib/useLinkCheck.ts';
+import { useBackgroundPreview } from '../lib/useBackgroundPreview.ts';
 import { useLobbyMedia, type PreviewTracks } from '../lib/useLobbyMedia.ts';
+import { parseBackgroundMode } from '../media/background/background.ts';
 import { useRoomRecording } from '../lib/useRoomRecording.ts';
 import { validateRoomName } from '../lib/route.ts';
 import { load, save } from '../lib/storage.ts';
@@ -56,6 +59,9 @@ export function JoinPage(props: JoinPageProps) {
 	const [joining, setJoining] = useState(false);
 	const [joinError, setJoinError] = useState<string | null>(null);
 	const [touched, setTouched] = useState(false);
+	// The background effect (remembered; the call starts with the same one).
+	const [background, setBackground] = useState(() => parseBackgroundMode(load('background')));
+	const preview = useBackgroundPreview(videoTrack, background);
 	const mounted = useRef(true);
 	const previewRef = useRef<HTMLVideoElement>(null);
 
@@ -83,9 +89,9 @@ export function JoinPage(props: JoinPageProps) {
 	useEffect(() => {
 		const video = previewRef.current;
 		if (!video) return;
-		video.srcObject = videoTrack ? new MediaStream([videoTrack]) : null;
-		if (videoTrack) video.play().catch(() => {});
-	}, [videoTrack]);
+		video.srcObject = preview.track ? new MediaStream([preview.track]) : null;
+		if (preview.track) video.play().catch(() => {});
+	}, [preview.track]);
 
 	const trimmedName = name.trim();
 	const nameError = trimmedName ? (trimmedName.length > 64 ? 'At most 64 characters.' : null) : 'Enter your name.';
@@ -141,6 +147,7 @@ export function JoinPage(props: JoinPageProps) {
 							ref={previewRef}
 							className={`preview-video mirrored${previewOn ? '' : ' hidden'}`}
 							data-testid="preview-video"
+							data-background={preview.track === videoTrack ? 'none' : preview.ready ? background : 'starting'}
 							muted
 							autoPlay
 							playsInline
@@ -190,6 +197,19 @@ export function JoinPage(props: JoinPageProps) {
 						onPickMicrophone={(id) => void media.pickMicrophone(id)}
 						onPickSpeaker={media.pickSpeaker}
 					/>
+					<BackgroundPicker
+						value={background}
+						onChange={(mode) => {
+							setBackground(mode);
+							save('background', mode);
+						}}
+						testId="background-select"
+					/>
+					{preview.error && (
+						<p className="field-error" role="status" data-testid="background-error">
+							{background === 'blur' ? 'Background blur' : 'The background picture'} is not available: {preview.error}. Your camera is shown as it is.
+						</p>
+					)}
 				</section>
 
 				<section className="join-panel">

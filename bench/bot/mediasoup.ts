@@ -158,6 +158,8 @@ export class MediasoupSession implements SfuSession {
 		// Consumes are serialized: each one renegotiates the receive connection.
 		let queue: Promise<void> = Promise.resolve();
 		const negotiate = (consumers: ConsumerOptions[]): Promise<void> => {
+			// Nothing to receive yet (the first in the room): an offer without media sections has no fingerprint to connect with.
+			if (consumers.length === 0) return queue;
 			queue = queue.then(async () => {
 				// Resumed ahead of the negotiation: the SFU asks for a keyframe once the transport connects.
 				const resumed = Promise.all(consumers.map((c) => this.#sig.resumeConsumer(c.id)));

@@ -16,6 +16,12 @@ import { BACKGROUND_ASSETS, type EffectMode, type FromWorker, type ToWorker, typ
 
 /** Wider cameras are processed (and sent) at this width while the effect is on: the cost grows with the pixels. */
 const MAX_WIDTH = 640;
+/**
+ * The worker is fed at most this many frames a second: each frame passes through the page's
+ * thread on its way in and out (Chromium's MediaStreamTrackProcessor and Generator live on
+ * the page), so fewer frames keep the page freer; the model cannot keep up with more here.
+ */
+const MAX_FPS = 15;
 /** The model runs at most this often (~15 times a second); frames in between reuse its last mask. */
 const MODEL_INTERVAL_MS = 66;
 
@@ -132,14 +138,14 @@ export class BackgroundProcessor implements TrackEffect {
 	}
 
 	/**
-	 * The effect works at most MAX_WIDTH wide: its clone of the camera asks for that size (the
-	 * browser scales it before handing frames out, cheaply) instead of the worker converting a
-	 * larger frame every time. The camera track itself keeps its size.
+	 * The effect works at most MAX_WIDTH wide and MAX_FPS: its clone of the camera asks for that
+	 * (the browser scales and drops frames before handing them out, cheaply) instead of the
+	 * worker converting larger frames. The camera track itself keeps its size and rate.
 	 */
 	#captureSmall(input: MediaStreamTrack): void {
 		const { width, height } = input.getSettings();
-		if (!width || !height || width <= MAX_WIDTH) return;
-		input.applyConstraints({ ...input.getConstraints(), width: { ideal: MAX_WIDTH }, height: { ideal: Math.round((MAX_WIDTH * height) / width) } }).catch(() => {});
+		const smaller = width && height && width > MAX_WIDTH ? { width: { ideal: MAX_WIDTH }, height: { ideal: Math.round((MAX_WIDTH * height) / width) } } : {};
+		input.applyConstraints({ ...input.getConstraints(), ...smaller, frameRate: { max: MAX_FPS } }).catch(() => {});
 	}
 
 	#post(message: ToWorker, transfer: Transferable[] = []): void {

@@ -118,22 +118,33 @@ test('an invalid invitation token is reported in the lobby, before Join (dev mod
 	await expect(guest.page.getByTestId('join-button')).toBeEnabled();
 });
 
-test('changed router capabilities (stale cache from an earlier visit) still give a working call', async ({ participant }) => {
+test('changed router capabilities (stale in the lobby, as after a server upgrade) still give a working call', async ({ participant }) => {
 	const room = uniqueRoom('caps');
 	const host = await participant('Host');
 	const guest = await participant('Guest');
 	await join(host.page, { room, name: 'Host' });
 
-	// A first visit stores the router capabilities; make them stale (as after a server upgrade).
+	// A first visit stores the router capabilities; make them stale (as after a server upgrade),
+	// both those kept from the earlier visit and those the lobby gets from GET /api/info.
 	await join(guest.page, { room, name: 'Guest' });
 	await leave(guest.page);
+	type Caps = { codecs: unknown[] };
 	await guest.page.evaluate(() => {
 		const storage = (globalThis as unknown as { localStorage: { getItem(k: string): string | null; setItem(k: string, v: string): void } })
 			.localStorage;
-		const caps = JSON.parse(storage.getItem('parley.routerRtpCapabilities') ?? 'null') as { codecs: unknown[] } | null;
+		const caps = JSON.parse(storage.getItem('parley.routerRtpCapabilities') ?? 'null') as Caps | null;
 		if (!caps) throw new Error('no cached capabilities');
 		caps.codecs = caps.codecs.slice(0, -1);
 		storage.setItem('parley.routerRtpCapabilities', JSON.stringify(caps));
+	});
+	let staleInfo = 0;
+	await guest.page.route('**/api/info', async (route) => {
+		const response = await route.fetch();
+		const info = (await response.json()) as { rtpCapabilities?: Caps };
+		if (!info.rtpCapabilities) throw new Error('GET /api/info gave no router capabilities');
+		info.rtpCapabilities.codecs = info.rtpCapabilities.codecs.slice(0, -1);
+		staleInfo++;
+		await route.fulfill({ response, json: info });
 	});
 	await guest.page.reload();
 
@@ -144,6 +155,7 @@ test('changed router capabilities (stale cache from an earlier visit) still give
 				'parley:capabilities-changed',
 			).length,
 	);
+	expect(staleInfo, 'the lobby asked GET /api/info').toBeGreaterThan(0);
 	expect(changed, 'the client noticed the changed capabilities').toBe(1);
 	await expect(remoteTile(guest.page, 'Host')).toHaveAttribute('data-video', 'on');
 	await expectMediaFlowing(guest.page, 'Guest receiving Host');

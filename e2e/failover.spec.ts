@@ -46,6 +46,8 @@ interface AdminView {
 interface Sample {
 	t: number;
 	status: string;
+	/** What this page sends: camera frames encoded and video packets sent (all layers). */
+	out: { frames: number; packets: number };
 	/** frames: video frames decoded; vpackets: video packets received; plis: keyframe requests sent; packets: audio packets. */
 	peers: Record<string, { video: string | null; frames: number; vpackets: number; plis: number; audio: string | null; packets: number }>;
 }
@@ -79,9 +81,14 @@ function startMonitor(): void {
 	const sample = async (): Promise<void> => {
 		const counters = new Map<string, number>();
 		const videoExtra = new Map<string, { vpackets: number; plis: number }>();
+		const out = { frames: 0, packets: 0 };
 		for (const pc of g.__parleyTestPcs ?? []) {
 			if (pc.connectionState === 'closed') continue;
 			(await pc.getStats()).forEach((e: StatsEntry) => {
+				if (e.type === 'outbound-rtp' && e.kind === 'video') {
+					out.frames = Math.max(out.frames, Number(e.framesEncoded ?? 0));
+					out.packets += Number(e.packetsSent ?? 0);
+				}
 				if (e.type !== 'inbound-rtp' || e.mid === 'probator') return;
 				counters.set(String(e.trackIdentifier), Number(e.kind === 'video' ? (e.framesDecoded ?? 0) : (e.packetsReceived ?? 0)));
 				if (e.kind === 'video') videoExtra.set(String(e.trackIdentifier), { vpackets: Number(e.packetsReceived ?? 0), plis: Number(e.pliCount ?? 0) });
@@ -102,7 +109,7 @@ function startMonitor(): void {
 			if (!id || !track) continue;
 			Object.assign(entry(id), { audio: track.id, packets: counters.get(track.id) ?? 0 });
 		}
-		monitor.samples.push({ t: Date.now(), status: status(), peers });
+		monitor.samples.push({ t: Date.now(), status: status(), out, peers });
 		if (monitor.samples.length > 600) monitor.samples.splice(0, 100);
 	};
 	const loop = (): void => {
@@ -134,6 +141,14 @@ interface PageResult {
 	phases?: Record<string, number>;
 	/** Stayers: when that longest stretch ended (ms from the kill). */
 	stayerGapEndsMs?: number;
+	/**
+	 * Where a stayer's stall is (same window): the longest stretch without a new video packet
+	 * from the other stayer, and without a new frame encoded by this page's own camera.
+	 */
+	stayerPacketGapMs?: number;
+	ownEncodeGapMs?: number;
+	/** Stayers, from 2 s before the kill until media is back: [ms from the kill, the other's frames decoded, its packets received, keyframe requests sent, own frames encoded]. */
+	trace?: number[][];
 }
 
 /** Longest stretch without a new frame on `track` from `peer` in [from, to]; Infinity if the track changed. */
@@ -157,6 +172,20 @@ function gapOf(samples: Sample[], peer: string, track: string | null, from: numb
 	}
 	if (to - last > gap) [gap, endsAt] = [to - last, to];
 	return { gap, endsAt };
+}
+
+/** Longest stretch in [from, to] without `value` advancing (ms; a -1 value never advances). */
+function counterGap(samples: Sample[], value: (s: Sample) => number, from: number, to: number): number {
+	const window = samples.filter((s) => s.t >= from && s.t <= to);
+	let [last, v, gap] = [from, window[0] ? value(window[0]) : 0, 0];
+	for (const s of window) {
+		const x = value(s);
+		if (x > v) {
+			gap = Math.max(gap, s.t - last);
+			[last, v] = [s.t, x];
+		}
+	}
+	return Math.max(gap, to - last);
 }
 
 /**
@@ -226,7 +255,16 @@ function analyse(
 		sawReconnecting: firstReconnecting >= 0,
 		stayerGapMs: stayerPeer ? longestGap(monitor.samples, stayerPeer, track, t0, until) : null,
 		stayerGapBeforeMs: stayerPeer ? longestGap(monitor.samples, stayerPeer, track, t0 - 2000, t0) : null,
-		...(stayerPeer ? { stayerGapEndsMs: gapOf(monitor.samples, stayerPeer, track, t0, until).endsAt - t0 } : {}),
+		...(stayerPeer
+			? {
+					stayerGapEndsMs: gapOf(monitor.samples, stayerPeer, track, t0, until).endsAt - t0,
+					stayerPacketGapMs: counterGap(monitor.samples, (s) => (s.peers[stayerPeer]?.video === track ? (s.peers[stayerPeer]?.vpackets ?? 0) : -1), t0, until),
+					ownEncodeGapMs: counterGap(monitor.samples, (s) => s.out.frames, t0, until),
+					trace: monitor.samples
+						.filter((s) => s.t >= t0 - 2000 && s.t <= until)
+						.map((s) => [s.t - t0, s.peers[stayerPeer]?.frames ?? 0, s.peers[stayerPeer]?.vpackets ?? 0, s.peers[stayerPeer]?.plis ?? 0, s.out.frames]),
+				}
+			: {}),
 	};
 }
 
@@ -367,7 +405,8 @@ const STEPS = ['media-reconnect-received', 'media-transports-closed', 'joined-pr
 function breakdown(r: PageResult): string {
 	const own = STEPS.filter((s) => r.phases?.[s] !== undefined).map((s) => `${s} ${r.phases![s]}`);
 	const remote = Object.entries(r.perPeer).map(([n, p]) => `${n} video ${p.videoMs ?? '-'} audio ${p.audioMs ?? '-'}`);
-	return [...own, ...remote].join(', ');
+	const stall = r.stayerGapMs === null ? [] : [`stayer stall ${r.stayerGapMs} (before ${r.stayerGapBeforeMs}; packets ${r.stayerPacketGapMs}, own encoder ${r.ownEncodeGapMs}, ends ${r.stayerGapEndsMs})`];
+	return [...own, ...remote, ...stall].join(', ');
 }
 
 function writeResults(results: KillResult[]): void {

@@ -66,8 +66,9 @@ export class MediaSession {
 	async start(restore = false, prepared?: PreparedMedia): Promise<void> {
 		const { epoch, transports, remote } = this.#ctx;
 		const generation = epoch.bump();
-		if (this.#ctx.admission) {
-			// Waiting room: the media join waits until a host lets this connection in.
+		// Waiting room: the media join waits until a host lets this connection in (a moved session
+		// is on a connection that is in already).
+		if (this.#ctx.admission && !prepared) {
 			await this.#ctx.admission();
 			if (!epoch.isCurrent(generation)) return;
 		}
@@ -119,19 +120,29 @@ export class MediaSession {
 		await this.#publish(publishers, generation);
 	}
 
-	/** Forget everything tied to the server-side session (for a reconnect or close); local tracks stay. */
-	teardown(): void {
+	/**
+	 * Forget everything tied to the server-side session (for a reconnect or close); local tracks
+	 * stay. The transports close with it, or (`deferClose`: a moved session, whose new
+	 * transports start first) when the returned function is called.
+	 */
+	teardown(deferClose = false): () => void {
 		this.#ctx.epoch.bump();
 		this.#up = false;
-		// Transports first: closing one closes its producers and consumers with it. Closed one by
-		// one first, each would be an SDP renegotiation of a connection about to go anyway
-		// (0.1-0.4 s of a busy page's time before a moved session could start).
-		this.#ctx.transports.reset();
-		mark('media-transports-closed');
-		for (const p of this.#ctx.publishers) p.reset();
+		// Closing a transport closes its producers and consumers with it. Closed one by one first,
+		// each would be an SDP renegotiation of a connection about to go anyway (0.1-0.4 s of a
+		// busy page's time before a moved session could start): they are only forgotten here.
+		const close = this.#ctx.transports.detach();
+		for (const p of this.#ctx.publishers) p.reset(true);
 		this.#ctx.dynacast.reset();
 		this.#ctx.stats.stop();
-		this.#ctx.remote.reset();
+		this.#ctx.remote.reset(true);
+		const closeTransports = (): void => {
+			close();
+			mark('media-transports-closed');
+		};
+		if (deferClose) return closeTransports;
+		closeTransports();
+		return () => undefined;
 	}
 
 	/** The receive transport from the createTransport answer (null if the session moved on meanwhile). */

@@ -178,9 +178,13 @@ export class Publisher {
 		}, false);
 	}
 
-	/** The session ended (reconnect or close): the producer is gone, the track stays. */
-	reset(): void {
-		this.#producer?.close();
+	/**
+	 * The session ended (reconnect or close): the producer is gone, the track stays. `closing`:
+	 * its transport is about to close, which closes the producer (closing it here would
+	 * renegotiate that connection first).
+	 */
+	reset(closing = false): void {
+		if (!closing) this.#producer?.close();
 		this.#producer = null;
 		this.#serverPaused = false;
 	}

@@ -369,9 +369,12 @@ export class RemoteMedia {
 		});
 	}
 
-	/** Forget the session's consumers and peers (for a reconnect or close). */
-	reset(): void {
-		for (const consumer of this.#consumers.values()) consumer.close();
+	/**
+	 * Forget the session's consumers and peers (for a reconnect or close). `closing`: their
+	 * transport is about to close, which closes them (closing them here would renegotiate it).
+	 */
+	reset(closing = false): void {
+		if (!closing) for (const consumer of this.#consumers.values()) consumer.close();
 		this.#consumers.clear();
 		this.#resumed.clear();
 		this.#byProducer.clear();

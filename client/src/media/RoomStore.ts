@@ -14,6 +14,8 @@ export class RoomStore<S> {
 	#snapshot: S;
 	#notice: string | null = null;
 	#noticeTimer: ReturnType<typeof setTimeout> | null = null;
+	#held = 0;
+	#dirty = false;
 
 	constructor(build: () => S) {
 		this.#build = build;
@@ -29,8 +31,28 @@ export class RoomStore<S> {
 
 	/** Something shown changed: rebuild the snapshot and tell the subscribers. */
 	changed(): void {
+		if (this.#held) {
+			this.#dirty = true;
+			return;
+		}
 		this.#snapshot = this.#build();
 		for (const listener of [...this.#listeners]) listener();
+	}
+
+	/**
+	 * Hold changes back until the returned function is called (then one change if any came):
+	 * a burst of work whose first steps must not wait for the page to render.
+	 */
+	hold(): () => void {
+		this.#held++;
+		let released = false;
+		return () => {
+			if (released) return;
+			released = true;
+			if (--this.#held > 0 || !this.#dirty) return;
+			this.#dirty = false;
+			this.changed();
+		};
 	}
 
 	get notice(): string | null {

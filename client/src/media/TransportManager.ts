@@ -226,15 +226,26 @@ export class TransportManager {
 
 	/** Close both transports (their producers and consumers close with them); the Device stays loaded. */
 	reset(): void {
+		this.detach()();
+	}
+
+	/**
+	 * Take both transports out of the session without closing them yet, and return what closes
+	 * them (their producers and consumers close with them). A moved session starts its new
+	 * transports first: closing a connection blocks the page for a while.
+	 */
+	detach(): () => void {
 		for (const timer of this.#iceTimers.values()) clearTimeout(timer);
 		this.#iceTimers.clear();
 		this.#iceAttempts.clear();
-		this.#send?.close();
-		this.#recv?.close();
+		const old = [this.#send, this.#recv];
 		this.#send = this.#recv = null;
 		this.#sendPromise = null;
 		this.#recvReady.reject(new RoomError('closed', 'Session closed.'));
 		this.#recvReady = deferred();
 		this.#recvConnectStarted = false;
+		return () => {
+			for (const transport of old) transport?.close();
+		};
 	}
 }

@@ -27,6 +27,8 @@ export interface SenderReport {
 
 export type SenderClockEvents = {
 	report: [report: SenderReport];
+	/** The socket failed (reports stop; the recording goes on without capture times). */
+	error: [error: Error];
 };
 
 export class SenderClock extends EventEmitter<SenderClockEvents> {
@@ -48,7 +50,11 @@ export class SenderClock extends EventEmitter<SenderClockEvents> {
 				this.emit('report', report);
 			}
 		});
-		socket.on('error', () => undefined); // loopback UDP: nothing to recover; reports just stop
+		// Loopback UDP: nothing to recover, the reports just stop. Told, not swallowed: a listener
+		// gets it (without one, EventEmitter would throw it).
+		socket.on('error', (error) => {
+			if (this.listenerCount('error') > 0) this.emit('error', error);
+		});
 	}
 
 	/** Listen on a free loopback port. */

@@ -132,6 +132,7 @@ export class TrackRecording extends EventEmitter<TrackRecordingEvents> {
 			if (this.#clock.last) this.#capture(this.#clock.last, false);
 		});
 		clock.on('report', (report) => this.#capture(report, true));
+		clock.on('error', (err) => this.#log.warn({ err }, 'sender reports socket failed: capture times stop for this file'));
 		consumer.on('layerschange', (layers) => {
 			this.#log.debug({ layers }, 'recorded layer changed: asking for a keyframe');
 			void consumer.requestKeyFrame().catch(() => undefined);

@@ -12,6 +12,11 @@ export function clientRouter(distDir: string, options: { sourceMaps?: boolean } 
 			res.status(404).type('text/plain').send('Not found\n');
 		});
 	}
+	// Vite names what it builds under assets/ by content hash: a new version has new names, so
+	// browsers may keep these for a year without asking. A missing one is a 404, not the app.
+	router.use('/assets', express.static(path.join(distDir, 'assets'), { index: false, maxAge: '365d', immutable: true }), (_req: Request, res: Response) => {
+		res.status(404).type('text/plain').send('Not found\n');
+	});
 	router.use(express.static(distDir, { index: false, maxAge: '1h', immutable: false }));
 	router.get('/{*splat}', (_req: Request, res: Response) => {
 		if (!existsSync(index)) {

@@ -1,8 +1,8 @@
 /**
  * Hands consume answers to mediasoup-client in groups: answers that arrive close together
- * go in one tick, so they share one SDP negotiation (what makes a join fast). Groups run one
- * after the other, so a group is exactly one negotiation; a consumer under suspicion runs
- * in a group of its own.
+ * go in one tick, so they share one SDP negotiation (what makes a join fast), and so do
+ * those that arrive while a negotiation runs. Groups run one after the other, so a group is
+ * exactly one negotiation; a consumer under suspicion runs in a group of its own.
  *
  * A group whose negotiation fails takes the receive connection with it (mediasoup-client
  * keeps the failed m-sections in its remote SDP, so every later negotiation fails too):
@@ -66,9 +66,20 @@ export class ConsumerBatcher {
 	add(transport: msc.Transport, options: ConsumerOptions, alone = false): Promise<Created> {
 		return new Promise<Created>((resolve, reject) => {
 			this.#pending.push({ transport, options, alone, resolve, reject });
-			if (this.#ctx.inflight() === 0) this.#flush();
-			else this.#timer ??= setTimeout(() => this.#flush(), GATHER_MS);
+			this.#schedule();
 		});
+	}
+
+	/**
+	 * Start the next group: now, or after a short wait for answers on the way. While a group
+	 * negotiates, what arrives waits and goes out together when it is done (on a busy page a
+	 * negotiation takes 0.3-3 s; consumers arriving one by one meanwhile, as after a move,
+	 * would each be another negotiation after it).
+	 */
+	#schedule(): void {
+		if (this.#lane !== IDLE || this.#pending.length === 0) return;
+		if (this.#ctx.inflight() === 0) this.#flush();
+		else this.#timer ??= setTimeout(() => this.#flush(), GATHER_MS);
 	}
 
 	reset(reason: unknown): void {
@@ -90,7 +101,9 @@ export class ConsumerBatcher {
 			const next = (lane === IDLE ? this.#run(group) : lane.then(() => this.#run(group))).then(noop, noop);
 			this.#lane = next;
 			void next.then(() => {
-				if (this.#lane === next) this.#lane = IDLE;
+				if (this.#lane !== next) return;
+				this.#lane = IDLE;
+				this.#schedule();
 			});
 		}
 	}

@@ -32,16 +32,22 @@ class FakeTransport {
 	#pending: { options: { id: string; producerId: string; kind: 'audio' | 'video'; appData: FakeConsumer['appData'] }; resolve(c: FakeConsumer): void; reject(e: unknown): void }[] = [];
 	readonly #bad: Set<string>;
 	readonly #consumers: FakeConsumer[] = [];
+	/** How long a negotiation takes (ms; 0: done in a microtask). */
+	readonly #negotiationMs: number;
 
-	constructor(bad: Set<string>) {
+	constructor(bad: Set<string>, negotiationMs = 0) {
 		this.#bad = bad;
+		this.#negotiationMs = negotiationMs;
 	}
 
 	consume(options: { id: string; producerId: string; kind: 'audio' | 'video'; appData: FakeConsumer['appData'] }): Promise<FakeConsumer> {
 		if (this.closed) return Promise.reject(Object.assign(new Error('closed'), { name: 'InvalidStateError' }));
 		return new Promise((resolve, reject) => {
 			this.#pending.push({ options, resolve, reject });
-			if (this.#pending.length === 1) queueMicrotask(() => this.#negotiate());
+			if (this.#pending.length === 1) {
+				if (this.#negotiationMs > 0) setTimeout(() => this.#negotiate(), this.#negotiationMs);
+				else queueMicrotask(() => this.#negotiate());
+			}
 		});
 	}
 
@@ -85,13 +91,15 @@ class FakeTransport {
 interface Options {
 	/** The server's answer to media:resumeConsumer (default: resumed). */
 	resume?(consumerId: string): Promise<unknown>;
+	/** How long each negotiation takes (a busy page). */
+	negotiationMs?: number;
 }
 
 function setup(bad: string[], options: Options = {}) {
 	const badSet = new Set(bad);
 	const epoch = new Epoch();
 	epoch.bump();
-	let recv = new FakeTransport(badSet);
+	let recv = new FakeTransport(badSet, options.negotiationMs);
 	const all = [recv];
 	const notices: string[] = [];
 	const requests: { name: string; payload: Record<string, unknown> }[] = [];
@@ -152,6 +160,25 @@ test('consumers that arrive together share one negotiation', async () => {
 	await eventually(() => t.remote.consumerCount === 2, 'two consumers');
 	assert.deepEqual(t.transports[0]!.negotiations, [['a-mic', 'a-cam']]);
 	assert.equal(t.transports.length, 1);
+});
+
+test('consumers that arrive one by one while a negotiation runs go together in the next one', async () => {
+	const t = setup([], { negotiationMs: 60 });
+	t.join('alice', 'Alice', [{ id: 'a-cam', kind: 'video', source: 'camera' }]);
+	t.join('bob', 'Bob', []);
+	// After a move the others' producers come back one by one, each with its consumer pushed.
+	const later = [
+		{ id: 'b-cam', peerId: 'bob', kind: 'video', source: 'camera' },
+		{ id: 'a-mic', peerId: 'alice', kind: 'audio', source: 'microphone' },
+		{ id: 'b-mic', peerId: 'bob', kind: 'audio', source: 'microphone' },
+	] as const;
+	for (const p of later) {
+		await new Promise((r) => setTimeout(r, 10));
+		t.producers.set(p.id, { peerId: p.peerId, kind: p.kind, source: p.source });
+		t.remote.producerNew({ ...p, paused: false } as never);
+	}
+	await eventually(() => t.remote.consumerCount === 4, 'four consumers');
+	assert.deepEqual(t.transports[0]!.negotiations, [['a-cam'], ['b-cam', 'a-mic', 'b-mic']]);
 });
 
 test('a consumer that fails to negotiate is reported and left out; the others keep playing', async () => {

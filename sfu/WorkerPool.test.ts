@@ -8,10 +8,11 @@ import { pino, type Logger } from 'pino';
 import { childrenOf } from '../bench/lib/proc.ts';
 import { WorkerPool } from './WorkerPool.ts';
 
-/** A pool of one worker on loopback, on a random port. */
-function onePool(respawnDelayMs: number, logger: Logger = pino({ level: 'silent' })): Promise<WorkerPool> {
+/** A pool of one worker (or more) on loopback, on a random port. */
+function onePool(respawnDelayMs: number, logger: Logger = pino({ level: 'silent' }), workers = 1, respawnDelayWithOthersMs?: number): Promise<WorkerPool> {
 	return WorkerPool.create({
-		workers: 1,
+		workers,
+		...(respawnDelayWithOthersMs === undefined ? {} : { respawnDelayWithOthersMs }),
 		listenIp: '127.0.0.1',
 		announcedAddress: '127.0.0.1',
 		basePort: 20000 + Math.floor(Math.random() * 20000),
@@ -52,6 +53,25 @@ it('a worker that keeps dying is replaced after a growing delay', { timeout: 20_
 		const delays = logged.filter((l) => l.msg === 'mediasoup worker replaced').map((l) => l.delayMs);
 		assert.deepEqual(delays, [100, 200, 400], 'the delay doubles with each death in a minute');
 		waits.forEach((wait, i) => assert.ok(wait >= delays[i]! - 5, `replaced after ${Math.round(wait)} ms, before its delay`));
+	} finally {
+		pool.close();
+	}
+});
+
+it('while another worker is alive, a dead one is replaced later (its start-up does not compete with the move)', { timeout: 20_000 }, async () => {
+	const logged: { msg: string; delayMs?: number }[] = [];
+	const pool = await onePool(100, pino({ level: 'warn' }, { write: (line: string) => void logged.push(JSON.parse(line) as { msg: string; delayMs?: number }) }), 2, 600);
+	try {
+		const respawned = new Promise<void>((resolve) => pool.once('workerrespawned', () => resolve()));
+		const died = new Promise<number>((resolve) => pool.once('workerdied', () => resolve(performance.now())));
+		process.kill(pool.workers[0]!.worker.pid, 'SIGKILL');
+		const diedAt = await died;
+		assert.equal(pool.workers.length, 1, 'the other worker is alive');
+		await respawned;
+		const wait = performance.now() - diedAt;
+		assert.ok(wait >= 595, `replaced after ${Math.round(wait)} ms (600 ms while another is alive)`);
+		assert.deepEqual(logged.filter((l) => l.msg === 'mediasoup worker replaced').map((l) => l.delayMs), [600]);
+		assert.equal(pool.workers.length, 2);
 	} finally {
 		pool.close();
 	}

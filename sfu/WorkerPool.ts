@@ -2,7 +2,8 @@
  * One mediasoup worker per core, each with a WebRtcServer so that every transport of a
  * worker shares one UDP and one TCP port (basePort + index). A worker that dies (or that
  * an operator restarts) is replaced on the same port, at once the first time and with a
- * growing delay if it keeps dying; its routers are closed by mediasoup and the rooms on
+ * growing delay if it keeps dying (a few seconds later while other workers are alive: they
+ * take its participants first); its routers are closed by mediasoup and the rooms on
  * it move their peers to live workers (Room).
  */
 import { EventEmitter } from 'node:events';
@@ -20,7 +21,15 @@ export interface WorkerPoolOptions {
 	logger: Logger;
 	/** Delay before a dead worker is replaced (ms); doubled for each death within a minute, up to 10 s. */
 	respawnDelayMs?: number;
+	/**
+	 * While other workers are alive, a dead one is replaced after this long at the soonest (ms):
+	 * its start-up (~0.15 s of CPU) would compete with moving its participants to them.
+	 */
+	respawnDelayWithOthersMs?: number;
 }
+
+/** Default of WorkerPoolOptions.respawnDelayWithOthersMs. */
+const RESPAWN_DELAY_WITH_OTHERS_MS = 3000;
 
 export interface PooledWorker {
 	readonly index: number;
@@ -191,7 +200,9 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
 		const recent = (this.#deaths.get(index) ?? []).filter((t) => now - t < 60_000);
 		recent.push(now);
 		this.#deaths.set(index, recent);
-		const delay = Math.min(10_000, (this.#options.respawnDelayMs ?? 100) * 2 ** (recent.length - 1));
+		const backoff = Math.min(10_000, (this.#options.respawnDelayMs ?? 100) * 2 ** (recent.length - 1));
+		const others = this.workers.length > 0 ? (this.#options.respawnDelayWithOthersMs ?? RESPAWN_DELAY_WITH_OTHERS_MS) : 0;
+		const delay = Math.max(backoff, others);
 		this.emit('workerdied', index, error);
 		const log = this.#options.logger.child({ worker: index, pid: pooled.worker.pid });
 		setTimeout(() => {

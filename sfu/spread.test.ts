@@ -100,7 +100,8 @@ describe('a room across workers', () => {
 		assert.equal(room.pipes, 0, 'same router: no pipe');
 
 		// The main router's worker dies: everyone moves to the replacement of the other worker.
-		await until('the dead worker replaced', () => sfu.pool.workers.length === 2);
+		// Replaced a few seconds after its death (WorkerPool: not while the live one takes its peers).
+		await until('the dead worker replaced', () => sfu.pool.workers.length === 2, 6000);
 		const aliceWorker = alice.workerIndex;
 		const both = Promise.all([moved(room, 'alice'), moved(room, 'bob')]);
 		process.kill(sfu.pool.workers.find((w) => w.index === aliceWorker)!.worker.pid, 'SIGKILL');

@@ -15,7 +15,13 @@ import { chooseLayers, DEFAULT_DIMENSIONS, layoutOf, type LayerLayout, type Laye
 
 export type Direction = 'send' | 'recv';
 export type TransportAppData = { direction: Direction; connecting?: boolean };
-export type ProducerAppData = { peerId: string; source: MediaSource; dimensions: { width: number; height: number } };
+export type ProducerAppData = {
+	peerId: string;
+	source: MediaSource;
+	dimensions: { width: number; height: number };
+	/** Simulcast: the publisher started with its encodings up to this one only (absent: all). */
+	startLayer?: number;
+};
 export type ConsumerAppData = { peerId: string; producerPeerId: string; source: MediaSource };
 export type Producer = types.Producer<ProducerAppData>;
 export type Consumer = types.Consumer<ConsumerAppData>;
@@ -240,6 +246,8 @@ export class Peer extends EventEmitter<PeerEvents> {
 		source: MediaSource;
 		paused?: boolean;
 		dimensions?: { width: number; height: number };
+		/** Simulcast: the publisher starts with its encodings up to this one only. */
+		maxSpatialLayer?: number;
 	}): Promise<Producer> {
 		const transport = this.transport(options.transportId, 'send');
 		// One producer per source, also under concurrent requests: the source is taken
@@ -261,7 +269,12 @@ export class Peer extends EventEmitter<PeerEvents> {
 				kind: options.kind,
 				rtpParameters: options.rtpParameters,
 				paused: options.paused ?? false,
-				appData: { peerId: this.id, source: options.source, dimensions: options.dimensions ?? DEFAULT_DIMENSIONS },
+				appData: {
+					peerId: this.id,
+					source: options.source,
+					dimensions: options.dimensions ?? DEFAULT_DIMENSIONS,
+					...(options.maxSpatialLayer !== undefined ? { startLayer: options.maxSpatialLayer } : {}),
+				},
 			});
 		} finally {
 			this.#pendingSources.delete(options.source);

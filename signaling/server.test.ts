@@ -382,4 +382,38 @@ describe('layers, dynacast and viewports', () => {
 			await lt.close();
 		}
 	});
+
+	it('a camera published with its encodings up to one layer (after a move) is told only what differs from that', async () => {
+		const lt = await startTestServer({ env: { PARLEY_MEDIA_DYNACAST_LOWER_DELAY_MS: '100' } });
+		try {
+			const pub = await lt.client(lt.token({ room: 'start-layer', identity: 'pub' }));
+			const sub = await lt.client(lt.token({ room: 'start-layer', identity: 'sub' }));
+			await joinRoom(pub);
+			await joinRoom(sub);
+			const told: unknown[] = [];
+			pub.on('producer:layers', (l) => told.push(l));
+			const send = await ok(pub, 'media:createTransport', { direction: 'send' });
+			const recv = await ok(sub, 'media:createTransport', { direction: 'recv' });
+			const { producerId } = await ok(pub, 'media:produce', {
+				transportId: send.id,
+				kind: 'video',
+				rtpParameters: simulcast(6000),
+				source: 'camera',
+				dimensions: { width: 1280, height: 720 },
+				maxSpatialLayer: 1,
+			});
+			const { id: consumerId } = await ok(sub, 'media:consume', { transportId: recv.id, producerId });
+			await ok(sub, 'media:resumeConsumer', { consumerId });
+			// The viewer wants 360p (layer 1), what the publisher already sends: nothing to change.
+			await new Promise((r) => setTimeout(r, 400));
+			assert.deepEqual(told, [], 'no change for a publisher already at the wanted layer');
+			const up = next(pub, 'producer:layers');
+			await ok(sub, 'media:setViewports', { viewports: [{ consumerId, width: 1280, height: 720, visible: true }] });
+			assert.deepEqual(await up, { producerId, maxSpatialLayer: 2 }, 'raised at once');
+			const bad = await request(pub, 'media:produce', { transportId: send.id, kind: 'video', rtpParameters: simulcast(7000), source: 'screen', maxSpatialLayer: -1 });
+			assert.equal(!bad.ok && bad.error.code, 'bad_request');
+		} finally {
+			await lt.close();
+		}
+	});
 });

@@ -41,8 +41,9 @@ export class Dynacast {
 		const wanted = Math.min(demand, top);
 		let entry = this.#entries.get(producer.id);
 		if (!entry) {
-			// A new producer encodes every layer: start from there (lowering then waits as usual).
-			entry = { sent: top, timer: undefined };
+			// A new producer encodes every layer, or those it said it starts with (a camera published
+			// again after a move): start from there (lowering then waits as usual, raising does not).
+			entry = { sent: Math.min(top, producer.appData.startLayer ?? top), timer: undefined };
 			this.#entries.set(producer.id, entry);
 			producer.observer.once('close', () => {
 				clearTimeout(this.#entries.get(producer.id)?.timer);

@@ -49,7 +49,7 @@ export function registerMediaHandlers(ctx: HandlerContext): void {
 		return {};
 	});
 
-	handle(ctx, 'media:produce', async ({ transportId, kind, rtpParameters, source, paused, dimensions }) => {
+	handle(ctx, 'media:produce', async ({ transportId, kind, rtpParameters, source, paused, dimensions, maxSpatialLayer }) => {
 		const { peer } = joined(session);
 		if (!grants.publish) throw forbidden('this token may not publish');
 		if (grants.publishSources && !grants.publishSources.includes(source)) {
@@ -63,6 +63,7 @@ export function registerMediaHandlers(ctx: HandlerContext): void {
 			source,
 			paused: paused ?? false,
 			...(dimensions ? { dimensions } : {}),
+			...(maxSpatialLayer !== undefined ? { maxSpatialLayer } : {}),
 		});
 		return { producerId: producer.id };
 	});

@@ -52,6 +52,11 @@ export const requestSchemas = {
 		paused: z.boolean().optional(),
 		/** Size of the top (full-resolution) layer, so the server can map viewports to layers. */
 		dimensions: z.strictObject({ width: z.number().int().min(1).max(8192), height: z.number().int().min(1).max(8192) }).optional(),
+		/**
+		 * Simulcast: the publisher starts with its encodings up to this one only (a camera published
+		 * again after a move starts where dynacast had it); absent: all of them.
+		 */
+		maxSpatialLayer: z.number().int().min(0).max(15).optional(),
 	}),
 	'media:closeProducer': ProducerRef,
 	'media:pauseProducer': ProducerRef,

@@ -12,11 +12,22 @@ export class Dynacast {
 	readonly #wanted = new Map<string, number>();
 	readonly #applied = new Map<string, number>();
 	readonly #tasks = new Map<string, Promise<void>>();
+	/** What was last applied per source, kept across sessions (a producer published again starts there). */
+	readonly #lastBySource = new Map<string, number>();
 
 	/** The SFU asked for at most `maxSpatialLayer` of a producer (applied now if it exists). */
 	want(producerId: string, maxSpatialLayer: number, producer: LocalProducer | undefined): void {
 		this.#wanted.set(producerId, maxSpatialLayer);
 		if (producer) this.apply(producer);
+	}
+
+	/**
+	 * The simulcast encoding a new producer of this source should start with: the last one
+	 * applied to a producer of it (undefined: never asked, or nobody watched it).
+	 */
+	startLayer(source: string): number | undefined {
+		const last = this.#lastBySource.get(source);
+		return last !== undefined && last >= 0 ? last : undefined;
 	}
 
 	/** What is applied to a producer (undefined: never asked). */
@@ -48,6 +59,7 @@ export class Dynacast {
 					break;
 				}
 				this.#applied.set(producer.id, wanted);
+				if (encodingsOf(producer) > 1) this.#lastBySource.set(producer.appData.source, wanted);
 				measure(`dynacast-${producer.appData.source}-${wanted}`, start);
 			}
 		})().finally(() => this.#tasks.delete(producer.id));
@@ -60,6 +72,8 @@ export class Dynacast {
 		this.#tasks.clear();
 	}
 }
+
+const encodingsOf = (producer: LocalProducer): number => producer.rtpParameters.encodings?.length ?? 0;
 
 /** Turn encodings on or off straight on the RTCRtpSender (no SDP renegotiation). */
 async function setEncodingsActive(producer: LocalProducer, active: (index: number) => boolean): Promise<void> {

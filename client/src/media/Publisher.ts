@@ -20,7 +20,7 @@
 import type { types as msc } from 'mediasoup-client';
 import { describeTrack, otherDevice, stopTrack, type TrackDevice } from './devices.ts';
 import { toRoomError } from './errors.ts';
-import type { Epoch } from './marks.ts';
+import { mark, type Epoch } from './marks.ts';
 import type { SignalingSession } from './SignalingSession.ts';
 import type { TransportManager } from './TransportManager.ts';
 import type { LocalProducer, ProducerAppData } from './types.ts';
@@ -62,6 +62,11 @@ export interface PublisherContext {
 	notice(message: string): void;
 	/** A new video producer: apply what dynacast asked for it. */
 	produced(producer: LocalProducer): void;
+	/**
+	 * The highest simulcast encoding a new video producer of this source starts with (what
+	 * dynacast last asked of this source, e.g. before a move); undefined: all of them.
+	 */
+	startLayer?(source: PublishedSource): number | undefined;
 }
 
 export class Publisher {
@@ -235,12 +240,19 @@ export class Publisher {
 		if (!epoch.isCurrent(generation) || this.#publishable() !== track) return;
 		const paused = !this.#on;
 		const dimensions = track.kind === 'video' ? trackDimensions(track) : null;
+		const options = this.#spec.produceOptions();
+		// Start where dynacast had this source (a move): turning encodings off later reconfigures
+		// the encoder, and the others' new consumers wait ~1-2 s for a keyframe meanwhile.
+		const start = track.kind === 'video' ? this.#ctx.startLayer?.(this.source) : undefined;
+		const limited = start !== undefined && (options.encodings?.length ?? 0) > start + 1;
 		const producer = await transport.produce<ProducerAppData>({
 			track: this.#outgoing(track) ?? track,
-			...this.#spec.produceOptions(),
+			...options,
+			...(limited ? { encodings: options.encodings!.map((e, i) => ({ ...e, active: i <= start })) } : {}),
 			stopTracks: false,
-			appData: { source: this.source, paused, ...(dimensions ? { dimensions } : {}) },
+			appData: { source: this.source, paused, ...(dimensions ? { dimensions } : {}), ...(limited ? { maxSpatialLayer: start } : {}) },
 		});
+		if (limited) mark(`started-layers-${producer.rtpSender?.getParameters().encodings.filter((e) => e.active).length ?? '?'}`);
 		if (!epoch.isCurrent(generation) || this.#track !== track) {
 			producer.close();
 			if (epoch.isCurrent(generation)) this.#closeOnServer(producer);

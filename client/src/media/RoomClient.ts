@@ -102,6 +102,7 @@ export class RoomClient {
 			changed: () => this.#changed(),
 			notice,
 			produced: (producer) => this.#dynacast.apply(producer),
+			startLayer: (source) => this.#dynacast.startLayer(source),
 		};
 		const sources: SourceContext = {
 			device: () => this.#transports.device,

@@ -154,6 +154,7 @@ export class TransportManager {
 						source: data.source ?? (kind === 'audio' ? 'microphone' : 'camera'),
 						...(data.paused ? { paused: true } : {}),
 						...(data.dimensions ? { dimensions: data.dimensions } : {}),
+						...(data.maxSpatialLayer !== undefined ? { maxSpatialLayer: data.maxSpatialLayer } : {}),
 					})
 					.then(({ producerId }) => {
 						mark(`produced-${kind}`);

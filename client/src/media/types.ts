@@ -149,6 +149,8 @@ export interface ProducerAppData extends msc.AppData {
 	paused: boolean;
 	/** Capture size of the top layer (video). */
 	dimensions?: { width: number; height: number };
+	/** Simulcast: started with its encodings up to this one only (the server is told). */
+	maxSpatialLayer?: number;
 }
 
 export type LocalProducer = msc.Producer<ProducerAppData>;

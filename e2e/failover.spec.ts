@@ -46,8 +46,8 @@ interface AdminView {
 interface Sample {
 	t: number;
 	status: string;
-	/** What this page sends: camera frames encoded and video packets sent (all layers). */
-	out: { frames: number; packets: number };
+	/** What this page sends: camera frames encoded, video packets sent, keyframes encoded and keyframe requests received (all layers). */
+	out: { frames: number; packets: number; keyframes: number; plis: number };
 	/** frames: video frames decoded; vpackets: video packets received; plis: keyframe requests sent; packets: audio packets. */
 	peers: Record<string, { video: string | null; frames: number; vpackets: number; plis: number; audio: string | null; packets: number }>;
 }
@@ -81,13 +81,15 @@ function startMonitor(): void {
 	const sample = async (): Promise<void> => {
 		const counters = new Map<string, number>();
 		const videoExtra = new Map<string, { vpackets: number; plis: number }>();
-		const out = { frames: 0, packets: 0 };
+		const out = { frames: 0, packets: 0, keyframes: 0, plis: 0 };
 		for (const pc of g.__parleyTestPcs ?? []) {
 			if (pc.connectionState === 'closed') continue;
 			(await pc.getStats()).forEach((e: StatsEntry) => {
 				if (e.type === 'outbound-rtp' && e.kind === 'video') {
 					out.frames = Math.max(out.frames, Number(e.framesEncoded ?? 0));
 					out.packets += Number(e.packetsSent ?? 0);
+					out.keyframes += Number(e.keyFramesEncoded ?? 0);
+					out.plis += Number(e.pliCount ?? 0) + Number(e.firCount ?? 0);
 				}
 				if (e.type !== 'inbound-rtp' || e.mid === 'probator') return;
 				counters.set(String(e.trackIdentifier), Number(e.kind === 'video' ? (e.framesDecoded ?? 0) : (e.packetsReceived ?? 0)));
@@ -147,7 +149,11 @@ interface PageResult {
 	 */
 	stayerPacketGapMs?: number;
 	ownEncodeGapMs?: number;
-	/** Stayers, from 2 s before the kill until media is back: [ms from the kill, the other's frames decoded, its packets received, keyframe requests sent, own frames encoded]. */
+	/**
+	 * Stayers, from 2 s before the kill until media is back: [ms from the kill, the other's frames
+	 * decoded, its packets received, keyframe requests sent, own frames encoded, own keyframes
+	 * encoded, keyframe requests received by own camera].
+	 */
 	trace?: number[][];
 }
 
@@ -262,7 +268,7 @@ function analyse(
 					ownEncodeGapMs: counterGap(monitor.samples, (s) => s.out.frames, t0, until),
 					trace: monitor.samples
 						.filter((s) => s.t >= t0 - 2000 && s.t <= until)
-						.map((s) => [s.t - t0, s.peers[stayerPeer]?.frames ?? 0, s.peers[stayerPeer]?.vpackets ?? 0, s.peers[stayerPeer]?.plis ?? 0, s.out.frames]),
+						.map((s) => [s.t - t0, s.peers[stayerPeer]?.frames ?? 0, s.peers[stayerPeer]?.vpackets ?? 0, s.peers[stayerPeer]?.plis ?? 0, s.out.frames, s.out.keyframes, s.out.plis]),
 				}
 			: {}),
 	};

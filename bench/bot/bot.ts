@@ -394,6 +394,7 @@ export class Bot {
 	#closed = false;
 	#hooked = new WeakSet<object>();
 	#mediaMoves = 0;
+	#preparedMoves = 0;
 	/** From `at` on (performance.now()), the first packet from each publisher and kind (see watchFrom). */
 	#since: { at: number; first: Map<string, number> } | null = null;
 
@@ -415,9 +416,10 @@ export class Bot {
 		});
 		this.timing.joinedMs = performance.now() - this.#t0;
 		const session = this.session;
-		session.onMediaReconnect?.(() => {
+		session.onMediaReconnect?.((prepared) => {
 			this.#mediaMoves++;
-			void this.#restartMedia(session, media).catch((error: unknown) => {
+			if (prepared) this.#preparedMoves++;
+			void this.#restartMedia(session, media, prepared).catch((error: unknown) => {
 				if (!this.#closed) console.error(`[bot ${this.identity}] media not set up again after a move`, error);
 			});
 		});
@@ -455,15 +457,18 @@ export class Bot {
 		await Promise.all(tasks);
 	}
 
-	/** The SFU moved this bot's media (a worker died): drop the old connections, join again on the same socket, set up anew. */
-	async #restartMedia(session: SfuSession, media: LoadedMedia | undefined): Promise<void> {
+	/**
+	 * The SFU moved this bot's media (a worker died): drop the old connections and set up anew,
+	 * with the session the SFU prepared (as the browser does) or by joining again on the same socket.
+	 */
+	async #restartMedia(session: SfuSession, media: LoadedMedia | undefined, prepared?: unknown): Promise<void> {
 		if (this.#closed || !session.rejoin) return;
 		if (this.#pump) removeTickable(this.#pump);
 		this.#pump = undefined;
 		const old = [this.#sendPc, this.#recvPc];
 		this.#sendPc = this.#recvPc = undefined;
 		await Promise.all(old.map((pc) => pc?.close().catch(() => {})));
-		await session.rejoin();
+		await session.rejoin(prepared);
 		if (this.#closed) return;
 		await this.#startMedia(session, media);
 	}
@@ -483,6 +488,11 @@ export class Bot {
 	}
 
 	/** How many times the SFU moved this bot's media (media:reconnect). */
+	/** Moves set up from the session the SFU prepared (no join round trip). */
+	get preparedMoves(): number {
+		return this.#preparedMoves;
+	}
+
 	get mediaMoves(): number {
 		return this.#mediaMoves;
 	}

@@ -49,12 +49,16 @@ export interface SfuSession {
 	subscribe(pc: RTCPeerConnection, onStream: (stream: RemoteStream) => void): Promise<void>;
 	/**
 	 * The SFU moved this participant's media (Parley: media:reconnect after a worker died):
-	 * `listener` sets it up again (rejoin, then publish/subscribe on new connections).
+	 * `listener` sets it up again (rejoin, then publish/subscribe on new connections), with the
+	 * new media session the SFU prepared if it sent one (opaque here: handed to rejoin()).
 	 * Optional: SFUs without it never move media.
 	 */
-	onMediaReconnect?(listener: () => void): void;
-	/** Join again on the same connection (after onMediaReconnect): the media starts over. */
-	rejoin?(): Promise<void>;
+	onMediaReconnect?(listener: (prepared?: unknown) => void): void;
+	/**
+	 * Start the media over on the same connection (after onMediaReconnect): with the session
+	 * the SFU prepared (as the browser does: no round trip), else by joining again.
+	 */
+	rejoin?(prepared?: unknown): Promise<void>;
 	close(): Promise<void>;
 }
 

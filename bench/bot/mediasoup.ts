@@ -31,9 +31,10 @@ export interface MediasoupSignaling {
 	produce(transportId: string, kind: 'audio' | 'video', rtpParameters: RtpParameters): Promise<string>;
 	consume(transportId: string, producerId: string): Promise<ConsumerOptions>;
 	resumeConsumer(consumerId: string): Promise<void>;
-	onNewProducer(listener: (producer: ProducerInfo) => void): void;
-	/** The SFU moved this participant's media; optional (only Parley does). */
-	onMediaReconnect?(listener: () => void): void;
+	/** A new producer; `pushed`: the SFU made this participant's consumer of it already (Parley, after a move). */
+	onNewProducer(listener: (producer: ProducerInfo, pushed?: PushedConsumer) => void): void;
+	/** The SFU moved this participant's media, with the new session it prepared if any; optional (only Parley does). */
+	onMediaReconnect?(listener: (prepared?: PreparedSession) => void): void;
 	close(): Promise<void>;
 }
 
@@ -41,6 +42,13 @@ export interface Joined {
 	producers: ProducerInfo[];
 	receive?: { transport: TransportOptions; consumers: ConsumerOptions[] };
 }
+
+/** A media session the SFU set up for a moved participant: what a join answers, and the send transport. */
+export interface PreparedSession extends Joined {
+	send?: TransportOptions;
+}
+
+export type PushedConsumer = ConsumerOptions & { transportId: string };
 
 /** What a bot can receive: Opus and VP8 (no RTX), and the MID header extension. */
 export function botRtpCapabilities(router: RtpCapabilities): RtpCapabilities {
@@ -54,6 +62,8 @@ export class MediasoupSession implements SfuSession {
 	readonly identity: string;
 	readonly #sig: MediasoupSignaling;
 	#joined: Joined;
+	/** The send transport the SFU prepared with a move (used by the next publish()). */
+	#preparedSend: TransportOptions | undefined;
 	/** Bumped by rejoin(): the receive side of an older media session stops adding streams. */
 	#generation = 0;
 
@@ -87,13 +97,15 @@ export class MediasoupSession implements SfuSession {
 		return new MediasoupSession(identity, sig, await sig.join(botRtpCapabilities(router), receive));
 	}
 
-	onMediaReconnect(listener: () => void): void {
+	onMediaReconnect(listener: (prepared?: PreparedSession) => void): void {
 		this.#sig.onMediaReconnect?.(listener);
 	}
 
-	async rejoin(): Promise<void> {
+	/** The session the SFU prepared (the browser's path: no round trip), else a join on the same connection. */
+	async rejoin(prepared?: PreparedSession): Promise<void> {
 		this.#generation++;
-		this.#joined = await this.#sig.join(botRtpCapabilities(await this.#sig.getRouterRtpCapabilities()), false);
+		this.#preparedSend = prepared?.send;
+		this.#joined = prepared ?? (await this.#sig.join(botRtpCapabilities(await this.#sig.getRouterRtpCapabilities()), false));
 	}
 
 	async publish(pc: RTCPeerConnection, spec: PublishSpec): Promise<PublishedMedia> {
@@ -101,7 +113,8 @@ export class MediasoupSession implements SfuSession {
 		const audio = spec.audio ? pc.addTransceiver('audio', { direction: 'sendonly' }) : undefined;
 		if (!video && !audio) throw new Error('nothing to publish');
 		await pc.setLocalDescription(await pc.createOffer());
-		const transport = await this.#sig.createTransport('send');
+		const transport = this.#preparedSend ?? (await this.#sig.createTransport('send'));
+		this.#preparedSend = undefined;
 		const sections: SectionSpec[] = [];
 		for (const t of [video, audio]) {
 			if (!t) continue;
@@ -187,14 +200,16 @@ export class MediasoupSession implements SfuSession {
 			});
 			return queue;
 		};
-		const add = async (producers: ProducerInfo[]): Promise<void> => {
+		const add = async (producers: ProducerInfo[], pushed?: PushedConsumer): Promise<void> => {
 			const mine = producers.filter((p) => p.peerId !== this.identity);
 			if (mine.length === 0 || generation !== this.#generation) return;
-			const consumers = await Promise.all(mine.map((p) => this.#sig.consume(transport.id, p.id)));
+			// A consumer the SFU pushed for this receive transport is used as it is (no consume round trip).
+			const usable = pushed?.transportId === transport.id ? pushed : undefined;
+			const consumers = await Promise.all(mine.map((p) => (usable?.producerId === p.id ? usable : this.#sig.consume(transport.id, p.id))));
 			if (generation === this.#generation) await negotiate(consumers);
 		};
-		this.#sig.onNewProducer((p) => {
-			add([p]).catch(() => {
+		this.#sig.onNewProducer((p, pushed) => {
+			add([p], pushed).catch(() => {
 				/* the session is closing */
 			});
 		});

@@ -15,7 +15,7 @@ import {
 	type ServerToClientEvents,
 } from '../../signaling/protocol/index.ts';
 import type { SessionOptions, SfuConnector, SfuSession } from './connector.ts';
-import { type Joined, MediasoupSession, type MediasoupSignaling } from './mediasoup.ts';
+import { type Joined, MediasoupSession, type MediasoupSignaling, type PreparedSession, type PushedConsumer } from './mediasoup.ts';
 
 type ParleySocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -35,6 +35,8 @@ export interface ParleyConnectorOptions {
 	 * False: capabilities, join, createTransport and a consume per producer, one after another.
 	 */
 	fastJoin?: boolean;
+	/** After a move, take the media session the server prepared (default true, as the browser does); false: join again. */
+	usePrepared?: boolean;
 }
 
 export class ParleyConnector implements SfuConnector {
@@ -64,7 +66,7 @@ export class ParleyConnector implements SfuConnector {
 				reject(e);
 			});
 		});
-		const signaling = new ParleySignaling(socket, this.#options.requestTimeoutMs ?? 10_000, this.#options.beforeConnectTransport);
+		const signaling = new ParleySignaling(socket, this.#options.requestTimeoutMs ?? 10_000, this.#options.beforeConnectTransport, this.#options.usePrepared ?? true);
 		const fast = this.#options.fastJoin ?? true;
 		if (fast) signaling.onCapabilities = (capabilities) => (this.#known = capabilities);
 		try {
@@ -80,12 +82,14 @@ class ParleySignaling implements MediasoupSignaling {
 	readonly #socket: ParleySocket;
 	readonly #timeoutMs: number;
 	readonly #beforeConnect: ((transportId: string) => Promise<void>) | undefined;
+	readonly #usePrepared: boolean;
 	onCapabilities: ((capabilities: RtpCapabilities) => void) | undefined;
 
-	constructor(socket: ParleySocket, timeoutMs: number, beforeConnect?: (transportId: string) => Promise<void>) {
+	constructor(socket: ParleySocket, timeoutMs: number, beforeConnect: ((transportId: string) => Promise<void>) | undefined, usePrepared: boolean) {
 		this.#socket = socket;
 		this.#timeoutMs = timeoutMs;
 		this.#beforeConnect = beforeConnect;
+		this.#usePrepared = usePrepared;
 	}
 
 	async #request<K extends RequestName>(name: K, payload: RequestPayload<K>): Promise<ResponseData<K>> {
@@ -101,7 +105,8 @@ class ParleySignaling implements MediasoupSignaling {
 	}
 
 	async join(rtpCapabilities: RtpCapabilities, receive: boolean): Promise<Joined> {
-		const answer = await this.#request('room:join', { rtpCapabilities, ...(receive ? { receive } : {}) });
+		// As the browser does: consumers pushed with a moved participant's new producers.
+		const answer = await this.#request('room:join', { rtpCapabilities, ...(receive ? { receive, pushConsumers: true } : {}) });
 		const producers: ProducerInfo[] = answer.peers.flatMap((p) => p.producers);
 		return answer.receive ? { producers, receive: answer.receive } : { producers };
 	}
@@ -128,12 +133,14 @@ class ParleySignaling implements MediasoupSignaling {
 		await this.#request('media:resumeConsumer', { consumerId });
 	}
 
-	onNewProducer(listener: (producer: ProducerInfo) => void): void {
-		this.#socket.on('producer:new', listener);
+	onNewProducer(listener: (producer: ProducerInfo, pushed?: PushedConsumer) => void): void {
+		this.#socket.on('producer:new', ({ consumer, ...producer }) => listener(producer, consumer));
 	}
 
-	onMediaReconnect(listener: () => void): void {
-		this.#socket.on('media:reconnect', () => listener());
+	onMediaReconnect(listener: (prepared?: PreparedSession) => void): void {
+		this.#socket.on('media:reconnect', ({ prepared }) =>
+			listener(prepared && this.#usePrepared ? { producers: prepared.peers.flatMap((p) => p.producers), receive: prepared.receive, send: prepared.send } : undefined),
+		);
 	}
 
 	async close(): Promise<void> {

@@ -5,13 +5,16 @@
  * worker with SIGKILL (the first round the one hosting fewer bots, then the one hosting
  * everyone) and measures per bot, from the kill, when the first packet of every other bot's
  * audio and video arrives again. The bots do what the browser client does on
- * media:reconnect (join again on the same connection, new transports, publish, consume).
+ * media:reconnect: they take the media session the server prepared (receive transport with
+ * consumers, send transport), publish, and use the consumers pushed with the others' new
+ * producers (`--prepared=false`: they join again on the same connection instead, the
+ * fallback path).
  *
  * This is the path e2e/failover.spec.ts measures in Chromium, without three browsers
  * encoding and decoding 720p simulcast on the same two cores: what Parley's move costs by
  * itself (plus a keyframe from each publisher).
  *
- *   node bench/failover/worker.ts [--rounds=5] [--bots=4] [--media-base=40390]
+ *   node bench/failover/worker.ts [--rounds=5] [--bots=4] [--media-base=40390] [--prepared=false]
  *
  * Prints a table and writes bench/results/worker-failover.json.
  */
@@ -30,6 +33,7 @@ const { values } = parseArgs({
 		rounds: { type: 'string', default: '5' },
 		bots: { type: 'string', default: '4' },
 		'media-base': { type: 'string', default: '40390' },
+		prepared: { type: 'string', default: 'true' },
 	},
 });
 const rounds = Number(values.rounds);
@@ -76,7 +80,7 @@ async function watch(at: number): Promise<Map<string, number>[]> {
 }
 
 try {
-	const connector = new ParleyConnector({ url: server.url, token: (r, id, grants) => server.token(r, id, grants) });
+	const connector = new ParleyConnector({ url: server.url, token: (r, id, grants) => server.token(r, id, grants), usePrepared: values.prepared !== 'false' });
 	for (let i = 0; i < botCount; i++) {
 		const bot = new Bot({ connector, room, identity: `bot${i}`, publish: { video: 'simulcast', audio: true }, subscribe: true });
 		bots.push(bot);
@@ -121,6 +125,11 @@ const table = results.map((r) => ({
 console.table(table);
 const summary = { p50: percentile(all, 50), p95: percentile(all, 95), max: Math.max(...all) };
 console.log(`kill → media back per bot over ${results.length} kills: p50 ${summary.p50} ms, p95 ${summary.p95} ms, max ${summary.max} ms (goal p95 ≤ 3000 ms)`);
+const moves = { total: bots.reduce((n, b) => n + b.mediaMoves, 0), prepared: bots.reduce((n, b) => n + b.preparedMoves, 0) };
+console.log(`media moves: ${moves.total}, of which set up from the session the server prepared: ${moves.prepared}`);
 const out = path.join(import.meta.dirname, '..', 'results');
 mkdirSync(out, { recursive: true });
-writeFileSync(path.join(out, 'worker-failover.json'), JSON.stringify({ date: new Date().toISOString(), bots: botCount, summary, rounds: results }, null, 2));
+writeFileSync(
+	path.join(out, 'worker-failover.json'),
+	JSON.stringify({ date: new Date().toISOString(), bots: botCount, prepared: values.prepared !== 'false', moves, summary, rounds: results }, null, 2),
+);

@@ -94,6 +94,12 @@ export const ConfigSchema = z.strictObject({
 			placement: Bool.default(true),
 			/** A room's host renews its claim on the room this often / 3; a claim not renewed for this long lapses (ms). */
 			roomLeaseMs: z.coerce.number().int().min(300).max(600_000).default(10_000),
+			/**
+			 * A room spreads to another node once its host has this many of its participants (with
+			 * placement): later ones get a copy of the room on another node, linked to the host with
+			 * mediasoup pipe transports (cascading). 0: a room never spreads.
+			 */
+			roomSpreadPeers: z.coerce.number().int().min(0).max(1000).default(50),
 		})
 		.refine((c) => c.nodeTtlMs > c.heartbeatMs, { message: 'cluster.nodeTtlMs must exceed cluster.heartbeatMs', path: ['nodeTtlMs'] })
 		.prefault({}),

@@ -74,6 +74,12 @@ export class Room extends EventEmitter<RoomEvents> {
 	readonly #dynacast: Dynacast;
 	/** Producers a recording holds at their top layer (count of holds). */
 	readonly #topLayerHolds = new Map<string, number>();
+	/** Producers of other nodes' copies of this room, produced here over a link (cascading), and the worker they are on. */
+	readonly #remote = new Map<string, { producer: Producer; workerIndex: number }>();
+	/** Local producers sent over links to other nodes (count of sends): needed on the main router, at their top layer. */
+	readonly #linked = new Map<string, number>();
+	/** Things outside the peers that keep the room open (links to other nodes). */
+	#holds = 0;
 	#activeSpeaker: string | null = null;
 	#emptyTimer: NodeJS.Timeout | undefined;
 	#qualityTimer: NodeJS.Timeout | undefined;
@@ -185,7 +191,7 @@ export class Room extends EventEmitter<RoomEvents> {
 		});
 		peer.on('producerclose', (p) => this.emit('producerclose', p));
 		peer.on('demandchange', (producerId) => {
-			const producer = this.#findProducer(producerId);
+			const producer = this.#findLocal(producerId);
 			if (producer) this.#dynacast.update(producer);
 			this.#routers.sweep(this.#needed, producerId);
 		});
@@ -199,7 +205,7 @@ export class Room extends EventEmitter<RoomEvents> {
 			this.#routers.sweep(this.#needed);
 			peer.log.info('peer left');
 			this.emit('peerleft', peer);
-			if (this.#peers.size === 0) this.#scheduleEmptyClose();
+			if (this.#peers.size === 0 && this.#holds === 0) this.#scheduleEmptyClose();
 		});
 		peer.log.info({ name, peers: this.#peers.size, worker: entry.worker.index }, 'peer joined');
 		this.emit('peerjoined', peer);
@@ -213,7 +219,91 @@ export class Room extends EventEmitter<RoomEvents> {
 		return peer;
 	}
 
-	/** Find a producer of any peer in this room (never another room's). */
+	/** This node's main router of the room, where links to other nodes' copies of it attach. */
+	get mainRouter(): types.Router | undefined {
+		return this.#routers.main?.router;
+	}
+
+	/** Producers of other nodes produced here over links. */
+	get remoteProducers(): number {
+		return this.#remote.size;
+	}
+
+	/** Whether a producer exists here (a local peer's or another node's brought over a link). */
+	has(producerId: string): boolean {
+		return this.#findProducer(producerId) !== undefined;
+	}
+
+	/**
+	 * A producer of another node's copy of this room, produced on this room's main router over
+	 * a link (sfu/cascade): consumed as any other, never announced as a local one (its node does
+	 * that), heard by the active speaker observer. It goes when it closes.
+	 */
+	addRemoteProducer(producer: Producer): void {
+		this.#assertOpen();
+		const main = this.#routers.main;
+		if (this.#remote.get(producer.id)?.producer === producer) return;
+		if (!main) throw new NotFoundError(`room ${this.id} has no router right now`);
+		this.#remote.set(producer.id, { producer, workerIndex: main.worker.index });
+		producer.observer.once('close', () => {
+			if (this.#remote.get(producer.id)?.producer === producer) this.#remote.delete(producer.id);
+		});
+		if (producer.kind === 'audio') {
+			void this.#routers.observe(producer, main).catch((err: unknown) => logUnlessClosed(this.log, producer, err, 'active speaker observer did not take the remote producer'));
+		}
+	}
+
+	/**
+	 * A local producer goes over a link to another node: it is made available on the main router
+	 * (where the link is) and kept at its top layer (the other node's people choose theirs there).
+	 * Returns the release function (idempotent).
+	 */
+	async linkProducer(producerId: string): Promise<() => void> {
+		const producer = this.producer(producerId);
+		const main = this.#routers.main;
+		if (!main) throw new NotFoundError(`room ${this.id} has no router right now`);
+		const fromIndex = this.#remote.get(producerId)?.workerIndex ?? this.#peers.get(producer.appData.peerId)?.workerIndex ?? -1;
+		const from = this.#routers.entry(fromIndex);
+		if (!from) throw new NotFoundError(`producer ${producerId} is not available right now (its media is moving)`);
+		this.#linked.set(producerId, (this.#linked.get(producerId) ?? 0) + 1);
+		const lease = await this.#routers.lease(producer, from, main).catch((error: unknown) => {
+			this.#unlink(producerId);
+			throw error;
+		});
+		lease();
+		const local = this.#findLocal(producerId);
+		const releaseTop = local ? this.holdTopLayer(local) : () => undefined;
+		let released = false;
+		return () => {
+			if (released) return;
+			released = true;
+			releaseTop();
+			this.#unlink(producerId);
+		};
+	}
+
+	#unlink(producerId: string): void {
+		const left = (this.#linked.get(producerId) ?? 1) - 1;
+		if (left > 0) this.#linked.set(producerId, left);
+		else this.#linked.delete(producerId);
+		if (!this.#closed) this.#routers.sweep(this.#needed, producerId);
+	}
+
+	/** Keep the room open while something other than its peers needs it (a link to another node). Returns the release function. */
+	hold(): () => void {
+		this.#holds++;
+		clearTimeout(this.#emptyTimer);
+		this.#emptyTimer = undefined;
+		let released = false;
+		return () => {
+			if (released) return;
+			released = true;
+			this.#holds--;
+			if (!this.#closed && this.#peers.size === 0 && this.#holds === 0) this.#scheduleEmptyClose();
+		};
+	}
+
+	/** Find a producer of any peer in this room (never another room's), or one of another node's brought here. */
 	producer(producerId: string): Producer {
 		this.#assertOpen();
 		const producer = this.#findProducer(producerId);
@@ -251,6 +341,10 @@ export class Room extends EventEmitter<RoomEvents> {
 	}
 
 	#findProducer(producerId: string): Producer | undefined {
+		return this.#findLocal(producerId) ?? this.#remote.get(producerId)?.producer;
+	}
+
+	#findLocal(producerId: string): Producer | undefined {
 		for (const peer of this.#peers.values()) {
 			const producer = peer.producers.get(producerId);
 			if (producer) return producer;
@@ -290,7 +384,8 @@ export class Room extends EventEmitter<RoomEvents> {
 
 	/** Make a producer consumable on a worker's router of this room (piping it there if needed). */
 	async #lease(producer: Producer, workerIndex: number): Promise<() => void> {
-		const from = this.#routers.entry(this.#peers.get(producer.appData.peerId)?.workerIndex ?? -1);
+		const remote = this.#remote.get(producer.id);
+		const from = this.#routers.entry(remote?.producer === producer ? remote.workerIndex : (this.#peers.get(producer.appData.peerId)?.workerIndex ?? -1));
 		const to = this.#routers.entry(workerIndex);
 		if (!from || !to) throw new NotFoundError(`producer ${producer.id} is not available right now (its media is moving)`);
 		return this.#routers.lease(producer, from, to);
@@ -299,6 +394,7 @@ export class Room extends EventEmitter<RoomEvents> {
 	/** Whether someone on a worker consumes a producer, or the speaker observer there must hear it. */
 	readonly #needed = (producerId: string, workerIndex: number): boolean => {
 		if (this.#routers.main?.worker.index === workerIndex) {
+			if (this.#linked.has(producerId)) return true;
 			const producer = this.#findProducer(producerId);
 			if (producer?.kind === 'audio') return true;
 		}
@@ -351,6 +447,8 @@ export class Room extends EventEmitter<RoomEvents> {
 		this.#dynacast.close();
 		for (const peer of [...this.#peers.values()]) peer.close();
 		this.#peers.clear();
+		for (const { producer } of this.#remote.values()) producer.close();
+		this.#remote.clear();
 		this.#routers.close();
 		this.log.info({ reason }, 'room closed');
 		this.emit('close', reason);
@@ -360,7 +458,7 @@ export class Room extends EventEmitter<RoomEvents> {
 	#scheduleEmptyClose(): void {
 		clearTimeout(this.#emptyTimer);
 		this.#emptyTimer = setTimeout(() => {
-			if (this.#peers.size === 0) this.#close('empty');
+			if (this.#peers.size === 0 && this.#holds === 0) this.#close('empty');
 		}, this.#options.emptyTimeoutMs);
 		this.#emptyTimer.unref();
 	}

@@ -1,33 +1,50 @@
 /**
  * Fan-out of room events to the room's sockets. Bound once per room when the SFU
  * creates it; producers' own peers are left out of notifications about themselves.
- * Local to this node (see below).
+ * Local to this node, unless the room spans nodes (see below).
  */
 import type { Producer, Room } from '../sfu/index.ts';
 import type { ConsumerOptions } from './protocol/index.ts';
 import { consumerOptions, peerInfo, peerQuality, producerInfo } from './handlers/wire.ts';
 import { channels, type ParleyServer } from './session.ts';
 
-export function bindRoomEvents(server: ParleyServer, room: Room): void {
+/** A room that spans nodes (signaling/cluster/SpanningRooms). */
+export interface RoomSpan {
+	/** The room spans nodes: this node's events of it go to its sockets on every node. */
+	spans(room: string): boolean;
+	/** This node serves a copy of a room hosted elsewhere (the host says who speaks). */
+	isCopy(room: string): boolean;
+	/** Resolves once the producer may be announced (a copy's producer has reached the host). */
+	beforeAnnounce(room: Room, producer: Producer): Promise<void>;
+}
+
+export function bindRoomEvents(server: ParleyServer, room: Room, span?: RoomSpan): void {
 	// Media lives on this node's SFU: its events go to this node's sockets only (io.local),
-	// never through the cluster adapter to sockets of the same room name on other nodes.
-	const io = server.local;
+	// never through the cluster adapter to sockets of the same room name on other nodes;
+	// unless the room spans nodes: then each node tells everyone about its own participants.
+	const local = server.local;
 	const everyone = channels.room(room.id);
-	const othersThan = (peerId: string) => io.to(everyone).except(channels.peer(room.id, peerId));
+	const io = (): Pick<ParleyServer['local'], 'to'> => (span?.spans(room.id) ? server : local);
+	const othersThan = (peerId: string) => io().to(everyone).except(channels.peer(room.id, peerId));
 
 	room.on('peerjoined', (peer) => othersThan(peer.id).emit('peer:joined', peerInfo(peer)));
 	room.on('peerleft', (peer) => othersThan(peer.id).emit('peer:left', { peerId: peer.id }));
 	room.on('newproducer', (p) => {
 		const owner = room.peers.get(p.appData.peerId);
 		const moved = owner?.movedAt != null && Date.now() - owner.movedAt < PUSH_AFTER_MOVE_MS;
-		if (moved) void announceWithConsumers(room, p, io);
+		if (span?.isCopy(room.id)) {
+			void span.beforeAnnounce(room, p).then(() => {
+				if (!p.closed) othersThan(p.appData.peerId).emit('producer:new', producerInfo(p));
+			});
+		} else if (moved) void announceWithConsumers(room, p, local);
 		else othersThan(p.appData.peerId).emit('producer:new', producerInfo(p));
 	});
 	room.on('producerclose', (p) => {
 		// A worker's death closes every producer on it at once: the peers that were on it start
 		// their media over (media:reconnect) and would only spend their first moments on these.
 		const lost = [...room.peers.values()].filter((peer) => peer.mediaLost).map((peer) => channels.peer(room.id, peer.id));
-		io.to(everyone)
+		io()
+			.to(everyone)
 			.except([channels.peer(room.id, p.appData.peerId), ...lost])
 			.emit('producer:closed', { producerId: p.id, peerId: p.appData.peerId });
 	});
@@ -38,13 +55,17 @@ export function bindRoomEvents(server: ParleyServer, room: Room): void {
 		othersThan(p.appData.peerId).emit('producer:resumed', { producerId: p.id, peerId: p.appData.peerId }),
 	);
 	room.on('producerlayers', (p, maxSpatialLayer) =>
-		io.to(channels.peer(room.id, p.appData.peerId)).emit('producer:layers', { producerId: p.id, maxSpatialLayer }),
+		local.to(channels.peer(room.id, p.appData.peerId)).emit('producer:layers', { producerId: p.id, maxSpatialLayer }),
 	);
-	room.on('activespeaker', (peerId) => io.to(everyone).emit('speaker:active', { peerId }));
+	room.on('activespeaker', (peerId) => {
+		// A copy's observer hears only its own people: the host's (which hears everyone) decides.
+		if (!span?.isCopy(room.id)) io().to(everyone).emit('speaker:active', { peerId });
+	});
 	// A moved peer is told by its own connection's handler (handlers/room.ts), with its new media session.
-	room.on('quality', (peers) => io.to(everyone).emit('quality:update', { peers: peers.map(peerQuality) }));
+	// Quality: each node reports the people whose media it carries, to its own sockets.
+	room.on('quality', (peers) => local.to(everyone).emit('quality:update', { peers: peers.map(peerQuality) }));
 	room.once('close', (reason) => {
-		if (reason === 'worker-died') io.to(everyone).emit('session:ended', { reason: 'room-closed' });
+		if (reason === 'worker-died') local.to(everyone).emit('session:ended', { reason: 'room-closed' });
 	});
 }
 

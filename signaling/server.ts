@@ -46,7 +46,7 @@ import { capConnectionsPerIp, SessionCounter } from './limits/connections.ts';
 import { HttpTimeouts, requestTimeouts } from './http/timeouts.ts';
 import { securityHeaders } from './http/security.ts';
 import { redactUrl } from './logger.ts';
-import { bindRoomEvents } from './roomEvents.ts';
+import { bindRoomEvents, type RoomSpan } from './roomEvents.ts';
 import { createOps, messageStoreCheck, type Ops } from './ops/index.ts';
 import { rejectUnknownEvents } from './rpc.ts';
 import { createCluster, placeConnection, type Cluster } from './cluster/index.ts';
@@ -192,8 +192,14 @@ export function createParleyServer(options: ParleyServerOptions): ParleyHttpServ
 		leaveAfterMs: config.presence.leaveAfterMs,
 		store: messages,
 		logger: logger.child({ component: 'presence' }),
-		// Without placement a room's people may be on several nodes: ask the others who is there.
-		...(cluster && !config.cluster.placement ? { elsewhere: (room: string) => connectedElsewhere(io, room) } : {}),
+		// Without placement a room's people may be on several nodes, and with it a room may span
+		// nodes: ask the others who is there.
+		...(cluster
+			? {
+					elsewhere: (room: string) =>
+						!config.cluster.placement || cluster.spanning?.spans(room) ? connectedElsewhere(io, room) : Promise.resolve(new Map<string, string>()),
+				}
+			: {}),
 	});
 	presence.on('update', (room, p) => io.to(channels.chat(room)).emit('presence:update', p));
 
@@ -264,7 +270,17 @@ export function createParleyServer(options: ParleyServerOptions): ParleyHttpServ
 		next();
 	});
 
-	sfu.on('roomcreated', (room) => bindRoomEvents(io, room));
+	const span: RoomSpan | undefined = cluster
+		? {
+				spans: (room) => cluster.spanning?.spans(room) ?? false,
+				isCopy: (room) => cluster.spanning?.isCopy(room) ?? false,
+				beforeAnnounce: (room, producer) => cluster.spanning?.beforeAnnounce(room, producer) ?? Promise.resolve(),
+			}
+		: undefined;
+	sfu.on('roomcreated', (room) => {
+		bindRoomEvents(io, room, span);
+		cluster?.spanning?.bind(room);
+	});
 
 	io.on('connection', (socket) => {
 		const claims = socket.data.claims;
@@ -299,6 +315,7 @@ export function createParleyServer(options: ParleyServerOptions): ParleyHttpServ
 			control,
 			recordings,
 			arrival,
+			...(cluster?.spanning ? { span: cluster.spanning } : {}),
 		};
 		guardSession(socket);
 		rejectUnknownEvents(ctx, knownEvents);
@@ -342,13 +359,16 @@ export function createParleyServer(options: ParleyServerOptions): ParleyHttpServ
 			await cluster?.start(address.port);
 			// Drained: the rooms move at once (the next connection for each is placed on another node).
 			if (cluster) ops.drainer.on('ending', () => void cluster.placement.releaseAll());
-			cluster?.placement.on('lost', (room) => {
+			const sendAway = (room: string): void => {
 				// Another node hosts the room now: its people reconnect (through the load balancer) there.
 				io.local.to(roomChannels(room)).emit('session:ended', { reason: 'server-shutdown' });
 				io.local.in(roomChannels(room)).disconnectSockets(true);
 				sfu.rooms.get(room)?.close();
 				meetings.get(room)?.close();
-			});
+			};
+			cluster?.placement.on('lost', sendAway);
+			// The host of a room served here as a copy died: its people here are placed again.
+			cluster?.spanning?.on('hostlost', sendAway);
 			return address;
 		},
 		close: async () => {

@@ -48,6 +48,10 @@ export interface NodePipeOptions {
 
 export type NodePipeEvents = {
 	close: [];
+	/** A producer sent over the link closed here: the other node must close its copy. */
+	sentclose: [producerId: string];
+	/** A producer sent over the link was paused or resumed here: the other node's copy follows. */
+	sentpause: [producerId: string, paused: boolean];
 };
 
 export class NodePipe extends EventEmitter<NodePipeEvents> {
@@ -117,18 +121,36 @@ export class NodePipe extends EventEmitter<NodePipeEvents> {
 		this.#log.info({ remote: `${remote.ip}:${remote.port}` }, 'cascade: pipe to the other node connected');
 	}
 
-	/** Send a producer of this router over the link (once, however often asked). */
-	async send(producerId: string): Promise<PipedProducer> {
+	/**
+	 * Send a producer of this router over the link (once, however often asked). `appData`
+	 * (who publishes it, its source) goes with it; `sent` is called once the pipe consumer
+	 * exists and returns what to call when it stops.
+	 */
+	async send(producerId: string, appData: Record<string, unknown> = {}, sent?: () => () => void): Promise<PipedProducer> {
 		if (this.#closed) throw new Error('the pipe is closed');
 		let pending = this.#sending.get(producerId);
 		if (!pending) {
-			pending = this.#transport.consume({ producerId });
-			this.#sending.set(producerId, pending);
-			pending.then(
+			const made = this.#transport.consume({ producerId });
+			pending = made;
+			this.#sending.set(producerId, made);
+			made.then(
 				(consumer) => {
-					consumer.observer.once('close', () => this.#sending.delete(producerId));
+					const stopped = sent?.();
+					consumer.observer.once('close', () => {
+						if (this.#sending.get(producerId) === made) this.#sending.delete(producerId);
+						stopped?.();
+					});
+					// The producer went (or paused/resumed) here: the other side's copy must follow.
+					consumer.on('producerclose', () => {
+						if (!this.#closed) this.emit('sentclose', producerId);
+					});
+					consumer.on('producerpause', () => this.emit('sentpause', producerId, true));
+					consumer.on('producerresume', () => this.emit('sentpause', producerId, false));
+					if (this.#closed) consumer.close();
 				},
-				() => this.#sending.delete(producerId),
+				() => {
+					if (this.#sending.get(producerId) === made) this.#sending.delete(producerId);
+				},
 			);
 		}
 		const consumer = await pending;
@@ -137,7 +159,7 @@ export class NodePipe extends EventEmitter<NodePipeEvents> {
 			kind: consumer.kind,
 			rtpParameters: consumer.rtpParameters,
 			paused: consumer.producerPaused,
-			appData: {},
+			appData,
 		};
 	}
 
@@ -169,6 +191,19 @@ export class NodePipe extends EventEmitter<NodePipeEvents> {
 			);
 		}
 		return pending;
+	}
+
+	/** The other node's producer was paused or resumed there. */
+	setPaused(producerId: string, paused: boolean): void {
+		void this.#receiving.get(producerId)?.then(
+			(p) => (paused ? p.pause() : p.resume()),
+			() => undefined,
+		).catch(() => undefined);
+	}
+
+	/** Whether a producer of the other node is produced here. */
+	receiving(producerId: string): boolean {
+		return this.#receiving.has(producerId);
 	}
 
 	/** The other node's producer closed (or is no longer wanted here). */

@@ -13,11 +13,25 @@ import type { Logger } from 'pino';
 import { NodePipe, type PipedProducer } from '../../sfu/cascade/NodePipe.ts';
 import { CascadeBus, type CascadeBody, type CascadeMethod, type CascadeResult } from './CascadeBus.ts';
 
+/** A local producer made ready to go over a link: what goes with it, and what to call when it stops. */
+export interface Offered {
+	appData: Record<string, unknown>;
+	release: () => void;
+}
+
 export interface CascadeOptions {
 	redis: Redis;
 	nodeId: string;
 	/** This node's router of the room (the room is opened here if it is not yet). */
 	router: (room: string) => Promise<types.Router>;
+	/** Make a producer of this node's copy of `room` ready to be sent (default: as it is, no appData). */
+	offer?: (room: string, producerId: string) => Promise<Offered>;
+	/** A producer of another node was produced here (pulled or pushed). */
+	received?: (room: string, producer: types.Producer) => void;
+	/** A link of `room` with `node` opened; the function returned is called when it closes. */
+	linked?: (room: string, node: string) => () => void;
+	/** Who is in this node's copy of `room` (answer to another node's `roster`). */
+	roster?: (room: string) => CascadeResult<'roster'>;
 	/** Where pipe transports listen (media.listenIp) and the address other nodes send to. */
 	listenIp: string;
 	announcedAddress?: string;
@@ -61,14 +75,50 @@ export class Cascade {
 	async pull(room: string, node: string, producerId: string): Promise<types.Producer> {
 		const pipe = await this.#link(room, node);
 		const piped = await this.#bus!.request(node, 'pull', { room, producerId });
-		return pipe.receive(asPiped(piped));
+		const producer = await pipe.receive(asPiped(piped));
+		this.#options.received?.(room, producer);
+		return producer;
 	}
 
 	/** Send a producer of this node's router of `room` to `node`. */
 	async push(room: string, node: string, producerId: string): Promise<void> {
 		const pipe = await this.#link(room, node);
-		const piped = await pipe.send(producerId);
+		const piped = await this.#send(room, pipe, producerId);
 		await this.#bus!.request(node, 'push', { room, producer: piped });
+	}
+
+	/** This node no longer needs a producer it pulled from `node`: its copy closes, and `node` stops sending it. */
+	release(room: string, node: string, producerId: string): void {
+		const pending = this.#links.get(room)?.get(node);
+		if (!pending) return;
+		void pending.then((pipe) => {
+			if (!pipe.receiving(producerId)) return;
+			pipe.stopReceiving(producerId);
+			void this.#bus?.request(node, 'stop', { room, producerId }).catch(() => undefined);
+		}, () => undefined);
+	}
+
+	/** Who is in `node`'s copy of `room`. */
+	roster(room: string, node: string): Promise<CascadeResult<'roster'>> {
+		return this.#bus!.request(node, 'roster', { room });
+	}
+
+	/** Whether this node has a link of `room` (to any node). */
+	linkedRoom(room: string): boolean {
+		return (this.#links.get(room)?.size ?? 0) > 0;
+	}
+
+	async #send(room: string, pipe: NodePipe, producerId: string): Promise<CascadeResult<'pull'>> {
+		const offered = this.#options.offer ? await this.#options.offer(room, producerId) : { appData: {}, release: () => undefined };
+		let used = false;
+		try {
+			return await pipe.send(producerId, offered.appData, () => {
+				used = true;
+				return offered.release;
+			});
+		} finally {
+			if (!used) offered.release();
+		}
 	}
 
 	/** Close the links of a room (it ended here). */
@@ -116,9 +166,15 @@ export class Cascade {
 					...(srtp !== undefined ? { srtp } : {}),
 					log: this.#log.child({ roomId: room }),
 				});
+				const unlinked = this.#options.linked?.(room, node);
 				pipe.once('close', () => {
 					if (this.#links.get(room)?.get(node) === pending) this.#links.get(room)!.delete(node);
+					if (this.#links.get(room)?.size === 0) this.#links.delete(room);
+					unlinked?.();
 				});
+				// What was sent over the link closed or paused here: the other node's copy follows.
+				pipe.on('sentclose', (producerId) => void this.#bus?.request(node, 'unpipe', { room, producerId }).catch(() => undefined));
+				pipe.on('sentpause', (producerId, paused) => void this.#bus?.request(node, 'paused', { room, producerId, paused }).catch(() => undefined));
 				try {
 					await connect(pipe);
 				} catch (error) {
@@ -146,12 +202,13 @@ export class Cascade {
 			case 'pull': {
 				const { room, producerId } = b as CascadeBody<'pull'>;
 				const pipe = await this.#existing(room, from);
-				return (await pipe.send(producerId)) as CascadeResult<M>;
+				return (await this.#send(room, pipe, producerId)) as CascadeResult<M>;
 			}
 			case 'push': {
 				const { room, producer } = b as CascadeBody<'push'>;
 				const pipe = await this.#existing(room, from);
-				await pipe.receive(asPiped(producer));
+				const received = await pipe.receive(asPiped(producer));
+				this.#options.received?.(room, received);
 				return { producerId: producer.producerId } as CascadeResult<M>;
 			}
 			case 'close': {
@@ -160,6 +217,25 @@ export class Cascade {
 				this.#links.get(room)?.delete(from);
 				void pending?.then((p) => p.close(), () => undefined);
 				return {} as CascadeResult<M>;
+			}
+			case 'unpipe': {
+				const { room, producerId } = b as CascadeBody<'unpipe'>;
+				(await this.#existing(room, from)).stopReceiving(producerId);
+				return {} as CascadeResult<M>;
+			}
+			case 'paused': {
+				const { room, producerId, paused } = b as CascadeBody<'paused'>;
+				(await this.#existing(room, from)).setPaused(producerId, paused);
+				return {} as CascadeResult<M>;
+			}
+			case 'stop': {
+				const { room, producerId } = b as CascadeBody<'stop'>;
+				(await this.#existing(room, from)).stopSending(producerId);
+				return {} as CascadeResult<M>;
+			}
+			case 'roster': {
+				const { room } = b as CascadeBody<'roster'>;
+				return (this.#options.roster?.(room) ?? { peers: [], activeSpeaker: null }) as CascadeResult<M>;
 			}
 		}
 		throw new Error(`unknown cascade request ${String(method)}`);

@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { z } from 'zod';
+import { MediaSourceSchema } from '../protocol/media.ts';
 
 const id = z.string().min(1).max(128);
 const srtp = z.object({ cryptoSuite: z.enum(['AEAD_AES_256_GCM', 'AEAD_AES_128_GCM', 'AES_CM_128_HMAC_SHA1_80', 'AES_CM_128_HMAC_SHA1_32']), keyBase64: z.string().max(128) });
@@ -33,6 +34,10 @@ export const pipedProducerSchema = z.object({
 	appData: jsonRecord,
 });
 
+const producerInfo = z.object({ id, peerId: id, kind: z.enum(['audio', 'video']), source: MediaSourceSchema, paused: z.boolean() });
+const peerInfo = z.object({ id, name: z.string().max(256), joinedAt: z.number(), producers: z.array(producerInfo).max(8) });
+const producerRef = z.object({ room: id, producerId: id });
+
 export const cascadeRequests = {
 	/** Open (or find) the link for `room` between the asker and this node: here is my endpoint, answer yours. */
 	open: { body: z.object({ room: id, endpoint: endpointSchema }), result: endpointSchema },
@@ -42,6 +47,14 @@ export const cascadeRequests = {
 	push: { body: z.object({ room: id, producer: pipedProducerSchema }), result: z.object({ producerId: id }) },
 	/** The link for `room` is no longer needed. */
 	close: { body: z.object({ room: id }), result: z.object({}) },
+	/** A producer I sent you closed here: close your copy. */
+	unpipe: { body: producerRef, result: z.object({}) },
+	/** A producer I sent you was paused or resumed here. */
+	paused: { body: producerRef.extend({ paused: z.boolean() }), result: z.object({}) },
+	/** Stop sending me this producer (nobody here consumes it any more). */
+	stop: { body: producerRef, result: z.object({}) },
+	/** Who is in your copy of `room` (your own participants and what they publish). */
+	roster: { body: z.object({ room: id }), result: z.object({ peers: z.array(peerInfo).max(1000), activeSpeaker: id.nullable() }) },
 } as const;
 export type CascadeMethod = keyof typeof cascadeRequests;
 export type CascadeBody<M extends CascadeMethod> = z.infer<(typeof cascadeRequests)[M]['body']>;
@@ -49,7 +62,7 @@ export type CascadeResult<M extends CascadeMethod> = z.infer<(typeof cascadeRequ
 export type CascadeHandler = <M extends CascadeMethod>(method: M, from: string, body: CascadeBody<M>) => Promise<CascadeResult<M>>;
 
 const envelope = z.discriminatedUnion('type', [
-	z.object({ type: z.literal('request'), id: id, from: id, method: z.enum(['open', 'pull', 'push', 'close']), body: z.unknown() }),
+	z.object({ type: z.literal('request'), id: id, from: id, method: z.enum(['open', 'pull', 'push', 'close', 'unpipe', 'paused', 'stop', 'roster']), body: z.unknown() }),
 	z.object({ type: z.literal('reply'), id: id, ok: z.boolean(), result: z.unknown().optional(), error: z.string().max(1000).optional() }),
 ]);
 

@@ -16,6 +16,8 @@ export interface NodeLoad {
 	peers: number;
 	/** Streams forwarded by this node's workers. */
 	consumers: number;
+	/** Links to other nodes for rooms that span nodes (cascading). */
+	links?: number;
 }
 
 export interface NodeInfo {

@@ -12,6 +12,11 @@
  *     non-draining node is chosen; if that is this node (or the client was redirected here)
  *     it claims the room, taking it over from a dead host, otherwise the client is redirected.
  *
+ * A room outgrows one node (`spreadPeers`, counted per node in `parley:roomnodes:<room>`):
+ * once its host has that many of its participants, a connection goes to another live,
+ * non-draining node (one already in the room with room left first, then the least loaded),
+ * which serves it with its own copy of the room, linked to the host's (`spread`, cascading).
+ *
  * A host that finds its lease taken by another node (it was cut off from Redis long enough to
  * be declared dead) gives the room up: `lost` is emitted and its clients are sent away.
  */
@@ -20,7 +25,12 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { NodeInfo, NodeRegistry } from './NodeRegistry.ts';
 
-export type Placement = { host: 'self' } | { host: 'other'; node: NodeInfo } | { host: 'none'; reason: string };
+export type Placement =
+	| { host: 'self' }
+	| { host: 'other'; node: NodeInfo }
+	/** Served here, in a copy of the room linked to its host `node` (the room spans nodes). */
+	| { host: 'spread'; node: NodeInfo }
+	| { host: 'none'; reason: string };
 
 export type RoomPlacementEvents = {
 	/** This node no longer hosts the room (another node holds its lease). */
@@ -31,6 +41,8 @@ export interface RoomPlacementOptions {
 	redis: Redis;
 	registry: NodeRegistry;
 	leaseMs: number;
+	/** A room's host takes this many of its participants before the room spreads to other nodes (0: never). */
+	spreadPeers?: number;
 	/** Whether this node still has anything of the room (sockets, media): otherwise its lease is released. */
 	inUse: (room: string) => boolean;
 	keyPrefix?: string;
@@ -93,7 +105,7 @@ export class RoomPlacement extends EventEmitter<RoomPlacementEvents> {
 			}
 			const nodes = await registry.list();
 			const live = owner ? nodes.find((n) => n.id === owner) : undefined;
-			if (live) return { host: 'other', node: live };
+			if (live) return (await this.#spread(room, live, nodes, redirected)) ?? { host: 'other', node: live };
 			const target = redirected ? registry.id : chooseNode(nodes, registry.id);
 			if (!target) return { host: 'none', reason: 'no live node takes new meetings' };
 			if (target !== registry.id) return { host: 'other', node: nodes.find((n) => n.id === target)! };
@@ -104,6 +116,44 @@ export class RoomPlacement extends EventEmitter<RoomPlacementEvents> {
 			// Someone else claimed it meanwhile: look again.
 		}
 		return { host: 'none', reason: 'the room is being placed; retry' };
+	}
+
+	/** This node has `peers` participants of `room` (what spreading counts). */
+	async count(room: string, peers: number): Promise<void> {
+		const { redis, registry, leaseMs } = this.#options;
+		const key = this.#countKey(room);
+		if (peers > 0) await redis.multi().hset(key, registry.id, peers).pexpire(key, Math.max(leaseMs * 10, 3_600_000)).exec();
+		else await redis.hdel(key, registry.id);
+	}
+
+	/** The nodes with participants of `room` (by their own count), this one included. */
+	async counts(room: string): Promise<Map<string, number>> {
+		const raw = await this.#options.redis.hgetall(this.#countKey(room));
+		return new Map(Object.entries(raw).map(([node, n]) => [node, Number(n)]));
+	}
+
+	/**
+	 * Where a connection for a room hosted by another live node goes when the host is full:
+	 * null (to the host), `spread` (served here), or `other` (another node with room left).
+	 */
+	async #spread(room: string, host: NodeInfo, nodes: readonly NodeInfo[], redirected: boolean): Promise<Placement | null> {
+		const limit = this.#options.spreadPeers ?? 0;
+		if (limit <= 0) return null;
+		const self = this.#options.registry.id;
+		// A draining host takes nobody new (and the load balancer no longer routes to it): a
+		// newcomer to its running meeting is served here, in a copy linked to it.
+		if (host.draining && nodes.some((n) => n.id === self && !n.draining)) return { host: 'spread', node: host };
+		const counts = await this.counts(room);
+		if ((counts.get(host.id) ?? 0) < limit) return null;
+		const open = nodes.filter((n) => n.id !== host.id && !n.draining && (counts.get(n.id) ?? 0) < limit);
+		// Sent here by another node's choice: take it.
+		if (redirected && open.some((n) => n.id === self)) return { host: 'spread', node: host };
+		// Nodes already in the room first (fewer links), then the one with most headroom.
+		const inRoom = open.filter((n) => (counts.get(n.id) ?? 0) > 0);
+		const pick = chooseNode(inRoom.length > 0 ? inRoom : open, self);
+		if (!pick) return null;
+		if (pick === self) return { host: 'spread', node: host };
+		return { host: 'other', node: nodes.find((n) => n.id === pick)! };
 	}
 
 	/** Serve the room here without a claim (Redis unreachable): the renewal claims it, or gives it up to its holder. */
@@ -166,6 +216,10 @@ export class RoomPlacement extends EventEmitter<RoomPlacementEvents> {
 
 	#key(room: string): string {
 		return `${this.#prefix}room:{${room}}`;
+	}
+
+	#countKey(room: string): string {
+		return `${this.#prefix}roomnodes:{${room}}`;
 	}
 }
 

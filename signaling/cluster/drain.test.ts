@@ -58,6 +58,13 @@ it('a drained node gets no new meeting, ends its meetings after the grace period
 	assert.equal(await store.get(`parley:room:{${fresh}}`), other.id, 'a new meeting is placed on the node that is not draining');
 	// The running meeting goes on during the grace period.
 	await ok(ann.socket, 'chat:send', { id: 'drain-00002', text: 'during the grace period' });
+	// Someone new joins it through haproxy (which routes nothing to the draining node): served by
+	// the other node in a copy of the room linked to the draining host, not bounced between redirects.
+	const dan = await connectThrough(lb.url, token(room, 'dan'), undefined, 5000);
+	sockets.push(dan.socket);
+	assert.equal(dan.redirects, 0, 'no wrong_node redirect to the draining node');
+	const danJoined = await joinRoom(dan.socket);
+	assert.deepEqual(danJoined.peers.map((p) => p.id), ['ann'], 'the newcomer is in the running meeting, with ann on the draining node');
 
 	assert.equal((await ended).reason, 'server-shutdown');
 	const endedAt = Date.now();

@@ -15,9 +15,11 @@ import { ErrorCode } from '../protocol/index.ts';
 import { NodeRegistry, type NodeInfo } from './NodeRegistry.ts';
 import { RoomPlacement } from './RoomPlacement.ts';
 import { MeetingRecords } from './MeetingRecords.ts';
+import { SpanningRooms } from './SpanningRooms.ts';
 
 export { NodeRegistry, type NodeInfo, type NodeLoad } from './NodeRegistry.ts';
 export { RoomPlacement, chooseNode, type Placement } from './RoomPlacement.ts';
+export { SpanningRooms } from './SpanningRooms.ts';
 
 export interface Cluster {
 	/** cluster.nodeId, or <hostname>:<port> once listening. */
@@ -27,6 +29,8 @@ export interface Cluster {
 	readonly placement: RoomPlacement;
 	/** Meetings' moderation state in Redis, read by the next host after a failover. */
 	readonly records: MeetingRecords;
+	/** Rooms bigger than one node: copies of rooms hosted elsewhere, and the links between them (null before start). */
+	readonly spanning: SpanningRooms | null;
 	/** Resolves once started: a connection arriving between listen and start waits for it. */
 	readonly ready: Promise<void>;
 	/** Start heartbeating (once the server listens on `port`). */
@@ -68,6 +72,7 @@ export function createCluster({ config, io, sfu, draining, inUse, log }: Cluster
 	);
 	let registry: NodeRegistry | undefined;
 	let placement: RoomPlacement | undefined;
+	let spanning: SpanningRooms | undefined;
 	let markReady = (): void => {};
 	const ready = new Promise<void>((resolve) => (markReady = resolve));
 	const records = new MeetingRecords({ redis, ttlMs: 24 * 3600 * 1000, log: clog });
@@ -78,7 +83,7 @@ export function createCluster({ config, io, sfu, draining, inUse, log }: Cluster
 			url: config.http.publicUrl ?? `http://localhost:${config.http.port}`,
 			mediaAddress: config.media.announcedAddress ?? config.media.listenIp,
 			mediaPorts: sfu.pool.ports,
-			load: { rooms: sfu.rooms.size, peers, consumers: sfu.pool.workers.reduce((n, w) => n + w.consumers, 0) },
+			load: { rooms: sfu.rooms.size, peers, consumers: sfu.pool.workers.reduce((n, w) => n + w.consumers, 0), links: spanning?.links ?? 0 },
 			draining: draining(),
 		};
 	};
@@ -97,16 +102,21 @@ export function createCluster({ config, io, sfu, draining, inUse, log }: Cluster
 			started();
 			return placement!;
 		},
+		get spanning() {
+			return spanning ?? null;
+		},
 		records,
 		ready,
 		start: async (port) => {
 			const nodeId = config.cluster.nodeId ?? `${os.hostname()}:${port}`;
 			registry = new NodeRegistry({ redis, nodeId, heartbeatMs: config.cluster.heartbeatMs, ttlMs: config.cluster.nodeTtlMs, log: clog, describe });
 			await registry.start();
-			placement = new RoomPlacement({ redis, registry, leaseMs: config.cluster.roomLeaseMs, inUse, log: clog });
+			placement = new RoomPlacement({ redis, registry, leaseMs: config.cluster.roomLeaseMs, spreadPeers: config.cluster.roomSpreadPeers, inUse, log: clog });
+			spanning = await SpanningRooms.create({ config, redis, sfu, registry, placement, log: clog });
 			markReady();
 		},
 		close: async () => {
+			await spanning?.close();
 			placement?.close();
 			await registry?.close();
 			redis.disconnect();
@@ -140,8 +150,10 @@ export function placeConnection(cluster: Cluster, log: Logger, hosted: (room: st
 		const placed = cluster.ready.then(() => cluster.placement.place(room, typeof asked === 'string' && asked === cluster.nodeId));
 		Promise.race([placed, timeout]).then(
 			(placement) => {
-				if (placement.host === 'self') {
-					// A room taken over (or hosted anew): its meeting's state is read back first.
+				if (placement.host === 'self' || placement.host === 'spread') {
+					if (placement.host === 'spread') cluster.spanning?.serveCopy(room, placement.node.id);
+					else cluster.spanning?.hosted(room);
+					// A room taken over (or hosted anew, or served as a copy): its meeting's state is read back first.
 					return void hosted(room).then(
 						() => next(),
 						(error: unknown) => {

@@ -1,11 +1,11 @@
 import type { Config } from '../../config/index.ts';
-import type { Sfu, Peer, Room } from '../../sfu/index.ts';
+import type { Sfu, Peer, Producer, Room } from '../../sfu/index.ts';
 import { ErrorCode, ProtocolError } from '../protocol/index.ts';
 import type { RpcContext } from '../rpc.ts';
 import type { ParleyServer, Session, SessionRegistry } from '../session.ts';
 import type { MessageStore } from '../chat/index.ts';
 import type { PresenceTracker } from '../presence/PresenceTracker.ts';
-import type { ChatAttachment } from '../protocol/index.ts';
+import type { ChatAttachment, PeerInfo } from '../protocol/index.ts';
 import type { ArrivalResult, Meeting } from '../meeting/Meeting.ts';
 import type { MeetingControl } from '../meeting/MeetingControl.ts';
 import type { RecordingService } from '../recording/RecordingService.ts';
@@ -13,6 +13,18 @@ import type { RecordingService } from '../recording/RecordingService.ts';
 /** What the chat handler needs of the file store: a room's file, described for a message. */
 export interface AttachmentLookup {
 	describe(room: string, fileId: string): Promise<ChatAttachment | null>;
+}
+
+/** A room that may span nodes (cluster): who is on the other nodes, and their producers. */
+export interface SpanView {
+	/** Whether this node serves a copy of a room hosted on another node. */
+	isCopy(room: string): boolean;
+	/** Whether the room spans nodes (as far as this node knows). */
+	spans(room: string): boolean;
+	/** The people of the room on the other nodes, and the active speaker there (for a copy). */
+	roster(room: string): Promise<{ peers: PeerInfo[]; activeSpeaker: string | null }>;
+	/** A producer of the room to consume here, brought from another node if needed. */
+	producer(room: Room, producerId: string): Promise<Producer>;
 }
 
 /** What every feature handler gets: the connection, its session and the shared services. */
@@ -32,6 +44,8 @@ export interface HandlerContext extends RpcContext {
 	recordings: RecordingService;
 	/** How this connection arrived: its role, whether it was made host for being first. */
 	arrival: ArrivalResult;
+	/** Rooms spanning nodes (in a cluster, once it is started). */
+	span?: SpanView;
 	/** Take one point of one of this identity's own limits (false: limited). */
 	limit(name: 'chat' | 'typing' | 'presence'): Promise<boolean>;
 }

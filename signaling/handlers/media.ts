@@ -88,7 +88,8 @@ export function registerMediaHandlers(ctx: HandlerContext): void {
 	handle(ctx, 'media:consume', async ({ transportId, producerId }) => {
 		const { room, peer } = joined(session);
 		if (!grants.subscribe) throw forbidden('this token may not subscribe');
-		const producer = room.producer(producerId);
+		// In a room spanning nodes, another node's producer is brought here first.
+		const producer = ctx.span && !room.has(producerId) ? await ctx.span.producer(room, producerId) : room.producer(producerId);
 		if (producer.appData.peerId === peer.id) {
 			throw new ProtocolError(ErrorCode.InvalidState, 'cannot consume your own producer');
 		}

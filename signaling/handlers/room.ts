@@ -40,7 +40,12 @@ export function registerRoomHandlers(ctx: HandlerContext): void {
 		}
 		// Who is here now (after the awaits): a producer that came meanwhile is consumed by the
 		// client as usual; a consumer of one that went is left unused (and closed) by the client.
-		const base: JoinAnswer = { self: peerInfo(peer), peers: peerInfos(room, peer.id), videoCodec: room.videoCodec, activeSpeaker: room.activeSpeaker };
+		// A room spanning nodes: the people on the other nodes too (the client consumes theirs).
+		const here = peerInfos(room, peer.id);
+		const span = ctx.span?.spans(roomId) ? await ctx.span.roster(roomId) : null;
+		const peers = span ? [...here, ...span.peers.filter((p) => p.id !== peer.id && !here.some((h) => h.id === p.id))] : here;
+		const activeSpeaker = span && ctx.span?.isCopy(roomId) ? span.activeSpeaker : room.activeSpeaker;
+		const base: JoinAnswer = { self: peerInfo(peer), peers, videoCodec: room.videoCodec, activeSpeaker };
 		return opened ? { ...base, receive: opened } : base;
 	};
 

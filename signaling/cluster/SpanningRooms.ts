@@ -1,0 +1,257 @@
+/**
+ * A room bigger than one node (cascading, the Jitsi way). The room's host node holds its
+ * lease (RoomPlacement); once the host has `cluster.roomSpreadPeers` of its participants,
+ * later ones are placed on other nodes, each of which serves them with its own copy of the
+ * room (a "satellite"), linked to the host's with mediasoup PipeTransports (Cascade):
+ *   - a satellite pushes every producer of its own participants to the host (so the host,
+ *     and through it every other node, has them), and pulls from the host only the producers
+ *     its participants consume, each once whatever the number of consumers;
+ *   - the host answers pulls from its own producers and from those pushed by other satellites;
+ *   - closes and pauses follow over the link (NodePipe), and the link closes when the
+ *     satellite's last participant leaves.
+ *
+ * Signaling: every node sends its own participants' events (joined, left, producer new/
+ * closed/paused/resumed) to the room's sockets on every node through the Socket.IO Redis
+ * adapter, once the room spans; the host alone says who the active speaker is (its observer
+ * hears every microphone). A participant joining a satellite learns who is on the other
+ * nodes from them (`roster` over the cascade bus, from the nodes counted in the room). A
+ * satellite announces a producer only once the host has it, so whoever hears of it can
+ * consume it at once.
+ */
+import { EventEmitter } from 'node:events';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Config } from '../../config/index.ts';
+import { NotFoundError, type Producer, type Room, type Sfu } from '../../sfu/index.ts';
+import type { PeerInfo } from '../protocol/index.ts';
+import { peerInfos } from '../handlers/wire.ts';
+import { Cascade } from './Cascade.ts';
+import type { NodeRegistry } from './NodeRegistry.ts';
+import type { RoomPlacement } from './RoomPlacement.ts';
+
+/** How long a roster answer is waited for per node (ms): a slow node's people are missing from a join answer, not the join. */
+const ROSTER_TIMEOUT_MS = 1500;
+/** How long a consume on the host waits for a satellite's push in flight (ms). */
+const PUSH_WAIT_MS = 3000;
+
+export type SpanningRoomsEvents = {
+	/** The host of a room served here as a copy is gone: its people here must be placed again. */
+	hostlost: [room: string];
+};
+
+export interface SpanningRoomsOptions {
+	config: Config;
+	redis: Redis;
+	sfu: Sfu;
+	registry: NodeRegistry;
+	placement: RoomPlacement;
+	log: Logger;
+}
+
+export class SpanningRooms extends EventEmitter<SpanningRoomsEvents> {
+	readonly #options: SpanningRoomsOptions;
+	readonly #log: Logger;
+	#cascade: Cascade | undefined;
+	/** Rooms served here as copies: room → its host node. */
+	readonly #satellites = new Map<string, string>();
+	/** Rooms hosted here that other nodes' copies link to or asked about: their events go to every node. */
+	readonly #spanning = new Set<string>();
+	/** Producers of another node expected here (a push in flight): room/producer → waiters. */
+	readonly #waiting = new Map<string, Set<() => void>>();
+	#closed = false;
+
+	private constructor(options: SpanningRoomsOptions) {
+		super();
+		this.#options = options;
+		this.#log = options.log.child({ component: 'cascade' });
+		options.registry.on('nodegone', (id) => {
+			for (const [room, host] of this.#satellites) if (host === id) this.#hostGone(room);
+		});
+	}
+
+	static async create(options: SpanningRoomsOptions): Promise<SpanningRooms> {
+		const spanning = new SpanningRooms(options);
+		const { config, redis, sfu, registry } = options;
+		spanning.#cascade = await Cascade.create({
+			redis,
+			nodeId: registry.id,
+			router: async (id) => {
+				const router = (await sfu.room(id)).mainRouter;
+				if (!router) throw new NotFoundError(`room ${id} has no router right now`);
+				return router;
+			},
+			listenIp: config.media.listenIp,
+			...(config.media.announcedAddress ? { announcedAddress: config.media.announcedAddress } : {}),
+			offer: async (id, producerId) => {
+				const room = await sfu.room(id);
+				const producer = room.producer(producerId);
+				return { appData: { ...producer.appData }, release: await room.linkProducer(producerId) };
+			},
+			received: (id, producer) => spanning.#received(id, producer as Producer),
+			linked: (id, node) => {
+				const room = sfu.rooms.get(id);
+				const release = room?.hold();
+				if (!spanning.#satellites.has(id)) spanning.#spanning.add(id);
+				spanning.#log.info({ roomId: id, node }, 'cascade: room linked with another node');
+				return () => release?.();
+			},
+			roster: (id) => {
+				// Asked by another node's copy: from now on this node's events of the room go to every node.
+				if (!spanning.#satellites.has(id)) spanning.#spanning.add(id);
+				const room = sfu.rooms.get(id);
+				if (!room || room.closed) return { peers: [], activeSpeaker: null };
+				return { peers: peerInfos(room), activeSpeaker: spanning.#satellites.has(id) ? null : room.activeSpeaker };
+			},
+			log: options.log,
+		});
+		return spanning;
+	}
+
+	/** Links open (rooms × other nodes). */
+	get links(): number {
+		return this.#cascade?.links ?? 0;
+	}
+
+	/** The room's connection was placed here as a copy of `host`'s room (RoomPlacement `spread`). */
+	serveCopy(room: string, host: string): void {
+		const previous = this.#satellites.get(room);
+		if (previous === host) return;
+		if (previous) this.#cascade?.closeRoom(room);
+		this.#satellites.set(room, host);
+		this.#spanning.delete(room);
+		this.#log.info({ roomId: room, host }, 'cascade: serving a copy of a room hosted by another node');
+	}
+
+	/** The room is hosted here (claimed, or taken over): a copy it was becomes the room itself. */
+	hosted(room: string): void {
+		if (!this.#satellites.delete(room)) return;
+		this.#cascade?.closeRoom(room);
+		this.#log.info({ roomId: room }, 'cascade: this node hosts the room it served a copy of');
+	}
+
+	/** Whether this node serves `room` as a copy of another node's. */
+	isCopy(room: string): boolean {
+		return this.#satellites.has(room);
+	}
+
+	/** Whether the room spans nodes as far as this node knows (its events go to every node). */
+	spans(room: string): boolean {
+		return this.#satellites.has(room) || this.#spanning.has(room);
+	}
+
+	/** Follow a room of this node's SFU: counts for placement, pushes of a copy's producers, the link's end. */
+	bind(room: Room): void {
+		const { placement } = this.#options;
+		const count = (): void => {
+			void placement.count(room.id, room.closed ? 0 : room.peers.size).catch((err: unknown) => this.#log.warn({ err, roomId: room.id }, 'cascade: participant count not written'));
+		};
+		room.on('peerjoined', count);
+		room.on('peerleft', () => {
+			count();
+			// The last participant of a copy left: its link closes (the host's copies of its producers with it).
+			if (room.peers.size === 0 && this.#satellites.has(room.id)) this.#cascade?.closeRoom(room.id);
+		});
+		room.once('close', () => {
+			void placement.count(room.id, 0).catch(() => undefined);
+			this.#cascade?.closeRoom(room.id);
+			this.#spanning.delete(room.id);
+		});
+	}
+
+	/**
+	 * Before announcing a producer of this node: a copy pushes it to the host first (then the
+	 * host has it when its people hear of it). Resolves either way (a failed push is logged).
+	 */
+	async beforeAnnounce(room: Room, producer: Producer): Promise<void> {
+		const host = this.#satellites.get(room.id);
+		if (!host || !this.#cascade) return;
+		try {
+			await this.#cascade.push(room.id, host, producer.id);
+		} catch (err) {
+			if (!producer.closed) room.log.warn({ err, producerId: producer.id, host }, 'cascade: producer not sent to the host node');
+		}
+	}
+
+	/**
+	 * A producer of the room to consume here: a local one, one already brought over a link, or
+	 * (on a copy) one pulled from the host now; on the host, one a copy is pushing right now.
+	 */
+	async producer(room: Room, producerId: string): Promise<Producer> {
+		if (room.has(producerId)) return room.producer(producerId);
+		const host = this.#satellites.get(room.id);
+		if (host && this.#cascade) {
+			await this.#cascade.pull(room.id, host, producerId);
+			return room.producer(producerId);
+		}
+		if (this.#spanning.has(room.id)) await this.#waitFor(room.id, producerId);
+		return room.producer(producerId);
+	}
+
+	/** The people on the other nodes of a spanning room (what each answers for its copy). */
+	async roster(room: string): Promise<{ peers: PeerInfo[]; activeSpeaker: string | null }> {
+		const cascade = this.#cascade;
+		if (!cascade || !this.spans(room)) return { peers: [], activeSpeaker: null };
+		const self = this.#options.registry.id;
+		const live = new Set((await this.#options.registry.list()).map((n) => n.id));
+		const nodes = [...(await this.#options.placement.counts(room)).keys()].filter((n) => n !== self && live.has(n));
+		const host = this.#satellites.get(room);
+		if (host && !nodes.includes(host)) nodes.push(host);
+		const answers = await Promise.all(
+			nodes.map((node) =>
+				Promise.race([
+					cascade.roster(room, node),
+					new Promise<never>((_, reject) => setTimeout(() => reject(new Error('roster timed out')), ROSTER_TIMEOUT_MS).unref()),
+				]).catch((err: unknown) => {
+					this.#log.warn({ err, roomId: room, node }, 'cascade: no roster from a node of the room');
+					return { peers: [], activeSpeaker: null };
+				}),
+			),
+		);
+		const hostAnswer = host ? answers[nodes.indexOf(host)] : undefined;
+		return { peers: answers.flatMap((a) => a.peers), activeSpeaker: hostAnswer?.activeSpeaker ?? null };
+	}
+
+	async close(): Promise<void> {
+		if (this.#closed) return;
+		this.#closed = true;
+		this.#cascade?.close();
+		this.removeAllListeners();
+	}
+
+	#received(id: string, producer: Producer): void {
+		const room = this.#options.sfu.rooms.get(id);
+		if (!room || room.closed) {
+			producer.close();
+			return;
+		}
+		room.addRemoteProducer(producer);
+		const key = `${id}\u0000${producer.id}`;
+		const waiters = this.#waiting.get(key);
+		this.#waiting.delete(key);
+		for (const wake of waiters ?? []) wake();
+	}
+
+	#waitFor(room: string, producerId: string): Promise<void> {
+		const key = `${room}\u0000${producerId}`;
+		return new Promise<void>((resolve) => {
+			let waiters = this.#waiting.get(key);
+			if (!waiters) this.#waiting.set(key, (waiters = new Set()));
+			const wake = (): void => {
+				clearTimeout(timer);
+				waiters!.delete(wake);
+				if (waiters!.size === 0 && this.#waiting.get(key) === waiters) this.#waiting.delete(key);
+				resolve();
+			};
+			const timer = setTimeout(wake, PUSH_WAIT_MS);
+			timer.unref();
+			waiters.add(wake);
+		});
+	}
+
+	#hostGone(room: string): void {
+		this.#satellites.delete(room);
+		this.#cascade?.closeRoom(room);
+		this.#log.warn({ roomId: room }, 'cascade: the host node of a room served here is gone; its people here are placed again');
+		this.emit('hostlost', room);
+	}
+}

@@ -46,6 +46,8 @@ export class Cascade {
 	#bus: CascadeBus | undefined;
 	/** room → other node → link. */
 	readonly #links = new Map<string, Map<string, Promise<NodePipe>>>();
+	/** The links set up (for counting what crosses them). */
+	readonly #pipes = new Set<NodePipe>();
 	#closed = false;
 
 	private constructor(options: CascadeOptions) {
@@ -68,6 +70,13 @@ export class Cascade {
 	get links(): number {
 		let n = 0;
 		for (const m of this.#links.values()) n += m.size;
+		return n;
+	}
+
+	/** Streams crossing this node's links (sent and received, each counted once per link). */
+	get streams(): number {
+		let n = 0;
+		for (const pipe of this.#pipes) n += pipe.sent + pipe.received;
 		return n;
 	}
 
@@ -167,7 +176,9 @@ export class Cascade {
 					log: this.#log.child({ roomId: room }),
 				});
 				const unlinked = this.#options.linked?.(room, node);
+				this.#pipes.add(pipe);
 				pipe.once('close', () => {
+					this.#pipes.delete(pipe);
 					if (this.#links.get(room)?.get(node) === pending) this.#links.get(room)!.delete(node);
 					if (this.#links.get(room)?.size === 0) this.#links.delete(room);
 					unlinked?.();

@@ -18,6 +18,8 @@ export interface NodeLoad {
 	consumers: number;
 	/** Links to other nodes for rooms that span nodes (cascading). */
 	links?: number;
+	/** Streams crossing those links (sent and received). */
+	piped?: number;
 }
 
 export interface NodeInfo {

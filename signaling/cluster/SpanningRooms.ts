@@ -112,6 +112,11 @@ export class SpanningRooms extends EventEmitter<SpanningRoomsEvents> {
 		return this.#cascade?.links ?? 0;
 	}
 
+	/** Streams crossing the links (sent and received). */
+	get piped(): number {
+		return this.#cascade?.streams ?? 0;
+	}
+
 	/** The room's connection was placed here as a copy of `host`'s room (RoomPlacement `spread`). */
 	serveCopy(room: string, host: string): void {
 		const previous = this.#satellites.get(room);

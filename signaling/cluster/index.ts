@@ -83,7 +83,7 @@ export function createCluster({ config, io, sfu, draining, inUse, log }: Cluster
 			url: config.http.publicUrl ?? `http://localhost:${config.http.port}`,
 			mediaAddress: config.media.announcedAddress ?? config.media.listenIp,
 			mediaPorts: sfu.pool.ports,
-			load: { rooms: sfu.rooms.size, peers, consumers: sfu.pool.workers.reduce((n, w) => n + w.consumers, 0), links: spanning?.links ?? 0 },
+			load: { rooms: sfu.rooms.size, peers, consumers: sfu.pool.workers.reduce((n, w) => n + w.consumers, 0), links: spanning?.links ?? 0, piped: spanning?.piped ?? 0 },
 			draining: draining(),
 		};
 	};

@@ -1,10 +1,11 @@
 /**
- * A room bigger than one node: two real Parley nodes (`node signaling/main.ts`, one mediasoup
+ * A room bigger than one node: three real Parley nodes (`node signaling/main.ts`, one mediasoup
  * worker each) on one real redis-server, with `cluster.roomSpreadPeers` = 1. The first
- * participant's join places the room on node A; the second connects to node B, which serves
- * it with its own copy of the room linked to A's (mediasoup PipeTransports over UDP, SRTP).
- * Two bots publish and receive over real WebRTC (werift): video and audio flow both ways
- * across the link; closes cross it; when B's last participant leaves, the link closes.
+ * participant's join places the room on node A; the second connects to node B and the third
+ * to node C, each of which serves it with its own copy of the room linked to A's (mediasoup
+ * PipeTransports over UDP, SRTP): a star around the host. Bots publish and receive over real
+ * WebRTC (werift): video and audio flow both ways across each link, and from B to C through A;
+ * a participant leaving closes its node's link, and its media's copies on the other nodes.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -30,7 +31,7 @@ before(async () => {
 	redis = await redisForTests();
 	nodes = await startCluster({
 		redisUrl: redis.url,
-		ids: ['sa', 'sb'],
+		ids: ['sa', 'sb', 'sc'],
 		env: {
 			PARLEY_CLUSTER_HEARTBEAT_MS: '300',
 			PARLEY_CLUSTER_NODE_TTL_MS: '1200',
@@ -54,9 +55,14 @@ function bot(node: ClusterNode, room: string, identity: string): Bot {
 	return b;
 }
 
-async function links(node: ClusterNode): Promise<number> {
+async function load(node: ClusterNode): Promise<{ links: number; piped: number }> {
 	const body = (await (await fetch(`${node.url}/admin/nodes`)).json()) as { nodes: NodeInfo[] };
-	return body.nodes.find((n) => n.id === node.id)?.load.links ?? -1;
+	const mine = body.nodes.find((n) => n.id === node.id)?.load;
+	return { links: mine?.links ?? -1, piped: mine?.piped ?? -1 };
+}
+
+async function links(node: ClusterNode): Promise<number> {
+	return (await load(node)).links;
 }
 
 async function until(what: string, check: () => Promise<boolean>, timeoutMs = 8000): Promise<void> {
@@ -67,53 +73,66 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs = 80
 	}
 }
 
-it('spreads a room to a second node past its limit; media flows both ways over the link; the link closes with the last one there', { timeout: 60_000 }, async () => {
-	const [a, b] = nodes as [ClusterNode, ClusterNode];
+it('spreads a room over three nodes past its limit; media flows both ways over each link and between the copies through the host; leaving closes the links', { timeout: 90_000 }, async () => {
+	const [a, b, c] = nodes as [ClusterNode, ClusterNode, ClusterNode];
 	const room = `span-${run}`;
 	const ann = bot(a, room, 'ann');
 	await ann.start();
 	assert.equal(await store.get(`parley:room:{${room}}`), a.id, 'the room is hosted by node A');
 
-	// A full host (1 participant): node B does not redirect the next one, it serves a copy.
+	// A full host (1 participant): node B does not redirect the next one, it serves a copy; then C.
 	const ben = bot(b, room, 'ben');
 	await ben.start();
-	await Promise.all([ann.connected(), ben.connected()]);
-	assert.equal(await store.get(`parley:room:{${room}}`), a.id, 'still hosted by A (B holds no lease)');
-	assert.deepEqual(await store.hgetall(`parley:roomnodes:{${room}}`), { [a.id]: '1', [b.id]: '1' }, 'one participant on each node');
+	const cid = bot(c, room, 'cid');
+	await cid.start();
+	await Promise.all([ann.connected(), ben.connected(), cid.connected()]);
+	assert.equal(await store.get(`parley:room:{${room}}`), a.id, 'still hosted by A (the copies hold no lease)');
+	assert.deepEqual(await store.hgetall(`parley:roomnodes:{${room}}`), { [a.id]: '1', [b.id]: '1', [c.id]: '1' }, 'one participant on each node');
 
-	// Both ways: ann (on A) receives ben's media (pushed B → A), ben (on B) receives ann's (pulled A → B).
-	await until('media both ways', async () => {
-		const [toAnn, toBen] = [ann.received(), ben.received()];
-		return toAnn.video.packets > 150 && toAnn.audio.packets > 50 && toBen.video.packets > 150 && toBen.audio.packets > 50;
-	}, 15_000);
-	for (const [who, got] of [['ann', ann.received()], ['ben', ben.received()]] as const) {
-		assert.equal(got.streams, 2, `${who}: one video and one audio stream`);
-		assert.ok(got.video.keyframes >= 1, `${who}: a keyframe crossed`);
-		assert.ok(got.video.lost <= got.video.expected * 0.05, `${who}: video loss ${got.video.lost}/${got.video.expected}`);
+	// Everyone receives both others: A ↔ B and A ↔ C over the links, B ↔ C through A.
+	const everyone = [ann, ben, cid];
+	await until('media from both others at each bot', async () => everyone.every((x) => x.received().streams === 4 && x.received().video.packets > 300 && x.received().audio.packets > 100), 20_000);
+	for (const x of everyone) {
+		const got = x.received();
+		assert.ok(got.video.keyframes >= 2, `${x.identity}: keyframes of both videos crossed (${got.video.keyframes})`);
+		assert.ok(got.video.lost <= got.video.expected * 0.05, `${x.identity}: video loss ${got.video.lost}/${got.video.expected}`);
 	}
-	await until('one link on each node', async () => (await links(a)) === 1 && (await links(b)) === 1, 3000);
+	// The host has a link to each copy; each copy sends its 2 streams and receives the 4 of the others.
+	await until('links and piped streams', async () => {
+		const [la, lb, lc] = await Promise.all([load(a), load(b), load(c)]);
+		return la.links === 2 && lb.links === 1 && lc.links === 1 && lb.piped === 6 && lc.piped === 6 && la.piped === 12;
+	}, 5000);
 
 	// A connection that reaches the host is served there, over the limit (the limit is soft): it sees
-	// the people on both nodes.
-	const third = await connectClient(a.url, a.token(room, 'cid', { publish: true, subscribe: true }), false, clients);
+	// the people on every node.
+	const third = await connectClient(a.url, a.token(room, 'dan', { publish: true, subscribe: true }), false, clients);
 	const joined = await joinRoom(third);
-	assert.deepEqual(joined.peers.map((p) => p.id).sort(), ['ann', 'ben'], 'a newcomer on the host sees the people on both nodes');
+	assert.deepEqual(joined.peers.map((p) => p.id).sort(), ['ann', 'ben', 'cid'], 'a newcomer on the host sees the people on every node');
 	third.disconnect();
-
 	// A node that does not host the room and is full sends a connection to the host.
-	const refused = await connectError(b.url, { token: b.token(room, 'dan', { publish: true, subscribe: true }) });
+	const refused = await connectError(b.url, { token: b.token(room, 'eve', { publish: true, subscribe: true }) });
 	assert.equal(refused.data?.code, 'wrong_node');
 
 	// Still flowing (a newcomer on the host changed nothing for them).
 	const p0 = ann.received().video.packets;
 	await new Promise((r) => setTimeout(r, 1000));
-	assert.ok(ann.received().video.packets - p0 > 20, `ann still receives ben's video (${ann.received().video.packets - p0} packets in 1 s)`);
+	assert.ok(ann.received().video.packets - p0 > 40, `ann still receives (${ann.received().video.packets - p0} video packets in 1 s)`);
 
-	// ben leaves node B: its copy's link closes on both sides, and ann's consumers of ben's media end.
+	// cid leaves node C: C's link closes; the host's copies of cid's producers close, and with them
+	// B's copies (relayed closes): B and A now each send 2 and receive 2.
+	await cid.close();
+	let seen = '';
+	await until('C unlinked, cid\'s media gone from B', async () => {
+		const [la, lb, lc] = await Promise.all([load(a), load(b), load(c)]);
+		seen = JSON.stringify({ la, lb, lc });
+		return lc.links === 0 && la.links === 1 && lb.piped === 4 && la.piped === 4;
+	}, 8000).catch((error: unknown) => assert.fail(`${String(error)}: ${seen}`));
+
+	// ben leaves node B: its link closes on both sides, and ann's consumers of ben's media end.
 	await ben.close();
 	await until('the link closed on both nodes', async () => (await links(a)) === 0 && (await links(b)) === 0, 8000);
 	await new Promise((r) => setTimeout(r, 500));
 	const settled = ann.received().video.packets;
 	await new Promise((r) => setTimeout(r, 1000));
-	assert.ok(ann.received().video.packets - settled < 5, 'no media from ben after he left');
+	assert.ok(ann.received().video.packets - settled < 5, 'no media from the others after they left');
 });

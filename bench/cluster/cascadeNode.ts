@@ -18,6 +18,9 @@ export type NodeCommand =
 	| { cmd: 'ingest'; room: string; ssrc: number }
 	| { cmd: 'egress'; room: string; producerId: string; port: number }
 	| { cmd: 'closeEgress'; consumerId: string }
+	| { cmd: 'egressState'; consumerId: string }
+	| { cmd: 'pauseIngest'; producerId: string; paused: boolean }
+	| { cmd: 'closeIngest'; producerId: string }
 	| { cmd: 'pull'; room: string; node: string; producerId: string }
 	| { cmd: 'push'; room: string; node: string; producerId: string }
 	| { cmd: 'exit' };
@@ -40,6 +43,7 @@ const router = (room: string): Promise<types.Router> => {
 const redis = new Redis(redisUrl, { maxRetriesPerRequest: 2 });
 const cascade = await Cascade.create({ redis, nodeId, router, listenIp: '127.0.0.1', log });
 const consumers = new Map<string, types.Consumer>();
+const producers = new Map<string, types.Producer>();
 
 async function run(c: NodeCommand): Promise<Record<string, unknown>> {
 	switch (c.cmd) {
@@ -50,6 +54,7 @@ async function run(c: NodeCommand): Promise<Record<string, unknown>> {
 				kind: 'video',
 				rtpParameters: { codecs: [{ mimeType: 'video/VP8', payloadType: PAYLOAD_TYPE, clockRate: 90000 }], encodings: [{ ssrc: c.ssrc }] },
 			});
+			producers.set(producer.id, producer);
 			return { port: transport.tuple.localPort, producerId: producer.id };
 		}
 		case 'egress': {
@@ -64,6 +69,20 @@ async function run(c: NodeCommand): Promise<Record<string, unknown>> {
 		case 'closeEgress': {
 			consumers.get(c.consumerId)?.close();
 			consumers.delete(c.consumerId);
+			return {};
+		}
+		case 'egressState': {
+			const consumer = consumers.get(c.consumerId);
+			return { closed: consumer?.closed ?? true, producerPaused: consumer?.producerPaused ?? false };
+		}
+		case 'pauseIngest': {
+			const producer = producers.get(c.producerId);
+			await (c.paused ? producer?.pause() : producer?.resume());
+			return {};
+		}
+		case 'closeIngest': {
+			producers.get(c.producerId)?.close();
+			producers.delete(c.producerId);
 			return {};
 		}
 		case 'pull': {

@@ -55,6 +55,30 @@ it('forwards video both ways across the pipe between two nodes, each packet once
 	for (const c of atA.received.keys()) assert.ok(fromB.sent.has(c), `A receives only what B was sent: ${c}`);
 });
 
+it('carries a producer\'s pause, resume and close over the link to the other node\'s copy', async () => {
+	const room = `cascade-state-${run}`;
+	const inB = await b.call<{ port: number; producerId: string }>({ cmd: 'ingest', room, ssrc: 3333 });
+	await b.call({ cmd: 'push', room, node: a.id, producerId: inB.producerId });
+	const atA = await receiveRtp();
+	const { consumerId } = await a.call<{ consumerId: string }>({ cmd: 'egress', room, producerId: inB.producerId, port: atA.port });
+	const state = () => a.call<{ closed: boolean; producerPaused: boolean }>({ cmd: 'egressState', consumerId });
+	const until = async (what: string, check: (s: { closed: boolean; producerPaused: boolean }) => boolean): Promise<void> => {
+		const deadline = Date.now() + 3000;
+		while (!check(await state())) {
+			if (Date.now() > deadline) assert.fail(`timed out: ${what} (${JSON.stringify(await state())})`);
+			await new Promise((r) => setTimeout(r, 50));
+		}
+	};
+	assert.deepEqual(await state(), { closed: false, producerPaused: false });
+	await b.call({ cmd: 'pauseIngest', producerId: inB.producerId, paused: true });
+	await until('paused on A', (s) => s.producerPaused);
+	await b.call({ cmd: 'pauseIngest', producerId: inB.producerId, paused: false });
+	await until('resumed on A', (s) => !s.producerPaused);
+	await b.call({ cmd: 'closeIngest', producerId: inB.producerId });
+	await until('closed on A', (s) => s.closed);
+	atA.close();
+});
+
 it('refuses a pull for a room without a link, and a producer that does not exist', async () => {
 	const room = `cascade-none-${run}`;
 	await assert.rejects(b.call({ cmd: 'pull', room, node: a.id, producerId: 'no-such-producer' }), /no-such-producer|not found|Producer/i);

@@ -229,6 +229,13 @@ export class Room extends EventEmitter<RoomEvents> {
 		return this.#remote.size;
 	}
 
+	/** The peers whose producers came here over the link with `node` (cascading). */
+	remotePeersVia(node: string): string[] {
+		const ids = new Set<string>();
+		for (const { producer } of this.#remote.values()) if ((producer.appData as Record<string, unknown>).remoteNode === node) ids.add(producer.appData.peerId);
+		return [...ids];
+	}
+
 	/** Whether a producer exists here (a local peer's or another node's brought over a link). */
 	has(producerId: string): boolean {
 		return this.#findProducer(producerId) !== undefined;

@@ -369,6 +369,10 @@ export function createParleyServer(options: ParleyServerOptions): ParleyHttpServ
 			cluster?.placement.on('lost', sendAway);
 			// The host of a room served here as a copy died: its people here are placed again.
 			cluster?.spanning?.on('hostlost', sendAway);
+			// A node with a copy of a room hosted here died: its people there left (everyone is told).
+			cluster?.spanning?.on('peersgone', (room, peerIds) => {
+				for (const peerId of peerIds) io.to(channels.room(room)).emit('peer:left', { peerId });
+			});
 			return address;
 		},
 		close: async () => {

@@ -141,6 +141,19 @@ export class Cascade {
 		}
 	}
 
+	/** A node is gone (no heartbeat): close every link with it (it will not say so). Returns their rooms. */
+	closeNode(node: string): string[] {
+		const rooms: string[] = [];
+		for (const [room, links] of this.#links) {
+			const pending = links.get(node);
+			if (!pending) continue;
+			links.delete(node);
+			rooms.push(room);
+			void pending.then((p) => p.close(), () => undefined);
+		}
+		return rooms;
+	}
+
 	close(): void {
 		if (this.#closed) return;
 		this.#closed = true;

@@ -37,6 +37,8 @@ const PUSH_WAIT_MS = 3000;
 export type SpanningRoomsEvents = {
 	/** The host of a room served here as a copy is gone: its people here must be placed again. */
 	hostlost: [room: string];
+	/** A node with a copy of a room hosted here is gone: these people of it are gone with it. */
+	peersgone: [room: string, peerIds: string[]];
 };
 
 export interface SpanningRoomsOptions {
@@ -66,6 +68,7 @@ export class SpanningRooms extends EventEmitter<SpanningRoomsEvents> {
 		this.#log = options.log.child({ component: 'cascade' });
 		options.registry.on('nodegone', (id) => {
 			for (const [room, host] of this.#satellites) if (host === id) this.#hostGone(room);
+			this.#copyGone(id);
 		});
 	}
 
@@ -251,6 +254,19 @@ export class SpanningRooms extends EventEmitter<SpanningRoomsEvents> {
 			timer.unref();
 			waiters.add(wake);
 		});
+	}
+
+	/** A node with copies of rooms hosted here died: its links close, and its people leave the others' lists. */
+	#copyGone(node: string): void {
+		const gone = new Map<string, string[]>();
+		for (const id of this.#spanning) {
+			const room = this.#options.sfu.rooms.get(id);
+			const peers = room?.remotePeersVia(node).filter((p) => !room.peers.has(p)) ?? [];
+			if (peers.length > 0) gone.set(id, peers);
+		}
+		const rooms = this.#cascade?.closeNode(node) ?? [];
+		if (rooms.length > 0) this.#log.warn({ node, rooms: rooms.length }, 'cascade: a node with copies of rooms hosted here is gone; its links are closed');
+		for (const [room, peers] of gone) this.emit('peersgone', room, peers);
 	}
 
 	#hostGone(room: string): void {

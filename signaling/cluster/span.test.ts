@@ -55,10 +55,10 @@ function bot(node: ClusterNode, room: string, identity: string): Bot {
 	return b;
 }
 
-async function load(node: ClusterNode): Promise<{ links: number; piped: number }> {
+async function load(node: ClusterNode): Promise<{ links: number; piped: number; rooms: number }> {
 	const body = (await (await fetch(`${node.url}/admin/nodes`)).json()) as { nodes: NodeInfo[] };
 	const mine = body.nodes.find((n) => n.id === node.id)?.load;
-	return { links: mine?.links ?? -1, piped: mine?.piped ?? -1 };
+	return { links: mine?.links ?? -1, piped: mine?.piped ?? -1, rooms: mine?.rooms ?? -1 };
 }
 
 async function links(node: ClusterNode): Promise<number> {
@@ -73,7 +73,7 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs = 80
 	}
 }
 
-it('spreads a room over three nodes past its limit; media flows both ways over each link and between the copies through the host; a node leaving closes its links', { timeout: 90_000 }, async () => {
+it('spreads a room over three nodes past its limit; media flows both ways over each link and between the copies through the host; a node leaving closes its links; the host dying ends its copies', { timeout: 90_000 }, async () => {
 	const [a, b, c] = nodes as [ClusterNode, ClusterNode, ClusterNode];
 	const room = `span-${run}`;
 	const ann = bot(a, room, 'ann');
@@ -138,4 +138,15 @@ it('spreads a room over three nodes past its limit; media flows both ways over e
 	const settled = ann.received().video.packets;
 	await new Promise((r) => setTimeout(r, 1000));
 	assert.ok(ann.received().video.packets - settled < 5, 'no media from the others after they left');
+
+	// The host dies (kill -9) with a copy linked to it: the copy sends its people away (their
+	// clients connect again and are placed anew) and closes.
+	const eve = bot(b, room, 'eve');
+	await eve.start();
+	await until('B serves a copy linked to A again', async () => (await load(b)).links === 1, 5000);
+	await a.kill();
+	await until('B closed its copy once A was gone', async () => {
+		const lb = await load(b);
+		return lb.links === 0 && lb.rooms === 0;
+	}, 8000);
 });

@@ -61,6 +61,8 @@ export type RoomEvents = {
 	quality: [peers: QualityReport[]];
 	/** A peer's media was moved to another worker (from → to): its client must reconnect its media. */
 	peermoved: [peer: Peer, from: number, to: number];
+	/** Nobody here has consumed a producer brought from another node for `pipeIdleMs`. */
+	remoteunused: [producerId: string];
 };
 
 export class Room extends EventEmitter<RoomEvents> {
@@ -194,6 +196,7 @@ export class Room extends EventEmitter<RoomEvents> {
 			const producer = this.#findLocal(producerId);
 			if (producer) this.#dynacast.update(producer);
 			this.#routers.sweep(this.#needed, producerId);
+			if (this.#remote.has(producerId)) this.#checkRemoteUse(producerId);
 		});
 		peer.on('producerpause', (p) => this.emit('producerpause', p));
 		peer.on('producerresume', (p) => this.emit('producerresume', p));
@@ -203,6 +206,7 @@ export class Room extends EventEmitter<RoomEvents> {
 			// Its consumers are gone: what the others publish may be needed less now.
 			for (const other of this.#peers.values()) for (const p of other.producers.values()) this.#dynacast.update(p);
 			this.#routers.sweep(this.#needed);
+			for (const producerId of this.#remote.keys()) this.#checkRemoteUse(producerId);
 			peer.log.info('peer left');
 			this.emit('peerleft', peer);
 			if (this.#peers.size === 0 && this.#holds === 0) this.#scheduleEmptyClose();
@@ -287,6 +291,16 @@ export class Room extends EventEmitter<RoomEvents> {
 			releaseTop();
 			this.#unlink(producerId);
 		};
+	}
+
+	/** After `pipeIdleMs`, say so if nobody here consumes a producer of another node any more. */
+	#checkRemoteUse(producerId: string): void {
+		const timer = setTimeout(() => {
+			if (this.#closed || !this.#remote.has(producerId)) return;
+			for (const peer of this.#peers.values()) for (const c of peer.consumers.values()) if (c.producerId === producerId) return;
+			this.emit('remoteunused', producerId);
+		}, this.#options.pipeIdleMs ?? 1000);
+		timer.unref();
 	}
 
 	#unlink(producerId: string): void {

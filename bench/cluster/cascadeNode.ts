@@ -21,6 +21,8 @@ export type NodeCommand =
 	| { cmd: 'egressState'; consumerId: string }
 	| { cmd: 'pauseIngest'; producerId: string; paused: boolean }
 	| { cmd: 'closeIngest'; producerId: string }
+	| { cmd: 'release'; room: string; node: string; producerId: string }
+	| { cmd: 'streams' }
 	| { cmd: 'pull'; room: string; node: string; producerId: string }
 	| { cmd: 'push'; room: string; node: string; producerId: string }
 	| { cmd: 'exit' };
@@ -84,6 +86,13 @@ async function run(c: NodeCommand): Promise<Record<string, unknown>> {
 			producers.get(c.producerId)?.close();
 			producers.delete(c.producerId);
 			return {};
+		}
+		case 'release': {
+			cascade.release(c.room, c.node, c.producerId);
+			return {};
+		}
+		case 'streams': {
+			return { streams: cascade.streams };
 		}
 		case 'pull': {
 			const producer = await cascade.pull(c.room, c.node, c.producerId);

@@ -159,6 +159,11 @@ export class SpanningRooms extends EventEmitter<SpanningRoomsEvents> {
 			// The last participant of a copy left: its link closes (the host's copies of its producers with it).
 			if (room.peers.size === 0 && this.#satellites.has(room.id)) this.#cascade?.closeRoom(room.id);
 		});
+		// A copy stops pulling what nobody here consumes any more (the host stops sending it).
+		room.on('remoteunused', (producerId) => {
+			const host = this.#satellites.get(room.id);
+			if (host) this.#cascade?.release(room.id, host, producerId);
+		});
 		room.once('close', () => {
 			void placement.count(room.id, 0).catch(() => undefined);
 			this.#cascade?.closeRoom(room.id);

@@ -79,6 +79,21 @@ it('carries a producer\'s pause, resume and close over the link to the other nod
 	atA.close();
 });
 
+it('stops sending a pulled producer once the pulling node releases it', async () => {
+	const room = `cascade-release-${run}`;
+	const inA = await a.call<{ port: number; producerId: string }>({ cmd: 'ingest', room, ssrc: 4444 });
+	const streams = async () => Promise.all([a, b].map(async (n) => (await n.call<{ streams: number }>({ cmd: 'streams' })).streams));
+	const before = await streams();
+	await b.call({ cmd: 'pull', room, node: a.id, producerId: inA.producerId });
+	assert.deepEqual(await streams(), [before[0]! + 1, before[1]! + 1], 'sent by A, received by B');
+	await b.call({ cmd: 'release', room, node: a.id, producerId: inA.producerId });
+	const deadline = Date.now() + 3000;
+	while (JSON.stringify(await streams()) !== JSON.stringify(before)) {
+		if (Date.now() > deadline) assert.fail(`still piped: ${JSON.stringify(await streams())} (before ${JSON.stringify(before)})`);
+		await new Promise((r) => setTimeout(r, 50));
+	}
+});
+
 it('refuses a pull for a room without a link, and a producer that does not exist', async () => {
 	const room = `cascade-none-${run}`;
 	await assert.rejects(b.call({ cmd: 'pull', room, node: a.id, producerId: 'no-such-producer' }), /no-such-producer|not found|Producer/i);

@@ -4,7 +4,7 @@
  * they send, and the score of what they receive.
  */
 import type { QualityLevel, QualityReport } from '../types.ts';
-import type { Peer } from '../Peer.ts';
+import type { Consumer, Peer } from '../Peer.ts';
 import { logUnlessClosed } from '../log.ts';
 
 export interface QualityInputs {
@@ -48,13 +48,28 @@ export async function measurePeer(
 		for (const stat of stats) {
 			lossPercent = higher(lossPercent, (stat.fractionLost / 256) * 100);
 			sendKbps += stat.bitrate / 1000;
-			if (stat.roundTripTime !== undefined) rttMs = higher(rttMs, stat.roundTripTime);
+			// 0: not measured (no XR DLRR from the sender for this stream).
+			if (stat.roundTripTime) rttMs = higher(rttMs, stat.roundTripTime);
 			// jitter is in RTP timestamp units: 48 kHz audio, 90 kHz video.
 			jitterMs = higher(jitterMs, (stat.jitter / (producer.kind === 'audio' ? 48 : 90)));
 		}
 	}
+	let rttProbe: Consumer | undefined;
 	for (const consumer of peer.consumers.values()) {
-		if (!consumer.paused && !consumer.producerPaused) score = lower(score, consumer.score.score);
+		if (!consumer.paused && !consumer.producerPaused) {
+			score = lower(score, consumer.score.score);
+			if (!rttProbe || (rttProbe.kind === 'video' && consumer.kind === 'audio')) rttProbe = consumer;
+		}
+	}
+	// The round trip from the peer's receiver reports too: a producer's RTT needs the sender's
+	// XR DLRR reports and stays 0 on some layers (e.g. the lowest one alone, the others turned
+	// off), while receivers clients listen to use this RTT to size their playout delay.
+	if (rttProbe) {
+		const stats = await rttProbe.getStats().catch((err: unknown) => {
+			logUnlessClosed(peer.log, rttProbe, err, 'consumer stats not read');
+			return [];
+		});
+		for (const stat of stats) if (stat.type === 'outbound-rtp' && stat.roundTripTime) rttMs = higher(rttMs, stat.roundTripTime);
 	}
 	const inputs = { score, lossPercent, rttMs, jitterMs };
 	return {

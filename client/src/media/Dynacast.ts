@@ -2,15 +2,24 @@
  * Dynacast, publisher side: encode only what the SFU says someone watches. Simulcast
  * encodings above the wanted layer are set inactive (all of them for -1); an SVC or
  * single-encoding producer is switched off and on as a whole. One change at a time per
- * producer, the latest wins.
+ * producer, the latest wins. A cap (UplinkGuard: the uplink is lossy) lowers what the SFU
+ * asked for, and gives the lowest layer its held frame rate meanwhile.
  */
 import { measure } from './marks.ts';
+import { tuning } from './tuning.ts';
 import type { LocalProducer } from './types.ts';
+
+interface Applied {
+	layer: number;
+	/** maxFramerate given to the lowest layer (null: left as produced). */
+	lowFps: number | null;
+}
 
 export class Dynacast {
 	/** The highest spatial layer the SFU wants per local producer, and what is applied. */
 	readonly #wanted = new Map<string, number>();
-	readonly #applied = new Map<string, number>();
+	readonly #applied = new Map<string, Applied>();
+	readonly #caps = new Map<string, number>();
 	readonly #tasks = new Map<string, Promise<void>>();
 	/** What was last applied per source, kept across sessions (a producer published again starts there). */
 	readonly #lastBySource = new Map<string, number>();
@@ -30,17 +39,46 @@ export class Dynacast {
 		return last !== undefined && last >= 0 ? last : undefined;
 	}
 
+	/**
+	 * Hold a producer to at most `maxSpatialLayer` whatever the SFU asks (null: no cap).
+	 * While capped to layer 0 that layer runs at tuning().heldLayerFps.
+	 */
+	cap(producer: LocalProducer, maxSpatialLayer: number | null): void {
+		if ((this.#caps.get(producer.id) ?? null) === maxSpatialLayer) return;
+		if (maxSpatialLayer === null) this.#caps.delete(producer.id);
+		else this.#caps.set(producer.id, maxSpatialLayer);
+		this.apply(producer);
+	}
+
+	/** The cap on a producer (null: none). */
+	capFor(producerId: string): number | null {
+		return this.#caps.get(producerId) ?? null;
+	}
+
 	/** What is applied to a producer (undefined: never asked). */
 	appliedFor(producerId: string): number | undefined {
-		return this.#applied.get(producerId);
+		return this.#applied.get(producerId)?.layer;
+	}
+
+	/** The SFU's wish lowered by the cap; undefined: nothing asked for yet. */
+	#target(producer: LocalProducer): Applied | undefined {
+		const wanted = this.#wanted.get(producer.id);
+		const cap = this.#caps.get(producer.id);
+		if (wanted === undefined && cap === undefined) return undefined;
+		const layer = Math.min(wanted ?? Infinity, cap ?? Infinity);
+		const simulcast = (producer.rtpParameters.encodings ?? []).length > 1;
+		const lowFps = simulcast && cap === 0 ? tuning().heldLayerFps : simulcast && this.#applied.get(producer.id)?.lowFps != null ? tuning().lowLayerFps : null;
+		return { layer: layer === Infinity ? (producer.rtpParameters.encodings ?? []).length - 1 : layer, lowFps };
 	}
 
 	apply(producer: LocalProducer): void {
 		if (this.#tasks.has(producer.id)) return;
 		const task = (async () => {
 			for (;;) {
-				const wanted = this.#wanted.get(producer.id);
-				if (wanted === undefined || producer.closed || wanted === this.#applied.get(producer.id)) break;
+				const target = this.#target(producer);
+				const applied = this.#applied.get(producer.id);
+				if (target === undefined || producer.closed || (target.layer === applied?.layer && target.lowFps === (applied?.lowFps ?? null))) break;
+				const wanted = target.layer;
 				const start = performance.now();
 				try {
 					const encodings = producer.rtpParameters.encodings ?? [];
@@ -48,18 +86,20 @@ export class Dynacast {
 						// Straight on the sender first (quick: what a new viewer waits for), then through
 						// mediasoup-client, which renegotiates to mark the paused layers in the SDP (else a
 						// later renegotiation would turn them back on).
-						await setEncodingsActive(producer, (i) => i <= wanted);
+						await setEncodingsActive(producer, (i) => i <= wanted, target.lowFps);
 						measure(`dynacast-sender-${producer.appData.source}-${wanted}`, start);
-						await producer.setMaxSpatialLayer(wanted);
+						if (wanted !== applied?.layer) await producer.setMaxSpatialLayer(wanted);
 					} else {
-						await setEncodingsActive(producer, () => wanted >= 0);
+						await setEncodingsActive(producer, () => wanted >= 0, null);
 					}
 				} catch (error) {
 					if (!producer.closed) console.warn('[parley] dynacast change failed', error);
 					break;
 				}
-				this.#applied.set(producer.id, wanted);
-				if (encodingsOf(producer) > 1) this.#lastBySource.set(producer.appData.source, wanted);
+				this.#applied.set(producer.id, target);
+				// What the SFU wants (not the uplink guard's cap: a producer published again starts uncapped).
+				const sfuWanted = this.#wanted.get(producer.id);
+				if (encodingsOf(producer) > 1 && sfuWanted !== undefined) this.#lastBySource.set(producer.appData.source, sfuWanted);
 				measure(`dynacast-${producer.appData.source}-${wanted}`, start);
 			}
 		})().finally(() => this.#tasks.delete(producer.id));
@@ -69,6 +109,7 @@ export class Dynacast {
 	reset(): void {
 		this.#wanted.clear();
 		this.#applied.clear();
+		this.#caps.clear();
 		this.#tasks.clear();
 	}
 }
@@ -76,13 +117,16 @@ export class Dynacast {
 const encodingsOf = (producer: LocalProducer): number => producer.rtpParameters.encodings?.length ?? 0;
 
 /** Turn encodings on or off straight on the RTCRtpSender (no SDP renegotiation). */
-async function setEncodingsActive(producer: LocalProducer, active: (index: number) => boolean): Promise<void> {
+async function setEncodingsActive(producer: LocalProducer, active: (index: number) => boolean, lowFps: number | null): Promise<void> {
 	const sender = producer.rtpSender;
 	if (!sender) return;
 	const parameters = sender.getParameters();
-	if (parameters.encodings.every((e, i) => e.active === active(i))) return;
+	const low = parameters.encodings[0];
+	const fpsOk = lowFps === null || !low || low.maxFramerate === lowFps;
+	if (fpsOk && parameters.encodings.every((e, i) => e.active === active(i))) return;
 	parameters.encodings.forEach((encoding, i) => {
 		encoding.active = active(i);
 	});
+	if (low && lowFps !== null) low.maxFramerate = lowFps;
 	await sender.setParameters(parameters);
 }

@@ -11,6 +11,7 @@ import { inboundVideoByTrack, StallWatch } from './StallWatch.ts';
 import type { RemoteMedia } from './RemoteMedia.ts';
 import type { TransportManager } from './TransportManager.ts';
 import { tuning } from './tuning.ts';
+import { UplinkGuard, uplinkSample } from './UplinkGuard.ts';
 import type { ConsumerDescription, LocalProducer, ProducerDescription } from './types.ts';
 
 const TUNING_INTERVAL_MS = 1000;
@@ -29,6 +30,8 @@ export class MediaStats {
 	readonly #ctx: MediaStatsContext;
 	readonly #tuner = new JitterBufferTuner();
 	readonly #stalls = new StallWatch();
+	/** The camera's uplink guard, for the camera producer it watches. */
+	#guard: { producerId: string; guard: UplinkGuard } | null = null;
 	#timer: ReturnType<typeof setInterval> | null = null;
 
 	constructor(ctx: MediaStatsContext) {
@@ -40,6 +43,7 @@ export class MediaStats {
 		const { epoch, transports, remote } = this.#ctx;
 		this.stop();
 		this.#timer = setInterval(() => {
+			if (epoch.isCurrent(generation) && tuning().uplinkGuard) this.#guardUplink();
 			const transport = transports.recv;
 			if (!epoch.isCurrent(generation) || !transport || transport.closed || remote.consumerCount === 0) return;
 			transport.getStats().then(
@@ -60,9 +64,31 @@ export class MediaStats {
 		}, TUNING_INTERVAL_MS);
 	}
 
+	/** Hold the camera to its lowest layer while its uplink is lossy (UplinkGuard.ts). */
+	#guardUplink(): void {
+		const camera = this.#ctx.producers().find((p) => p.appData.source === 'camera' && (p.rtpParameters.encodings ?? []).length > 1);
+		if (!camera || camera.closed) {
+			this.#guard = null;
+			return;
+		}
+		if (this.#guard?.producerId !== camera.id) this.#guard = { producerId: camera.id, guard: new UplinkGuard() };
+		const { guard } = this.#guard;
+		camera.getStats().then(
+			(report) => {
+				if (camera.closed || this.#guard?.guard !== guard) return;
+				const was = guard.held;
+				const held = guard.update(uplinkSample(report, performance.now()));
+				if (held !== was) mark(held ? 'uplink-guard-hold' : 'uplink-guard-release');
+				this.#ctx.dynacast.cap(camera, held ? 0 : null);
+			},
+			() => {},
+		);
+	}
+
 	stop(): void {
 		if (this.#timer) clearInterval(this.#timer);
 		this.#timer = null;
+		this.#guard = null;
 		this.#tuner.reset();
 		this.#stalls.reset();
 	}

@@ -14,6 +14,10 @@ export interface Tuning {
 	cameraDegradation: RTCDegradationPreference | null;
 	/** maxFramerate of the lowest simulcast layer. */
 	lowLayerFps: number;
+	/** Hold the camera to its lowest layer while its uplink is lossy (UplinkGuard.ts). */
+	uplinkGuard: boolean;
+	/** maxFramerate of the lowest layer while the guard holds the camera to it. */
+	heldLayerFps: number;
 }
 
 export const DEFAULT_TUNING: Tuning = {
@@ -22,6 +26,8 @@ export const DEFAULT_TUNING: Tuning = {
 	opusFec: true,
 	cameraDegradation: 'maintain-framerate',
 	lowLayerFps: 15,
+	uplinkGuard: true,
+	heldLayerFps: 30,
 };
 
 let cached: Tuning | null = null;

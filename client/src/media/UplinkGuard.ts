@@ -1,0 +1,152 @@
+/**
+ * Keeps a camera on its lowest simulcast layer while its uplink is lossy. Under heavy random
+ * loss Chromium's send estimate collapses (84-218 kbps at 30% loss) and drops the upper
+ * layers, but at the edge it turns the 640 px layer on and off again every few seconds; each
+ * switch makes the SFU wait for a keyframe (which at 30% loss itself needs repairs) and the
+ * viewers freeze (bench/README.md, "Where the frames go"). The guard watches the share of
+ * the camera's packets that are retransmissions (about the uplink's loss: the SFU asks again
+ * for every lost packet): above `enterRatio` over the last few samples it holds the camera
+ * to layer 0, and lets the upper layers back only after the share stayed under `exitRatio`
+ * for `releaseMs`. It also holds when the browser itself has suspended an upper layer for
+ * want of bandwidth over the whole window (the estimate collapses at 10% loss already, and
+ * a suspended layer is what flickers back on): such a hold lasts `holdMs`, doubled when it
+ * comes back soon after the last one. While held, layer 0 runs at the full frame rate
+ * (it is all there is). Pure: the caller feeds it the sender's stats and applies the
+ * answer (Dynacast.cap).
+ */
+
+export interface UplinkSample {
+	/** performance.now() of the sample (ms). */
+	now: number;
+	/** The camera's RTP packets sent so far, retransmissions included (all layers). */
+	packetsSent: number;
+	/** Of those, retransmissions. */
+	retransmittedPacketsSent: number;
+	/** Upper layers (above the lowest) left active, and the frames they have sent so far. */
+	upperActive: number;
+	upperFramesSent: number;
+	/** The browser says the camera is limited by bandwidth. */
+	bandwidthLimited: boolean;
+}
+
+export interface UplinkGuardOptions {
+	/** Retransmitted share of the packets above which the uplink counts as lossy. */
+	enterRatio: number;
+	/** Share under which it counts as clean again. */
+	exitRatio: number;
+	/** Samples the share is judged over. */
+	window: number;
+	/** Fewer packets than this in the window: no judgement (the camera is barely sending). */
+	minPackets: number;
+	/** How long the uplink must stay clean before the upper layers come back (ms). */
+	releaseMs: number;
+	/** Hold after the browser suspended an upper layer (ms); doubled up to maxHoldMs when it recurs within maxHoldMs. */
+	holdMs: number;
+	maxHoldMs: number;
+}
+
+export const UPLINK_GUARD_DEFAULTS: UplinkGuardOptions = {
+	enterRatio: 0.15,
+	exitRatio: 0.06,
+	window: 3,
+	// ~13 packets a second is what the lowest layer sends when the estimate has collapsed.
+	minPackets: 20,
+	releaseMs: 15_000,
+	holdMs: 20_000,
+	maxHoldMs: 80_000,
+};
+
+export class UplinkGuard {
+	readonly #options: UplinkGuardOptions;
+	#previous: UplinkSample | null = null;
+	/** Per-interval [packets, retransmissions, an upper layer suspended (0/1)] of the last `window` samples. */
+	readonly #history: [number, number, number][] = [];
+	#held = false;
+	/** When the share was last above exitRatio while held (ms). */
+	#lossyAt = -Infinity;
+	/** A hold for a suspended layer lasts until then at least (ms). */
+	#holdUntil = -Infinity;
+	#hold: number;
+	#releasedAt = -Infinity;
+
+	constructor(options: Partial<UplinkGuardOptions> = {}) {
+		this.#options = { ...UPLINK_GUARD_DEFAULTS, ...options };
+		this.#hold = this.#options.holdMs;
+	}
+
+	/** Held to the lowest layer. */
+	get held(): boolean {
+		return this.#held;
+	}
+
+	/** One sample (~1 s apart); answers whether the camera is held to its lowest layer. */
+	update(sample: UplinkSample): boolean {
+		const o = this.#options;
+		const previous = this.#previous;
+		this.#previous = sample;
+		// Counters going back: a new sender (camera switched, session restarted).
+		if (!previous || sample.packetsSent < previous.packetsSent) {
+			this.#history.length = 0;
+			return this.#held;
+		}
+		const suspended = sample.bandwidthLimited && sample.upperActive > 0 && previous.upperActive > 0 && sample.upperFramesSent === previous.upperFramesSent;
+		this.#history.push([
+			sample.packetsSent - previous.packetsSent,
+			Math.max(0, sample.retransmittedPacketsSent - previous.retransmittedPacketsSent),
+			suspended ? 1 : 0,
+		]);
+		if (this.#history.length > o.window) this.#history.shift();
+		const [packets, rtx, suspendedSamples] = this.#history.reduce(([p, r, s], [dp, dr, ds]) => [p + dp, r + dr, s + ds], [0, 0, 0]);
+		if (packets < o.minPackets) return this.#held;
+		const full = this.#history.length >= o.window;
+		const ratio = rtx / packets;
+		if (!this.#held) {
+			if (full && ratio > o.enterRatio) {
+				this.#held = true;
+				this.#lossyAt = sample.now;
+			} else if (full && suspendedSamples === o.window) {
+				this.#held = true;
+				// Soon after the last hold: the link is still short of bandwidth, hold longer.
+				this.#hold = sample.now - this.#releasedAt < o.maxHoldMs ? Math.min(o.maxHoldMs, this.#hold * 2) : o.holdMs;
+				this.#holdUntil = sample.now + this.#hold;
+			}
+		} else {
+			if (ratio > o.exitRatio) this.#lossyAt = sample.now;
+			if (sample.now - this.#lossyAt >= o.releaseMs && sample.now >= this.#holdUntil) {
+				this.#held = false;
+				this.#releasedAt = sample.now;
+				this.#history.length = 0;
+			}
+		}
+		return this.#held;
+	}
+
+	reset(): void {
+		this.#previous = null;
+		this.#history.length = 0;
+		this.#held = false;
+		this.#lossyAt = -Infinity;
+		this.#holdUntil = -Infinity;
+		this.#hold = this.#options.holdMs;
+		this.#releasedAt = -Infinity;
+	}
+}
+
+/**
+ * The camera's send counters from its sender's stats (all simulcast layers summed; the
+ * upper layers are those whose rid is not the lowest one's, "r0" as mediasoup-client names them).
+ */
+export function uplinkSample(report: RTCStatsReport, now: number, lowestRid = 'r0'): UplinkSample {
+	const sample: UplinkSample = { now, packetsSent: 0, retransmittedPacketsSent: 0, upperActive: 0, upperFramesSent: 0, bandwidthLimited: false };
+	report.forEach((entry: Record<string, unknown>) => {
+		if (entry.type !== 'outbound-rtp' || entry.kind !== 'video') return;
+		sample.packetsSent += Number(entry.packetsSent ?? 0);
+		sample.retransmittedPacketsSent += Number(entry.retransmittedPacketsSent ?? 0);
+		if (entry.qualityLimitationReason === 'bandwidth') sample.bandwidthLimited = true;
+		if (entry.rid !== undefined && entry.rid !== lowestRid && entry.active !== false) {
+			sample.upperActive++;
+			sample.upperFramesSent += Number(entry.framesSent ?? 0);
+		}
+	});
+	return sample;
+}

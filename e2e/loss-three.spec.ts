@@ -20,6 +20,9 @@ const LOSS_PERCENT = 10;
 const DELAY_MS = 40;
 const WINDOW_MS = Number(process.env.LOSS_WINDOW_MS ?? 8000);
 const NAMES = ['Ann', 'Ben', 'Cat'];
+/** Client tuning to run with (JSON, see client/src/media/tuning.ts), as in loss.spec.ts. */
+const TUNING = process.env.E2E_TUNING ?? '';
+const OUT = fileURLToPath(new URL(`./.artifacts/loss-three${process.env.LOSS_TAG ? `-${process.env.LOSS_TAG}` : ''}.json`, import.meta.url));
 
 test('three participants at 10% loss and 80 ms RTT all see and hear each other', async ({ participant }) => {
 	test.setTimeout(90_000);
@@ -29,6 +32,15 @@ test('three participants at 10% loss and 80 ms RTT all see and hear each other',
 	try {
 		for (const name of NAMES) {
 			const p = await participant(name);
+			if (TUNING) {
+				await p.context.addInitScript((t) => {
+					try {
+						(globalThis as unknown as { localStorage: { setItem(k: string, v: string): void } }).localStorage.setItem('parley.tuning', t);
+					} catch {
+						// about:blank has no storage.
+					}
+				}, TUNING);
+			}
 			const proxy = await useProxyFor(p.context, testMediaPort());
 			proxy.set({ lossPercent: LOSS_PERCENT, delayMs: DELAY_MS });
 			people.push(p);
@@ -71,8 +83,8 @@ test('three participants at 10% loss and 80 ms RTT all see and hear each other',
 		}
 		mkdirSync(fileURLToPath(new URL('./.artifacts', import.meta.url)), { recursive: true });
 		writeFileSync(
-			fileURLToPath(new URL('./.artifacts/loss-three.json', import.meta.url)),
-			`${JSON.stringify({ lossPercent: LOSS_PERCENT, delayMsEachWay: DELAY_MS, windowMs: WINDOW_MS, measuredLossPercent: measured, results }, null, 2)}\n`,
+			OUT,
+			`${JSON.stringify({ lossPercent: LOSS_PERCENT, delayMsEachWay: DELAY_MS, windowMs: WINDOW_MS, tuning: TUNING || 'default', measuredLossPercent: measured, results }, null, 2)}\n`,
 		);
 		expect(failures, 'floors').toEqual([]);
 		expect(people.flatMap((p) => p.pageErrors)).toEqual([]);

@@ -9,7 +9,7 @@ function feed(guard: UplinkGuard, state: { now: number; sent: number; rtx: numbe
 		state.now += 1000;
 		state.sent += pps;
 		state.rtx += Math.round(pps * rtxShare);
-		out.push(guard.update({ now: state.now, packetsSent: state.sent, retransmittedPacketsSent: state.rtx, upperActive: 1, upperFramesSent: state.now / 40, bandwidthLimited: false }));
+		out.push(guard.update({ now: state.now, packetsSent: state.sent, retransmittedPacketsSent: state.rtx, upperActive: true, upperFramesSent: state.now / 40, bandwidthLimited: false }));
 	}
 	return out;
 }
@@ -45,38 +45,38 @@ test('too few packets are not judged, and counters going back start over', () =>
 	feed(guard, s, 4, 150, 0.4);
 	assert.equal(guard.held, true);
 	// A new sender: counters restart from zero; the hold stays until judged clean.
-	assert.equal(guard.update({ now: s.now + 1000, packetsSent: 5, retransmittedPacketsSent: 0, upperActive: 0, upperFramesSent: 0, bandwidthLimited: false }), true);
+	assert.equal(guard.update({ now: s.now + 1000, packetsSent: 5, retransmittedPacketsSent: 0, upperActive: false, upperFramesSent: 0, bandwidthLimited: false }), true);
 	guard.reset();
 	assert.equal(guard.held, false);
 });
 
-test('an upper layer the browser suspended for bandwidth is held off, longer when it recurs', () => {
+test('a second layer the browser suspended for bandwidth is held off, longer when it recurs', () => {
 	const guard = new UplinkGuard({ window: 3, holdMs: 20_000, maxHoldMs: 80_000 });
 	let now = 0;
 	let sent = 0;
 	let upperFrames = 0;
-	const step = (upperActive: number, upperSending: boolean, bandwidthLimited: boolean): boolean => {
+	const step = (upperActive: boolean, upperSending: boolean, bandwidthLimited: boolean): boolean => {
 		now += 1000;
 		sent += 20;
 		if (upperSending) upperFrames += 20;
 		return guard.update({ now, packetsSent: sent, retransmittedPacketsSent: 0, upperActive, upperFramesSent: upperFrames, bandwidthLimited });
 	};
-	step(1, true, false);
+	step(true, true, false);
 	// Suspended but not for bandwidth (e.g. CPU): not ours to judge.
-	for (let i = 0; i < 5; i++) assert.equal(step(1, false, false), false);
+	for (let i = 0; i < 5; i++) assert.equal(step(true, false, false), false);
 	// Sending while bandwidth-limited: fine.
-	for (let i = 0; i < 5; i++) assert.equal(step(1, true, true), false);
-	const first = [step(1, false, true), step(1, false, true), step(1, false, true)];
+	for (let i = 0; i < 5; i++) assert.equal(step(true, true, true), false);
+	const first = [step(true, false, true), step(true, false, true), step(true, false, true)];
 	assert.deepEqual(first, [false, false, true]);
 	// Held: the layer is off (inactive) for 20 s.
 	let t = 0;
-	while (step(0, false, true)) t++;
+	while (step(false, false, true)) t++;
 	assert.ok(t >= 18 && t <= 20, `first hold ${t} s`);
 	// Suspended again right away (the layer is back, sends nothing): held again, twice as long.
-	const again = [step(1, false, true), step(1, false, true), step(1, false, true), step(1, false, true)];
+	const again = [step(true, false, true), step(true, false, true), step(true, false, true), step(true, false, true)];
 	assert.deepEqual(again, [false, false, false, true]);
 	t = 0;
-	while (step(0, false, true)) t++;
+	while (step(false, false, true)) t++;
 	assert.ok(t >= 38 && t <= 40, `second hold ${t} s`);
 });
 
@@ -84,10 +84,10 @@ test('uplinkSample sums the video layers of a sender report', () => {
 	const entries = [
 		{ type: 'outbound-rtp', kind: 'video', rid: 'r0', packetsSent: 100, retransmittedPacketsSent: 30, framesSent: 90, qualityLimitationReason: 'bandwidth' },
 		{ type: 'outbound-rtp', kind: 'video', rid: 'r1', active: true, packetsSent: 50, retransmittedPacketsSent: 5, framesSent: 40 },
-		{ type: 'outbound-rtp', kind: 'video', rid: 'r2', active: false, packetsSent: 0, retransmittedPacketsSent: 0, framesSent: 0 },
+		{ type: 'outbound-rtp', kind: 'video', rid: 'r2', active: true, packetsSent: 0, retransmittedPacketsSent: 0, framesSent: 0 },
 		{ type: 'outbound-rtp', kind: 'audio', packetsSent: 500, retransmittedPacketsSent: 0 },
 		{ type: 'candidate-pair', packetsSent: 999 },
 	];
 	const report = { forEach: (fn: (e: Record<string, unknown>) => void) => entries.forEach(fn) } as unknown as RTCStatsReport;
-	assert.deepEqual(uplinkSample(report, 7), { now: 7, packetsSent: 150, retransmittedPacketsSent: 35, upperActive: 1, upperFramesSent: 40, bandwidthLimited: true });
+	assert.deepEqual(uplinkSample(report, 7), { now: 7, packetsSent: 150, retransmittedPacketsSent: 35, upperActive: true, upperFramesSent: 40, bandwidthLimited: true });
 });

@@ -7,10 +7,11 @@
  * the camera's packets that are retransmissions (about the uplink's loss: the SFU asks again
  * for every lost packet): above `enterRatio` over the last few samples it holds the camera
  * to layer 0, and lets the upper layers back only after the share stayed under `exitRatio`
- * for `releaseMs`. It also holds when the browser itself has suspended an upper layer for
- * want of bandwidth over the whole window (the estimate collapses at 10% loss already, and
- * a suspended layer is what flickers back on): such a hold lasts `holdMs`, doubled when it
- * comes back soon after the last one. While held, layer 0 runs at the full frame rate
+ * for `releaseMs`. It also holds when the browser itself has suspended the second layer for
+ * want of bandwidth over the whole window, leaving the lowest one alone (the estimate
+ * collapses at 10% loss already, and a suspended layer is what flickers back on; the top
+ * layer alone suspended is the estimate still ramping up, left to the browser): such a
+ * hold lasts `holdMs`, doubled when it comes back soon after the last one. While held, layer 0 runs at the full frame rate
  * (it is all there is). Pure: the caller feeds it the sender's stats and applies the
  * answer (Dynacast.cap).
  */
@@ -22,8 +23,8 @@ export interface UplinkSample {
 	packetsSent: number;
 	/** Of those, retransmissions. */
 	retransmittedPacketsSent: number;
-	/** Upper layers (above the lowest) left active, and the frames they have sent so far. */
-	upperActive: number;
+	/** The second layer (just above the lowest) is active, and the frames it has sent so far. */
+	upperActive: boolean;
 	upperFramesSent: number;
 	/** The browser says the camera is limited by bandwidth. */
 	bandwidthLimited: boolean;
@@ -89,7 +90,7 @@ export class UplinkGuard {
 			this.#history.length = 0;
 			return this.#held;
 		}
-		const suspended = sample.bandwidthLimited && sample.upperActive > 0 && previous.upperActive > 0 && sample.upperFramesSent === previous.upperFramesSent;
+		const suspended = sample.bandwidthLimited && sample.upperActive && previous.upperActive && sample.upperFramesSent === previous.upperFramesSent;
 		this.#history.push([
 			sample.packetsSent - previous.packetsSent,
 			Math.max(0, sample.retransmittedPacketsSent - previous.retransmittedPacketsSent),
@@ -134,18 +135,18 @@ export class UplinkGuard {
 
 /**
  * The camera's send counters from its sender's stats (all simulcast layers summed; the
- * upper layers are those whose rid is not the lowest one's, "r0" as mediasoup-client names them).
+ * second layer is rid "r1", as mediasoup-client names the encodings r0, r1, r2).
  */
-export function uplinkSample(report: RTCStatsReport, now: number, lowestRid = 'r0'): UplinkSample {
-	const sample: UplinkSample = { now, packetsSent: 0, retransmittedPacketsSent: 0, upperActive: 0, upperFramesSent: 0, bandwidthLimited: false };
+export function uplinkSample(report: RTCStatsReport, now: number, secondRid = 'r1'): UplinkSample {
+	const sample: UplinkSample = { now, packetsSent: 0, retransmittedPacketsSent: 0, upperActive: false, upperFramesSent: 0, bandwidthLimited: false };
 	report.forEach((entry: Record<string, unknown>) => {
 		if (entry.type !== 'outbound-rtp' || entry.kind !== 'video') return;
 		sample.packetsSent += Number(entry.packetsSent ?? 0);
 		sample.retransmittedPacketsSent += Number(entry.retransmittedPacketsSent ?? 0);
 		if (entry.qualityLimitationReason === 'bandwidth') sample.bandwidthLimited = true;
-		if (entry.rid !== undefined && entry.rid !== lowestRid && entry.active !== false) {
-			sample.upperActive++;
-			sample.upperFramesSent += Number(entry.framesSent ?? 0);
+		if (entry.rid === secondRid && entry.active !== false) {
+			sample.upperActive = true;
+			sample.upperFramesSent = Number(entry.framesSent ?? 0);
 		}
 	});
 	return sample;

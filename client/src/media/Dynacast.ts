@@ -19,7 +19,7 @@ export class Dynacast {
 	/** The highest spatial layer the SFU wants per local producer, and what is applied. */
 	readonly #wanted = new Map<string, number>();
 	readonly #applied = new Map<string, Applied>();
-	readonly #caps = new Map<string, number>();
+	readonly #caps = new Map<string, Applied>();
 	readonly #tasks = new Map<string, Promise<void>>();
 	/** What was last applied per source, kept across sessions (a producer published again starts there). */
 	readonly #lastBySource = new Map<string, number>();
@@ -40,19 +40,20 @@ export class Dynacast {
 	}
 
 	/**
-	 * Hold a producer to at most `maxSpatialLayer` whatever the SFU asks (null: no cap).
-	 * While capped to layer 0 that layer runs at tuning().heldLayerFps.
+	 * Hold a producer to at most `maxSpatialLayer` whatever the SFU asks (null: no cap), its
+	 * lowest layer at `lowFps` meanwhile (null: as produced).
 	 */
-	cap(producer: LocalProducer, maxSpatialLayer: number | null): void {
-		if ((this.#caps.get(producer.id) ?? null) === maxSpatialLayer) return;
+	cap(producer: LocalProducer, maxSpatialLayer: number | null, lowFps: number | null = null): void {
+		const current = this.#caps.get(producer.id);
+		if ((current?.layer ?? null) === maxSpatialLayer && (current?.lowFps ?? null) === lowFps) return;
 		if (maxSpatialLayer === null) this.#caps.delete(producer.id);
-		else this.#caps.set(producer.id, maxSpatialLayer);
+		else this.#caps.set(producer.id, { layer: maxSpatialLayer, lowFps });
 		this.apply(producer);
 	}
 
 	/** The cap on a producer (null: none). */
 	capFor(producerId: string): number | null {
-		return this.#caps.get(producerId) ?? null;
+		return this.#caps.get(producerId)?.layer ?? null;
 	}
 
 	/** What is applied to a producer (undefined: never asked). */
@@ -65,9 +66,10 @@ export class Dynacast {
 		const wanted = this.#wanted.get(producer.id);
 		const cap = this.#caps.get(producer.id);
 		if (wanted === undefined && cap === undefined) return undefined;
-		const layer = Math.min(wanted ?? Infinity, cap ?? Infinity);
+		const layer = Math.min(wanted ?? Infinity, cap?.layer ?? Infinity);
 		const simulcast = (producer.rtpParameters.encodings ?? []).length > 1;
-		const lowFps = simulcast && cap === 0 ? tuning().heldLayerFps : simulcast && this.#applied.get(producer.id)?.lowFps != null ? tuning().lowLayerFps : null;
+		// The cap's frame rate while capped; once a frame rate was set, the default one after.
+		const lowFps = !simulcast ? null : (cap?.lowFps ?? (this.#applied.get(producer.id)?.lowFps != null ? tuning().lowLayerFps : null));
 		return { layer: layer === Infinity ? (producer.rtpParameters.encodings ?? []).length - 1 : layer, lowFps };
 	}
 

@@ -79,7 +79,7 @@ export class MediaStats {
 				const was = guard.held;
 				const held = guard.update(uplinkSample(report, performance.now()));
 				if (held !== was) mark(held ? 'uplink-guard-hold' : 'uplink-guard-release');
-				this.#ctx.dynacast.cap(camera, held ? 0 : null);
+				this.#ctx.dynacast.cap(camera, held ? 0 : null, guard.heavyLoss ? tuning().heldLayerFps : null);
 			},
 			() => {},
 		);

@@ -27,6 +27,7 @@ test('heavy loss holds after the window fills, and the hold outlasts short clean
 	feed(guard, s, 1, 150, 0);
 	const entering = feed(guard, s, 3, 150, 0.3);
 	assert.deepEqual(entering, [false, false, true], 'held once three lossy samples are in');
+	assert.equal(guard.heavyLoss, true, 'held for heavy loss: the lowest layer may run at full rate');
 	// Clean for 10 s (< releaseMs): still held; the share must stay low for the whole release time.
 	assert.ok(feed(guard, s, 10, 150, 0).every((h) => h));
 	// Loss again resets the release clock.
@@ -68,6 +69,7 @@ test('a second layer the browser suspended for bandwidth is held off, longer whe
 	for (let i = 0; i < 5; i++) assert.equal(step(true, true, true), false);
 	const first = [step(true, false, true), step(true, false, true), step(true, false, true)];
 	assert.deepEqual(first, [false, false, true]);
+	assert.equal(guard.heavyLoss, false, 'held for bandwidth alone');
 	// Held: the layer is off (inactive) for 20 s.
 	let t = 0;
 	while (step(false, false, true)) t++;

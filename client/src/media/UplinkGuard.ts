@@ -11,9 +11,11 @@
  * want of bandwidth over the whole window, leaving the lowest one alone (the estimate
  * collapses at 10% loss already, and a suspended layer is what flickers back on; the top
  * layer alone suspended is the estimate still ramping up, left to the browser): such a
- * hold lasts `holdMs`, doubled when it comes back soon after the last one. While held, layer 0 runs at the full frame rate
- * (it is all there is). Pure: the caller feeds it the sender's stats and applies the
- * answer (Dynacast.cap).
+ * hold lasts `holdMs`, doubled when it comes back soon after the last one. `heavyLoss` says
+ * the share was above `enterRatio` within `releaseMs`: the caller then runs layer 0 at the
+ * full frame rate (it is all there is; not for a hold for bandwidth alone, which three
+ * people at 10% loss on this 2-core machine all get, and there 30 fps froze more).
+ * Pure: the caller feeds it the sender's stats and applies the answer (Dynacast.cap).
  */
 
 export interface UplinkSample {
@@ -65,6 +67,9 @@ export class UplinkGuard {
 	#held = false;
 	/** When the share was last above exitRatio while held (ms). */
 	#lossyAt = -Infinity;
+	/** When the share was last above enterRatio (ms). */
+	#heavyAt = -Infinity;
+	#now = 0;
 	/** A hold for a suspended layer lasts until then at least (ms). */
 	#holdUntil = -Infinity;
 	#hold: number;
@@ -80,9 +85,15 @@ export class UplinkGuard {
 		return this.#held;
 	}
 
+	/** Held, and the uplink's loss was heavy within the release time. */
+	get heavyLoss(): boolean {
+		return this.#held && this.#now - this.#heavyAt < this.#options.releaseMs;
+	}
+
 	/** One sample (~1 s apart); answers whether the camera is held to its lowest layer. */
 	update(sample: UplinkSample): boolean {
 		const o = this.#options;
+		this.#now = sample.now;
 		const previous = this.#previous;
 		this.#previous = sample;
 		// Counters going back: a new sender (camera switched, session restarted).
@@ -101,6 +112,7 @@ export class UplinkGuard {
 		if (packets < o.minPackets) return this.#held;
 		const full = this.#history.length >= o.window;
 		const ratio = rtx / packets;
+		if (full && ratio > o.enterRatio) this.#heavyAt = sample.now;
 		if (!this.#held) {
 			if (full && ratio > o.enterRatio) {
 				this.#held = true;
@@ -127,6 +139,7 @@ export class UplinkGuard {
 		this.#history.length = 0;
 		this.#held = false;
 		this.#lossyAt = -Infinity;
+		this.#heavyAt = -Infinity;
 		this.#holdUntil = -Infinity;
 		this.#hold = this.#options.holdMs;
 		this.#releasedAt = -Infinity;

@@ -16,7 +16,7 @@ export interface Tuning {
 	lowLayerFps: number;
 	/** Hold the camera to its lowest layer while its uplink is lossy (UplinkGuard.ts). */
 	uplinkGuard: boolean;
-	/** maxFramerate of the lowest layer while the guard holds the camera to it. */
+	/** maxFramerate of the lowest layer while the guard holds the camera to it for heavy loss. */
 	heldLayerFps: number;
 }
 

@@ -40,8 +40,7 @@ const VARIANTS: Record<string, Variant> = {
 	'no-jitter-buffer': { note: 'shipped, without the loss-adaptive jitter buffer', tuning: { jitterBuffer: false } },
 	'low-layer-30fps': { note: 'shipped, lowest layer at 30 fps', tuning: { lowLayerFps: 30 } },
 	'no-guard': { note: 'shipped, without the uplink guard (upper layers free to flicker under loss)', tuning: { uplinkGuard: false } },
-	'lossy-viewer': { note: 'shipped, and a viewer with a lossy downlink held to the lowest layer', server: { PARLEY_MEDIA_LOSSY_VIEWER_LAYER: '0' } },
-	'guard-15fps': { note: 'shipped, the uplink guard holding layer 0 at 15 fps', tuning: { heldLayerFps: 15 } },
+	'guard-15fps': { note: 'shipped, the uplink guard keeping layer 0 at 15 fps under heavy loss too', tuning: { heldLayerFps: 15 } },
 };
 
 function arg(name: string, fallback: string): string {

@@ -39,8 +39,8 @@ const VARIANTS: Record<string, Variant> = {
 	'both-floors': { note: 'both floors', server: { PARLEY_MEDIA_MIN_OUTGOING_BITRATE: '600000', PARLEY_MEDIA_VIDEO_MIN_BITRATE_KBPS: '600' } },
 	'no-jitter-buffer': { note: 'shipped, without the loss-adaptive jitter buffer', tuning: { jitterBuffer: false } },
 	'low-layer-30fps': { note: 'shipped, lowest layer at 30 fps', tuning: { lowLayerFps: 30 } },
-	'no-guard': { note: 'shipped, without the uplink guard (upper layers free to flicker under loss)', tuning: { uplinkGuard: false } },
-	'guard-15fps': { note: 'shipped, the uplink guard keeping layer 0 at 15 fps under heavy loss too', tuning: { heldLayerFps: 15 } },
+	guard: { note: 'shipped, with the uplink guard (UplinkGuard.ts: a lossy camera held to its lowest layer, 30 fps under heavy loss)', tuning: { uplinkGuard: true } },
+	'guard-15fps': { note: 'the uplink guard, layer 0 kept at 15 fps under heavy loss too', tuning: { uplinkGuard: true, heldLayerFps: 15 } },
 };
 
 function arg(name: string, fallback: string): string {

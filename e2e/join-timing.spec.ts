@@ -22,6 +22,8 @@ interface JoinTiming {
 	tileMs: number | null;
 	/** The client's `parley:*` User Timing marks, relative to the click. */
 	marks?: Record<string, number>;
+	/** The page's long tasks (≥50 ms, main thread) between the click and the first frame: [start, duration] ms. */
+	longTasks?: [number, number][];
 }
 
 interface TimingState {
@@ -53,12 +55,13 @@ test('join latency: click on Join → first remote frame decoded', async ({ part
 				querySelector(selector: string): (EventTargetLike & { requestVideoFrameCallback?: (cb: (now: number) => void) => void }) | null;
 			};
 			type EventTargetLike = { addEventListener(type: string, fn: () => void, options?: unknown): void };
-			type Observer = { observe(target: unknown, options: unknown): void; disconnect(): void };
+			type Observer = { observe(target: unknown, options?: unknown): void; disconnect(): void };
 			const g = globalThis as unknown as PageGlobals &
 				TimingState & {
 					document: Doc & { body: unknown };
 					performance: { now(): number };
 					MutationObserver: new (callback: () => void) => Observer;
+					PerformanceObserver: new (callback: (list: { getEntries(): { startTime: number; duration: number }[] }) => void) => Observer;
 					setTimeout(fn: () => void, ms: number): number;
 				};
 			const doc = g.document;
@@ -67,16 +70,23 @@ test('join latency: click on Join → first remote frame decoded', async ({ part
 			const button = doc.querySelector('[data-testid="join-button"]');
 			if (!button) throw new Error('no join button');
 			g.__parleyJoinTiming = new Promise<JoinTiming>((resolve) => {
-				const result: JoinTiming = { firstFrameDecodedMs: null, firstFramePresentedMs: null, joinedMs: null, tileMs: null };
+				const result: JoinTiming = { firstFrameDecodedMs: null, firstFramePresentedMs: null, joinedMs: null, tileMs: null, longTasks: [] };
 				let t0 = 0;
 				let done = false;
 				let observer: Observer | null = null;
+				const longTasks = new g.PerformanceObserver((list) => {
+					for (const task of list.getEntries()) {
+						if (t0 > 0 && task.startTime + task.duration >= t0) result.longTasks!.push([Math.round(task.startTime - t0), Math.round(task.duration)]);
+					}
+				});
+				longTasks.observe({ type: 'longtask' });
 				const finish = (force = false): void => {
 					if (done) return;
 					const decodedKnown = result.firstFrameDecodedMs !== null || pollMs <= 0;
 					if (!force && (!decodedKnown || result.firstFramePresentedMs === null)) return;
 					done = true;
 					observer?.disconnect();
+					longTasks.disconnect();
 					resolve(result);
 				};
 				const watchDom = (): void => {
@@ -139,7 +149,12 @@ test('join latency: click on Join → first remote frame decoded', async ({ part
 			`  run ${run + 1}: joined ${fmt(timing.joinedMs)}, tile ${fmt(timing.tileMs)}, ` +
 				`first frame: decoded (getStats) ${fmt(timing.firstFrameDecodedMs)}, presented (rVFC) ${fmt(timing.firstFramePresentedMs)}`,
 		);
-		if (process.env.E2E_VERBOSE || (firstFrame(timing) ?? Infinity) > 400) console.log(`    marks: ${JSON.stringify(timing.marks)}`);
+		if (process.env.E2E_VERBOSE || (firstFrame(timing) ?? Infinity) > 400) {
+			const until = firstFrame(timing) ?? Infinity;
+			const blocked = (timing.longTasks ?? []).filter(([start]) => start < until);
+			console.log(`    marks: ${JSON.stringify(timing.marks)}`);
+			console.log(`    long tasks before the frame: ${blocked.reduce((sum, [, d]) => sum + d, 0)} ms ${JSON.stringify(blocked)}`);
+		}
 
 		await leave(joiner.page);
 	}
@@ -167,6 +182,7 @@ test('join latency: click on Join → first remote frame decoded', async ({ part
 			firstFrameDecodedMs: nullableRound(r.firstFrameDecodedMs),
 			firstFramePresentedMs: nullableRound(r.firstFramePresentedMs),
 			marks: r.marks ?? {},
+			longTasks: r.longTasks ?? [],
 		})),
 		measuredAt: new Date().toISOString(),
 	};

@@ -28,6 +28,7 @@ import { RecordingsDialog } from '../components/RecordingsDialog.tsx';
 import { ShortcutsDialog } from '../components/ShortcutsDialog.tsx';
 import { useShortcuts, type ShortcutAction } from '../lib/shortcuts.ts';
 import type { RoomClient } from '../media/RoomClient.ts';
+import { mark } from '../media/marks.ts';
 import { MeetingControls } from '../components/meeting/MeetingControls.tsx';
 import { MeetingPanel } from '../components/meeting/MeetingPanel.tsx';
 import { MeetingToasts } from '../components/meeting/MeetingToasts.tsx';
@@ -75,6 +76,7 @@ export function CallPage({ client, inviteLink, canManageInvites, token, onLeavin
 	const [statsOpen, setStatsOpen] = useState(false);
 	const [audioOnly, setAudioOnly] = useState(false);
 	const cameraBeforeAudioOnly = useRef(false);
+	useEffect(() => mark('call-page-mounted'), []);
 	const togglePin = useCallback((key: string) => setPinned((old) => (old === key ? null : key)), []);
 	const toggleVideoHidden = useCallback(
 		(peerId: string) =>

@@ -24,6 +24,10 @@ interface JoinTiming {
 	marks?: Record<string, number>;
 	/** The page's long tasks (≥50 ms, main thread) between the click and the first frame: [start, duration] ms. */
 	longTasks?: [number, number][];
+	/** The click, as a wall-clock time (ms since the epoch). */
+	clickAt?: number;
+	/** The publisher's dynacast steps after the click ("name start+duration", ms from the click). */
+	publisher?: string[];
 }
 
 interface TimingState {
@@ -140,8 +144,15 @@ test('join latency: click on Join → first remote frame decoded', async ({ part
 			const marks = g.performance.getEntriesByType('mark').filter((m) => m.name.startsWith('parley:'));
 			const click = marks.find((m) => m.name === 'parley:join-click')?.startTime ?? 0;
 			result.marks = Object.fromEntries(marks.map((m) => [m.name.slice('parley:'.length), Math.round(m.startTime - click)]));
-			return result;
+			return { ...result, clickAt: (g.performance as unknown as { timeOrigin: number }).timeOrigin + click };
 		});
+		// The publisher's side of it: its encoder's layers turned on again for the newcomer (dynacast).
+		const publisherSteps = await publisher.page.evaluate((clickAt) => {
+			const perf = (globalThis as unknown as { performance: { timeOrigin: number; getEntriesByType(t: string): { name: string; startTime: number; duration: number }[] } }).performance;
+			const steps = perf.getEntriesByType('measure').filter((m) => m.name.startsWith('parley:dynacast') && perf.timeOrigin + m.startTime > clickAt - 100);
+			return steps.map((m) => `${m.name.slice('parley:'.length)} ${Math.round(perf.timeOrigin + m.startTime - clickAt)}+${Math.round(m.duration)}`);
+		}, timing.clickAt);
+		timing.publisher = publisherSteps;
 		if (firstFrame(timing) === null) console.log(`  run ${run + 1}: no frame; marks ${JSON.stringify(timing.marks)}\n${await describeInbound(joiner.page)}`);
 		expect(firstFrame(timing), `run ${run + 1}: a remote frame was decoded`).not.toBeNull();
 		runs.push(timing);
@@ -154,6 +165,7 @@ test('join latency: click on Join → first remote frame decoded', async ({ part
 			const blocked = (timing.longTasks ?? []).filter(([start]) => start < until);
 			console.log(`    marks: ${JSON.stringify(timing.marks)}`);
 			console.log(`    long tasks before the frame: ${blocked.reduce((sum, [, d]) => sum + d, 0)} ms ${JSON.stringify(blocked)}`);
+			console.log(`    publisher: ${(timing.publisher ?? []).join(', ') || 'no layer change'}`);
 		}
 
 		await leave(joiner.page);
@@ -183,6 +195,7 @@ test('join latency: click on Join → first remote frame decoded', async ({ part
 			firstFramePresentedMs: nullableRound(r.firstFramePresentedMs),
 			marks: r.marks ?? {},
 			longTasks: r.longTasks ?? [],
+			publisher: r.publisher ?? [],
 		})),
 		measuredAt: new Date().toISOString(),
 	};

@@ -6,6 +6,7 @@ import { inviteFromUrl, peekToken, randomRoomName, roomFromPath, roomLink, roomP
 import { takeWarmConnection } from './media/connection.ts';
 import { capture } from './media/devices.ts';
 import { preloadDevice, RoomClient } from './media/RoomClient.ts';
+import { mark } from './media/marks.ts';
 import { wire } from './media/wire.ts';
 import { attachMeeting } from './meeting/attach.ts';
 import { chatResourcesFor } from './components/chat/useChat.ts';
@@ -175,15 +176,22 @@ export function App() {
 			meeting = attachMeeting(next);
 			chatResourcesFor(next);
 			window.history.replaceState(null, '', roomPath(room));
-			// Signaling first, then the page switch as a transition: React renders it in slices,
-			// so the socket's answers are handled in between instead of after a long render.
 			next.join().catch(() => {
 				// The snapshot carries the error; the effect above returns to the lobby.
 			});
-			startTransition(() => {
-				setLastError(null);
-				setLeft(null);
-				setClient(next);
+			// The call page is heavy to put up (100-700 ms of the page's thread on a loaded machine,
+			// measured by e2e/join-timing.spec.ts): rendered during the join, it held up the answers
+			// and the consumers' negotiation, the first remote frame's critical path. So the lobby
+			// says "Joining…" until the receive side is set up (then the page renders while ICE, DTLS
+			// and the first keyframe are on their way), at once for the waiting room or a failure,
+			// and after SHOW_CALL_PAGE_MAX_MS at most. Then as a transition: rendered in slices.
+			void callPageReady(next, meeting).then(() => {
+				mark('call-page-switch');
+				startTransition(() => {
+					setLastError(null);
+					setLeft(null);
+					setClient(next);
+				});
 			});
 		},
 		[],
@@ -267,6 +275,26 @@ export function App() {
 			onPrepare={prepareJoin}
 		/>
 	);
+}
+
+/** The call page waits at most this long for the receive side to be set up (see start). */
+const SHOW_CALL_PAGE_MAX_MS = 1500;
+
+/** Settles when the call page should replace the lobby (see start). */
+function callPageReady(client: RoomClient, meeting: MeetingClient | null): Promise<void> {
+	return new Promise<void>((resolve) => {
+		const unsubscribe = meeting?.subscribe(() => {
+			const { admission } = meeting.getSnapshot();
+			if (admission === 'waiting' || admission === 'denied') done();
+		});
+		const timer = setTimeout(() => done(), SHOW_CALL_PAGE_MAX_MS);
+		function done(): void {
+			clearTimeout(timer);
+			unsubscribe?.();
+			resolve();
+		}
+		void client.receiveReady.then(done);
+	});
 }
 
 // An invitation redeemed in this tab is reused on reload and rejoin (the same participant comes back).

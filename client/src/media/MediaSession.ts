@@ -43,6 +43,8 @@ export interface MediaSessionContext {
 	up(restore: boolean): void;
 	/** After a restore: audio and video flow again and this participant publishes again. */
 	restored(): void;
+	/** The receive side is set up (the consumers of everyone here negotiated), or there is none to wait for. */
+	receiveReady(): void;
 }
 
 export class MediaSession {
@@ -97,6 +99,11 @@ export class MediaSession {
 		const opened = receive ? transports.openRecv(receive.transport, generation) : null;
 		for (const peer of joinAnswer.peers) remote.peerJoined(peer);
 		remote.dropUnknownPrefetched();
+		if (opened) {
+			void remote.settled().then(() => {
+				if (epoch.isCurrent(generation)) this.#ctx.receiveReady();
+			});
+		} else this.#ctx.receiveReady();
 		this.#up = true;
 		this.#ctx.up(restore);
 

@@ -63,6 +63,7 @@ export class RoomClient {
 	readonly #mic: Publisher;
 	readonly #camera: Publisher;
 	readonly #background: CameraBackground;
+	readonly #receiveReady = deferred<void>();
 	readonly #screen: Publisher;
 	readonly #devices: DeviceWatcher;
 	readonly #session: MediaSession;
@@ -144,6 +145,10 @@ export class RoomClient {
 				this.#reconnecting = null;
 				this.#changed();
 			},
+			receiveReady: () => {
+				mark('receive-ready');
+				this.#receiveReady.resolve();
+			},
 		});
 		this.#store = new RoomStore(() => this.#snapshot());
 		this.#background = new CameraBackground(this.#camera, parseBackgroundMode(load('background')), { notice, changed: () => this.#changed() });
@@ -201,6 +206,15 @@ export class RoomClient {
 
 	get isClosed(): boolean {
 		return this.#closed;
+	}
+
+	/**
+	 * Settles once the first session's receive side is set up (the consumers of everyone here
+	 * negotiated), or the session ended: the call page waits for it rather than being rendered
+	 * in the middle of it (see App).
+	 */
+	get receiveReady(): Promise<void> {
+		return this.#receiveReady.promise;
 	}
 
 	// ---- Session -------------------------------------------------------------------
@@ -305,6 +319,7 @@ export class RoomClient {
 		if (this.#closed) return;
 		this.#closed = true;
 		if (error) this.#error = error;
+		this.#receiveReady.resolve();
 		this.#teardownSession();
 		this.#signaling.close();
 		this.#devices.close();

@@ -27,9 +27,14 @@ let context: AudioContext | null = null;
 let resumeListening = false;
 const meters = new Map<MediaStreamTrack, Meter>();
 let timer: ReturnType<typeof setInterval> | null = null;
+let closeTimer: ReturnType<typeof setTimeout> | null = null;
+/** The shared AudioContext outlives its last meter this long. */
+const CLOSE_AFTER_MS = 5000;
 
 function audioContext(): AudioContext | null {
 	if (typeof AudioContext === 'undefined') return null;
+	if (closeTimer) clearTimeout(closeTimer);
+	closeTimer = null;
 	if (!context) {
 		context = new AudioContext({ latencyHint: 'playback' });
 		if (!resumeListening) {
@@ -92,9 +97,15 @@ export function subscribeAudioLevel(track: MediaStreamTrack, listener: Listener)
 		if (meters.size === 0) {
 			if (timer) clearInterval(timer);
 			timer = null;
-			// Nothing to meter (e.g. the call ended): release the audio device.
-			void context?.close().catch(() => {});
-			context = null;
+			// Nothing to meter (e.g. the call ended): release the audio device, a moment later: from
+			// the lobby to the call the meters go and come back at once, and a new AudioContext costs
+			// the page 40-60 ms (a loaded machine) on the join's critical path.
+			closeTimer ??= setTimeout(() => {
+				closeTimer = null;
+				if (meters.size > 0) return;
+				void context?.close().catch(() => {});
+				context = null;
+			}, CLOSE_AFTER_MS);
 		}
 	};
 }

@@ -174,6 +174,8 @@ export function createParleyServer(options: ParleyServerOptions): ParleyHttpServ
 		sfu,
 		draining: () => ops.drainer.draining,
 		inUse: (room) => sfu.rooms.has(room) || roomChannels(room).some((c) => (io.of('/').adapter.rooms.get(c)?.size ?? 0) > 0),
+		// A host on another node of a spanning room muted or removed someone served here.
+		moderate: (request) => control.moderateHere(meetings.get(request.room), request),
 		log,
 	});
 	opsRoutes.get('/admin/nodes', requireOperator(config.ops.adminToken, 'the admin API'), async (_req, res) => {

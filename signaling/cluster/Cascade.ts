@@ -11,7 +11,7 @@ import type { types } from 'mediasoup';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { NodePipe, type PipedProducer } from '../../sfu/cascade/NodePipe.ts';
-import { CascadeBus, type CascadeBody, type CascadeMethod, type CascadeResult } from './CascadeBus.ts';
+import { CascadeBus, type CascadeBody, type CascadeMethod, type CascadeResult, type ModerateRequest, type ModerateResult } from './CascadeBus.ts';
 
 /** A local producer made ready to go over a link: what goes with it, and what to call when it stops. */
 export interface Offered {
@@ -32,6 +32,8 @@ export interface CascadeOptions {
 	linked?: (room: string, node: string) => () => void;
 	/** Who is in this node's copy of `room` (answer to another node's `roster`). */
 	roster?: (room: string) => CascadeResult<'roster'>;
+	/** A host control from `from` for this node's participants of the room (answer to `moderate`). */
+	moderate?: (from: string, request: ModerateRequest) => Promise<ModerateResult>;
 	/** Where pipe transports listen (media.listenIp) and the address other nodes send to. */
 	listenIp: string;
 	announcedAddress?: string;
@@ -110,6 +112,16 @@ export class Cascade {
 	/** Who is in `node`'s copy of `room`. */
 	roster(room: string, node: string): Promise<CascadeResult<'roster'>> {
 		return this.#bus!.request(node, 'roster', { room });
+	}
+
+	/** Ask `node` to carry out a host control on its participants of the room. */
+	moderate(node: string, request: ModerateRequest): Promise<ModerateResult> {
+		return this.#bus!.request(node, 'moderate', request);
+	}
+
+	/** Whether this node has a link of `room` with `node`. */
+	linkedWith(room: string, node: string): boolean {
+		return this.#links.get(room)?.has(node) ?? false;
 	}
 
 	/** Whether this node has a link of `room` (to any node). */
@@ -260,6 +272,11 @@ export class Cascade {
 			case 'roster': {
 				const { room } = b as CascadeBody<'roster'>;
 				return (this.#options.roster?.(room) ?? { peers: [], activeSpeaker: null }) as CascadeResult<M>;
+			}
+			case 'moderate': {
+				const request = b as CascadeBody<'moderate'>;
+				if (!this.#options.moderate) throw new Error('host controls are not served here');
+				return (await this.#options.moderate(from, request)) as CascadeResult<M>;
 			}
 		}
 		throw new Error(`unknown cascade request ${String(method)}`);

@@ -26,6 +26,7 @@ import { NotFoundError, type Producer, type Room, type Sfu } from '../../sfu/ind
 import type { PeerInfo } from '../protocol/index.ts';
 import { peerInfos } from '../handlers/wire.ts';
 import { Cascade } from './Cascade.ts';
+import type { ModerateRequest, ModerateResult } from './CascadeBus.ts';
 import type { NodeRegistry } from './NodeRegistry.ts';
 import type { RoomPlacement } from './RoomPlacement.ts';
 
@@ -47,6 +48,8 @@ export interface SpanningRoomsOptions {
 	sfu: Sfu;
 	registry: NodeRegistry;
 	placement: RoomPlacement;
+	/** Carry out a host control on this node's participants of a room (its meeting here). */
+	moderate?: (request: ModerateRequest) => Promise<ModerateResult>;
 	log: Logger;
 }
 
@@ -105,6 +108,7 @@ export class SpanningRooms extends EventEmitter<SpanningRoomsEvents> {
 				if (!room || room.closed) return { peers: [], activeSpeaker: null };
 				return { peers: peerInfos(room), activeSpeaker: spanning.#satellites.has(id) ? null : room.activeSpeaker };
 			},
+			moderate: (from, request) => spanning.#moderated(from, request),
 			log: options.log,
 		});
 		return spanning;
@@ -204,11 +208,8 @@ export class SpanningRooms extends EventEmitter<SpanningRoomsEvents> {
 	async roster(room: string): Promise<{ peers: PeerInfo[]; activeSpeaker: string | null }> {
 		const cascade = this.#cascade;
 		if (!cascade || !this.spans(room)) return { peers: [], activeSpeaker: null };
-		const self = this.#options.registry.id;
-		const live = new Set((await this.#options.registry.list()).map((n) => n.id));
-		const nodes = [...(await this.#options.placement.counts(room)).keys()].filter((n) => n !== self && live.has(n));
+		const nodes = await this.#otherNodes(room);
 		const host = this.#satellites.get(room);
-		if (host && !nodes.includes(host)) nodes.push(host);
 		const answers = await Promise.all(
 			nodes.map((node) =>
 				Promise.race([
@@ -224,11 +225,66 @@ export class SpanningRooms extends EventEmitter<SpanningRoomsEvents> {
 		return { peers: answers.flatMap((a) => a.peers), activeSpeaker: hostAnswer?.activeSpeaker ?? null };
 	}
 
+	/**
+	 * A host control (permission checked here) for the room's participants on the other nodes:
+	 * each node of the room carries it out on its own people. `found`: someone had the target;
+	 * `refused`: a node refused it (the target is a host there). A node that does not answer
+	 * counts as not having the target (logged).
+	 */
+	async moderate(request: ModerateRequest): Promise<ModerateResult> {
+		const cascade = this.#cascade;
+		const total: ModerateResult = { found: false, affected: 0 };
+		if (!cascade || !this.spans(request.room)) return total;
+		const nodes = await this.#otherNodes(request.room);
+		const answers = await Promise.all(
+			nodes.map((node) =>
+				cascade.moderate(node, request).catch((err: unknown) => {
+					this.#log.warn({ err, roomId: request.room, node, action: request.action }, 'cascade: a node of the room did not carry out a host control');
+					return null;
+				}),
+			),
+		);
+		for (const a of answers) {
+			if (!a) continue;
+			total.found ||= a.found;
+			total.affected += a.affected;
+			if (a.refused) total.refused = a.refused;
+		}
+		return total;
+	}
+
 	async close(): Promise<void> {
 		if (this.#closed) return;
 		this.#closed = true;
 		this.#cascade?.close();
 		this.removeAllListeners();
+	}
+
+	/** The live nodes counted in the room other than this one (and this copy's host). */
+	async #otherNodes(room: string): Promise<string[]> {
+		const self = this.#options.registry.id;
+		const live = new Set((await this.#options.registry.list()).map((n) => n.id));
+		const nodes = [...(await this.#options.placement.counts(room)).keys()].filter((n) => n !== self && live.has(n));
+		const host = this.#satellites.get(room);
+		if (host && !nodes.includes(host)) nodes.push(host);
+		return nodes;
+	}
+
+	/**
+	 * A host control from another node: carried out only if that node is one of the room's (the
+	 * host of this copy, linked with this node for the room, or counted in it).
+	 */
+	async #moderated(from: string, request: ModerateRequest): Promise<ModerateResult> {
+		const { room } = request;
+		const { moderate, placement } = this.#options;
+		if (!moderate) return { found: false, affected: 0 };
+		const ofRoom = this.#satellites.get(room) === from || this.#cascade?.linkedWith(room, from) === true || (await placement.counts(room)).has(from);
+		if (!ofRoom) {
+			this.#log.warn({ roomId: room, node: from, action: request.action }, 'cascade: host control from a node outside the room refused');
+			throw new Error('not a node of this room');
+		}
+		this.#log.info({ roomId: room, node: from, action: request.action, by: request.by }, 'cascade: host control from another node of the room');
+		return moderate(request);
 	}
 
 	#received(id: string, producer: Producer): void {

@@ -16,10 +16,12 @@ import { NodeRegistry, type NodeInfo } from './NodeRegistry.ts';
 import { RoomPlacement } from './RoomPlacement.ts';
 import { MeetingRecords } from './MeetingRecords.ts';
 import { SpanningRooms } from './SpanningRooms.ts';
+import type { ModerateRequest, ModerateResult } from './CascadeBus.ts';
 
 export { NodeRegistry, type NodeInfo, type NodeLoad } from './NodeRegistry.ts';
 export { RoomPlacement, chooseNode, type Placement } from './RoomPlacement.ts';
 export { SpanningRooms } from './SpanningRooms.ts';
+export type { ModerateRequest, ModerateResult } from './CascadeBus.ts';
 
 export interface Cluster {
 	/** cluster.nodeId, or <hostname>:<port> once listening. */
@@ -45,11 +47,13 @@ export interface ClusterOptions {
 	draining: () => boolean;
 	/** Whether this node still has anything of a room (sockets, media); otherwise it releases the room. */
 	inUse: (room: string) => boolean;
+	/** Carry out a host control another node of the room sent for this node's participants. */
+	moderate?: (request: ModerateRequest) => Promise<ModerateResult>;
 	log: Logger;
 }
 
 /** Install the Redis adapter on `io` and create the registry; null without `redis.url`. */
-export function createCluster({ config, io, sfu, draining, inUse, log }: ClusterOptions): Cluster | null {
+export function createCluster({ config, io, sfu, draining, inUse, moderate, log }: ClusterOptions): Cluster | null {
 	const url = config.redis.url;
 	if (!url) return null;
 	const clog = log.child({ component: 'cluster' });
@@ -112,7 +116,7 @@ export function createCluster({ config, io, sfu, draining, inUse, log }: Cluster
 			registry = new NodeRegistry({ redis, nodeId, heartbeatMs: config.cluster.heartbeatMs, ttlMs: config.cluster.nodeTtlMs, log: clog, describe });
 			await registry.start();
 			placement = new RoomPlacement({ redis, registry, leaseMs: config.cluster.roomLeaseMs, spreadPeers: config.cluster.roomSpreadPeers, inUse, log: clog });
-			spanning = await SpanningRooms.create({ config, redis, sfu, registry, placement, log: clog });
+			spanning = await SpanningRooms.create({ config, redis, sfu, registry, placement, ...(moderate ? { moderate } : {}), log: clog });
 			markReady();
 		},
 		close: async () => {

@@ -9,6 +9,7 @@ import type { ChatAttachment, PeerInfo } from '../protocol/index.ts';
 import type { ArrivalResult, Meeting } from '../meeting/Meeting.ts';
 import type { MeetingControl } from '../meeting/MeetingControl.ts';
 import type { RecordingService } from '../recording/RecordingService.ts';
+import type { ModerateRequest, ModerateResult } from '../cluster/CascadeBus.ts';
 
 /** What the chat handler needs of the file store: a room's file, described for a message. */
 export interface AttachmentLookup {
@@ -25,6 +26,8 @@ export interface SpanView {
 	roster(room: string): Promise<{ peers: PeerInfo[]; activeSpeaker: string | null }>;
 	/** A producer of the room to consume here, brought from another node if needed. */
 	producer(room: Room, producerId: string): Promise<Producer>;
+	/** A host control (checked here) carried out by the other nodes of the room on their people. */
+	moderate(request: ModerateRequest): Promise<ModerateResult>;
 }
 
 /** What every feature handler gets: the connection, its session and the shared services. */

@@ -2,14 +2,16 @@
  * Membership and host controls. Entering the meeting makes this connection a member (with
  * its role); every `host:*` request is refused with `forbidden` unless the sender is a
  * host or co-host now (roles are checked at each request: a demoted co-host loses them).
+ * In a room spanning nodes, mute, mute-all and remove aimed at people served by another
+ * node are sent there (cascade bus `moderate`) once the permission is checked here.
  */
 import { ErrorCode, ProtocolError } from '../protocol/index.ts';
 import { handle } from '../rpc.ts';
 import { channels } from '../session.ts';
-import type { HandlerContext } from './context.ts';
+import type { HandlerContext, SpanView } from './context.ts';
 
 export function registerModerationHandlers(ctx: HandlerContext): void {
-	const { socket, session, meeting, control, arrival } = ctx;
+	const { socket, session, meeting, control, arrival, span } = ctx;
 	const { room, sub: me, name } = session.claims;
 
 	meeting.addMember(me, name);
@@ -31,14 +33,23 @@ export function registerModerationHandlers(ctx: HandlerContext): void {
 		if (identity === me) throw new ProtocolError(ErrorCode.BadRequest, 'not on yourself');
 	};
 
+	/** The room spans nodes and `identity` is not in this node's meeting: the others may have it. */
+	const elsewhere = (identity: string): SpanView | null => (span?.spans(room) && !meeting.isMember(identity) ? span : null);
+
 	handle(ctx, 'host:mute', async ({ identity, source }) => {
 		moderator();
-		return { affected: await control.mute(meeting, identity, source, name) };
+		const other = elsewhere(identity);
+		if (!other) return { affected: await control.mute(meeting, identity, source, name) };
+		const done = await other.moderate({ action: 'mute', room, identity, source, by: name });
+		if (!done.found) throw new ProtocolError(ErrorCode.NotFound, `no participant ${identity} in this meeting`);
+		return { affected: done.affected };
 	});
 
 	handle(ctx, 'host:muteAll', async () => {
 		moderator();
-		return { affected: await control.muteAll(meeting, me, name) };
+		const here = await control.muteAll(meeting, me, name);
+		const there = span?.spans(room) ? (await span.moderate({ action: 'muteAll', room, except: me, by: name })).affected : 0;
+		return { affected: here + there };
 	});
 
 	handle(ctx, 'host:askUnmute', ({ identity }) => {
@@ -51,6 +62,13 @@ export function registerModerationHandlers(ctx: HandlerContext): void {
 	handle(ctx, 'host:remove', async ({ identity }) => {
 		moderator();
 		notSelf(identity);
+		const other = elsewhere(identity);
+		if (other) {
+			// Removed there (the revocation, in Redis, keeps them out of every node); nobody there: as on one node.
+			const done = await other.moderate({ action: 'remove', room, identity, by: name });
+			if (done.refused) throw new ProtocolError(ErrorCode.Forbidden, 'a host cannot be removed by another participant');
+			if (done.found) return {};
+		}
 		await control.remove(room, meeting, identity, name);
 		return {};
 	});

@@ -12,6 +12,7 @@ import { ErrorCode, ProtocolError } from '../protocol/index.ts';
 import { channels, type ParleyServer, type SessionRegistry } from '../session.ts';
 import type { Meeting } from './Meeting.ts';
 import type { RevocationList } from '../auth/Revocations.ts';
+import type { ModerateRequest, ModerateResult } from '../cluster/CascadeBus.ts';
 
 export interface MeetingControlDeps {
 	io: ParleyServer;
@@ -87,6 +88,26 @@ export class MeetingControl {
 		this.#deps.io.to(waiting).emit('session:ended', { reason: 'removed' });
 		this.#deps.io.in(waiting).disconnectSockets(true);
 		this.#deps.log.info({ roomId: room, target: identity, by }, 'participant removed');
+	}
+
+	/**
+	 * A host control sent by another node of a spanning room (it checked the permission) for
+	 * this node's people: carried out as a local one. Not a member here: `found` false.
+	 */
+	async moderateHere(meeting: Meeting | undefined, request: ModerateRequest): Promise<ModerateResult> {
+		if (!meeting || meeting.closed) return { found: false, affected: 0 };
+		switch (request.action) {
+			case 'muteAll':
+				return { found: true, affected: await this.muteAll(meeting, request.except, request.by) };
+			case 'mute':
+				if (!meeting.isMember(request.identity)) return { found: false, affected: 0 };
+				return { found: true, affected: await this.mute(meeting, request.identity, request.source, request.by) };
+			case 'remove':
+				if (!meeting.isMember(request.identity)) return { found: false, affected: 0 };
+				if (meeting.roleOf(request.identity) === 'host') return { found: true, affected: 0, refused: 'forbidden' };
+				await this.remove(request.room, meeting, request.identity, request.by);
+				return { found: true, affected: 1 };
+		}
 	}
 
 	/** End the meeting for everyone: connections end, media closes, the meeting is dropped. */

@@ -5,7 +5,8 @@
  * target: each goes to node B (cascade bus `moderate`) and is carried out there as a local
  * one (the producer pauses, the target is told, it is gone from the room on both nodes and
  * cannot come back with its token). A participant's attempt is forbidden; an unknown identity
- * is not_found.
+ * is not_found; a host served by B cannot be removed; B refuses a request from a node outside
+ * the room.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -120,4 +121,10 @@ it('a host on the host node mutes and removes a participant served by another no
 	const refused = await connectError(b.url, { token: tokenB });
 	assert.match(refused.message, /removed/);
 	assert.equal(code(await request(host, 'host:mute', { identity: 'tim', source: 'microphone' })), 'not_found', 'tim is in no node\'s meeting');
+
+	// A host served by node B cannot be removed by the host on A (as on one node): B refuses.
+	const hoa = await connectClient(b.url, b.token(room, 'hoa', grants, 'host'), false, clients);
+	await joinRoom(hoa);
+	assert.equal(code(await request(host, 'host:remove', { identity: 'hoa' })), 'forbidden');
+	assert.ok(hoa.connected, 'the other host is still there');
 });

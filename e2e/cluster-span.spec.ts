@@ -7,10 +7,7 @@
  * host's (mediasoup pipe transports). Each decodes the other's video and hears the other's
  * audio: media crosses the link both ways.
  */
-import type { ChildProcess } from 'node:child_process';
-import { Redis } from 'ioredis';
-import { startCluster, startHaproxy, type ClusterNode, type Haproxy } from '../bench/lib/cluster.ts';
-import { startRedisOnce } from '../test/redis.ts';
+import { enterThroughCluster, withCluster } from './cluster-fixture.ts';
 import { expect, expectMediaFlowing, remoteTile, test, uniqueRoom, type Participant } from './fixtures.ts';
 
 // The developer's ports, beside e2e/cluster.spec.ts's: HTTP E2E_HTTP_PORT + 6, + 7 (nodes), + 8
@@ -21,32 +18,20 @@ const REDIS_PORT = Number(process.env.E2E_REDIS_PORT ?? HTTP_PORT + 2100) + 1;
 
 test('a room spanning two nodes: two people on different nodes see and hear each other', async ({ participant }) => {
 	test.setTimeout(60_000);
-	let redis: ChildProcess | undefined;
-	let nodes: ClusterNode[] = [];
-	let lb: Haproxy | undefined;
-	let client: Redis | undefined;
-	try {
-		redis = await startRedisOnce(REDIS_PORT);
-		const redisUrl = `redis://127.0.0.1:${REDIS_PORT}`;
-		nodes = await startCluster({
-			redisUrl,
-			ids: ['e2e-node1', 'e2e-node2'],
-			httpBasePort: HTTP_PORT + 6,
-			mediaBasePort: MEDIA_PORT + 7,
-			env: { PARLEY_CLUSTER_ROOM_SPREAD_PEERS: '1' },
-		});
-		lb = await startHaproxy(nodes, HTTP_PORT + 8);
-		client = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
-		await client.connect();
-
+	const cluster = {
+		redisPort: REDIS_PORT,
+		httpBasePort: HTTP_PORT + 6,
+		lbPort: HTTP_PORT + 8,
+		mediaBasePort: MEDIA_PORT + 7,
+		env: { PARLEY_CLUSTER_ROOM_SPREAD_PEERS: '1' },
+	};
+	await withCluster(cluster, async (c) => {
+		const { nodes, lb, redis: client } = c;
 		const room = uniqueRoom('span');
 		const people: Participant[] = [];
 		for (const name of ['Ann', 'Bob']) {
 			const p = await participant(name, { baseURL: lb.url });
-			await p.page.goto(`/r/${room}?token=${nodes[0]!.token(room, name.toLowerCase(), { publish: true, subscribe: true })}`);
-			await expect(p.page.getByTestId('preview')).toHaveAttribute('data-video', 'on');
-			await p.page.getByTestId('join-button').click();
-			await expect(p.page.getByTestId('call')).toHaveAttribute('data-status', 'joined', { timeout: 15_000 });
+			await enterThroughCluster(p, c, room, name);
 			people.push(p);
 		}
 		const [ann, bob] = people as [Participant, Participant];
@@ -60,14 +45,5 @@ test('a room spanning two nodes: two people on different nodes see and hear each
 		await expectMediaFlowing(ann.page, 'Ann (host node) receiving Bob');
 		await expectMediaFlowing(bob.page, 'Bob (the other node) receiving Ann');
 		expect([...ann.pageErrors, ...bob.pageErrors]).toEqual([]);
-	} finally {
-		client?.disconnect();
-		await lb?.stop();
-		await Promise.allSettled(nodes.map((n) => n.stop()));
-		if (redis && redis.exitCode === null) {
-			const exited = new Promise((r) => redis!.once('exit', r));
-			redis.kill('SIGTERM');
-			await exited;
-		}
-	}
+	});
 });

@@ -8,10 +8,7 @@
  * message sent while the host is dead is delivered once it is back; no message lost or
  * doubled). Prints kill → media back per page.
  */
-import type { ChildProcess } from 'node:child_process';
-import { Redis } from 'ioredis';
-import { startCluster, startHaproxy, type ClusterNode, type Haproxy } from '../bench/lib/cluster.ts';
-import { startRedisOnce } from '../test/redis.ts';
+import { enterThroughCluster, withCluster } from './cluster-fixture.ts';
 import { expect, expectMediaFlowing, remoteTile, test, uniqueRoom, type PageGlobals, type Participant } from './fixtures.ts';
 import type { Page } from '@playwright/test';
 
@@ -69,36 +66,20 @@ function mediaSince(page: Page, since: number): Promise<{ frames: number; audio:
 
 test('two nodes behind haproxy: a call and chat across them; kill -9 of the room\'s node, media and chat come back by themselves', async ({ participant }) => {
 	test.setTimeout(90_000);
-	let redis: ChildProcess | undefined;
-	let nodes: ClusterNode[] = [];
-	let lb: Haproxy | undefined;
-	let client: Redis | undefined;
-	try {
-		redis = await startRedisOnce(REDIS_PORT);
-		const redisUrl = `redis://127.0.0.1:${REDIS_PORT}`;
-		nodes = await startCluster({
-			redisUrl,
-			ids: ['e2e-node1', 'e2e-node2'],
-			httpBasePort: HTTP_PORT + 3,
-			mediaBasePort: MEDIA_PORT + 5,
-			env: {
-				PARLEY_CLUSTER_HEARTBEAT_MS: '300',
-				PARLEY_CLUSTER_NODE_TTL_MS: '1200',
-			},
-		});
-		lb = await startHaproxy(nodes, HTTP_PORT + 5);
-		client = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
-		await client.connect();
-
+	const cluster = {
+		redisPort: REDIS_PORT,
+		httpBasePort: HTTP_PORT + 3,
+		lbPort: HTTP_PORT + 5,
+		mediaBasePort: MEDIA_PORT + 5,
+		env: { PARLEY_CLUSTER_HEARTBEAT_MS: '300', PARLEY_CLUSTER_NODE_TTL_MS: '1200' },
+	};
+	await withCluster(cluster, async (c) => {
+		const { nodes, lb, redis: client } = c;
 		const room = uniqueRoom('cluster');
 		const people: Participant[] = [];
 		for (const name of ['Ann', 'Bob']) {
 			const p = await participant(name, { baseURL: lb.url });
-			await p.page.goto(`/r/${room}?token=${nodes[0]!.token(room, name.toLowerCase(), { publish: true, subscribe: true })}`);
-			await expect(p.page.getByTestId('name-input')).toHaveValue(name.toLowerCase());
-			await expect(p.page.getByTestId('preview')).toHaveAttribute('data-video', 'on');
-			await p.page.getByTestId('join-button').click();
-			await expect(p.page.getByTestId('call')).toHaveAttribute('data-status', 'joined', { timeout: 15_000 });
+			await enterThroughCluster(p, c, room, name);
 			people.push(p);
 		}
 		const [ann, bob] = people as [Participant, Participant];
@@ -142,7 +123,7 @@ test('two nodes behind haproxy: a call and chat across them; kill -9 of the room
 			);
 			console.log(`[cluster] kill -9 → media back: ${people.map((p, i) => `${p.name} ${back[i]} ms`).join(', ')} (load ${(await import('node:os')).loadavg()[0]!.toFixed(2)})`);
 			const survivor = nodes.find((n) => n !== host)!;
-			expect(await client!.get(`parley:room:{${room}}`), 'the live node hosts the room now').toBe(survivor.id);
+			expect(await client.get(`parley:room:{${room}}`), 'the live node hosts the room now').toBe(survivor.id);
 			for (const p of people) await expect(p.page.getByTestId('call')).toHaveAttribute('data-status', 'joined');
 			// And it keeps flowing (not a few frames before another stall).
 			for (const [i, p] of people.entries()) {
@@ -161,14 +142,5 @@ test('two nodes behind haproxy: a call and chat across them; kill -9 of the room
 			expect(await texts(bob.page), 'no message doubled').toEqual(expected);
 		});
 		expect([...ann.pageErrors, ...bob.pageErrors]).toEqual([]);
-	} finally {
-		client?.disconnect();
-		await lb?.stop();
-		await Promise.allSettled(nodes.map((n) => n.stop()));
-		if (redis && redis.exitCode === null) {
-			const exited = new Promise((r) => redis!.once('exit', r));
-			redis.kill('SIGTERM');
-			await exited;
-		}
-	}
+	});
 });

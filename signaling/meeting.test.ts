@@ -58,7 +58,7 @@ async function host(room: string, identity = 'host') {
 	return connect(t, t.token({ room, identity, name: 'Host', role: 'host' }));
 }
 async function participant(room: string, identity: string, extra: Parameters<TestServer['token']>[0] = { room }) {
-	return connect(t, t.token({ ...extra, room, identity, name: identity }));
+	return connect(t, t.token({ name: identity, ...extra, room, identity }));
 }
 async function publishMic(socket: TestClient, ssrc: number): Promise<string> {
 	const send = await ok(socket, 'media:createTransport', { direction: 'send' });
@@ -133,7 +133,8 @@ describe('roles and permissions', () => {
 	it('lets a host make a co-host, who may then moderate but not change roles', async () => {
 		const room = 'cohost';
 		const h = await host(room);
-		const c = await participant(room, 'cora');
+		// Named like the server API's caller: a name grants nothing.
+		const c = await participant(room, 'cora', { room, name: 'api' });
 		const p = await participant(room, 'pat');
 		await entered(h, 'pat');
 		assert.equal(code(await request(c, 'host:settings', { locked: true })), 'forbidden');
@@ -144,6 +145,7 @@ describe('roles and permissions', () => {
 			settings: { locked: false, waitingRoom: false, allowSelfUnmute: false },
 		});
 		assert.equal(code(await request(c, 'host:setRole', { identity: 'pat', role: 'cohost' })), 'forbidden');
+		assert.equal(code(await request(c, 'host:remove', { identity: 'host' })), 'forbidden', 'a co-host cannot remove a host');
 		await ok(h, 'host:setRole', { identity: 'cora', role: 'participant' });
 		assert.equal(code(await request(c, 'host:settings', { locked: false })), 'forbidden');
 		for (const s of [h, c, p]) s.disconnect();

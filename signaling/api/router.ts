@@ -164,7 +164,7 @@ export function mountServerApi(router: Router, deps: ServerApiDeps): void {
 
 	router.post('/rooms/:room/participants/:identity/remove', async (req, res) => {
 		const name = room(req);
-		await control.remove(name, meetings.get(name), identity(req), 'api');
+		await control.remove(name, meetings.get(name), identity(req), 'api', { operator: true });
 		res.json({});
 	});
 

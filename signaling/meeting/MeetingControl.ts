@@ -76,9 +76,12 @@ export class MeetingControl {
 		this.#deps.io.to(channels.identity(meeting.id, identity)).emit('moderation:notice', { kind: 'ask-unmute', by });
 	}
 
-	/** Remove an identity: its connections end and it cannot come back into this meeting. */
-	async remove(room: string, meeting: Meeting | undefined, identity: string, by: string): Promise<void> {
-		if (meeting?.roleOf(identity) === 'host' && by !== 'api') {
+	/**
+	 * Remove an identity: its connections end and it cannot come back into this meeting. A host
+	 * can be removed only by the operator (`operator`: the server API), never by a participant.
+	 */
+	async remove(room: string, meeting: Meeting | undefined, identity: string, by: string, { operator = false }: { operator?: boolean } = {}): Promise<void> {
+		if (meeting?.roleOf(identity) === 'host' && !operator) {
 			throw new ProtocolError(ErrorCode.Forbidden, 'a host cannot be removed by another participant');
 		}
 		// The revocation list ends the identity's sessions in the room (on every process with Redis).

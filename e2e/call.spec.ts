@@ -48,6 +48,17 @@ test('two participants see and hear each other; mute, camera and leave reach the
 		);
 	});
 
+	await test.step("the operator's /metrics has the browsers' round-trip times (their receiver reports)", async () => {
+		const rtt = async (): Promise<{ count: number; sum: number }> => {
+			const text = await (await bob.page.request.get('/metrics')).text();
+			const value = (name: string) => Number(text.match(new RegExp(`^parley_peer_rtt_seconds_${name} (\\S+)$`, 'm'))?.[1] ?? 0);
+			return { count: value('count'), sum: value('sum') };
+		};
+		await expect.poll(async () => (await rtt()).count, { message: 'RTT measured', timeout: 10_000 }).toBeGreaterThan(0);
+		const { count, sum } = await rtt();
+		expect(sum / count, 'mean RTT on loopback (s)').toBeLessThan(0.5);
+	});
+
 	await test.step("muting Alice's microphone shows the muted icon on Bob's view", async () => {
 		await alice.page.getByTestId('toggle-mic').click();
 		await expect(alice.page.getByTestId('toggle-mic')).toHaveAttribute('data-state', 'off');

@@ -45,8 +45,10 @@ export class MeetingRecords {
 	}
 
 	/**
-	 * Write the meeting's record at each change (coalesced, in order); delete it when the meeting
-	 * closes while this node still hosts the room (`hosted()`), not when the room moved away.
+	 * Write the meeting's record at each change (coalesced, in order) while this node hosts the
+	 * room (`hosted()`): a copy of a spanning room on another node keeps its own meeting in memory
+	 * and never writes over the host's record. Delete it when the meeting closes while this node
+	 * still hosts the room, not when the room moved away.
 	 */
 	bind(meeting: Meeting, hosted: () => boolean): void {
 		const { redis, ttlMs, log } = this.#options;
@@ -54,7 +56,7 @@ export class MeetingRecords {
 		let chain: Promise<unknown> = Promise.resolve();
 		let pending = false;
 		meeting.on('recordchange', () => {
-			if (pending) return;
+			if (pending || !hosted()) return;
 			pending = true;
 			chain = chain.then(() => {
 				pending = false;

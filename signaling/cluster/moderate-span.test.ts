@@ -128,3 +128,31 @@ it('a host on the host node mutes and removes a participant served by another no
 	assert.equal(code(await request(host, 'host:remove', { identity: 'hoa' })), 'forbidden');
 	assert.ok(hoa.connected, 'the other host is still there');
 });
+
+it("a copy's meeting does not overwrite the host node's meeting record (the lock survives a hand raised on the copy)", { timeout: 60_000 }, async () => {
+	const room = `rec-${run}`;
+	const grants = { publish: true, subscribe: true };
+	// The room goes to the least loaded node (the first test left people on A): follow wrong_node.
+	let [a, b] = nodes as [ClusterNode, ClusterNode];
+	const enter = (node: ClusterNode) => connectClient(node.url, node.token(room, 'hal', grants, 'host'), false, clients);
+	const host = await enter(a).catch(async (error: { data?: { code?: string } }) => {
+		if (error.data?.code !== 'wrong_node') throw error;
+		[a, b] = [b, a];
+		return enter(a);
+	});
+	await joinRoom(host);
+	const vic = await connectClient(b.url, b.token(room, 'vic', grants), false, clients);
+	await joinRoom(vic);
+	assert.deepEqual(await store.hgetall(`parley:roomnodes:{${room}}`), { [a.id]: '1', [b.id]: '1' }, 'one participant on each node');
+	const record = async () => JSON.parse((await store.get(`parley:meeting:{${room}}`)) ?? 'null') as { settings: { locked: boolean }; hands: unknown[] } | null;
+	await ok(host, 'host:settings', { locked: true });
+	const deadline = Date.now() + 3000;
+	while (!(await record())?.settings.locked) {
+		assert.ok(Date.now() < deadline, 'the host node saved the lock');
+		await new Promise((r) => setTimeout(r, 50));
+	}
+	// A change in node B's copy of the meeting (its own in-memory state): not written over the host's record.
+	await ok(vic, 'hand:raise', {});
+	await new Promise((r) => setTimeout(r, 500));
+	assert.equal((await record())?.settings.locked, true, 'the lock is still in the record');
+});

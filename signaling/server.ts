@@ -216,12 +216,18 @@ export function createParleyServer(options: ParleyServerOptions): ParleyHttpServ
 	if (cluster && config.cluster.placement) {
 		io.use(
 			placeConnection(cluster, log, async (room) => {
-				if (meetings.get(room)) return;
+				// The host node's own meeting is the truth. A copy of a spanning room follows the host's
+				// record at each arrival (its lock and settings: a locked meeting stays locked through every node).
+				if (meetings.get(room) && cluster.placement.held.has(room)) return;
 				const record = await cluster.records.load(room);
-				if (record && !meetings.get(room)) {
-					meetings.getOrCreate(room).restore(record);
-					log.info({ roomId: room }, 'cluster: meeting state taken over from the previous host');
+				if (!record) return;
+				const meeting = meetings.get(room);
+				if (meeting) {
+					if (!cluster.placement.held.has(room)) meeting.updateSettings(record.settings);
+					return;
 				}
+				meetings.getOrCreate(room).restore(record);
+				log.info({ roomId: room }, 'cluster: meeting state taken over from the previous host');
 			}),
 		);
 		meetings.on('created', (meeting) => cluster.records.bind(meeting, () => cluster.placement.held.has(meeting.id)));

@@ -129,7 +129,7 @@ it('a host on the host node mutes and removes a participant served by another no
 	assert.ok(hoa.connected, 'the other host is still there');
 });
 
-it("a copy's meeting does not overwrite the host node's meeting record (the lock survives a hand raised on the copy)", { timeout: 60_000 }, async () => {
+it("a copy of a spanning room follows the host's meeting record and never overwrites it: the lock survives a hand raised on the copy and holds for a newcomer there", { timeout: 60_000 }, async () => {
 	const room = `rec-${run}`;
 	const grants = { publish: true, subscribe: true };
 	// The room goes to the least loaded node (the first test left people on A): follow wrong_node.
@@ -155,4 +155,14 @@ it("a copy's meeting does not overwrite the host node's meeting record (the lock
 	await ok(vic, 'hand:raise', {});
 	await new Promise((r) => setTimeout(r, 500));
 	assert.equal((await record())?.settings.locked, true, 'the lock is still in the record');
+	// vic leaves: node B has room again and its copy's meeting stays (unlocked, as it was when it
+	// opened). A newcomer placed there is refused as by the host's meeting: the copy follows the lock.
+	vic.disconnect();
+	const gone = Date.now() + 5000;
+	while ((await store.hexists(`parley:roomnodes:{${room}}`, b.id)) === 1) {
+		assert.ok(Date.now() < gone, "vic left node B's copy");
+		await new Promise((r) => setTimeout(r, 50));
+	}
+	const refused = await connectError(b.url, { token: b.token(room, 'neo', grants) });
+	assert.equal((refused.data as { code?: string } | undefined)?.code, 'room_locked', `refused on node B: ${refused.message}`);
 });

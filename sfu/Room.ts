@@ -23,6 +23,7 @@ import type { PooledWorker } from './WorkerPool.ts';
 import type { PeerLimits } from './limits.ts';
 import { routerCodecs } from './codecs.ts';
 import { RoomRouters, type RouterEntry } from './RoomRouters.ts';
+import { RoomLinks } from './RoomLinks.ts';
 
 /** Picks the worker for a peer among the live ones (waiting for one when none is). */
 export type Placer = (roomWorkers: readonly number[], avoid?: number) => Promise<PooledWorker>;
@@ -76,10 +77,8 @@ export class Room extends EventEmitter<RoomEvents> {
 	readonly #dynacast: Dynacast;
 	/** Producers a recording holds at their top layer (count of holds). */
 	readonly #topLayerHolds = new Map<string, number>();
-	/** Producers of other nodes' copies of this room, produced here over a link (cascading), and the worker they are on. */
-	readonly #remote = new Map<string, { producer: Producer; workerIndex: number }>();
-	/** Local producers sent over links to other nodes (count of sends): needed on the main router, at their top layer. */
-	readonly #linked = new Map<string, number>();
+	/** Links to other nodes' copies of this room (cascading). */
+	readonly #links: RoomLinks;
 	/** Things outside the peers that keep the room open (links to other nodes). */
 	#holds = 0;
 	#activeSpeaker: string | null = null;
@@ -104,6 +103,20 @@ export class Room extends EventEmitter<RoomEvents> {
 				this.emit('producerlayers', producer, layer);
 			},
 		});
+		this.#links = new RoomLinks(
+			{
+				id,
+				log: this.log,
+				routers,
+				findLocal: (producerId) => this.#findLocal(producerId),
+				workerOf: (peerId) => this.#peers.get(peerId)?.workerIndex,
+				consumed: (producerId) => [...this.#peers.values()].some((peer) => [...peer.consumers.values()].some((c) => c.producerId === producerId)),
+				holdTopLayer: (producer) => this.holdTopLayer(producer),
+				sweep: (producerId) => this.#routers.sweep(this.#needed, producerId),
+			},
+			options.pipeIdleMs ?? 1000,
+		);
+		this.#links.on('unused', (producerId) => this.emit('remoteunused', producerId));
 		routers.on('dominantspeaker', (producer) => this.#setActiveSpeaker(producer.appData.peerId as string));
 		routers.on('routerlost', (index) => void this.#moveOff(index));
 		routers.on('mainchanged', () => {
@@ -196,7 +209,7 @@ export class Room extends EventEmitter<RoomEvents> {
 			const producer = this.#findLocal(producerId);
 			if (producer) this.#dynacast.update(producer);
 			this.#routers.sweep(this.#needed, producerId);
-			if (this.#remote.has(producerId)) this.#checkRemoteUse(producerId);
+			this.#links.checkUse(producerId);
 		});
 		peer.on('producerpause', (p) => this.emit('producerpause', p));
 		peer.on('producerresume', (p) => this.emit('producerresume', p));
@@ -206,7 +219,7 @@ export class Room extends EventEmitter<RoomEvents> {
 			// Its consumers are gone: what the others publish may be needed less now.
 			for (const other of this.#peers.values()) for (const p of other.producers.values()) this.#dynacast.update(p);
 			this.#routers.sweep(this.#needed);
-			for (const producerId of this.#remote.keys()) this.#checkRemoteUse(producerId);
+			for (const producerId of this.#links.remoteIds()) this.#links.checkUse(producerId);
 			peer.log.info('peer left');
 			this.emit('peerleft', peer);
 			if (this.#peers.size === 0 && this.#holds === 0) this.#scheduleEmptyClose();
@@ -230,14 +243,12 @@ export class Room extends EventEmitter<RoomEvents> {
 
 	/** Producers of other nodes produced here over links. */
 	get remoteProducers(): number {
-		return this.#remote.size;
+		return this.#links.remoteCount;
 	}
 
 	/** The peers whose producers came here over the link with `node` (cascading). */
 	remotePeersVia(node: string): string[] {
-		const ids = new Set<string>();
-		for (const { producer } of this.#remote.values()) if ((producer.appData as Record<string, unknown>).remoteNode === node) ids.add(producer.appData.peerId);
-		return [...ids];
+		return this.#links.peersVia(node);
 	}
 
 	/** Whether a producer exists here (a local peer's or another node's brought over a link). */
@@ -252,62 +263,16 @@ export class Room extends EventEmitter<RoomEvents> {
 	 */
 	addRemoteProducer(producer: Producer): void {
 		this.#assertOpen();
-		const main = this.#routers.main;
-		if (this.#remote.get(producer.id)?.producer === producer) return;
-		if (!main) throw new NotFoundError(`room ${this.id} has no router right now`);
-		this.#remote.set(producer.id, { producer, workerIndex: main.worker.index });
-		producer.observer.once('close', () => {
-			if (this.#remote.get(producer.id)?.producer === producer) this.#remote.delete(producer.id);
-		});
-		if (producer.kind === 'audio') {
-			void this.#routers.observe(producer, main).catch((err: unknown) => logUnlessClosed(this.log, producer, err, 'active speaker observer did not take the remote producer'));
-		}
+		this.#links.addRemote(producer);
 	}
 
 	/**
-	 * A local producer goes over a link to another node: it is made available on the main router
-	 * (where the link is) and kept at its top layer (the other node's people choose theirs there).
-	 * Returns the release function (idempotent).
+	 * A producer goes over a link to another node: it is made available on the main router
+	 * (where the link is) and a local one is kept at its top layer (the other node's people
+	 * choose theirs there). Returns the release function (idempotent).
 	 */
-	async linkProducer(producerId: string): Promise<() => void> {
-		const producer = this.producer(producerId);
-		const main = this.#routers.main;
-		if (!main) throw new NotFoundError(`room ${this.id} has no router right now`);
-		const fromIndex = this.#remote.get(producerId)?.workerIndex ?? this.#peers.get(producer.appData.peerId)?.workerIndex ?? -1;
-		const from = this.#routers.entry(fromIndex);
-		if (!from) throw new NotFoundError(`producer ${producerId} is not available right now (its media is moving)`);
-		this.#linked.set(producerId, (this.#linked.get(producerId) ?? 0) + 1);
-		const lease = await this.#routers.lease(producer, from, main).catch((error: unknown) => {
-			this.#unlink(producerId);
-			throw error;
-		});
-		lease();
-		const local = this.#findLocal(producerId);
-		const releaseTop = local ? this.holdTopLayer(local) : () => undefined;
-		let released = false;
-		return () => {
-			if (released) return;
-			released = true;
-			releaseTop();
-			this.#unlink(producerId);
-		};
-	}
-
-	/** After `pipeIdleMs`, say so if nobody here consumes a producer of another node any more. */
-	#checkRemoteUse(producerId: string): void {
-		const timer = setTimeout(() => {
-			if (this.#closed || !this.#remote.has(producerId)) return;
-			for (const peer of this.#peers.values()) for (const c of peer.consumers.values()) if (c.producerId === producerId) return;
-			this.emit('remoteunused', producerId);
-		}, this.#options.pipeIdleMs ?? 1000);
-		timer.unref();
-	}
-
-	#unlink(producerId: string): void {
-		const left = (this.#linked.get(producerId) ?? 1) - 1;
-		if (left > 0) this.#linked.set(producerId, left);
-		else this.#linked.delete(producerId);
-		if (!this.#closed) this.#routers.sweep(this.#needed, producerId);
+	linkProducer(producerId: string): Promise<() => void> {
+		return this.#links.link(this.producer(producerId));
 	}
 
 	/** Keep the room open while something other than its peers needs it (a link to another node). Returns the release function. */
@@ -362,7 +327,7 @@ export class Room extends EventEmitter<RoomEvents> {
 	}
 
 	#findProducer(producerId: string): Producer | undefined {
-		return this.#findLocal(producerId) ?? this.#remote.get(producerId)?.producer;
+		return this.#findLocal(producerId) ?? this.#links.remote(producerId);
 	}
 
 	#findLocal(producerId: string): Producer | undefined {
@@ -405,8 +370,7 @@ export class Room extends EventEmitter<RoomEvents> {
 
 	/** Make a producer consumable on a worker's router of this room (piping it there if needed). */
 	async #lease(producer: Producer, workerIndex: number): Promise<() => void> {
-		const remote = this.#remote.get(producer.id);
-		const from = this.#routers.entry(remote?.producer === producer ? remote.workerIndex : (this.#peers.get(producer.appData.peerId)?.workerIndex ?? -1));
+		const from = this.#routers.entry(this.#links.remoteWorkerOf(producer) ?? this.#peers.get(producer.appData.peerId)?.workerIndex ?? -1);
 		const to = this.#routers.entry(workerIndex);
 		if (!from || !to) throw new NotFoundError(`producer ${producer.id} is not available right now (its media is moving)`);
 		return this.#routers.lease(producer, from, to);
@@ -415,7 +379,7 @@ export class Room extends EventEmitter<RoomEvents> {
 	/** Whether someone on a worker consumes a producer, or the speaker observer there must hear it. */
 	readonly #needed = (producerId: string, workerIndex: number): boolean => {
 		if (this.#routers.main?.worker.index === workerIndex) {
-			if (this.#linked.has(producerId)) return true;
+			if (this.#links.isLinked(producerId)) return true;
 			const producer = this.#findProducer(producerId);
 			if (producer?.kind === 'audio') return true;
 		}
@@ -468,8 +432,7 @@ export class Room extends EventEmitter<RoomEvents> {
 		this.#dynacast.close();
 		for (const peer of [...this.#peers.values()]) peer.close();
 		this.#peers.clear();
-		for (const { producer } of this.#remote.values()) producer.close();
-		this.#remote.clear();
+		this.#links.close();
 		this.#routers.close();
 		this.log.info({ reason }, 'room closed');
 		this.emit('close', reason);

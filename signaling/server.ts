@@ -50,6 +50,7 @@ import { bindRoomEvents, type RoomSpan } from './roomEvents.ts';
 import { createOps, messageStoreCheck, type Ops } from './ops/index.ts';
 import { rejectUnknownEvents } from './rpc.ts';
 import { createCluster, placeConnection, type Cluster } from './cluster/index.ts';
+import { SpanMeetings } from './cluster/SpanMeetings.ts';
 import { requireOperator } from './ops/access.ts';
 import { SessionRegistry, channels, type ParleyServer, type Session } from './session.ts';
 
@@ -176,6 +177,9 @@ export function createParleyServer(options: ParleyServerOptions): ParleyHttpServ
 		inUse: (room) => sfu.rooms.has(room) || roomChannels(room).some((c) => (io.of('/').adapter.rooms.get(c)?.size ?? 0) > 0),
 		// A host on another node of a spanning room muted or removed someone served here.
 		moderate: (request) => control.moderateHere(meetings.get(request.room), request),
+		// One meeting for a spanning room: a copy's people and changes (host node), the host's meeting (copy).
+		meeting: (from, request) => spanMeetings!.fromCopy(from, request),
+		mirror: (mirror) => spanMeetings?.fromHost(mirror),
 		log,
 	});
 	opsRoutes.get('/admin/nodes', requireOperator(config.ops.adminToken, 'the admin API'), async (_req, res) => {
@@ -212,12 +216,13 @@ export function createParleyServer(options: ParleyServerOptions): ParleyHttpServ
 		firstIsHost: config.dev,
 		emptyTimeoutMs: config.rooms.emptyTimeoutMs,
 	});
-	meetings.on('created', (meeting) => bindMeetingEvents(io, meeting));
+	meetings.on('created', (meeting) => bindMeetingEvents(io, meeting, (room) => spanMeetings?.mode(room) ?? 'alone'));
 	if (cluster && config.cluster.placement) {
 		io.use(
 			placeConnection(cluster, log, async (room) => {
 				// The host node's own meeting is the truth. A copy of a spanning room follows the host's
 				// record at each arrival (its lock and settings: a locked meeting stays locked through every node).
+				if (cluster.placement.held.has(room)) spanMeetings?.hosted(room);
 				if (meetings.get(room) && cluster.placement.held.has(room)) return;
 				const record = await cluster.records.load(room);
 				if (!record) return;
@@ -235,6 +240,8 @@ export function createParleyServer(options: ParleyServerOptions): ParleyHttpServ
 	const webhooks = createWebhooks(config, logger);
 	if (webhooks) bindWebhookEvents(webhooks, sfu, meetings, logger.child({ component: 'webhooks' }));
 	const control = new MeetingControl({ io, sfu, sessions, revocations, log: logger.child({ component: 'meeting' }) });
+	const spanMeetings = cluster ? new SpanMeetings({ meetings, control, spanning: () => cluster.spanning, log }) : null;
+	if (spanMeetings) meetings.on('created', (meeting) => spanMeetings.bind(meeting));
 	const recordings = new RecordingService({ config, sfu, sessions, log: logger.child({ component: 'recording' }) });
 	// Everyone in the meeting and in its waiting room sees the recording state change.
 	recordings.on('change', (room, state) => io.to([channels.chat(room), channels.waiting(room)]).emit('recording:state', state));
@@ -324,6 +331,7 @@ export function createParleyServer(options: ParleyServerOptions): ParleyHttpServ
 			recordings,
 			arrival,
 			...(cluster?.spanning ? { span: cluster.spanning } : {}),
+			...(spanMeetings ? { spanMeeting: spanMeetings } : {}),
 		};
 		guardSession(socket);
 		rejectUnknownEvents(ctx, knownEvents);
@@ -378,6 +386,8 @@ export function createParleyServer(options: ParleyServerOptions): ParleyHttpServ
 			// The host of a room served here as a copy died: its people here are placed again.
 			cluster?.spanning?.on('hostlost', sendAway);
 			// A node with a copy of a room hosted here died: its people there left (everyone is told).
+			// A node is gone: its people leave the meetings hosted here.
+			cluster?.registry.on('nodegone', (node) => spanMeetings?.nodeGone(node));
 			cluster?.spanning?.on('peersgone', (room, peerIds) => {
 				for (const peerId of peerIds) io.to(channels.room(room)).emit('peer:left', { peerId });
 			});

@@ -11,7 +11,7 @@ import type { types } from 'mediasoup';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { NodePipe, type PipedProducer } from '../../sfu/cascade/NodePipe.ts';
-import { CascadeBus, type CascadeBody, type CascadeMethod, type CascadeResult, type ModerateRequest, type ModerateResult } from './CascadeBus.ts';
+import { CascadeBus, type CascadeBody, type CascadeMethod, type CascadeResult, type MeetingMirror, type MeetingRequest, type MeetingResult, type ModerateRequest, type ModerateResult } from './CascadeBus.ts';
 
 /** A local producer made ready to go over a link: what goes with it, and what to call when it stops. */
 export interface Offered {
@@ -34,6 +34,10 @@ export interface CascadeOptions {
 	roster?: (room: string) => CascadeResult<'roster'>;
 	/** A host control from `from` for this node's participants of the room (answer to `moderate`). */
 	moderate?: (from: string, request: ModerateRequest) => Promise<ModerateResult>;
+	/** A copy's report or change for the meeting hosted here (answer to `meeting`). */
+	meeting?: (from: string, request: MeetingRequest) => Promise<MeetingResult>;
+	/** The host node's meeting, for this node's copy (answer to `mirror`). */
+	mirror?: (from: string, mirror: MeetingMirror) => Promise<void>;
 	/** Where pipe transports listen (media.listenIp) and the address other nodes send to. */
 	listenIp: string;
 	announcedAddress?: string;
@@ -117,6 +121,16 @@ export class Cascade {
 	/** Ask `node` to carry out a host control on its participants of the room. */
 	moderate(node: string, request: ModerateRequest): Promise<ModerateResult> {
 		return this.#bus!.request(node, 'moderate', request);
+	}
+
+	/** Tell the host node of a room about its meeting (a copy's report, or a change). */
+	meeting(node: string, request: MeetingRequest): Promise<MeetingResult> {
+		return this.#bus!.request(node, 'meeting', request);
+	}
+
+	/** Send the meeting hosted here to a node serving a copy of it. */
+	async mirror(node: string, mirror: MeetingMirror): Promise<void> {
+		await this.#bus!.request(node, 'mirror', mirror);
 	}
 
 	/** Whether this node has a link of `room` with `node`. */
@@ -277,6 +291,15 @@ export class Cascade {
 				const request = b as CascadeBody<'moderate'>;
 				if (!this.#options.moderate) throw new Error('host controls are not served here');
 				return (await this.#options.moderate(from, request)) as CascadeResult<M>;
+			}
+			case 'meeting': {
+				if (!this.#options.meeting) throw new Error('meetings are not served here');
+				return (await this.#options.meeting(from, b as CascadeBody<'meeting'>)) as CascadeResult<M>;
+			}
+			case 'mirror': {
+				if (!this.#options.mirror) throw new Error('meetings are not served here');
+				await this.#options.mirror(from, b as CascadeBody<'mirror'>);
+				return {} as CascadeResult<M>;
 			}
 		}
 		throw new Error(`unknown cascade request ${String(method)}`);

@@ -11,7 +11,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { MediaSourceSchema } from '../protocol/media.ts';
-import { ModeratedSourceSchema } from '../protocol/meeting.ts';
+import { meetingRequestSchema, meetingResultSchema, mirrorSchema, moderateResultSchema, moderateSchema } from './spanMessages.ts';
 
 const id = z.string().min(1).max(128);
 const srtp = z.object({ cryptoSuite: z.enum(['AEAD_AES_256_GCM', 'AEAD_AES_128_GCM', 'AES_CM_128_HMAC_SHA1_80', 'AES_CM_128_HMAC_SHA1_32']), keyBase64: z.string().max(128) });
@@ -38,22 +38,7 @@ export const pipedProducerSchema = z.object({
 const producerInfo = z.object({ id, peerId: id, kind: z.enum(['audio', 'video']), source: MediaSourceSchema, paused: z.boolean() });
 const peerInfo = z.object({ id, name: z.string().max(256), joinedAt: z.number(), producers: z.array(producerInfo).max(8) });
 const producerRef = z.object({ room: id, producerId: id });
-/** A host control checked on the host's node, carried out on the node serving its target. `by`: the host's name. */
-const byName = z.string().max(256);
-export const moderateSchema = z.discriminatedUnion('action', [
-	z.object({ action: z.literal('mute'), room: id, identity: id, source: ModeratedSourceSchema, by: byName }),
-	z.object({ action: z.literal('muteAll'), room: id, except: id, by: byName }),
-	z.object({ action: z.literal('remove'), room: id, identity: id, by: byName }),
-]);
-export type ModerateRequest = z.infer<typeof moderateSchema>;
-export const moderateResultSchema = z.object({
-	/** The target is a member of the meeting on the answering node. */
-	found: z.boolean(),
-	affected: z.number().int().min(0).max(100_000),
-	/** Refused there (a host cannot be removed by another participant). */
-	refused: z.enum(['forbidden']).optional(),
-});
-export type ModerateResult = z.infer<typeof moderateResultSchema>;
+export { moderateSchema, type ModerateRequest, type ModerateResult, type MeetingRequest, type MeetingResult, type MeetingMirror } from './spanMessages.ts';
 
 export const cascadeRequests = {
 	/** Open (or find) the link for `room` between the asker and this node: here is my endpoint, answer yours. */
@@ -74,6 +59,10 @@ export const cascadeRequests = {
 	roster: { body: z.object({ room: id }), result: z.object({ peers: z.array(peerInfo).max(1000), activeSpeaker: id.nullable() }) },
 	/** Mute or remove your participant(s) of `room` (a host on my node asked; I checked the permission). */
 	moderate: { body: moderateSchema, result: moderateResultSchema },
+	/** (to the host node) My people in the meeting and who waits here; or a change for the host's meeting. */
+	meeting: { body: meetingRequestSchema, result: meetingResultSchema },
+	/** (from the host node) The meeting as it is now: follow it. */
+	mirror: { body: mirrorSchema, result: z.object({}) },
 } as const;
 export type CascadeMethod = keyof typeof cascadeRequests;
 export type CascadeBody<M extends CascadeMethod> = z.infer<(typeof cascadeRequests)[M]['body']>;
@@ -81,7 +70,7 @@ export type CascadeResult<M extends CascadeMethod> = z.infer<(typeof cascadeRequ
 export type CascadeHandler = <M extends CascadeMethod>(method: M, from: string, body: CascadeBody<M>) => Promise<CascadeResult<M>>;
 
 const envelope = z.discriminatedUnion('type', [
-	z.object({ type: z.literal('request'), id: id, from: id, method: z.enum(['open', 'pull', 'push', 'close', 'unpipe', 'paused', 'stop', 'roster', 'moderate']), body: z.unknown() }),
+	z.object({ type: z.literal('request'), id: id, from: id, method: z.enum(['open', 'pull', 'push', 'close', 'unpipe', 'paused', 'stop', 'roster', 'moderate', 'meeting', 'mirror']), body: z.unknown() }),
 	z.object({ type: z.literal('reply'), id: id, ok: z.boolean(), result: z.unknown().optional(), error: z.string().max(1000).optional() }),
 ]);
 

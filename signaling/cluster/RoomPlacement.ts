@@ -126,6 +126,16 @@ export class RoomPlacement extends EventEmitter<RoomPlacementEvents> {
 		else await redis.hdel(key, registry.id);
 	}
 
+	/**
+	 * This node serves a copy of `room`: it is counted in the room (0 participants until one joins
+	 * the media), so the host takes its meeting reports (someone waiting there) as from a node of the room.
+	 */
+	async enter(room: string): Promise<void> {
+		const { redis, registry, leaseMs } = this.#options;
+		const key = this.#countKey(room);
+		await redis.multi().hsetnx(key, registry.id, 0).pexpire(key, Math.max(leaseMs * 10, 3_600_000)).exec();
+	}
+
 	/** The nodes with participants of `room` (by their own count), this one included. */
 	async counts(room: string): Promise<Map<string, number>> {
 		const raw = await this.#options.redis.hgetall(this.#countKey(room));

@@ -26,7 +26,7 @@ import { NotFoundError, type Producer, type Room, type Sfu } from '../../sfu/ind
 import type { PeerInfo } from '../protocol/index.ts';
 import { peerInfos } from '../handlers/wire.ts';
 import { Cascade } from './Cascade.ts';
-import type { ModerateRequest, ModerateResult } from './CascadeBus.ts';
+import type { MeetingMirror, MeetingRequest, MeetingResult, ModerateRequest, ModerateResult } from './CascadeBus.ts';
 import type { NodeRegistry } from './NodeRegistry.ts';
 import type { RoomPlacement } from './RoomPlacement.ts';
 
@@ -50,6 +50,10 @@ export interface SpanningRoomsOptions {
 	placement: RoomPlacement;
 	/** Carry out a host control on this node's participants of a room (its meeting here). */
 	moderate?: (request: ModerateRequest) => Promise<ModerateResult>;
+	/** A copy's report or change for a meeting hosted here (`from`: the copy's node). */
+	meeting?: (from: string, request: MeetingRequest) => Promise<MeetingResult>;
+	/** The host node's meeting, for this node's copy of the room. */
+	mirror?: (mirror: MeetingMirror) => void;
 	log: Logger;
 }
 
@@ -109,6 +113,8 @@ export class SpanningRooms extends EventEmitter<SpanningRoomsEvents> {
 				return { peers: peerInfos(room), activeSpeaker: spanning.#satellites.has(id) ? null : room.activeSpeaker };
 			},
 			moderate: (from, request) => spanning.#moderated(from, request),
+			meeting: (from, request) => spanning.#meetingFrom(from, request),
+			mirror: async (from, mirror) => spanning.#mirrored(from, mirror),
 			log: options.log,
 		});
 		return spanning;
@@ -249,8 +255,33 @@ export class SpanningRooms extends EventEmitter<SpanningRoomsEvents> {
 			total.found ||= a.found;
 			total.affected += a.affected;
 			if (a.refused) total.refused = a.refused;
+			if (a.ids) total.ids = [...(total.ids ?? []), ...a.ids];
 		}
 		return total;
+	}
+
+	/** The host node of a room served here as a copy (undefined: hosted here, or not spanning). */
+	hostOf(room: string): string | undefined {
+		return this.#satellites.get(room);
+	}
+
+	/** Tell the host node of a room served here as a copy about its meeting (fails when it does not answer). */
+	async toHost(request: MeetingRequest): Promise<MeetingResult> {
+		const host = this.#satellites.get(request.room);
+		if (!host || !this.#cascade) throw new Error('this node does not serve a copy of the room');
+		return this.#cascade.meeting(host, request);
+	}
+
+	/** Send the meeting of a room hosted here to the other nodes of the room (each follows it). */
+	async mirror(mirror: MeetingMirror): Promise<void> {
+		const cascade = this.#cascade;
+		if (!cascade || !this.spans(mirror.room) || this.#satellites.has(mirror.room)) return;
+		const nodes = await this.#otherNodes(mirror.room);
+		await Promise.all(
+			nodes.map((node) =>
+				cascade.mirror(node, mirror).catch((err: unknown) => this.#log.warn({ err, roomId: mirror.room, node }, 'cascade: the meeting not sent to a node of the room')),
+			),
+		);
 	}
 
 	async close(): Promise<void> {
@@ -276,15 +307,38 @@ export class SpanningRooms extends EventEmitter<SpanningRoomsEvents> {
 	 */
 	async #moderated(from: string, request: ModerateRequest): Promise<ModerateResult> {
 		const { room } = request;
-		const { moderate, placement } = this.#options;
+		const { moderate } = this.#options;
 		if (!moderate) return { found: false, affected: 0 };
-		const ofRoom = this.#satellites.get(room) === from || this.#cascade?.linkedWith(room, from) === true || (await placement.counts(room)).has(from);
-		if (!ofRoom) {
-			this.#log.warn({ roomId: room, node: from, action: request.action }, 'cascade: host control from a node outside the room refused');
-			throw new Error('not a node of this room');
-		}
-		this.#log.info({ roomId: room, node: from, action: request.action, by: request.by }, 'cascade: host control from another node of the room');
+		await this.#ofRoom(room, from, request.action);
+		this.#log.info({ roomId: room, node: from, action: request.action }, 'cascade: host control from another node of the room');
 		return moderate(request);
+	}
+
+	/** A copy's report or change for a meeting hosted here: from a node of the room only; the room spans from now on. */
+	async #meetingFrom(from: string, request: MeetingRequest): Promise<MeetingResult> {
+		const { meeting } = this.#options;
+		if (!meeting) throw new Error('meetings are not served here');
+		if (this.#satellites.has(request.room)) throw new Error('this node does not host the room');
+		await this.#ofRoom(request.room, from, request.action);
+		this.#spanning.add(request.room);
+		return meeting(from, request);
+	}
+
+	/** The host's meeting for a copy here: only from the node this copy follows. */
+	#mirrored(from: string, mirror: MeetingMirror): void {
+		if (this.#satellites.get(mirror.room) !== from) {
+			this.#log.warn({ roomId: mirror.room, node: from }, 'cascade: a meeting from a node that does not host the room ignored');
+			throw new Error('not the host node of this room');
+		}
+		this.#options.mirror?.(mirror);
+	}
+
+	/** Requests about a room are taken only from nodes of the room (this copy's host, linked with it, or counted in it). */
+	async #ofRoom(room: string, from: string, action: string): Promise<void> {
+		const ofRoom = this.#satellites.get(room) === from || this.#cascade?.linkedWith(room, from) === true || (await this.#options.placement.counts(room)).has(from);
+		if (ofRoom) return;
+		this.#log.warn({ roomId: room, node: from, action }, 'cascade: request from a node outside the room refused');
+		throw new Error('not a node of this room');
 	}
 
 	#received(id: string, producer: Producer): void {

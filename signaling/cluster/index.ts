@@ -16,12 +16,12 @@ import { NodeRegistry, type NodeInfo } from './NodeRegistry.ts';
 import { RoomPlacement } from './RoomPlacement.ts';
 import { MeetingRecords } from './MeetingRecords.ts';
 import { SpanningRooms } from './SpanningRooms.ts';
-import type { ModerateRequest, ModerateResult } from './CascadeBus.ts';
+import type { MeetingMirror, MeetingRequest, MeetingResult, ModerateRequest, ModerateResult } from './CascadeBus.ts';
 
 export { NodeRegistry, type NodeInfo, type NodeLoad } from './NodeRegistry.ts';
 export { RoomPlacement, chooseNode, type Placement } from './RoomPlacement.ts';
 export { SpanningRooms } from './SpanningRooms.ts';
-export type { ModerateRequest, ModerateResult } from './CascadeBus.ts';
+export type { MeetingMirror, MeetingRequest, MeetingResult, ModerateRequest, ModerateResult } from './CascadeBus.ts';
 
 export interface Cluster {
 	/** cluster.nodeId, or <hostname>:<port> once listening. */
@@ -49,11 +49,15 @@ export interface ClusterOptions {
 	inUse: (room: string) => boolean;
 	/** Carry out a host control another node of the room sent for this node's participants. */
 	moderate?: (request: ModerateRequest) => Promise<ModerateResult>;
+	/** A copy's report or change for a meeting hosted here. */
+	meeting?: (from: string, request: MeetingRequest) => Promise<MeetingResult>;
+	/** The host node's meeting, for this node's copy of the room. */
+	mirror?: (mirror: MeetingMirror) => void;
 	log: Logger;
 }
 
 /** Install the Redis adapter on `io` and create the registry; null without `redis.url`. */
-export function createCluster({ config, io, sfu, draining, inUse, moderate, log }: ClusterOptions): Cluster | null {
+export function createCluster({ config, io, sfu, draining, inUse, moderate, meeting, mirror, log }: ClusterOptions): Cluster | null {
 	const url = config.redis.url;
 	if (!url) return null;
 	const clog = log.child({ component: 'cluster' });
@@ -116,7 +120,7 @@ export function createCluster({ config, io, sfu, draining, inUse, moderate, log 
 			registry = new NodeRegistry({ redis, nodeId, heartbeatMs: config.cluster.heartbeatMs, ttlMs: config.cluster.nodeTtlMs, log: clog, describe });
 			await registry.start();
 			placement = new RoomPlacement({ redis, registry, leaseMs: config.cluster.roomLeaseMs, spreadPeers: config.cluster.roomSpreadPeers, inUse, log: clog });
-			spanning = await SpanningRooms.create({ config, redis, sfu, registry, placement, ...(moderate ? { moderate } : {}), log: clog });
+			spanning = await SpanningRooms.create({ config, redis, sfu, registry, placement, ...(moderate ? { moderate } : {}), ...(meeting ? { meeting } : {}), ...(mirror ? { mirror } : {}), log: clog });
 			markReady();
 		},
 		close: async () => {
@@ -157,8 +161,9 @@ export function placeConnection(cluster: Cluster, log: Logger, hosted: (room: st
 				if (placement.host === 'self' || placement.host === 'spread') {
 					if (placement.host === 'spread') cluster.spanning?.serveCopy(room, placement.node.id);
 					else cluster.spanning?.hosted(room);
+					const counted = placement.host === 'spread' ? cluster.placement.enter(room).catch(() => undefined) : Promise.resolve();
 					// A room taken over (or hosted anew, or served as a copy): its meeting's state is read back first.
-					return void hosted(room).then(
+					return void counted.then(() => hosted(room)).then(
 						() => next(),
 						(error: unknown) => {
 							log.warn({ err: error, roomId: room }, 'cluster: cannot read the meeting state; it starts from the defaults');

@@ -10,6 +10,7 @@ import type { ArrivalResult, Meeting } from '../meeting/Meeting.ts';
 import type { MeetingControl } from '../meeting/MeetingControl.ts';
 import type { RecordingService } from '../recording/RecordingService.ts';
 import type { ModerateRequest, ModerateResult } from '../cluster/CascadeBus.ts';
+import type { SpanMeetings } from '../cluster/SpanMeetings.ts';
 
 /** What the chat handler needs of the file store: a room's file, described for a message. */
 export interface AttachmentLookup {
@@ -49,6 +50,8 @@ export interface HandlerContext extends RpcContext {
 	arrival: ArrivalResult;
 	/** Rooms spanning nodes (in a cluster, once it is started). */
 	span?: SpanView;
+	/** One meeting for a room spanning nodes (in a cluster): a copy sends its changes to the host node. */
+	spanMeeting?: Pick<SpanMeetings, 'mode' | 'toHost' | 'decide'>;
 	/** Take one point of one of this identity's own limits (false: limited). */
 	limit(name: 'chat' | 'typing' | 'presence'): Promise<boolean>;
 }

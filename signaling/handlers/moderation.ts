@@ -2,8 +2,10 @@
  * Membership and host controls. Entering the meeting makes this connection a member (with
  * its role); every `host:*` request is refused with `forbidden` unless the sender is a
  * host or co-host now (roles are checked at each request: a demoted co-host loses them).
- * In a room spanning nodes, mute, mute-all and remove aimed at people served by another
- * node are sent there (cascade bus `moderate`) once the permission is checked here.
+ * In a room spanning nodes, mute, mute-all, ask-to-unmute and remove aimed at people served
+ * by another node are sent there (cascade bus `moderate`) once the permission is checked here;
+ * on a copy of the room, roles, settings and waiting-list decisions go to the host node's
+ * meeting (cluster/SpanMeetings), and ending the meeting ends it on every node.
  */
 import { ErrorCode, ProtocolError } from '../protocol/index.ts';
 import { handle } from '../rpc.ts';
@@ -11,13 +13,13 @@ import { channels } from '../session.ts';
 import type { HandlerContext, SpanView } from './context.ts';
 
 export function registerModerationHandlers(ctx: HandlerContext): void {
-	const { socket, session, meeting, control, arrival, span } = ctx;
+	const { socket, session, meeting, control, arrival, span, spanMeeting } = ctx;
 	const { room, sub: me, name } = session.claims;
 
 	meeting.addMember(me, name);
 	if (meeting.isModerator(me)) {
 		void socket.join(channels.hosts(room));
-		socket.emit('waiting:list', { people: meeting.waitingList() });
+		socket.emit('waiting:list', { people: meeting.waitingView() });
 	}
 	socket.emit('meeting:you', { role: meeting.roleOf(me), firstInRoom: arrival.firstInRoom });
 	socket.emit('meeting:state', meeting.state());
@@ -35,6 +37,8 @@ export function registerModerationHandlers(ctx: HandlerContext): void {
 
 	/** The room spans nodes and `identity` is not in this node's meeting: the others may have it. */
 	const elsewhere = (identity: string): SpanView | null => (span?.spans(room) && !meeting.isMember(identity) ? span : null);
+	/** This node serves a copy of the room: changes of the meeting itself are the host node's to make. */
+	const copy = spanMeeting?.mode(room) === 'copy' ? spanMeeting : null;
 
 	handle(ctx, 'host:mute', async ({ identity, source }) => {
 		moderator();
@@ -52,10 +56,14 @@ export function registerModerationHandlers(ctx: HandlerContext): void {
 		return { affected: here + there };
 	});
 
-	handle(ctx, 'host:askUnmute', ({ identity }) => {
+	handle(ctx, 'host:askUnmute', async ({ identity }) => {
 		moderator();
 		notSelf(identity);
-		control.askUnmute(meeting, identity, name);
+		const other = elsewhere(identity);
+		if (!other) control.askUnmute(meeting, identity, name);
+		else if (!(await other.moderate({ action: 'askUnmute', room, identity, by: name })).found) {
+			throw new ProtocolError(ErrorCode.NotFound, `no participant ${identity} in this meeting`);
+		}
 		return {};
 	});
 
@@ -73,35 +81,41 @@ export function registerModerationHandlers(ctx: HandlerContext): void {
 		return {};
 	});
 
-	handle(ctx, 'host:settings', (patch) => {
+	handle(ctx, 'host:settings', async (patch) => {
 		moderator();
-		const settings = meeting.updateSettings(patch);
+		const settings = copy ? (await copy.toHost({ action: 'settings', room, patch })).settings! : meeting.updateSettings(patch);
 		session.log.info({ settings }, 'meeting settings changed');
 		return { settings };
 	});
 
-	handle(ctx, 'host:setRole', ({ identity, role }) => {
+	handle(ctx, 'host:setRole', async ({ identity, role }) => {
 		moderator();
 		if (meeting.roleOf(me) !== 'host') throw new ProtocolError(ErrorCode.Forbidden, 'only a host can change roles');
 		notSelf(identity);
-		control.setRole(meeting, identity, role, name);
+		if (copy) await copy.toHost({ action: 'setRole', room, identity, role, by: name });
+		else control.setRole(meeting, identity, role, name);
 		return {};
 	});
 
-	handle(ctx, 'host:admit', (target) => {
+	/** Let in or turn away who waits: on every node of a spanning room (through the host node from a copy). */
+	const decide = async (target: { identity: string } | { all: true }, decision: 'admitted' | 'denied'): Promise<string[]> => {
 		moderator();
-		return { admitted: control.admit(meeting, 'identity' in target ? target.identity : null) };
-	});
-
-	handle(ctx, 'host:deny', (target) => {
-		moderator();
-		return { denied: control.deny(meeting, 'identity' in target ? target.identity : null) };
-	});
+		const identity = 'identity' in target ? target.identity : null;
+		if (copy) return (await copy.toHost({ action: 'decide', room, identity, decision })).ids ?? [];
+		if (spanMeeting) return spanMeeting.decide(meeting, identity, decision);
+		return decision === 'admitted' ? control.admit(meeting, identity) : control.deny(meeting, identity);
+	};
+	handle(ctx, 'host:admit', async (target) => ({ admitted: await decide(target, 'admitted') }));
+	handle(ctx, 'host:deny', async (target) => ({ denied: await decide(target, 'denied') }));
 
 	handle(ctx, 'host:end', () => {
 		moderator();
-		// Answer first: the connection is about to close.
-		setImmediate(() => control.end(room, meeting, name));
+		// Answer first: the connection is about to close. The other nodes of a spanning room close it too.
+		setImmediate(() => {
+			const others = span?.spans(room) ? span.moderate({ action: 'end', room, by: name }) : null;
+			control.end(room, meeting, name);
+			void others?.catch((err: unknown) => session.log.warn({ err }, 'meeting end not carried out by every node'));
+		});
 		return {};
 	});
 }

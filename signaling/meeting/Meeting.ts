@@ -104,6 +104,12 @@ export class Meeting extends EventEmitter<MeetingEvents> {
 	readonly #blocked = new Map<string, Set<ModeratedSource>>();
 	#hadHost = false;
 	#closed = false;
+	/** Host node of a spanning room: who is in and who waits on each other node (their reports). */
+	readonly #remote = new Map<string, { members: Map<string, string>; waiting: WaitingPerson[] }>();
+	/** A copy of a spanning room: who is in and who waits on every node, as the host node sees it. */
+	#mirror: { members: MeetingMember[]; waiting: WaitingPerson[] } | null = null;
+	/** Came with a host token here: host whatever the host node's mirror says. */
+	readonly #tokenHosts = new Set<string>();
 
 	constructor(id: string, options: MeetingOptions) {
 		super();
@@ -123,7 +129,7 @@ export class Meeting extends EventEmitter<MeetingEvents> {
 	}
 
 	get idle(): boolean {
-		return this.#members.size === 0 && this.#waiting.size === 0;
+		return this.#members.size === 0 && this.#waiting.size === 0 && this.#remote.size === 0;
 	}
 
 	roleOf(identity: string): Role {
@@ -139,6 +145,11 @@ export class Meeting extends EventEmitter<MeetingEvents> {
 		return this.#members.has(identity);
 	}
 
+	/** In the meeting on this node or (host node of a spanning room) on another node. */
+	inMeeting(identity: string): boolean {
+		return this.#members.has(identity) || this.#remoteName(identity) !== undefined;
+	}
+
 	/** May this identity connect now? Locked meetings take hosts and people already in only. */
 	mayEnter(identity: string, tokenRole: 'host' | 'participant'): boolean {
 		if (!this.#settings.locked) return true;
@@ -150,7 +161,10 @@ export class Meeting extends EventEmitter<MeetingEvents> {
 	arrive(a: Arrival): ArrivalResult {
 		this.#assertOpen();
 		let firstInRoom = false;
-		if (a.tokenRole === 'host') this.#roles.set(a.identity, 'host');
+		if (a.tokenRole === 'host') {
+			this.#roles.set(a.identity, 'host');
+			this.#tokenHosts.add(a.identity);
+		}
 		else if (this.#options.firstIsHost && !this.#hadHost && this.#members.size === 0) {
 			this.#roles.set(a.identity, 'host');
 			firstInRoom = true;
@@ -279,9 +293,9 @@ export class Meeting extends EventEmitter<MeetingEvents> {
 	}
 
 	raiseHand(identity: string): boolean {
-		const member = this.#members.get(identity);
-		if (!member || this.#hands.has(identity)) return false;
-		const hand = { identity, name: member.name, raisedAt: this.#now() };
+		const name = this.#members.get(identity)?.name ?? this.#remoteName(identity);
+		if (name === undefined || this.#hands.has(identity)) return false;
+		const hand = { identity, name, raisedAt: this.#now() };
 		this.#hands.set(identity, hand);
 		this.emit('recordchange');
 		this.emit('handraised', hand);
@@ -340,9 +354,61 @@ export class Meeting extends EventEmitter<MeetingEvents> {
 		return [...this.#members].map(([identity, m]) => ({ identity, name: m.name, role: this.roleOf(identity) }));
 	}
 
+	/** What everyone admitted sees: on a copy of a spanning room, the host node's meeting. */
 	state(): MeetingState {
-		const hands = [...this.#hands.values()].filter((h) => this.#members.has(h.identity));
-		return { settings: { ...this.#settings }, members: this.members(), hands };
+		const hands = [...this.#hands.values()].filter((h) => this.inMeeting(h.identity));
+		if (this.#mirror) return { settings: { ...this.#settings }, members: this.#mirror.members, hands };
+		const members = this.members();
+		const here = new Set(members.map((m) => m.identity));
+		for (const { members: there } of this.#remote.values()) {
+			for (const [identity, name] of there) if (!here.has(identity)) here.add(identity), members.push({ identity, name, role: this.roleOf(identity) });
+		}
+		return { settings: { ...this.#settings }, members, hands };
+	}
+
+	/** Who waits, as hosts see it: on every node of a spanning room (this node's `waitingList()` and the others'). */
+	waitingView(): WaitingPerson[] {
+		if (this.#mirror) return this.#mirror.waiting;
+		const all = this.waitingList();
+		for (const { waiting } of this.#remote.values()) all.push(...waiting);
+		return all.sort((a, b) => a.since - b.since);
+	}
+
+	/** Host node of a spanning room: who is in (`host`: with a host token) and who waits on `node`, its whole list. */
+	setRemote(node: string, members: { identity: string; name: string; host: boolean }[], waiting: WaitingPerson[]): void {
+		for (const m of members) if (m.host && this.#roles.get(m.identity) !== 'host') this.#roles.set(m.identity, 'host'), this.emit('recordchange');
+		if (members.length === 0 && waiting.length === 0) this.#remote.delete(node);
+		else this.#remote.set(node, { members: new Map(members.map((m) => [m.identity, m.name])), waiting });
+		this.emit('change');
+		this.emit('waitingchange');
+		this.#checkIdle();
+	}
+
+	/** A node of a spanning room is gone (or no longer serves it): its people are no longer in. */
+	dropRemote(node: string): void {
+		if (!this.#remote.delete(node)) return;
+		this.emit('change');
+		this.emit('waitingchange');
+		this.#checkIdle();
+	}
+
+	/** A copy of a spanning room follows the host node's meeting (null: this node hosts the room now). */
+	follow(m: { settings: MeetingSettings; roles: [string, Role][]; hands: RaisedHand[]; members: MeetingMember[]; waiting: WaitingPerson[] } | null): void {
+		this.#mirror = m && { members: m.members, waiting: m.waiting };
+		if (!m) return;
+		this.#settings = { ...m.settings };
+		const before = new Map(this.#roles);
+		this.#roles.clear();
+		for (const [identity, role] of m.roles) this.#roles.set(identity, role);
+		for (const identity of this.#tokenHosts) this.#roles.set(identity, 'host');
+		this.#hands.clear();
+		for (const hand of m.hands) this.#hands.set(hand.identity, hand);
+		for (const identity of this.#members.keys()) {
+			const role = this.roleOf(identity);
+			if ((before.get(identity) ?? 'participant') !== role) this.emit('rolechange', identity, role);
+		}
+		this.emit('change');
+		this.emit('waitingchange');
 	}
 
 	close(): void {
@@ -353,6 +419,14 @@ export class Meeting extends EventEmitter<MeetingEvents> {
 		for (const w of waiting) for (const listener of w.listeners) listener('denied');
 		this.emit('close');
 		this.removeAllListeners();
+	}
+
+	#remoteName(identity: string): string | undefined {
+		for (const { members } of this.#remote.values()) {
+			const name = members.get(identity);
+			if (name !== undefined) return name;
+		}
+		return undefined;
 	}
 
 	#checkIdle(): void {

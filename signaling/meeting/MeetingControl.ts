@@ -110,22 +110,40 @@ export class MeetingControl {
 				if (meeting.roleOf(request.identity) === 'host') return { found: true, affected: 0, refused: 'forbidden' };
 				await this.remove(request.room, meeting, request.identity, request.by);
 				return { found: true, affected: 1 };
+			case 'askUnmute':
+				if (!meeting.isMember(request.identity)) return { found: false, affected: 0 };
+				this.askUnmute(meeting, request.identity, request.by);
+				return { found: true, affected: 1 };
+			case 'decide': {
+				const ids = meeting.decide(request.identity, request.decision);
+				return { found: ids.length > 0, affected: ids.length, ids };
+			}
+			case 'end':
+				// Its people were told and disconnected through the adapter by the ending node: the meeting and media close here.
+				this.#closeHere(request.room, meeting);
+				this.#deps.log.info({ roomId: request.room, by: request.by }, 'meeting ended on another node of the room');
+				return { found: true, affected: 0 };
 		}
 	}
 
 	/** End the meeting for everyone: connections end, media closes, the meeting is dropped. */
 	end(room: string, meeting: Meeting | undefined, by: string): void {
-		const { io, sfu } = this.#deps;
+		const { io } = this.#deps;
 		const everyone = [channels.chat(room), channels.room(room), channels.waiting(room)];
 		io.to(everyone).emit('session:ended', { reason: 'meeting-ended' });
 		io.in(everyone).disconnectSockets(true);
-		sfu.rooms.get(room)?.close();
-		meeting?.close();
+		this.#closeHere(room, meeting);
 		this.#deps.log.info({ roomId: room, by }, 'meeting ended');
 	}
 
+	#closeHere(room: string, meeting: Meeting | undefined): void {
+		this.#deps.io.local.in([channels.chat(room), channels.room(room), channels.waiting(room)]).disconnectSockets(true);
+		this.#deps.sfu.rooms.get(room)?.close();
+		meeting?.close();
+	}
+
 	setRole(meeting: Meeting, identity: string, role: 'cohost' | 'participant', by: string): void {
-		if (!meeting.isMember(identity)) throw new ProtocolError(ErrorCode.NotFound, `no participant ${identity} in this meeting`);
+		if (!meeting.inMeeting(identity)) throw new ProtocolError(ErrorCode.NotFound, `no participant ${identity} in this meeting`);
 		if (meeting.roleOf(identity) === 'host') throw new ProtocolError(ErrorCode.InvalidState, 'a host stays host');
 		meeting.setRole(identity, role);
 		this.#syncHostChannel(meeting, identity, role);
@@ -171,7 +189,7 @@ export class MeetingControl {
 		if (role === 'participant') sockets.socketsLeave(channels.hosts(meeting.id));
 		else {
 			sockets.socketsJoin(channels.hosts(meeting.id));
-			sockets.emit('waiting:list', { people: meeting.waitingList() });
+			sockets.emit('waiting:list', { people: meeting.waitingView() });
 		}
 	}
 }

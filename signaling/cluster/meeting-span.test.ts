@@ -1,0 +1,209 @@
+/**
+ * One meeting for a room spanning nodes: two real Parley nodes on one real redis-server with
+ * `cluster.roomSpreadPeers` = 1. The host joins the media on node A (the room's host node); the
+ * people connecting to node B are served by B's copy of the room. Each test covers one thing
+ * that was per node before (cluster/SpanMeetings): roles, the waiting room, raised hands and
+ * ask-to-unmute, ending the meeting.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, it } from 'node:test';
+import { Redis } from 'ioredis';
+import { startCluster, type ClusterNode } from '../../bench/lib/cluster.ts';
+import type { NotificationMap } from '../protocol/index.ts';
+import { connectClient, joinRoom, ok, request, type TestClient } from '../../test/harness.ts';
+import { redisForTests } from '../../test/redis.ts';
+
+const run = randomBytes(3).toString('hex');
+let redis: Awaited<ReturnType<typeof redisForTests>>;
+let nodes: ClusterNode[] = [];
+let store: Redis;
+const clients: TestClient[] = [];
+const grants = { publish: true, subscribe: true };
+
+before(async () => {
+	redis = await redisForTests();
+	nodes = await startCluster({
+		redisUrl: redis.url,
+		ids: ['wa', 'wb'],
+		env: { PARLEY_CLUSTER_HEARTBEAT_MS: '300', PARLEY_CLUSTER_NODE_TTL_MS: '1200', PARLEY_CLUSTER_ROOM_SPREAD_PEERS: '1' },
+	});
+	store = new Redis(redis.url);
+});
+after(async () => {
+	for (const c of clients) c.disconnect();
+	store?.disconnect();
+	await Promise.allSettled(nodes.map((n) => n.stop()));
+	await redis?.stop();
+});
+
+type Events = keyof NotificationMap;
+/** A client that keeps every notification it got (some come at once on connecting). */
+interface Person {
+	socket: TestClient;
+	seen: Map<Events, unknown[]>;
+}
+
+async function person(node: ClusterNode, room: string, identity: string, opts: { host?: boolean; pinned?: boolean } = {}): Promise<Person> {
+	const seen = new Map<Events, unknown[]>();
+	const url = opts.pinned ? `${node.url}?node=${node.id}` : node.url;
+	const socket = await connectClient(url, node.token(room, identity, grants, opts.host ? 'host' : undefined), false, clients, (s) =>
+		s.onAny((event: Events, payload: unknown) => {
+			const list = seen.get(event) ?? [];
+			list.push(payload);
+			seen.set(event, list);
+		}),
+	);
+	return { socket, seen };
+}
+
+/** Wait until the last `event` the person got matches (or fail after `ms`). */
+async function until<E extends Events>(p: Person, event: E, match: (payload: NotificationMap[E]) => boolean, what: string, ms = 5000): Promise<NotificationMap[E]> {
+	const deadline = Date.now() + ms;
+	for (;;) {
+		const last = p.seen.get(event)?.at(-1) as NotificationMap[E] | undefined;
+		if (last !== undefined && match(last)) return last;
+		if (Date.now() > deadline) assert.fail(`${what} (last ${event}: ${JSON.stringify(last)})`);
+		await new Promise((r) => setTimeout(r, 50));
+	}
+}
+
+/** Any `event` the person got matches (or fail after `ms`). */
+async function got<E extends Events>(p: Person, event: E, match: (payload: NotificationMap[E]) => boolean, what: string, ms = 5000): Promise<NotificationMap[E]> {
+	const deadline = Date.now() + ms;
+	for (;;) {
+		const hit = (p.seen.get(event) as NotificationMap[E][] | undefined)?.find(match);
+		if (hit !== undefined) return hit;
+		if (Date.now() > deadline) assert.fail(`${what} (${event}: ${JSON.stringify(p.seen.get(event) ?? [])})`);
+		await new Promise((r) => setTimeout(r, 50));
+	}
+}
+
+/** The room's host (on the least loaded node, A) in the media: later connections to B are served by B's copy. */
+async function meetingOnA(room: string): Promise<{ a: ClusterNode; b: ClusterNode; hal: Person }> {
+	let [a, b] = nodes as [ClusterNode, ClusterNode];
+	const hal = await person(a, room, 'hal', { host: true }).catch(async (error: { data?: { code?: string } }) => {
+		if (error.data?.code !== 'wrong_node') throw error;
+		[a, b] = [b, a];
+		return person(a, room, 'hal', { host: true });
+	});
+	await joinRoom(hal.socket);
+	assert.equal(await store.get(`parley:room:{${room}}`), a.id, 'the room is hosted by node A');
+	return { a, b, hal };
+}
+
+const code = (r: { ok: boolean; error?: { code: string } }): string | undefined => (r.ok ? undefined : r.error?.code);
+
+it('roles are the meeting\'s on every node: a co-host made on A moderates on B, and one made by a host on B on A', { timeout: 60_000 }, async () => {
+	const room = `roles-${run}`;
+	const { a, b, hal } = await meetingOnA(room);
+	const tim = await person(b, room, 'tim');
+	const hob = await person(b, room, 'hob', { host: true });
+	const pat = await person(a, room, 'pat');
+	await until(tim, 'meeting:you', (y) => y.role === 'participant', 'tim is in');
+	assert.equal(code(await request(tim.socket, 'host:settings', { allowSelfUnmute: false })), 'forbidden', 'not a co-host yet');
+	await ok(hal.socket, 'host:setRole', { identity: 'tim', role: 'cohost' });
+	await got(tim, 'meeting:you', (y) => y.role === 'cohost', 'tim is told');
+	// Everyone is in the one meeting, whatever their node.
+	await until(hal, 'meeting:state', (s) => ['hal', 'tim', 'hob', 'pat'].every((id) => s.members.some((m) => m.identity === id)), 'hal sees the people of both nodes');
+	await until(tim, 'meeting:state', (s) => s.members.some((m) => m.identity === 'pat'), 'tim (on B) sees pat (on A)');
+	await until(hal, 'meeting:state', (s) => s.members.some((m) => m.identity === 'tim' && m.role === 'cohost'), 'hal sees tim as co-host');
+	// tim moderates from node B: the host node's meeting changes, everyone sees it.
+	assert.deepEqual((await ok(tim.socket, 'host:settings', { allowSelfUnmute: false })).settings.allowSelfUnmute, false);
+	await until(hal, 'meeting:state', (s) => !s.settings.allowSelfUnmute, 'hal sees the setting tim changed');
+	assert.equal(code(await request(tim.socket, 'host:setRole', { identity: 'pat', role: 'cohost' })), 'forbidden', 'a co-host does not change roles');
+
+	// A host on node B makes pat (on A) a co-host; pat moderates on A.
+	await ok(hob.socket, 'host:setRole', { identity: 'pat', role: 'cohost' });
+	await got(pat, 'meeting:you', (y) => y.role === 'cohost', 'pat is told');
+	await ok(pat.socket, 'host:settings', { allowSelfUnmute: true });
+	await until(tim, 'meeting:state', (s) => s.settings.allowSelfUnmute && s.members.some((m) => m.identity === 'pat' && m.role === 'cohost'), 'tim sees it');
+	// Demoted on A: no longer a co-host on B.
+	await ok(hal.socket, 'host:setRole', { identity: 'tim', role: 'participant' });
+	await got(tim, 'meeting:you', (y) => y.role === 'participant', 'tim is told');
+	const deadline = Date.now() + 3000;
+	while (code(await request(tim.socket, 'host:settings', { locked: false })) !== 'forbidden') {
+		assert.ok(Date.now() < deadline, 'tim lost the co-host role on node B');
+		await new Promise((r) => setTimeout(r, 100));
+	}
+	assert.equal(code(await request(hob.socket, 'host:setRole', { identity: 'hal', role: 'participant' })), 'invalid_state', 'a host stays host');
+	void a;
+});
+
+it('the waiting room is one list: hosts on every node see who waits on any node and admit or deny them', { timeout: 60_000 }, async () => {
+	const room = `wait-${run}`;
+	const { a, b, hal } = await meetingOnA(room);
+	const hob = await person(b, room, 'hob', { host: true });
+	await ok(hal.socket, 'host:settings', { waitingRoom: true });
+	const kim = await person(b, room, 'kim');
+	const lee = await person(a, room, 'lee', { pinned: true });
+	await until(kim, 'waiting:status', (w) => w.state === 'waiting', 'kim waits on B');
+	await until(lee, 'waiting:status', (w) => w.state === 'waiting', 'lee waits on A');
+	const both = (w: { people: { identity: string }[] }): boolean => ['kim', 'lee'].every((id) => w.people.some((p) => p.identity === id));
+	await until(hal, 'waiting:list', both, 'the host on A sees both');
+	await until(hob, 'waiting:list', both, 'the host on B sees both');
+
+	assert.deepEqual(await ok(hal.socket, 'host:admit', { identity: 'kim' }), { admitted: ['kim'] }, 'A admits who waits on B');
+	await got(kim, 'waiting:status', (w) => w.state === 'admitted', 'kim is let in');
+	await until(kim, 'meeting:state', (s) => s.members.some((m) => m.identity === 'hal'), 'kim is in the meeting');
+	assert.deepEqual(await ok(hob.socket, 'host:deny', { identity: 'lee' }), { denied: ['lee'] }, 'B turns away who waits on A');
+	await got(lee, 'waiting:status', (w) => w.state === 'denied', 'lee is turned away');
+	await until(hal, 'waiting:list', (w) => w.people.length === 0, 'nobody waits (A)');
+	await until(hob, 'waiting:list', (w) => w.people.length === 0, 'nobody waits (B)');
+
+	// Everyone at once, from a copy.
+	const ann = await person(a, room, 'ann', { pinned: true });
+	const bob = await person(b, room, 'bob');
+	await until(hob, 'waiting:list', (w) => w.people.length === 2, 'two wait');
+	assert.deepEqual((await ok(hob.socket, 'host:admit', { all: true })).admitted.sort(), ['ann', 'bob']);
+	await got(ann, 'waiting:status', (w) => w.state === 'admitted', 'ann is let in');
+	await got(bob, 'waiting:status', (w) => w.state === 'admitted', 'bob is let in');
+});
+
+it('raised hands are one queue, and a host asks someone on another node to unmute', { timeout: 60_000 }, async () => {
+	const room = `hands-${run}`;
+	const { b, hal } = await meetingOnA(room);
+	const tim = await person(b, room, 'tim');
+	await until(tim, 'meeting:you', (y) => y.role === 'participant', 'tim is in');
+	await ok(tim.socket, 'hand:raise', {});
+	await until(hal, 'meeting:state', (s) => s.hands.some((h) => h.identity === 'tim'), 'the host on A sees tim\'s hand');
+	await ok(hal.socket, 'hand:raise', {});
+	await until(tim, 'meeting:state', (s) => s.hands.map((h) => h.identity).join() === 'tim,hal', 'tim sees both hands, in order');
+	await ok(hal.socket, 'hand:lower', { identity: 'tim' });
+	await got(tim, 'moderation:notice', (n) => n.kind === 'hand-lowered', 'tim is told');
+	await until(tim, 'meeting:state', (s) => s.hands.map((h) => h.identity).join() === 'hal', 'tim\'s hand is down');
+	await ok(tim.socket, 'hand:raise', {});
+	await ok(tim.socket, 'hand:lower', {});
+	await until(hal, 'meeting:state', (s) => s.hands.map((h) => h.identity).join() === 'hal', 'lowered by tim');
+
+	await ok(hal.socket, 'host:askUnmute', { identity: 'tim' });
+	await got(tim, 'moderation:notice', (n) => n.kind === 'ask-unmute' && n.by === 'hal', 'tim is asked to unmute');
+	assert.equal(code(await request(hal.socket, 'host:askUnmute', { identity: 'nobody' })), 'not_found');
+});
+
+it('a host ends the meeting on every node: the copy\'s meeting ends too (a co-host made there is not one in the next meeting)', { timeout: 60_000 }, async () => {
+	const room = `end-${run}`;
+	const { b, hal } = await meetingOnA(room);
+	const hob = await person(b, room, 'hob', { host: true });
+	let tim = await person(b, room, 'tim');
+	await ok(hob.socket, 'host:setRole', { identity: 'tim', role: 'cohost' });
+	await got(tim, 'meeting:you', (y) => y.role === 'cohost', 'tim is a co-host');
+	await ok(hal.socket, 'host:end', {});
+	await got(tim, 'session:ended', (e) => e.reason === 'meeting-ended', 'tim (on B) is told');
+	await got(hob, 'session:ended', (e) => e.reason === 'meeting-ended', 'hob (on B) is told');
+	const gone = Date.now() + 5000;
+	while (hal.socket.connected) {
+		assert.ok(Date.now() < gone, 'hal is disconnected');
+		await new Promise((r) => setTimeout(r, 50));
+	}
+
+	// The next meeting in the room: tim, served by the copy again, is a participant there.
+	const again = await meetingOnA(room);
+	const host = again.hal;
+	tim = await person(again.b, room, 'tim');
+	await until(tim, 'meeting:you', () => true, 'tim is in the next meeting');
+	assert.equal(tim.seen.get('meeting:you')?.length, 1);
+	await until(tim, 'meeting:you', (y) => y.role === 'participant', 'tim is a participant in the next meeting');
+	assert.equal(code(await request(tim.socket, 'host:settings', { locked: true })), 'forbidden');
+	await until(host, 'meeting:state', (s) => s.members.some((m) => m.identity === 'tim' && m.role === 'participant'), 'the host sees tim in the next meeting');
+});

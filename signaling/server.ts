@@ -386,6 +386,8 @@ export function createParleyServer(options: ParleyServerOptions): ParleyHttpServ
 			// The host of a room served here as a copy died: its people here are placed again.
 			cluster?.spanning?.on('hostlost', sendAway);
 			// A node with a copy of a room hosted here died: its people there left (everyone is told).
+			// The room served here as a copy has a new host node: its meeting gets this copy's people.
+			cluster?.spanning?.on('rehosted', (room) => spanMeetings?.rehosted(room));
 			// A node is gone: its people leave the meetings hosted here.
 			cluster?.registry.on('nodegone', (node) => spanMeetings?.nodeGone(node));
 			cluster?.spanning?.on('peersgone', (room, peerIds) => {

@@ -38,6 +38,8 @@ export interface CascadeOptions {
 	meeting?: (from: string, request: MeetingRequest) => Promise<MeetingResult>;
 	/** The host node's meeting, for this node's copy (answer to `mirror`). */
 	mirror?: (from: string, mirror: MeetingMirror) => Promise<void>;
+	/** `from` claimed the room: this node's copy of it follows the new host (answer to `rehost`). */
+	rehost?: (from: string, room: string) => Promise<void>;
 	/** Where pipe transports listen (media.listenIp) and the address other nodes send to. */
 	listenIp: string;
 	announcedAddress?: string;
@@ -131,6 +133,11 @@ export class Cascade {
 	/** Send the meeting hosted here to a node serving a copy of it. */
 	async mirror(node: string, mirror: MeetingMirror): Promise<void> {
 		await this.#bus!.request(node, 'mirror', mirror);
+	}
+
+	/** Tell a node serving a copy of `room` that this node hosts it now. */
+	async rehost(node: string, room: string): Promise<void> {
+		await this.#bus!.request(node, 'rehost', { room });
 	}
 
 	/** Whether this node has a link of `room` with `node`. */
@@ -295,6 +302,11 @@ export class Cascade {
 			case 'meeting': {
 				if (!this.#options.meeting) throw new Error('meetings are not served here');
 				return (await this.#options.meeting(from, b as CascadeBody<'meeting'>)) as CascadeResult<M>;
+			}
+			case 'rehost': {
+				if (!this.#options.rehost) throw new Error('rooms are not served here');
+				await this.#options.rehost(from, (b as CascadeBody<'rehost'>).room);
+				return {} as CascadeResult<M>;
 			}
 			case 'mirror': {
 				if (!this.#options.mirror) throw new Error('meetings are not served here');

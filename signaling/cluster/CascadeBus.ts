@@ -11,7 +11,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { MediaSourceSchema } from '../protocol/media.ts';
-import { meetingRequestSchema, meetingResultSchema, mirrorSchema, moderateResultSchema, moderateSchema } from './spanMessages.ts';
+import { meetingRequestSchema, meetingResultSchema, mirrorSchema, moderateResultSchema, moderateSchema, rehostSchema } from './spanMessages.ts';
 
 const id = z.string().min(1).max(128);
 const srtp = z.object({ cryptoSuite: z.enum(['AEAD_AES_256_GCM', 'AEAD_AES_128_GCM', 'AES_CM_128_HMAC_SHA1_80', 'AES_CM_128_HMAC_SHA1_32']), keyBase64: z.string().max(128) });
@@ -63,6 +63,8 @@ export const cascadeRequests = {
 	meeting: { body: meetingRequestSchema, result: meetingResultSchema },
 	/** (from the host node) The meeting as it is now: follow it. */
 	mirror: { body: mirrorSchema, result: z.object({}) },
+	/** (from the room's new host node) Link your copy of the room to me and send me your producers. */
+	rehost: { body: rehostSchema, result: z.object({}) },
 } as const;
 export type CascadeMethod = keyof typeof cascadeRequests;
 export type CascadeBody<M extends CascadeMethod> = z.infer<(typeof cascadeRequests)[M]['body']>;
@@ -70,7 +72,7 @@ export type CascadeResult<M extends CascadeMethod> = z.infer<(typeof cascadeRequ
 export type CascadeHandler = <M extends CascadeMethod>(method: M, from: string, body: CascadeBody<M>) => Promise<CascadeResult<M>>;
 
 const envelope = z.discriminatedUnion('type', [
-	z.object({ type: z.literal('request'), id: id, from: id, method: z.enum(['open', 'pull', 'push', 'close', 'unpipe', 'paused', 'stop', 'roster', 'moderate', 'meeting', 'mirror']), body: z.unknown() }),
+	z.object({ type: z.literal('request'), id: id, from: id, method: z.enum(['open', 'pull', 'push', 'close', 'unpipe', 'paused', 'stop', 'roster', 'moderate', 'meeting', 'mirror', 'rehost']), body: z.unknown() }),
 	z.object({ type: z.literal('reply'), id: id, ok: z.boolean(), result: z.unknown().optional(), error: z.string().max(1000).optional() }),
 ]);
 

@@ -26,7 +26,8 @@ import type { Logger } from 'pino';
 import type { NodeInfo, NodeRegistry } from './NodeRegistry.ts';
 
 export type Placement =
-	| { host: 'self' }
+	/** Hosted here (`claimed`: just now, by this placement). */
+	| { host: 'self'; claimed?: boolean }
 	| { host: 'other'; node: NodeInfo }
 	/** Served here, in a copy of the room linked to its host `node` (the room spans nodes). */
 	| { host: 'spread'; node: NodeInfo }
@@ -111,7 +112,7 @@ export class RoomPlacement extends EventEmitter<RoomPlacementEvents> {
 			if (target !== registry.id) return { host: 'other', node: nodes.find((n) => n.id === target)! };
 			if (await this.#claim(room, owner)) {
 				this.#options.log.info({ roomId: room, previous: owner }, owner ? 'cluster: room taken over from a dead node' : 'cluster: room claimed');
-				return { host: 'self' };
+				return { host: 'self', claimed: true };
 			}
 			// Someone else claimed it meanwhile: look again.
 		}

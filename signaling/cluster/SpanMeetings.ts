@@ -34,6 +34,10 @@ export interface SpanMeetingsOptions {
 export class SpanMeetings {
 	readonly #options: SpanMeetingsOptions;
 	readonly #log: Logger;
+	/** What each copy's meeting last reported to its host node (room → its lists, as sent). */
+	readonly #reported = new Map<string, string>();
+	/** Report a copy's meeting now (room → the bound meeting's trigger). */
+	readonly #triggers = new Map<string, () => void>();
 
 	constructor(options: SpanMeetingsOptions) {
 		this.#options = options;
@@ -49,7 +53,6 @@ export class SpanMeetings {
 	/** Follow a meeting of this node: a copy reports to the host node, the host node mirrors to the copies. */
 	bind(meeting: Meeting): void {
 		const room = meeting.id;
-		let lastReport = '';
 		let scheduled = false;
 		const changed = (): void => {
 			if (scheduled) return;
@@ -57,16 +60,20 @@ export class SpanMeetings {
 			setImmediate(() => {
 				scheduled = false;
 				const mode = this.mode(room);
-				if (mode === 'copy' && !meeting.closed) void this.#report(meeting, lastReport).then((sent) => (lastReport = sent));
+				if (mode === 'copy' && !meeting.closed) void this.#report(meeting);
 				else if (mode === 'host' && !meeting.closed) void this.#mirror(meeting);
 			});
 		};
 		meeting.on('change', changed);
 		meeting.on('waitingchange', changed);
 		meeting.on('recordchange', changed);
+		this.#triggers.set(room, changed);
 		meeting.once('close', () => {
+			if (this.#triggers.get(room) === changed) this.#triggers.delete(room);
+			const reported = this.#reported.get(room);
+			this.#reported.delete(room);
 			// The copy's meeting is over here (its last person left, or the meeting ended): the host forgets its people.
-			if (this.mode(room) === 'copy' && lastReport !== '') void this.#send({ action: 'report', room, members: [], waiting: [] }).catch(() => undefined);
+			if (this.mode(room) === 'copy' && reported) void this.#send({ action: 'report', room, members: [], waiting: [] }).catch(() => undefined);
 		});
 	}
 
@@ -114,6 +121,12 @@ export class SpanMeetings {
 		this.#options.meetings.get(room)?.follow(null);
 	}
 
+	/** The room served here as a copy has a new host node: it gets this copy's people and waiting room. */
+	rehosted(room: string): void {
+		this.#reported.delete(room);
+		this.#triggers.get(room)?.();
+	}
+
 	/** A node is gone: its people leave the meetings hosted here. */
 	nodeGone(node: string): void {
 		for (const meeting of this.#options.meetings.all.values()) meeting.dropRemote(node);
@@ -145,18 +158,19 @@ export class SpanMeetings {
 		return span.toHost(request);
 	}
 
-	/** Report this copy's people to the host node when they changed; returns what the host has now. */
-	async #report(meeting: Meeting, last: string): Promise<string> {
+	/** Report this copy's people to the host node when they changed since the last report it took. */
+	async #report(meeting: Meeting): Promise<void> {
+		const room = meeting.id;
 		const members = meeting.members().map((m) => ({ identity: m.identity, name: m.name, host: m.role === 'host' }));
 		const waiting = meeting.waitingList();
 		const text = JSON.stringify([members, waiting]);
-		if (text === last) return last;
+		if (text === this.#reported.get(room)) return;
+		this.#reported.set(room, text);
 		try {
-			await this.#send({ action: 'report', room: meeting.id, members, waiting });
-			return text;
+			await this.#send({ action: 'report', room, members, waiting });
 		} catch (err) {
-			this.#log.warn({ err, roomId: meeting.id }, 'cascade: the host node did not take this node\'s people of the meeting');
-			return last;
+			if (this.#reported.get(room) === text) this.#reported.delete(room);
+			this.#log.warn({ err, roomId: room }, 'cascade: the host node did not take this node\'s people of the meeting');
 		}
 	}
 

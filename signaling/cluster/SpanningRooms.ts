@@ -40,6 +40,8 @@ export type SpanningRoomsEvents = {
 	hostlost: [room: string];
 	/** A node with a copy of a room hosted here is gone: these people of it are gone with it. */
 	peersgone: [room: string, peerIds: string[]];
+	/** The room served here as a copy has a new host node (it claimed the room): the copy follows it. */
+	rehosted: [room: string];
 };
 
 export interface SpanningRoomsOptions {
@@ -115,6 +117,7 @@ export class SpanningRooms extends EventEmitter<SpanningRoomsEvents> {
 			moderate: (from, request) => spanning.#moderated(from, request),
 			meeting: (from, request) => spanning.#meetingFrom(from, request),
 			mirror: async (from, mirror) => spanning.#mirrored(from, mirror),
+			rehost: (from, room) => spanning.#rehost(from, room),
 			log: options.log,
 		});
 		return spanning;
@@ -265,6 +268,21 @@ export class SpanningRooms extends EventEmitter<SpanningRoomsEvents> {
 		return this.#satellites.get(room);
 	}
 
+	/**
+	 * The room was just claimed here (hosted anew, or taken over) while other nodes may still
+	 * serve copies of it (its former host's people left, or it died): it spans, and each of them
+	 * links its copy to this node and sends it its producers (`rehost`).
+	 */
+	async claimed(room: string): Promise<void> {
+		const cascade = this.#cascade;
+		if (!cascade) return;
+		const nodes = await this.#otherNodes(room).catch(() => []);
+		if (nodes.length === 0) return;
+		this.#spanning.add(room);
+		this.#log.info({ roomId: room, nodes: nodes.length }, 'cascade: room claimed while other nodes serve copies of it; they follow this node');
+		await Promise.all(nodes.map((node) => cascade.rehost(node, room).catch((err: unknown) => this.#log.warn({ err, roomId: room, node }, 'cascade: a copy of the room did not follow its new host'))));
+	}
+
 	/** Tell the host node of a room served here as a copy about its meeting (fails when it does not answer). */
 	async toHost(request: MeetingRequest): Promise<MeetingResult> {
 		const host = this.#satellites.get(request.room);
@@ -331,6 +349,24 @@ export class SpanningRooms extends EventEmitter<SpanningRoomsEvents> {
 			throw new Error('not the host node of this room');
 		}
 		this.#options.mirror?.(mirror);
+	}
+
+	/**
+	 * `from` says it hosts a room served here as a copy: if the room's lease says so, the copy
+	 * follows it (linked anew, every producer of this node's people pushed to it; a push that
+	 * fails is logged, its consumers there wait for it in vain as for any failed push).
+	 */
+	async #rehost(from: string, id: string): Promise<void> {
+		if ((await this.#options.placement.holder(id)) !== from) throw new Error('not the host of this room');
+		const room = this.#options.sfu.rooms.get(id);
+		if (!this.#satellites.has(id) || !room || room.closed) return;
+		if (this.#satellites.get(id) === from && this.#cascade?.linkedWith(id, from)) return;
+		this.serveCopy(id, from);
+		this.#log.info({ roomId: id, host: from }, 'cascade: the room has a new host node; this copy follows it');
+		this.emit('rehosted', id);
+		for (const peer of room.peers.values()) {
+			for (const producer of peer.producers.values()) void this.beforeAnnounce(room, producer);
+		}
 	}
 
 	/** Requests about a room are taken only from nodes of the room (this copy's host, linked with it, or counted in it). */

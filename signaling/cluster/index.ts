@@ -161,7 +161,13 @@ export function placeConnection(cluster: Cluster, log: Logger, hosted: (room: st
 				if (placement.host === 'self' || placement.host === 'spread') {
 					if (placement.host === 'spread') cluster.spanning?.serveCopy(room, placement.node.id);
 					else cluster.spanning?.hosted(room);
-					const counted = placement.host === 'spread' ? cluster.placement.enter(room).catch(() => undefined) : Promise.resolve();
+					// A copy is counted in the room; a room claimed here while copies of it live on is theirs to follow.
+					const counted =
+						placement.host === 'spread'
+							? cluster.placement.enter(room).catch(() => undefined)
+							: placement.claimed
+								? (cluster.spanning?.claimed(room) ?? Promise.resolve())
+								: Promise.resolve();
 					// A room taken over (or hosted anew, or served as a copy): its meeting's state is read back first.
 					return void counted.then(() => hosted(room)).then(
 						() => next(),

@@ -3,7 +3,8 @@
  * `cluster.roomSpreadPeers` = 1. The host joins the media on node A (the room's host node); the
  * people connecting to node B are served by B's copy of the room. Each test covers one thing
  * that was per node before (cluster/SpanMeetings): roles, the waiting room, raised hands and
- * ask-to-unmute, ending the meeting.
+ * ask-to-unmute, ending the meeting; and a copy that outlives its host's room follows the
+ * room's next host node (its producers pushed there).
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -11,7 +12,7 @@ import { after, before, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { startCluster, type ClusterNode } from '../../bench/lib/cluster.ts';
 import type { NotificationMap } from '../protocol/index.ts';
-import { connectClient, joinRoom, ok, request, type TestClient } from '../../test/harness.ts';
+import { connectClient, joinRoom, ok, request, syntheticRtpParameters, type TestClient } from '../../test/harness.ts';
 import { redisForTests } from '../../test/redis.ts';
 
 const run = randomBytes(3).toString('hex');
@@ -206,4 +207,37 @@ it('a host ends the meeting on every node: the copy\'s meeting ends too (a co-ho
 	await until(tim, 'meeting:you', (y) => y.role === 'participant', 'tim is a participant in the next meeting');
 	assert.equal(code(await request(tim.socket, 'host:settings', { locked: true })), 'forbidden');
 	await until(host, 'meeting:state', (s) => s.members.some((m) => m.identity === 'tim' && m.role === 'participant'), 'the host sees tim in the next meeting');
+});
+
+it('a copy that outlives its host\'s room follows the next host node: its producers are pushed there, and a newcomer there consumes them', { timeout: 90_000 }, async () => {
+	const room = `rehost-${run}`;
+	const { a, b, hal } = await meetingOnA(room);
+	// A third node, for the room's next host.
+	const [c] = (await startCluster({ redisUrl: redis.url, ids: ['wc'], env: { PARLEY_CLUSTER_HEARTBEAT_MS: '300', PARLEY_CLUSTER_NODE_TTL_MS: '1200', PARLEY_CLUSTER_ROOM_SPREAD_PEERS: '1' } })) as [ClusterNode];
+	nodes.push(c);
+	const tim = await person(b, room, 'tim', { pinned: true });
+	await joinRoom(tim.socket);
+	const send = await ok(tim.socket, 'media:createTransport', { direction: 'send' });
+	const { producerId } = await ok(tim.socket, 'media:produce', { transportId: send.id, kind: 'audio', rtpParameters: syntheticRtpParameters('audio', 5101), source: 'microphone' });
+	await got(hal, 'producer:new', (p) => p.id === producerId, 'the host node has tim\'s microphone');
+
+	// Node A is drained: after the grace period its room closes and its lease is released; tim stays on B's copy.
+	const drain = await fetch(`${a.url}/admin/drain`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ graceMs: 300 }) });
+	assert.equal(drain.status, 200);
+	const released = Date.now() + 10_000;
+	while ((await store.get(`parley:room:{${room}}`)) !== null || hal.socket.connected) {
+		assert.ok(Date.now() < released, 'node A ended its meeting and released the room');
+		await new Promise((r) => setTimeout(r, 100));
+	}
+	assert.ok(tim.socket.connected, 'tim is still in B\'s copy');
+	// The host comes back through node C, which claims the room: B's copy follows it.
+	const ned = await person(c, room, 'hal', { host: true, pinned: true });
+	assert.equal(await store.get(`parley:room:{${room}}`), c.id);
+	const joined = await joinRoom(ned.socket);
+	const them = joined.peers.find((p) => p.id === 'tim');
+	assert.ok(them?.producers.some((p) => p.id === producerId), `the newcomer on C is told of tim and his microphone: ${JSON.stringify(joined.peers)}`);
+	const recv = await ok(ned.socket, 'media:createTransport', { direction: 'recv' });
+	const consumer = await ok(ned.socket, 'media:consume', { transportId: recv.id, producerId });
+	assert.equal(consumer.producerId, producerId);
+	await until(ned, 'meeting:state', (s) => s.members.some((m) => m.identity === 'tim'), 'tim is in the meeting the host sees');
 });

@@ -66,6 +66,9 @@ export const meetingResultSchema = z.object({
 });
 export type MeetingResult = z.infer<typeof meetingResultSchema>;
 
+/** (from a node that just claimed the room) I host the room now: link your copy to me. */
+export const rehostSchema = z.object({ room });
+
 export const mirrorSchema = z.object({
 	room,
 	settings,

@@ -5,7 +5,8 @@
  * PID. Ann opens the one URL and the room is placed on a node; Bob opens the same URL: the
  * host is full, so Bob is served by the other node, whose copy of the room is linked to the
  * host's (mediasoup pipe transports). Each decodes the other's video and hears the other's
- * audio: media crosses the link both ways.
+ * audio: media crosses the link both ways. A hand Bob raises on the copy is seen by Ann (the
+ * meeting is the host node's, one for both nodes), and Ann's, second in the queue, by Bob.
  */
 import { enterThroughCluster, withCluster } from './cluster-fixture.ts';
 import { expect, expectMediaFlowing, remoteTile, test, uniqueRoom, type Participant } from './fixtures.ts';
@@ -44,6 +45,11 @@ test('a room spanning two nodes: two people on different nodes see and hear each
 		await expect(remoteTile(bob.page, 'ann')).toHaveAttribute('data-video', 'on', { timeout: 15_000 });
 		await expectMediaFlowing(ann.page, 'Ann (host node) receiving Bob');
 		await expectMediaFlowing(bob.page, 'Bob (the other node) receiving Ann');
+		// One meeting on both nodes: a hand raised on the copy is seen on the host node, and back.
+		await bob.page.getByRole('button', { name: 'Raise hand' }).click();
+		await expect(remoteTile(ann.page, 'bob').getByTestId('tile-hand')).toHaveText('✋ 1', { timeout: 5_000 });
+		await ann.page.getByRole('button', { name: 'Raise hand' }).click();
+		await expect(remoteTile(bob.page, 'ann').getByTestId('tile-hand')).toHaveText('✋ 2', { timeout: 5_000 });
 		expect([...ann.pageErrors, ...bob.pageErrors]).toEqual([]);
 	});
 });

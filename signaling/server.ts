@@ -374,7 +374,13 @@ export function createParleyServer(options: ParleyServerOptions): ParleyHttpServ
 			});
 			await cluster?.start(address.port);
 			// Drained: the rooms move at once (the next connection for each is placed on another node).
-			if (cluster) ops.drainer.on('ending', () => void cluster.placement.releaseAll());
+			if (cluster) {
+				ops.drainer.on('ending', () => {
+					void cluster.placement.releaseAll();
+					// Its meetings go with their rooms (the records stay for the next host; copies follow it).
+					for (const meeting of [...meetings.all.values()]) meeting.close();
+				});
+			}
 			const sendAway = (room: string): void => {
 				// Another node hosts the room now: its people reconnect (through the load balancer) there.
 				io.local.to(roomChannels(room)).emit('session:ended', { reason: 'server-shutdown' });

@@ -93,6 +93,22 @@ async function meetingOnA(room: string): Promise<{ a: ClusterNode; b: ClusterNod
 	return { a, b, hal };
 }
 
+/** A request on the cascade bus from a node outside the cluster ('intruder'): its answer. */
+async function bus(to: ClusterNode, method: string, body: unknown): Promise<{ ok: boolean; error?: string }> {
+	const sub = store.duplicate();
+	await sub.subscribe('parley:cascade:intruder');
+	const reply = new Promise<{ ok: boolean; error?: string }>((resolve) =>
+		sub.once('message', (_c: string, raw: string) => {
+			const { ok: done, error } = JSON.parse(raw) as { ok: boolean; error?: string };
+			resolve({ ok: done, error });
+		}),
+	);
+	await store.publish(`parley:cascade:${to.id}`, JSON.stringify({ type: 'request', id: randomBytes(4).toString('hex'), from: 'intruder', method, body }));
+	const answer = await reply;
+	sub.disconnect();
+	return answer;
+}
+
 const code = (r: { ok: boolean; error?: { code: string } }): string | undefined => (r.ok ? undefined : r.error?.code);
 
 it('roles are the meeting\'s on every node: a co-host made on A moderates on B, and one made by a host on B on A', { timeout: 60_000 }, async () => {
@@ -151,6 +167,15 @@ it('the waiting room is one list: hosts on every node see who waits on any node 
 	await got(lee, 'waiting:status', (w) => w.state === 'denied', 'lee is turned away');
 	await until(hal, 'waiting:list', (w) => w.people.length === 0, 'nobody waits (A)');
 	await until(hob, 'waiting:list', (w) => w.people.length === 0, 'nobody waits (B)');
+
+	// The bus is internal, yet a node takes meeting messages only from nodes of the room: a
+	// report from elsewhere, a mirror from a node that does not host the room, a new host that
+	// does not hold the room's lease are refused.
+	assert.deepEqual(await bus(a, 'meeting', { action: 'report', room, members: [{ identity: 'eve', name: 'eve', host: true }], waiting: [] }), { ok: false, error: 'not a node of this room' });
+	assert.deepEqual(await bus(a, 'meeting', { action: 'settings', room, patch: { locked: 'yes' } }), { ok: false, error: 'bad_request' });
+	assert.deepEqual(await bus(b, 'mirror', { room, settings: { locked: true, waitingRoom: false, allowSelfUnmute: true }, roles: [['eve', 'host']], hands: [], members: [], waiting: [] }), { ok: false, error: 'not the host node of this room' });
+	assert.deepEqual(await bus(b, 'rehost', { room }), { ok: false, error: 'not the host of this room' });
+	assert.equal(code(await request(kim.socket, 'host:admit', { all: true })), 'forbidden', 'kim is no host');
 
 	// Everyone at once, from a copy.
 	const ann = await person(a, room, 'ann', { pinned: true });

@@ -13,6 +13,7 @@ import type {
 	Role,
 	WaitingPerson,
 } from '../protocol/index.ts';
+import { RemoteMembers, type RemoteMember } from './RemoteMembers.ts';
 
 export interface Arrival {
 	identity: string;
@@ -105,7 +106,7 @@ export class Meeting extends EventEmitter<MeetingEvents> {
 	#hadHost = false;
 	#closed = false;
 	/** Host node of a spanning room: who is in and who waits on each other node (their reports). */
-	readonly #remote = new Map<string, { members: Map<string, string>; waiting: WaitingPerson[] }>();
+	readonly #remote = new RemoteMembers();
 	/** A copy of a spanning room: who is in and who waits on every node, as the host node sees it. */
 	#mirror: { members: MeetingMember[]; waiting: WaitingPerson[] } | null = null;
 	/** Came with a host token here: host whatever the host node's mirror says. */
@@ -147,7 +148,7 @@ export class Meeting extends EventEmitter<MeetingEvents> {
 
 	/** In the meeting on this node or (host node of a spanning room) on another node. */
 	inMeeting(identity: string): boolean {
-		return this.#members.has(identity) || this.#remoteName(identity) !== undefined;
+		return this.#members.has(identity) || this.#remote.name(identity) !== undefined;
 	}
 
 	/** May this identity connect now? Locked meetings take hosts and people already in only. */
@@ -293,7 +294,7 @@ export class Meeting extends EventEmitter<MeetingEvents> {
 	}
 
 	raiseHand(identity: string): boolean {
-		const name = this.#members.get(identity)?.name ?? this.#remoteName(identity);
+		const name = this.#members.get(identity)?.name ?? this.#remote.name(identity);
 		if (name === undefined || this.#hands.has(identity)) return false;
 		const hand = { identity, name, raisedAt: this.#now() };
 		this.#hands.set(identity, hand);
@@ -360,25 +361,20 @@ export class Meeting extends EventEmitter<MeetingEvents> {
 		if (this.#mirror) return { settings: { ...this.#settings }, members: this.#mirror.members, hands };
 		const members = this.members();
 		const here = new Set(members.map((m) => m.identity));
-		for (const { members: there } of this.#remote.values()) {
-			for (const [identity, name] of there) if (!here.has(identity)) here.add(identity), members.push({ identity, name, role: this.roleOf(identity) });
-		}
+		for (const [identity, name] of this.#remote.members()) if (!here.has(identity)) here.add(identity), members.push({ identity, name, role: this.roleOf(identity) });
 		return { settings: { ...this.#settings }, members, hands };
 	}
 
 	/** Who waits, as hosts see it: on every node of a spanning room (this node's `waitingList()` and the others'). */
 	waitingView(): WaitingPerson[] {
 		if (this.#mirror) return this.#mirror.waiting;
-		const all = this.waitingList();
-		for (const { waiting } of this.#remote.values()) all.push(...waiting);
-		return all.sort((a, b) => a.since - b.since);
+		return [...this.waitingList(), ...this.#remote.waiting()].sort((a, b) => a.since - b.since);
 	}
 
 	/** Host node of a spanning room: who is in (`host`: with a host token) and who waits on `node`, its whole list. */
-	setRemote(node: string, members: { identity: string; name: string; host: boolean }[], waiting: WaitingPerson[]): void {
+	setRemote(node: string, members: RemoteMember[], waiting: WaitingPerson[]): void {
 		for (const m of members) if (m.host && this.#roles.get(m.identity) !== 'host') this.#roles.set(m.identity, 'host'), this.emit('recordchange');
-		if (members.length === 0 && waiting.length === 0) this.#remote.delete(node);
-		else this.#remote.set(node, { members: new Map(members.map((m) => [m.identity, m.name])), waiting });
+		this.#remote.set(node, members, waiting);
 		this.emit('change');
 		this.emit('waitingchange');
 		this.#checkIdle();
@@ -386,7 +382,7 @@ export class Meeting extends EventEmitter<MeetingEvents> {
 
 	/** A node of a spanning room is gone (or no longer serves it): its people are no longer in. */
 	dropRemote(node: string): void {
-		if (!this.#remote.delete(node)) return;
+		if (!this.#remote.drop(node)) return;
 		this.emit('change');
 		this.emit('waitingchange');
 		this.#checkIdle();
@@ -419,14 +415,6 @@ export class Meeting extends EventEmitter<MeetingEvents> {
 		for (const w of waiting) for (const listener of w.listeners) listener('denied');
 		this.emit('close');
 		this.removeAllListeners();
-	}
-
-	#remoteName(identity: string): string | undefined {
-		for (const { members } of this.#remote.values()) {
-			const name = members.get(identity);
-			if (name !== undefined) return name;
-		}
-		return undefined;
 	}
 
 	#checkIdle(): void {

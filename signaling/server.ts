@@ -51,8 +51,9 @@ import { createOps, messageStoreCheck, type Ops } from './ops/index.ts';
 import { rejectUnknownEvents } from './rpc.ts';
 import { createCluster, placeConnection, type Cluster } from './cluster/index.ts';
 import { SpanMeetings } from './cluster/SpanMeetings.ts';
+import { followCluster, meetingOnArrival, type FollowOptions } from './cluster/follow.ts';
 import { requireOperator } from './ops/access.ts';
-import { SessionRegistry, channels, type ParleyServer, type Session } from './session.ts';
+import { SessionRegistry, channels, roomChannels, type ParleyServer, type Session } from './session.ts';
 
 const DEFAULT_CLIENT_DIST = fileURLToPath(new URL('../client/dist', import.meta.url));
 
@@ -168,7 +169,6 @@ export function createParleyServer(options: ParleyServerOptions): ParleyHttpServ
 		pingTimeout: config.presence.heartbeatTimeoutMs,
 	});
 	const ops = createOps({ config, sfu, io, logger, storeCheck: messageStoreCheck(messages) });
-	const roomChannels = (room: string): string[] => [channels.chat(room), channels.room(room), channels.waiting(room)];
 	const cluster = createCluster({
 		config,
 		io,
@@ -210,7 +210,6 @@ export function createParleyServer(options: ParleyServerOptions): ParleyHttpServ
 	presence.on('update', (room, p) => io.to(channels.chat(room)).emit('presence:update', p));
 
 	const guardSession = installSessionGuard({ io, auth: config.auth, revocations, log });
-	// In a cluster, after the token check: a room's connections all go to its host node.
 	const meetings = new MeetingRegistry({
 		defaults: { locked: false, waitingRoom: config.rooms.waitingRoom, allowSelfUnmute: config.rooms.allowSelfUnmute },
 		firstIsHost: config.dev,
@@ -218,23 +217,8 @@ export function createParleyServer(options: ParleyServerOptions): ParleyHttpServ
 	});
 	meetings.on('created', (meeting) => bindMeetingEvents(io, meeting, (room) => spanMeetings?.mode(room) ?? 'alone'));
 	if (cluster && config.cluster.placement) {
-		io.use(
-			placeConnection(cluster, log, async (room) => {
-				// The host node's own meeting is the truth. A copy of a spanning room follows the host's
-				// record at each arrival (its lock and settings: a locked meeting stays locked through every node).
-				if (cluster.placement.held.has(room)) spanMeetings?.hosted(room);
-				if (meetings.get(room) && cluster.placement.held.has(room)) return;
-				const record = await cluster.records.load(room);
-				if (!record) return;
-				const meeting = meetings.get(room);
-				if (meeting) {
-					if (!cluster.placement.held.has(room)) meeting.updateSettings(record.settings);
-					return;
-				}
-				meetings.getOrCreate(room).restore(record);
-				log.info({ roomId: room }, 'cluster: meeting state taken over from the previous host');
-			}),
-		);
+		// In a cluster, after the token check: a room's connections all go to its host node.
+		io.use(placeConnection(cluster, log, async (room) => (following ? meetingOnArrival(following, room) : undefined)));
 		meetings.on('created', (meeting) => cluster.records.bind(meeting, () => cluster.placement.held.has(meeting.id)));
 	}
 	const webhooks = createWebhooks(config, logger);
@@ -242,6 +226,7 @@ export function createParleyServer(options: ParleyServerOptions): ParleyHttpServ
 	const control = new MeetingControl({ io, sfu, sessions, revocations, log: logger.child({ component: 'meeting' }) });
 	const spanMeetings = cluster ? new SpanMeetings({ meetings, control, spanning: () => cluster.spanning, log }) : null;
 	if (spanMeetings) meetings.on('created', (meeting) => spanMeetings.bind(meeting));
+	const following: FollowOptions | null = cluster ? { cluster, io, sfu, meetings, spanMeetings, log } : null;
 	const recordings = new RecordingService({ config, sfu, sessions, log: logger.child({ component: 'recording' }) });
 	// Everyone in the meeting and in its waiting room sees the recording state change.
 	recordings.on('change', (room, state) => io.to([channels.chat(room), channels.waiting(room)]).emit('recording:state', state));
@@ -373,32 +358,7 @@ export function createParleyServer(options: ParleyServerOptions): ParleyHttpServ
 				});
 			});
 			await cluster?.start(address.port);
-			// Drained: the rooms move at once (the next connection for each is placed on another node).
-			if (cluster) {
-				ops.drainer.on('ending', () => {
-					void cluster.placement.releaseAll();
-					// Its meetings go with their rooms (the records stay for the next host; copies follow it).
-					for (const meeting of [...meetings.all.values()]) meeting.close();
-				});
-			}
-			const sendAway = (room: string): void => {
-				// Another node hosts the room now: its people reconnect (through the load balancer) there.
-				io.local.to(roomChannels(room)).emit('session:ended', { reason: 'server-shutdown' });
-				io.local.in(roomChannels(room)).disconnectSockets(true);
-				sfu.rooms.get(room)?.close();
-				meetings.get(room)?.close();
-			};
-			cluster?.placement.on('lost', sendAway);
-			// The host of a room served here as a copy died: its people here are placed again.
-			cluster?.spanning?.on('hostlost', sendAway);
-			// A node with a copy of a room hosted here died: its people there left (everyone is told).
-			// The room served here as a copy has a new host node: its meeting gets this copy's people.
-			cluster?.spanning?.on('rehosted', (room) => spanMeetings?.rehosted(room));
-			// A node is gone: its people leave the meetings hosted here.
-			cluster?.registry.on('nodegone', (node) => spanMeetings?.nodeGone(node));
-			cluster?.spanning?.on('peersgone', (room, peerIds) => {
-				for (const peerId of peerIds) io.to(channels.room(room)).emit('peer:left', { peerId });
-			});
+			if (following) followCluster(following, ops.drainer);
 			return address;
 		},
 		close: async () => {

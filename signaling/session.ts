@@ -44,6 +44,11 @@ export const channels = {
 	waitingIdentity: (roomId: string, identity: string): string => `waiting:${roomId}:${identity}`,
 };
 
+/** Every channel of a room's sockets: its messaging, its media and its waiting room. */
+export function roomChannels(roomId: string): string[] {
+	return [channels.chat(roomId), channels.room(roomId), channels.waiting(roomId)];
+}
+
 /** The sessions in rooms, by room and identity, to replace a duplicate identity's older session. */
 export class SessionRegistry {
 	readonly #byKey = new Map<string, Session>();

@@ -40,6 +40,8 @@ const VARIANTS: Record<string, Variant> = {
 	'no-jitter-buffer': { note: 'shipped, without the loss-adaptive jitter buffer', tuning: { jitterBuffer: false } },
 	'low-layer-30fps': { note: 'shipped, lowest layer at 30 fps', tuning: { lowLayerFps: 30 } },
 	guard: { note: 'shipped, with the uplink guard (UplinkGuard.ts: a lossy camera held to its lowest layer, 30 fps under heavy loss)', tuning: { uplinkGuard: true } },
+	'two-round-trips': { note: 'before: receivers buffer for 2 repair round trips whatever the loss (shipped: 3 under heavy loss)', tuning: { heavyLossRoundTrips: 2 } },
+	'opus-lean': { note: 'shipped, Opus in 60 ms packets at 20 kbps (less audio overhead in a lossy sender\'s ~100 kbps)', tuning: { opusPtime: 60, opusMaxAverageBitrate: 20000 } },
 	'guard-15fps': { note: 'the uplink guard, layer 0 kept at 15 fps under heavy loss too', tuning: { uplinkGuard: true, heldLayerFps: 15 } },
 };
 

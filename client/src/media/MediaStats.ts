@@ -28,7 +28,7 @@ export interface MediaStatsContext {
 
 export class MediaStats {
 	readonly #ctx: MediaStatsContext;
-	readonly #tuner = new JitterBufferTuner();
+	readonly #tuner = new JitterBufferTuner({ heavyLossRoundTrips: tuning().heavyLossRoundTrips });
 	readonly #stalls = new StallWatch();
 	/** The camera's uplink guard, for the camera producer it watches. */
 	#guard: { producerId: string; guard: UplinkGuard } | null = null;

@@ -59,8 +59,9 @@ export function micCodecOptions(): msc.ProducerCodecOptions {
 		opusStereo: false,
 		opusFec: tuning().opusFec,
 		opusDtx: true,
-		opusPtime: 20,
+		opusPtime: tuning().opusPtime,
 		opusNack: tuning().opusNack,
+		...(tuning().opusMaxAverageBitrate > 0 ? { opusMaxAverageBitrate: tuning().opusMaxAverageBitrate } : {}),
 	};
 }
 

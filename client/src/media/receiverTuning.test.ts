@@ -74,3 +74,20 @@ test('concealment counts as loss; targets are capped; clean again releases them'
 	for (let i = 0; i < 8; i++) second(0);
 	assert.equal(audio.receiver.jitterBufferTarget, null, 'released');
 });
+
+test('heavy loss (over 25% of the packets asked for again) buffers for heavyLossRoundTrips; light loss for two', () => {
+	const run = (roundTrips: number | undefined, nackShare: number): number | null => {
+		const tuner = new JitterBufferTuner(roundTrips === undefined ? {} : { heavyLossRoundTrips: roundTrips });
+		const video = consumer('v', 'video', 'alice');
+		for (let i = 0; i < 5; i++) {
+			const received = 300 * i;
+			tuner.update(report([pair(0.02), inbound(video, received, 0, { nackCount: Math.round(received * nackShare) })]), [video], () => 60);
+		}
+		return video.receiver.jitterBufferTarget;
+	};
+	// Path: 20 ms (own) + 60 ms (the sender's).
+	assert.equal(run(3, 0.3), 3 * 80 + 40, 'heavy: three round trips');
+	assert.equal(run(3, 0.08), 2 * 80 + 40, 'light: two');
+	assert.equal(run(undefined, 0.3), 2 * 80 + 40, 'default: two, whatever the loss');
+	assert.equal(run(2, 0.3), 2 * 80 + 40);
+});

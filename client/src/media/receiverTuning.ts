@@ -6,9 +6,10 @@
  * loss video freezes and audio gets concealed even though the packets do arrive. When a
  * sender's media shows loss, this raises the receivers' `jitterBufferTarget` (a minimum
  * playout delay) to cover the retransmissions over the whole path — our link to the SFU
- * and the sender's — and drops it back to the browser's default once the loss has been
- * gone for a while. Measured at 30% loss (e2e/loss.spec.ts): less concealment and fewer
- * freezes, for ~250-350 ms of playout delay while the loss lasts.
+ * and the sender's — for two repair round trips (three under heavy loss, tuning
+ * `heavyLossRoundTrips`), and drops it back to the browser's default once the loss has been
+ * gone for a while. Measured at 30% loss (e2e/loss.spec.ts, npm run bench:loss): less
+ * concealment and fewer freezes, for ~250-400 ms of playout delay while the loss lasts.
  */
 import type { types as msc } from 'mediasoup-client';
 
@@ -36,6 +37,8 @@ interface Counters {
 interface PeerState {
 	/** performance.now() of the last interval that showed loss. */
 	lossyAt: number;
+	/** performance.now() of the last interval that showed heavy loss. */
+	heavyAt: number;
 	target: number | null;
 }
 
@@ -56,11 +59,27 @@ const MAX_TARGET_MS = 400;
 /** Retransmissions to wait for: the first one, and a second one when it was lost too. */
 const ROUND_TRIPS = 2;
 const MARGIN_MS = 40;
+/** Loss above this fraction of a window's packets (lost, or asked for again by NACK: 0.14-0.20 at 10% random loss, 0.3-1.8 at 30%) is heavy (see JitterBufferTunerOptions). */
+const HEAVY_FRACTION = 0.25;
+
+export interface JitterBufferTunerOptions {
+	/**
+	 * Retransmissions to wait for while a sender's media shows heavy loss (over
+	 * HEAVY_FRACTION): at 30% loss both ways a repair succeeds only about half the time per
+	 * round trip, so two round trips leave ~8% of the lost audio unrepaired, three ~4%.
+	 */
+	heavyLossRoundTrips: number;
+}
 
 export class JitterBufferTuner {
 	private counters = new Map<string, Counters>();
 	private peers = new Map<string, PeerState>();
 	private applied = new Map<string, number | null>();
+	private readonly options: JitterBufferTunerOptions;
+
+	constructor(options: Partial<JitterBufferTunerOptions> = {}) {
+		this.options = { heavyLossRoundTrips: ROUND_TRIPS, ...options };
+	}
 
 	/**
 	 * One step: read the receive transport's stats, decide each sender's target and apply it
@@ -74,6 +93,7 @@ export class JitterBufferTuner {
 		for (const c of consumers) if (!c.closed) byTrack.set(c.track.id, c);
 		let ownRttMs = 0;
 		const lossyPeers = new Set<string>();
+		const heavyPeers = new Set<string>();
 		const seen = new Set<string>();
 		report.forEach((entry: Record<string, unknown>) => {
 			if (entry.type === 'candidate-pair' && entry.nominated && typeof entry.currentRoundTripTime === 'number') {
@@ -111,6 +131,7 @@ export class JitterBufferTuner {
 				(received > 0 && (lost / (received + lost) > LOSSY_FRACTION || nacks / received > LOSSY_FRACTION)) ||
 				(samples > 0 && concealed / samples > LOSSY_FRACTION);
 			if (lossy) lossyPeers.add(consumer.appData.peerId);
+			if (received > 0 && Math.max(lost / (received + lost), nacks / received) > HEAVY_FRACTION) heavyPeers.add(consumer.appData.peerId);
 		});
 		for (const id of this.counters.keys()) if (!seen.has(id) && !consumers.some((c) => c.id === id)) this.counters.delete(id);
 
@@ -118,13 +139,15 @@ export class JitterBufferTuner {
 		for (const peerId of peerIds) {
 			let state = this.peers.get(peerId);
 			if (!state) {
-				state = { lossyAt: -Infinity, target: null };
+				state = { lossyAt: -Infinity, heavyAt: -Infinity, target: null };
 				this.peers.set(peerId, state);
 			}
 			if (lossyPeers.has(peerId)) state.lossyAt = now;
+			if (heavyPeers.has(peerId)) state.heavyAt = now;
 			if (now - state.lossyAt < RELEASE_AFTER_MS) {
 				const path = ownRttMs + (peerRttMs(peerId) ?? ownRttMs);
-				const wanted = clamp(Math.round(ROUND_TRIPS * path + MARGIN_MS), MIN_TARGET_MS, MAX_TARGET_MS);
+				const roundTrips = now - state.heavyAt < RELEASE_AFTER_MS ? Math.max(ROUND_TRIPS, this.options.heavyLossRoundTrips) : ROUND_TRIPS;
+				const wanted = clamp(Math.round(roundTrips * path + MARGIN_MS), MIN_TARGET_MS, MAX_TARGET_MS);
 				// Raise at once; lower only by a clear step (avoid nudging the buffer every second).
 				if (state.target === null || wanted > state.target || wanted < state.target - 40) state.target = wanted;
 			} else {

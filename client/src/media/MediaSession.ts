@@ -110,7 +110,8 @@ export class MediaSession {
 		// The send transport is requested alongside, but producing (encoder start-up is CPU-heavy)
 		// waits until the consumers of the people already here are set up, or a short while at most.
 		const recv = opened ? null : this.#ctx.signaling.request('media:createTransport', { direction: 'recv' });
-		if (publishers.length) transports.ensureSend().catch(() => {});
+		// Asked for now, created when producing starts (see TransportManager.requestSend).
+		if (publishers.length) transports.requestSend();
 		if (restore) {
 			const transport = opened ?? (await this.#openRecv(recv, generation));
 			if (!transport) return;

@@ -23,6 +23,8 @@ export class TransportManager {
 	#device: Device | null = null;
 	#send: msc.Transport | null = null;
 	#sendPromise: Promise<msc.Transport> | null = null;
+	/** The send transport's options, asked for ahead (requestSend), not created yet. */
+	#sendOptions: { generation: number; options: Promise<TransportOptions> } | null = null;
 	#recv: msc.Transport | null = null;
 	#recvReady: Deferred<msc.Transport> = deferred();
 	/** The receive transport has started its DTLS connect (its first negotiation is under way). */
@@ -100,11 +102,30 @@ export class TransportManager {
 		this.#sendPromise = Promise.resolve(transport);
 	}
 
-	/** The send transport, requested once per session. */
+	/**
+	 * Ask the server for the send transport without creating it here yet: creating an
+	 * RTCPeerConnection blocks the page for 20-170 ms (measured in e2e/join-timing.spec.ts on a
+	 * loaded machine), which must not fall between the join answer and the receive side's
+	 * first negotiation. ensureSend() creates it from this answer.
+	 */
+	requestSend(): void {
+		if (this.#sendPromise || this.#sendOptions) return;
+		const generation = this.#epoch.value;
+		const options = this.#signaling.request('media:createTransport', { direction: 'send' });
+		const entry = { generation, options };
+		this.#sendOptions = entry;
+		options.catch(() => {
+			if (this.#sendOptions === entry) this.#sendOptions = null;
+		});
+	}
+
+	/** The send transport, requested once per session (or taken from requestSend's answer). */
 	ensureSend(): Promise<msc.Transport> {
 		if (!this.#sendPromise) {
+			const requested = this.#sendOptions?.generation === this.#epoch.value ? this.#sendOptions.options : null;
+			this.#sendOptions = null;
 			const generation = this.#epoch.value;
-			const promise = this.#signaling.request('media:createTransport', { direction: 'send' }).then((options) => {
+			const promise = (requested ?? this.#signaling.request('media:createTransport', { direction: 'send' })).then((options) => {
 				if (!this.#epoch.isCurrent(generation)) throw new RoomError('closed', 'Session restarted.');
 				const transport = this.#create('send', options, generation);
 				this.#send = transport;
@@ -242,6 +263,7 @@ export class TransportManager {
 		const old = [this.#send, this.#recv];
 		this.#send = this.#recv = null;
 		this.#sendPromise = null;
+		this.#sendOptions = null;
 		this.#recvReady.reject(new RoomError('closed', 'Session closed.'));
 		this.#recvReady = deferred();
 		this.#recvConnectStarted = false;

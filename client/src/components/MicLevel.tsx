@@ -1,38 +1,23 @@
 import { useEffect, useRef } from 'react';
+import { subscribeAudioLevel } from '../media/audioLevels.ts';
 
-/** A small live input-level bar for a microphone track (Web Audio analyser, no re-renders). */
+/**
+ * A small live input-level bar for a microphone track, updated outside React. It uses the
+ * call page's shared AudioContext (audioLevels.ts): created here in the lobby, it is still
+ * there when the call page's meters start, so Join does not pay for a new one (40-340 ms of
+ * the page's thread on a loaded machine, measured in e2e/join-timing.spec.ts).
+ */
 export function MicLevel({ track }: { track: MediaStreamTrack | null }) {
 	const barRef = useRef<HTMLDivElement>(null);
 
 	useEffect(() => {
 		const bar = barRef.current;
-		if (!track || !bar || typeof AudioContext === 'undefined') return;
-		const context = new AudioContext();
-		const source = context.createMediaStreamSource(new MediaStream([track]));
-		const analyser = context.createAnalyser();
-		analyser.fftSize = 512;
-		source.connect(analyser);
-		const data = new Float32Array(analyser.fftSize);
-		let frame = 0;
-		let level = 0;
-		const resume = (): void => void context.resume().catch(() => {});
-		window.addEventListener('pointerdown', resume, { once: true });
-		const tick = (): void => {
-			analyser.getFloatTimeDomainData(data);
-			let sum = 0;
-			for (const v of data) sum += v * v;
-			const rms = Math.sqrt(sum / data.length);
-			const target = track.enabled ? Math.min(1, rms * 6) : 0;
-			level = Math.max(target, level * 0.85);
+		if (!track || !bar) return;
+		const unsubscribe = subscribeAudioLevel(track, (level) => {
 			bar.style.transform = `scaleX(${level.toFixed(3)})`;
-			frame = requestAnimationFrame(tick);
-		};
-		frame = requestAnimationFrame(tick);
+		});
 		return () => {
-			cancelAnimationFrame(frame);
-			window.removeEventListener('pointerdown', resume);
-			source.disconnect();
-			void context.close().catch(() => {});
+			unsubscribe();
 			bar.style.transform = 'scaleX(0)';
 		};
 	}, [track]);

@@ -67,8 +67,32 @@ function tick(): void {
 	}
 }
 
-/** Follow a track's level; returns the unsubscribe function. */
+/** Meters start this long after they are asked for at most (sooner if the page is idle). */
+const START_WITHIN_MS = 1000;
+
+/**
+ * Follow a track's level; returns the unsubscribe function. The meter starts once the page
+ * is idle (within START_WITHIN_MS): a meter costs the page's thread a Web Audio source and
+ * analyser (10-50 ms on a loaded machine, the AudioContext more), and the call page's meters
+ * are asked for while the first remote frames are on their way (e2e/join-timing.spec.ts).
+ */
 export function subscribeAudioLevel(track: MediaStreamTrack, listener: Listener): () => void {
+	let stop: (() => void) | null = null;
+	let cancelled = false;
+	const start = (): void => {
+		if (!cancelled) stop = startMeter(track, listener);
+	};
+	const idle = typeof requestIdleCallback === 'function' ? requestIdleCallback(start, { timeout: START_WITHIN_MS }) : null;
+	const timer = idle === null ? setTimeout(start, 0) : null;
+	return () => {
+		cancelled = true;
+		if (idle !== null) cancelIdleCallback(idle);
+		if (timer !== null) clearTimeout(timer);
+		stop?.();
+	};
+}
+
+function startMeter(track: MediaStreamTrack, listener: Listener): () => void {
 	let meter = meters.get(track);
 	if (!meter) {
 		const ctx = audioContext();

@@ -4,7 +4,7 @@
  * device, receive, publish. Receiving comes first: it is what the person waits for. The join
  * answer brought the receive transport and the consumers of everyone here (one negotiation,
  * no more round trips); producing (encoder start-up is CPU-heavy) waits until those are set
- * up and connected, or SEND_AFTER_RECEIVE_MAX_MS at most.
+ * up and connected and the SFU forwards their video, or SEND_AFTER_RECEIVE_MAX_MS at most.
  *
  * A restore (the server moved this media to another worker): everyone is waiting, so
  * publishing starts at once, and the session says it is restored once the media is back.
@@ -20,7 +20,11 @@ import type { RemoteMedia } from './RemoteMedia.ts';
 import type { SignalingSession } from './SignalingSession.ts';
 import type { TransportManager } from './TransportManager.ts';
 
-/** Producing waits for the first consumers at most this long (encoder start-up is CPU-heavy). */
+/**
+ * Producing waits for the others' video at most this long (from the receive transport's
+ * creation): producing's negotiation blocks the page 60-250 ms and the encoders' start-up takes
+ * CPU from the first remote frame (CPU profiles of e2e/join-timing.spec.ts).
+ */
 const SEND_AFTER_RECEIVE_MAX_MS = 400;
 
 type RecvTransport = NonNullable<TransportManager['recv']>;
@@ -123,8 +127,9 @@ export class MediaSession {
 		}
 		const transport = opened ?? (await this.#openRecv(recv, generation));
 		if (!transport || !publishers.length) return;
-		await Promise.race([this.#receiving(transport), new Promise((resolve) => setTimeout(resolve, SEND_AFTER_RECEIVE_MAX_MS))]);
+		await Promise.race([this.#receiving(transport, true), new Promise((resolve) => setTimeout(resolve, SEND_AFTER_RECEIVE_MAX_MS))]);
 		if (!epoch.isCurrent(generation)) return;
+		mark('publish-start');
 		await this.#publish(publishers, generation);
 	}
 
@@ -159,21 +164,27 @@ export class MediaSession {
 		return options && this.#ctx.epoch.isCurrent(generation) ? this.#ctx.transports.openRecv(options, generation) : null;
 	}
 
-	/** Settles once the consumers of what is already published are set up and connected (or there are none). */
-	#receiving(transport: RecvTransport): Promise<void> {
+	/**
+	 * Settles once the consumers of what is already published are set up and connected, and
+	 * (`waitVideo`) the SFU forwards video on one of them (or there is nothing to wait for).
+	 */
+	#receiving(transport: RecvTransport, waitVideo = false): Promise<void> {
 		const { remote } = this.#ctx;
-		return remote.settled().then(() =>
-			remote.consumerCount === 0 || transport.connectionState === 'connected'
-				? undefined
-				: new Promise<void>((resolve) => {
-						const done = (state: string): void => {
-							if (state === 'connecting' || state === 'new') return;
-							transport.off('connectionstatechange', done);
-							resolve();
-						};
-						transport.on('connectionstatechange', done);
-					}),
-		);
+		return remote
+			.settled()
+			.then(() =>
+				remote.consumerCount === 0 || transport.connectionState === 'connected'
+					? undefined
+					: new Promise<void>((resolve) => {
+							const done = (state: string): void => {
+								if (state === 'connecting' || state === 'new') return;
+								transport.off('connectionstatechange', done);
+								resolve();
+							};
+							transport.on('connectionstatechange', done);
+						}),
+			)
+			.then(() => (waitVideo ? remote.videoForwarded() : undefined));
 	}
 
 	/** The send transport, then every publisher that has something to send. */
@@ -188,3 +199,4 @@ export class MediaSession {
 		await Promise.all(publishers.map((p) => p.publish(generation)));
 	}
 }
+

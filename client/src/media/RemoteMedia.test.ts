@@ -15,6 +15,7 @@ interface FakeConsumer {
 	producerId: string;
 	kind: 'audio' | 'video';
 	track: { id: string };
+	rtpParameters: { encodings: { scalabilityMode?: string }[] };
 	closed: boolean;
 	appData: { peerId: string; source: string };
 	close(): void;
@@ -66,6 +67,7 @@ class FakeTransport {
 				producerId: options.producerId,
 				kind: options.kind,
 				track: { id: `track-${options.id}` },
+				rtpParameters: { encodings: [options.kind === 'video' ? { scalabilityMode: 'L3T3' } : {}] },
 				closed: false,
 				appData: options.appData,
 				close() {
@@ -272,4 +274,25 @@ test('a consumer the server pushed with producer:new is used without asking; one
 	await eventually(() => room.remote.consumerCount === 2, "Alice's microphone");
 	assert.ok(room.requests.some((r) => r.name === 'media:closeConsumer' && r.payload.consumerId === 'p2'));
 	assert.equal(room.requests.filter((r) => r.name === 'media:consume').length, 1);
+});
+
+test('videoForwarded waits until the SFU forwards a layer of a due video, at once when none is due', async () => {
+	const t = setup([]);
+	await t.remote.videoForwarded(); // nobody here
+	t.join('alice', 'Alice', [
+		{ id: 'a-mic', kind: 'audio', source: 'microphone' },
+		{ id: 'a-cam', kind: 'video', source: 'camera' },
+	]);
+	await eventually(() => t.remote.consumerCount === 2 && t.remote.watchedVideos().some((v) => v.due), 'a resumed video');
+	const video = t.remote.consumers().find((c) => c.kind === 'video')!;
+	let forwarded = false;
+	const waiting = t.remote.videoForwarded().then(() => {
+		forwarded = true;
+	});
+	t.remote.consumerLayers(video.id, { spatialLayer: null, temporalLayer: null });
+	await new Promise((r) => setTimeout(r, 10));
+	assert.equal(forwarded, false, 'no layer forwarded yet');
+	t.remote.consumerLayers(video.id, { spatialLayer: 0, temporalLayer: 2 });
+	await waiting;
+	await t.remote.videoForwarded(); // already forwarding
 });

@@ -65,6 +65,8 @@ export class RemoteMedia {
 	readonly #prefetched = new Map<string, ConsumerOptions>();
 	/** Consumers the SFU has resumed (their media is due once their producer is live). */
 	readonly #resumed = new Set<string>();
+	/** Waiting for the SFU to forward video (videoForwarded). */
+	readonly #forwarding = new Set<() => void>();
 
 	constructor(ctx: RemoteMediaContext) {
 		this.#ctx = ctx;
@@ -181,7 +183,27 @@ export class RemoteMedia {
 		if (!this.#consumers.has(consumerId)) return;
 		mark(`consumer-layers-${layers.spatialLayer ?? 'none'}`);
 		this.#layers.set(consumerId, layers);
+		if (layers.spatialLayer !== null) for (const listener of [...this.#forwarding]) listener();
 		this.#ctx.changed();
+	}
+
+	/**
+	 * Settles once the SFU forwards video on one of the layered video consumers that are due (its
+	 * first keyframe is on its way), at once if it does already or none is due. A remote track's
+	 * unmute cannot tell: Chromium unmutes it at the negotiation.
+	 */
+	videoForwarded(): Promise<void> {
+		// Only layered consumers (simulcast, SVC) are told their layers; a simple one would never say.
+		const layered = (id: string): boolean => spatialLayersOf(this.#consumers.get(id)) > 1;
+		const due = this.watchedVideos().filter((v) => v.due && layered(v.consumerId));
+		if (due.length === 0 || due.some((v) => (this.#layers.get(v.consumerId)?.spatialLayer ?? null) !== null)) return Promise.resolve();
+		return new Promise<void>((resolve) => {
+			const listener = (): void => {
+				this.#forwarding.delete(listener);
+				resolve();
+			};
+			this.#forwarding.add(listener);
+		});
 	}
 
 	reportViewport(consumerId: string, viewport: TileViewport): void {
@@ -388,5 +410,13 @@ export class RemoteMedia {
 		this.#suspects.clear();
 		this.#restarts = 0;
 		this.#peers.clear();
+		// A new session: whoever waited goes on (it checks its session itself).
+		for (const listener of [...this.#forwarding]) listener();
 	}
+}
+
+/** Spatial layers of a consumer, from the scalability mode mediasoup gives it ("L3T3" for a 3-layer simulcast). */
+function spatialLayersOf(consumer: RemoteConsumer | undefined): number {
+	const mode = consumer?.rtpParameters.encodings?.[0]?.scalabilityMode ?? '';
+	return Number(/^[LS](\d+)/.exec(mode)?.[1] ?? 1);
 }

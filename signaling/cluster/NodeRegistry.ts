@@ -57,6 +57,8 @@ export class NodeRegistry extends EventEmitter<NodeRegistryEvents> {
 	readonly #startedAt = Date.now();
 	/** Nodes seen alive at the last heartbeat (this one included). */
 	readonly #known = new Map<string, NodeInfo>();
+	/** When (this node's clock) each known node's latest heartbeat was first seen here. */
+	readonly #seenAt = new Map<string, number>();
 	#timer: NodeJS.Timeout | undefined;
 	#beating: Promise<void> = Promise.resolve();
 	#healthy = false;
@@ -144,14 +146,22 @@ export class NodeRegistry extends EventEmitter<NodeRegistryEvents> {
 
 	#reconcile(nodes: NodeInfo[]): void {
 		const alive = new Set(nodes.map((n) => n.id));
-		for (const id of [...this.#known.keys()]) {
+		const now = Date.now();
+		for (const [id, info] of [...this.#known]) {
 			if (alive.has(id) || id === this.id) continue;
+			// Missing before its entry could have expired (a Redis restarted without its data):
+			// it is gone only if it does not write its entry again within its TTL.
+			const seen = Math.min(info.heartbeatAt, this.#seenAt.get(id) ?? info.heartbeatAt);
+			if (now - seen < this.#options.ttlMs) continue;
 			this.#known.delete(id);
+			this.#seenAt.delete(id);
 			this.#options.log.warn({ nodeId: id }, 'cluster: a node is gone (no heartbeat)');
 			this.emit('nodegone', id);
 		}
 		for (const node of nodes) {
 			const seen = this.#known.has(node.id);
+			// When its heartbeat was new to this node (its own clock may differ).
+			if (this.#known.get(node.id)?.heartbeatAt !== node.heartbeatAt) this.#seenAt.set(node.id, now);
 			this.#known.set(node.id, node);
 			if (!seen && node.id !== this.id) {
 				this.#options.log.info({ nodeId: node.id, url: node.url }, 'cluster: node seen');

@@ -75,6 +75,8 @@ export class RoomPlacement extends EventEmitter<RoomPlacementEvents> {
 	readonly #prefix: string;
 	/** Rooms this node hosts (holds the lease of). */
 	readonly #held = new Set<string>();
+	/** What this node last counted of each room it has people of (0: a copy without media yet), written again at each renewal. */
+	readonly #counts = new Map<string, number>();
 	readonly #timer: NodeJS.Timeout;
 	#closed = false;
 
@@ -123,6 +125,8 @@ export class RoomPlacement extends EventEmitter<RoomPlacementEvents> {
 	async count(room: string, peers: number): Promise<void> {
 		const { redis, registry, leaseMs } = this.#options;
 		const key = this.#countKey(room);
+		if (peers > 0) this.#counts.set(room, peers);
+		else this.#counts.delete(room);
 		if (peers > 0) await redis.multi().hset(key, registry.id, peers).pexpire(key, Math.max(leaseMs * 10, 3_600_000)).exec();
 		else await redis.hdel(key, registry.id);
 	}
@@ -134,6 +138,7 @@ export class RoomPlacement extends EventEmitter<RoomPlacementEvents> {
 	async enter(room: string): Promise<void> {
 		const { redis, registry, leaseMs } = this.#options;
 		const key = this.#countKey(room);
+		if (!this.#counts.has(room)) this.#counts.set(room, 0);
 		await redis.multi().hsetnx(key, registry.id, 0).pexpire(key, Math.max(leaseMs * 10, 3_600_000)).exec();
 	}
 
@@ -202,6 +207,7 @@ export class RoomPlacement extends EventEmitter<RoomPlacementEvents> {
 	}
 
 	async #renew(): Promise<void> {
+		await this.#recount();
 		const { redis, registry, leaseMs, inUse, log } = this.#options;
 		for (const room of [...this.#held]) {
 			if (this.#closed) return;
@@ -223,6 +229,28 @@ export class RoomPlacement extends EventEmitter<RoomPlacementEvents> {
 				log.warn({ err: error, roomId: room }, 'cluster: cannot renew a room lease (Redis unreachable?)');
 			}
 		}
+	}
+
+	/**
+	 * Write again what this node counts in each room it still has people of: the nodes of a
+	 * spanning room find each other through these counts, and a Redis that restarted without
+	 * its data has none (the host's meeting would reach no copy, and refuse their reports).
+	 */
+	async #recount(): Promise<void> {
+		const { redis, registry, leaseMs, inUse } = this.#options;
+		if (this.#counts.size === 0) return;
+		const batch = redis.multi();
+		for (const [room, peers] of [...this.#counts]) {
+			if (!inUse(room)) {
+				this.#counts.delete(room);
+				continue;
+			}
+			const key = this.#countKey(room);
+			if (peers > 0) batch.hset(key, registry.id, peers);
+			else batch.hsetnx(key, registry.id, 0);
+			batch.pexpire(key, Math.max(leaseMs * 10, 3_600_000));
+		}
+		await batch.exec().catch(() => undefined);
 	}
 
 	#key(room: string): string {

@@ -16,9 +16,12 @@ import type { Logger } from 'pino';
 import type { Meeting } from '../meeting/Meeting.ts';
 import type { MeetingControl } from '../meeting/MeetingControl.ts';
 import type { MeetingRegistry } from '../meeting/MeetingRegistry.ts';
-import { ProtocolError } from '../protocol/index.ts';
+import { ErrorCode, ProtocolError } from '../protocol/index.ts';
 import type { MeetingMirror, MeetingRequest, MeetingResult } from './CascadeBus.ts';
 import type { SpanningRooms } from './SpanningRooms.ts';
+
+/** How long a change for the host node's meeting is asked again when it does not answer (ms; the bus waits 3 s per ask, clients 10 s). */
+const HOST_RETRY_MS = 4000;
 
 /** How this node takes part in a room's meeting. */
 export type SpanMode = 'alone' | 'host' | 'copy';
@@ -84,7 +87,7 @@ export class SpanMeetings {
 		if (request.action === 'report') {
 			if (!existing && request.members.length === 0 && request.waiting.length === 0) return {};
 			const meeting = existing && !existing.closed ? existing : meetings.getOrCreate(request.room);
-			meeting.setRemote(from, request.members, request.waiting);
+			meeting.setRemote(from, request.members, request.waiting, request.known ?? []);
 			return {};
 		}
 		if (!existing || existing.closed) return { refused: 'invalid_state', message: 'the meeting has ended' };
@@ -145,11 +148,32 @@ export class SpanMeetings {
 		return [...here, ...(there.ids ?? [])];
 	}
 
-	/** Send a change to the host node of a copy's room; its refusal becomes the same error as on one node. */
+	/**
+	 * Send a change to the host node of a copy's room; its refusal becomes the same error as on
+	 * one node. A host node that does not answer (paused, busy, its bus message delayed) is asked
+	 * again, to the room's host of the moment, for `HOST_RETRY_MS` (every change is idempotent:
+	 * one carried out twice is one); then the answer is `unavailable`, as when the room has no
+	 * host node any more (its people are about to be sent to the next one).
+	 */
 	async toHost(request: Exclude<MeetingRequest, { action: 'report' }>): Promise<MeetingResult> {
-		const result = await this.#send(request);
-		if (result.refused) throw new ProtocolError(result.refused, result.message ?? 'refused by the host node');
-		return result;
+		const deadline = Date.now() + HOST_RETRY_MS;
+		for (let attempt = 1; ; attempt++) {
+			let result: MeetingResult;
+			try {
+				result = await this.#send(request);
+			} catch (err) {
+				if (this.mode(request.room) !== 'copy') throw new ProtocolError(ErrorCode.Unavailable, 'the room is moving to another node; retry shortly');
+				if (Date.now() >= deadline) {
+					this.#log.warn({ err, roomId: request.room, action: request.action, attempt }, 'cascade: the host node did not take a change of the meeting');
+					throw new ProtocolError(ErrorCode.Unavailable, 'the room\'s host node does not answer; retry shortly');
+				}
+				this.#log.info({ err, roomId: request.room, action: request.action, attempt }, 'cascade: the host node did not answer a change of the meeting; asking again');
+				await new Promise((resolve) => setTimeout(resolve, Math.min(250 * attempt, 1000)));
+				continue;
+			}
+			if (result.refused) throw new ProtocolError(result.refused, result.message ?? 'refused by the host node');
+			return result;
+		}
 	}
 
 	async #send(request: MeetingRequest): Promise<MeetingResult> {
@@ -163,11 +187,12 @@ export class SpanMeetings {
 		const room = meeting.id;
 		const members = meeting.members().map((m) => ({ identity: m.identity, name: m.name, host: m.role === 'host' }));
 		const waiting = meeting.waitingList();
-		const text = JSON.stringify([members, waiting]);
+		const known = meeting.knownHere().slice(0, 2000);
+		const text = JSON.stringify([members, waiting, known]);
 		if (text === this.#reported.get(room)) return;
 		this.#reported.set(room, text);
 		try {
-			await this.#send({ action: 'report', room, members, waiting });
+			await this.#send({ action: 'report', room, members, waiting, known });
 		} catch (err) {
 			if (this.#reported.get(room) === text) this.#reported.delete(room);
 			this.#log.warn({ err, roomId: room }, 'cascade: the host node did not take this node\'s people of the meeting');

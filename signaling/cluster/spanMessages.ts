@@ -49,6 +49,8 @@ export const meetingRequestSchema = z.discriminatedUnion('action', [
 		room,
 		members: z.array(z.object({ identity: id, name, host: z.boolean() })).max(1000),
 		waiting: z.array(waitingPerson).max(200),
+		/** Who the copy's meeting let in (admitted there, or in): in the host's record, they skip the waiting room after a failover. */
+		known: z.array(id).max(2000).optional(),
 	}),
 	/** A hand up or down (`by`: a host lowering someone else's). */
 	z.object({ action: z.literal('hand'), room, identity: id, raised: z.boolean(), by: name.nullable() }),

@@ -155,7 +155,7 @@ export class Meeting extends EventEmitter<MeetingEvents> {
 	mayEnter(identity: string, tokenRole: 'host' | 'participant'): boolean {
 		if (!this.#settings.locked) return true;
 		if (tokenRole === 'host' || this.isModerator(identity)) return true;
-		return this.#known.has(identity);
+		return this.#isKnown(identity);
 	}
 
 	/** A connection arrives (after the handshake): decide its role and whether it waits. */
@@ -176,7 +176,7 @@ export class Meeting extends EventEmitter<MeetingEvents> {
 			this.emit('recordchange');
 		}
 		const waiting =
-			this.#settings.waitingRoom && role === 'participant' && !a.skipWaitingRoom && !this.#known.has(a.identity);
+			this.#settings.waitingRoom && role === 'participant' && !a.skipWaitingRoom && !this.#isKnown(a.identity);
 		return { role, firstInRoom, waiting };
 	}
 
@@ -330,7 +330,8 @@ export class Meeting extends EventEmitter<MeetingEvents> {
 		return {
 			settings: { ...this.#settings },
 			roles: [...this.#roles],
-			known: [...this.#known],
+			// With who the other nodes of a spanning room let in: after a failover they do not wait again.
+			known: [...new Set([...this.#known, ...this.#remote.known()])],
 			hands: [...this.#hands.values()],
 			blocked: [...this.#blocked].map(([identity, set]) => [identity, [...set]]),
 			hadHost: this.#hadHost,
@@ -371,10 +372,15 @@ export class Meeting extends EventEmitter<MeetingEvents> {
 		return [...this.waitingList(), ...this.#remote.waiting()].sort((a, b) => a.since - b.since);
 	}
 
-	/** Host node of a spanning room: who is in (`host`: with a host token) and who waits on `node`, its whole list. */
-	setRemote(node: string, members: RemoteMember[], waiting: WaitingPerson[]): void {
+	/** Who this node's meeting let in (admitted or in), for the host node of a spanning room. */
+	knownHere(): string[] {
+		return [...this.#known];
+	}
+
+	/** Host node of a spanning room: who is in (`host`: with a host token), who waits and who was let in on `node`, its whole lists. */
+	setRemote(node: string, members: RemoteMember[], waiting: WaitingPerson[], known: readonly string[] = []): void {
 		for (const m of members) if (m.host && this.#roles.get(m.identity) !== 'host') this.#roles.set(m.identity, 'host'), this.emit('recordchange');
-		this.#remote.set(node, members, waiting);
+		if (this.#remote.set(node, members, waiting, known)) this.emit('recordchange');
 		this.emit('change');
 		this.emit('waitingchange');
 		this.#checkIdle();
@@ -415,6 +421,10 @@ export class Meeting extends EventEmitter<MeetingEvents> {
 		for (const w of waiting) for (const listener of w.listeners) listener('denied');
 		this.emit('close');
 		this.removeAllListeners();
+	}
+
+	#isKnown(identity: string): boolean {
+		return this.#known.has(identity) || this.#remote.isKnown(identity);
 	}
 
 	#checkIdle(): void {

@@ -48,6 +48,10 @@ export function followCluster({ cluster, io, sfu, meetings, spanMeetings }: Foll
 	// their meetings go with them (the records stay for the next host; copies follow it).
 	drainer.on('ending', () => {
 		void cluster.placement.releaseAll();
+		// Its people (those waiting too) are sent to reconnect first: a meeting closing with people
+		// waiting tells them they were turned away, and the meeting goes on elsewhere.
+		io.local.emit('session:ended', { reason: 'server-shutdown' });
+		io.local.disconnectSockets(true);
 		for (const meeting of [...meetings.all.values()]) meeting.close();
 	});
 	const sendAway = (room: string): void => {

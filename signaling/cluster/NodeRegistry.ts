@@ -38,6 +38,8 @@ export interface NodeInfo {
 export type NodeRegistryEvents = {
 	nodeseen: [node: NodeInfo];
 	nodegone: [id: string];
+	/** This node's own entry went unwritten for longer than its TTL (paused, cut off from Redis): the others may have taken it for gone. */
+	rejoined: [];
 };
 
 export interface NodeRegistryOptions {
@@ -63,6 +65,8 @@ export class NodeRegistry extends EventEmitter<NodeRegistryEvents> {
 	#beating: Promise<void> = Promise.resolve();
 	#healthy = false;
 	#closed = false;
+	/** When this node's entry was last written (0: never). */
+	#wroteAt = 0;
 
 	constructor(options: NodeRegistryOptions) {
 		super();
@@ -134,10 +138,16 @@ export class NodeRegistry extends EventEmitter<NodeRegistryEvents> {
 				.zadd(this.#key('nodes'), now + ttlMs, this.id)
 				.zremrangebyscore(this.#key('nodes'), '-inf', now)
 				.exec();
+			const lapsedMs = this.#wroteAt > 0 ? now - this.#wroteAt : 0;
+			this.#wroteAt = now;
 			const nodes = await this.list();
 			if (!this.#healthy) log.info({ nodeId: this.id, nodes: nodes.map((n) => n.id) }, 'cluster: registered');
 			this.#healthy = true;
 			this.#reconcile(nodes);
+			if (lapsedMs >= ttlMs) {
+				log.warn({ nodeId: this.id, lapsedMs }, 'cluster: this node\'s entry lapsed (the others may have taken it for gone); it links its rooms again');
+				this.emit('rejoined');
+			}
 		} catch (error) {
 			if (this.#healthy) log.error({ err: error, nodeId: this.id }, 'cluster: heartbeat failed (Redis unreachable?)');
 			this.#healthy = false;

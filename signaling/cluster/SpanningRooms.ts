@@ -42,6 +42,8 @@ export type SpanningRoomsEvents = {
 	peersgone: [room: string, peerIds: string[]];
 	/** The room served here as a copy has a new host node (it claimed the room): the copy follows it. */
 	rehosted: [room: string];
+	/** The copy of a room here linked to its host again after this node was taken for gone: the other nodes' people must hear of this node's people again. */
+	relinked: [room: string];
 };
 
 export interface SpanningRoomsOptions {
@@ -79,6 +81,7 @@ export class SpanningRooms extends EventEmitter<SpanningRoomsEvents> {
 			for (const [room, host] of this.#satellites) if (host === id) this.#hostGone(room);
 			this.#copyGone(id);
 		});
+		options.registry.on('rejoined', () => this.#relink());
 	}
 
 	static async create(options: SpanningRoomsOptions): Promise<SpanningRooms> {
@@ -366,6 +369,27 @@ export class SpanningRooms extends EventEmitter<SpanningRoomsEvents> {
 		this.emit('rehosted', id);
 		for (const peer of room.peers.values()) {
 			for (const producer of peer.producers.values()) void this.beforeAnnounce(room, producer);
+		}
+	}
+
+	/**
+	 * This node was away longer than its TTL (paused, cut off): each host node of its copies
+	 * closed its links with it and dropped its people. Each copy links to its host again, pushes
+	 * its producers there and reports its people (as for a new host), and its people are
+	 * announced again to the other nodes.
+	 */
+	#relink(): void {
+		for (const [id, host] of [...this.#satellites]) {
+			const room = this.#options.sfu.rooms.get(id);
+			if (!room || room.closed) continue;
+			this.#cascade?.closeRoom(id);
+			this.#log.warn({ roomId: id, host }, 'cascade: this node was taken for gone; its copy links to the host node again');
+			this.emit('rehosted', id);
+			const pushes: Promise<void>[] = [];
+			for (const peer of room.peers.values()) {
+				for (const producer of peer.producers.values()) pushes.push(this.beforeAnnounce(room, producer));
+			}
+			void Promise.all(pushes).then(() => this.emit('relinked', id));
 		}
 	}
 

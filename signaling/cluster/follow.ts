@@ -14,6 +14,7 @@ import type { Sfu } from '../../sfu/index.ts';
 import type { MeetingRegistry } from '../meeting/MeetingRegistry.ts';
 import type { Drainer } from '../ops/Drainer.ts';
 import { channels, roomChannels, type ParleyServer } from '../session.ts';
+import { peerInfo } from '../handlers/wire.ts';
 import type { Cluster } from './index.ts';
 import type { SpanMeetings } from './SpanMeetings.ts';
 
@@ -66,6 +67,12 @@ export function followCluster({ cluster, io, sfu, meetings, spanMeetings }: Foll
 	cluster.spanning?.on('hostlost', sendAway);
 	// The room served here as a copy has a new host node: its meeting gets this copy's people.
 	cluster.spanning?.on('rehosted', (room) => spanMeetings?.rehosted(room));
+	// This node was taken for gone and its copy linked again: the other nodes hear of its people again
+	// (they were told they left); the people here know them already.
+	cluster.spanning?.on('relinked', (room) => {
+		const here = [...(io.of('/').adapter.rooms.get(channels.room(room)) ?? [])];
+		for (const peer of sfu.rooms.get(room)?.peers.values() ?? []) io.to(channels.room(room)).except(here).emit('peer:joined', peerInfo(peer));
+	});
 	// A node is gone: its people leave the meetings hosted here.
 	cluster.registry.on('nodegone', (node) => spanMeetings?.nodeGone(node));
 	// A node with a copy of a room hosted here died: its people there left (everyone is told).

@@ -15,7 +15,7 @@ import { after, before, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { startCluster, type ClusterNode } from '../../bench/lib/cluster.ts';
 import type { NotificationMap } from '../protocol/index.ts';
-import { connectClient, joinRoom, ok, request, type TestClient } from '../../test/harness.ts';
+import { connectClient, joinRoom, ok, request, syntheticRtpParameters, type TestClient } from '../../test/harness.ts';
 import { startRedisOnce, startRedisWith } from '../../test/redis.ts';
 
 const run = randomBytes(3).toString('hex');
@@ -169,6 +169,28 @@ it('redis-server restarted mid-meeting (no persistence): roles and settings stil
 	await eventually(async () => (await record(room))?.known.includes('tim') === true, 'with tim in it');
 	assert.ok(tim.socket.connected && hal.socket.connected, 'nobody was sent away: no node took the other for dead');
 	assert.equal(ended(tim) + ended(hal), 0);
+});
+
+it('a copy node paused past the node TTL (SIGSTOP 6.5 s): once it resumes, the host node has its people and their media again', { timeout: 90_000 }, async () => {
+	const room = `pausecopy-${run}`;
+	const { b, hal } = await meetingOnA(room);
+	const tim = await person(b, room, 'tim');
+	await joinRoom(tim.socket);
+	const send = await ok(tim.socket, 'media:createTransport', { direction: 'send' });
+	const { producerId } = await ok(tim.socket, 'media:produce', { transportId: send.id, kind: 'audio', rtpParameters: syntheticRtpParameters('audio', 5301), source: 'microphone' });
+	await until(hal, 'producer:new', (p) => p.id === producerId, 'the host node has tim\'s microphone');
+	await until(hal, 'meeting:state', (s) => s.members.some((m) => m.identity === 'tim'), 'hal sees tim');
+	process.kill(b.pid, 'SIGSTOP');
+	try {
+		await until(hal, 'meeting:state', (s) => !s.members.some((m) => m.identity === 'tim'), 'node A takes B for gone', 9000);
+	} finally {
+		resume(b);
+	}
+	await until(hal, 'meeting:state', (s) => s.members.some((m) => m.identity === 'tim'), 'tim is back in the meeting hal sees', 8000);
+	await until(hal, 'peer:joined', (p) => p.id === 'tim' && p.producers.some((x) => x.id === producerId), 'hal is told of tim and his microphone again', 8000);
+	const recv = await ok(hal.socket, 'media:createTransport', { direction: 'recv' });
+	const consumer = await ok(hal.socket, 'media:consume', { transportId: recv.id, producerId });
+	assert.equal(consumer.producerId, producerId, 'hal consumes tim\'s microphone, pushed to A again');
 });
 
 it('a drained node sends who waits there to reconnect (server-shutdown); it does not tell them they were turned away', { timeout: 60_000 }, async () => {

@@ -50,11 +50,17 @@ interface Sample {
 	out: { frames: number; packets: number; keyframes: number; plis: number };
 	/** frames: video frames decoded; vpackets: video packets received; plis: keyframe requests sent; packets: audio packets. */
 	peers: Record<string, { video: string | null; frames: number; vpackets: number; plis: number; audio: string | null; packets: number }>;
+	/** Per camera encoding (rid): [frames encoded, packets sent, active (1/0), quality limitation reason, frame height]. */
+	rids: Record<string, [number, number, number, string, number]>;
+	/** Per peer connection (index in the page's list): [packets received, packets sent, DTLS state]. */
+	pcs: [number, number, string][];
 }
 
 interface Monitor {
 	samples: Sample[];
 	statuses: { t: number; status: string }[];
+	/** Peer connection state changes: [epoch ms, index in the page's list, what, state]. */
+	pcEvents: [number, number, string, string][];
 }
 
 /** In the page: sample every 100 ms what each remote tile decodes and each remote <audio> receives, and log status changes. */
@@ -67,7 +73,20 @@ function startMonitor(): void {
 		MutationObserver: new (cb: () => void) => { observe(target: Media, options: { attributes: boolean; attributeFilter: string[] }): void };
 	};
 	if (g.__failover) return;
-	const monitor: Monitor = { samples: [], statuses: [] };
+	const monitor: Monitor = { samples: [], statuses: [], pcEvents: [] };
+	type Listened = { addEventListener(type: string, cb: () => void): void };
+	let hooked = 0;
+	const hook = (): void => {
+		const pcs = (g.__parleyTestPcs ?? []) as unknown as (Listened & Record<string, string>)[];
+		for (; hooked < pcs.length; hooked++) {
+			const [pc, i] = [pcs[hooked]!, hooked];
+			const log = (what: string): void => void monitor.pcEvents.push([Date.now(), i, what, pc[what] ?? '']);
+			log('signalingState');
+			for (const what of ['signalingState', 'iceGatheringState', 'iceConnectionState', 'connectionState']) {
+				pc.addEventListener(`${what.replace('State', '').toLowerCase()}statechange`, () => log(what));
+			}
+		}
+	};
 	g.__failover = monitor;
 	const call = g.document.querySelector('[data-testid="call"]');
 	const status = (): string => call?.getAttribute('data-status') ?? '';
@@ -82,10 +101,25 @@ function startMonitor(): void {
 		const counters = new Map<string, number>();
 		const videoExtra = new Map<string, { vpackets: number; plis: number }>();
 		const out = { frames: 0, packets: 0, keyframes: 0, plis: 0 };
-		for (const pc of g.__parleyTestPcs ?? []) {
+		const rids: Sample['rids'] = {};
+		const pcs: Sample['pcs'] = [];
+		hook();
+		for (const [i, pc] of (g.__parleyTestPcs ?? []).entries()) {
+			const row: [number, number, string] = [0, 0, ''];
+			pcs[i] = row;
 			if (pc.connectionState === 'closed') continue;
 			(await pc.getStats()).forEach((e: StatsEntry) => {
+				if (e.type === 'transport') row[2] = String(e.dtlsState ?? '');
+				if (e.type === 'inbound-rtp') row[0] += Number(e.packetsReceived ?? 0);
+				if (e.type === 'outbound-rtp') row[1] += Number(e.packetsSent ?? 0);
 				if (e.type === 'outbound-rtp' && e.kind === 'video') {
+					rids[String(e.rid ?? e.ssrc)] = [
+						Number(e.framesEncoded ?? 0),
+						Number(e.packetsSent ?? 0),
+						e.active === false ? 0 : 1,
+						String(e.qualityLimitationReason ?? ''),
+						Number(e.frameHeight ?? 0),
+					];
 					out.frames = Math.max(out.frames, Number(e.framesEncoded ?? 0));
 					out.packets += Number(e.packetsSent ?? 0);
 					out.keyframes += Number(e.keyFramesEncoded ?? 0);
@@ -111,7 +145,7 @@ function startMonitor(): void {
 			if (!id || !track) continue;
 			Object.assign(entry(id), { audio: track.id, packets: counters.get(track.id) ?? 0 });
 		}
-		monitor.samples.push({ t: Date.now(), status: status(), out, peers });
+		monitor.samples.push({ t: Date.now(), status: status(), out, peers, rids, pcs });
 		if (monitor.samples.length > 600) monitor.samples.splice(0, 100);
 	};
 	const loop = (): void => {
@@ -121,7 +155,7 @@ function startMonitor(): void {
 }
 
 const readMonitor = (page: Page): Promise<Monitor> =>
-	page.evaluate(() => (globalThis as unknown as { __failover?: Monitor }).__failover ?? { samples: [], statuses: [] });
+	page.evaluate(() => (globalThis as unknown as { __failover?: Monitor }).__failover ?? { samples: [], statuses: [], pcEvents: [] });
 
 interface PageResult {
 	name: string;
@@ -155,6 +189,12 @@ interface PageResult {
 	 * encoded, keyframe requests received by own camera].
 	 */
 	trace?: number[][];
+	/** Own camera per encoding from 1 s before the kill until media is back: [ms, 'rid packets-sent active limitation height', ...]. */
+	ridTrace?: (number | string)[][];
+	/** Peer connection state changes from the kill on: [ms, index, what, state]. */
+	pcEvents?: (number | string)[][];
+	/** Per peer connection that had no media before the kill: ms from the kill to its DTLS connected, first packet received, first sent. */
+	pcFirsts?: Record<string, { dtls?: number; rx?: number; tx?: number }>;
 }
 
 /** Longest stretch without a new frame on `track` from `peer` in [from, to]; Infinity if the track changed. */
@@ -251,7 +291,24 @@ function analyse(
 	const track = stayerPeer ? (before.peers[stayerPeer]?.video ?? null) : null;
 	// The window looked at: until media was back, or the latest sample (none yet right after the kill).
 	const until = t0 + (mediaBackMs ?? (after.at(-1)?.t ?? t0) - t0);
+	const ridTrace = monitor.samples
+		.filter((s) => s.t >= t0 - 1000 && s.t <= until + 1000)
+		.map((s) => [s.t - t0, ...Object.entries(s.rids ?? {}).map(([rid, [, packets, active, why, h]]) => `${rid} ${packets} ${active} ${why} ${h}`)]);
+	const pcFirsts: NonNullable<PageResult['pcFirsts']> = {};
+	const known = before.pcs ?? [];
+	for (const s of after) {
+		for (const [i, [rx, tx, dtls]] of (s.pcs ?? []).entries()) {
+			if (known[i] && (known[i]![0] > 0 || known[i]![1] > 0)) continue;
+			const f = (pcFirsts[i] ??= {});
+			if (dtls === 'connected') f.dtls ??= s.t - t0;
+			if (rx > 0) f.rx ??= s.t - t0;
+			if (tx > 0) f.tx ??= s.t - t0;
+		}
+	}
 	return {
+		ridTrace,
+		pcEvents: (monitor.pcEvents ?? []).filter(([t]) => t >= t0 - 200).map(([t, ...rest]) => [t - t0, ...rest]),
+		pcFirsts,
 		name,
 		moved,
 		mediaBackMs,
@@ -291,7 +348,7 @@ type KillResult = { kill: number; case: string; worker: number; /** Epoch ms of 
 test('a dead mediasoup worker does not end the meeting: media comes back by itself, spread or not', async ({ participant }) => {
 	test.setTimeout(150_000);
 	// Placement by headroom from the first participant on (spreadConsumers 0): the room spreads.
-	const server = await startExtraServer({ PARLEY_MEDIA_WORKERS: '2', PARLEY_MEDIA_BASE_PORT: String(MEDIA_PORT), PARLEY_PLACEMENT_SPREAD_CONSUMERS: '0', PARLEY_OPS_DRAIN_GRACE_MS: '0', PARLEY_LOG_LEVEL: 'info' });
+	const server = await startExtraServer({ PARLEY_MEDIA_WORKERS: '2', PARLEY_MEDIA_BASE_PORT: String(MEDIA_PORT), PARLEY_PLACEMENT_SPREAD_CONSUMERS: '0', PARLEY_OPS_DRAIN_GRACE_MS: '0', PARLEY_LOG_LEVEL: process.env.E2E_FAILOVER_LOG_LEVEL ?? 'info' });
 	const started = Date.now();
 	const step = (what: string): void => console.log(`  ${((Date.now() - started) / 1000).toFixed(1)} s: ${what}`);
 	const results: KillResult[] = [];

@@ -212,14 +212,23 @@ export class Peer extends EventEmitter<PeerEvents> {
 		this.#transports.set(transport.id, transport);
 		transport.observer.once('close', () => this.#transports.delete(transport.id));
 		transport.on('icestatechange', (state) => {
+			this.log.debug({ transportId: transport.id, direction, state }, 'ICE state');
 			if (state === 'disconnected') this.log.info({ transportId: transport.id, direction }, 'ICE disconnected');
 		});
 		transport.on('dtlsstatechange', (state) => {
+			this.log.debug({ transportId: transport.id, direction, state }, 'DTLS state');
 			// 'closed' is the browser closing its connection (leaving, a page closed): normal.
 			if (state === 'failed') this.log.warn({ transportId: transport.id, direction, state }, 'DTLS failed');
 			else if (state === 'closed') this.log.info({ transportId: transport.id, direction, state }, 'DTLS closed by the client');
 		});
 		this.log.debug({ transportId: transport.id, direction }, 'transport created');
+		if (direction === 'recv' && this.log.isLevelEnabled('debug')) {
+			// The send-side bandwidth estimate toward this client (what its consumers' layers get).
+			void transport.enableTraceEvent(['bwe']).catch(() => undefined);
+			transport.on('trace', (trace) => {
+				if (trace.type === 'bwe') this.log.debug({ transportId: transport.id, info: trace.info }, 'bwe');
+			});
+		}
 		return transport;
 	}
 
@@ -287,6 +296,10 @@ export class Peer extends EventEmitter<PeerEvents> {
 		producer.observer.once('close', () => {
 			this.#producers.delete(producer.id);
 			this.emit('producerclose', producer);
+		});
+		// Each layer's score (0: no packets for a while): where a viewer's missing video starts.
+		producer.on('score', (scores) => {
+			this.log.debug({ producerId: producer.id, scores: scores.map((s) => `${s.rid ?? s.encodingIdx}:${s.score}`).join(' ') }, 'producer score');
 		});
 		producer.observer.on('pause', () => this.emit('producerpause', producer));
 		producer.observer.on('resume', () => this.emit('producerresume', producer));
@@ -356,7 +369,10 @@ export class Peer extends EventEmitter<PeerEvents> {
 		});
 		// Closed from the producer's side: the client must be told (transport close is our own doing).
 		consumer.on('producerclose', () => this.emit('consumerclose', consumer));
-		consumer.on('layerschange', (l) => this.emit('consumerlayers', consumer, l));
+		consumer.on('layerschange', (l) => {
+			this.log.debug({ consumerId: consumer.id, producerId: producer.id, spatialLayer: l?.spatialLayer ?? null }, 'consumer layers');
+			this.emit('consumerlayers', consumer, l);
+		});
 		// Screen shares get bandwidth first (the active speaker is raised by the room).
 		if (producer.appData.source === 'screen') {
 			void consumer.setPriority(3).catch((err: unknown) => logUnlessClosed(this.log, consumer, err, 'consumer priority not set'));

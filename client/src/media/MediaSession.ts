@@ -150,6 +150,7 @@ export class MediaSession {
 		this.#ctx.stats.stop();
 		this.#ctx.remote.reset(true);
 		const closeTransports = (): void => {
+			mark('media-transports-closing');
 			close();
 			mark('media-transports-closed');
 		};

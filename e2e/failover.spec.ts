@@ -36,6 +36,8 @@ const MEDIA_BACK_LIMIT_MS = 20_000;
  * (the same figure before the kill is in the results).
  */
 const STAYER_GAP_LIMIT_MS = 6_000;
+/** E2E_TUNING (JSON, see client/src/media/tuning.ts): the same with other client settings, e.g. '{"movedLowLayerMs":0}'. */
+const TUNING = process.env.E2E_TUNING ?? '';
 
 interface AdminView {
 	workers: { index: number; pid: number }[];
@@ -47,7 +49,7 @@ interface Sample {
 	t: number;
 	status: string;
 	/** What this page sends: camera frames encoded, video packets sent, keyframes encoded and keyframe requests received (all layers). */
-	out: { frames: number; packets: number; keyframes: number; plis: number };
+	out: { frames: number; packets: number; keyframes: number; plis: number; captured?: number };
 	/** frames: video frames decoded; vpackets: video packets received; plis: keyframe requests sent; packets: audio packets. */
 	peers: Record<string, { video: string | null; frames: number; vpackets: number; plis: number; audio: string | null; packets: number }>;
 	/** Per camera encoding (rid): [frames encoded, packets sent, active (1/0), quality limitation reason, frame height]. */
@@ -100,7 +102,7 @@ function startMonitor(): void {
 	const sample = async (): Promise<void> => {
 		const counters = new Map<string, number>();
 		const videoExtra = new Map<string, { vpackets: number; plis: number }>();
-		const out = { frames: 0, packets: 0, keyframes: 0, plis: 0 };
+		const out: Sample['out'] = { frames: 0, packets: 0, keyframes: 0, plis: 0 };
 		const rids: Sample['rids'] = {};
 		const pcs: Sample['pcs'] = [];
 		hook();
@@ -110,6 +112,7 @@ function startMonitor(): void {
 			if (pc.connectionState === 'closed') continue;
 			(await pc.getStats()).forEach((e: StatsEntry) => {
 				if (e.type === 'transport') row[2] = String(e.dtlsState ?? '');
+				if (e.type === 'media-source' && e.kind === 'video') out.captured = Math.max(out.captured ?? 0, Number(e.frames ?? 0));
 				if (e.type === 'inbound-rtp') row[0] += Number(e.packetsReceived ?? 0);
 				if (e.type === 'outbound-rtp') row[1] += Number(e.packetsSent ?? 0);
 				if (e.type === 'outbound-rtp' && e.kind === 'video') {
@@ -154,8 +157,17 @@ function startMonitor(): void {
 	loop();
 }
 
-const readMonitor = (page: Page): Promise<Monitor> =>
-	page.evaluate(() => (globalThis as unknown as { __failover?: Monitor }).__failover ?? { samples: [], statuses: [], pcEvents: [] });
+/**
+ * What the page's monitor recorded since `since` (epoch ms): read every 250 ms while media
+ * comes back, so only the part looked at crosses over (the whole record, ~0.3 MB a page, was
+ * serialized each time: CPU taken from the pages being measured).
+ */
+const readMonitor = (page: Page, since: number): Promise<Monitor> =>
+	page.evaluate((from) => {
+		const m = (globalThis as unknown as { __failover?: Monitor }).__failover;
+		if (!m) return { samples: [], statuses: [], pcEvents: [] };
+		return { samples: m.samples.filter((s) => s.t >= from), statuses: m.statuses.filter((s) => s.t >= from), pcEvents: m.pcEvents.filter((e) => e[0] >= from) };
+	}, since);
 
 interface PageResult {
 	name: string;
@@ -189,7 +201,11 @@ interface PageResult {
 	 * encoded, keyframe requests received by own camera].
 	 */
 	trace?: number[][];
-	/** Own camera per encoding from 1 s before the kill until media is back: [ms, 'rid packets-sent active limitation height', ...]. */
+	/**
+	 * Own camera per encoding from 1 s before the kill until media is back: [ms, 'rid packets-sent
+	 * active limitation height', ..., 'captured C encoded E keyframes K plis P' (frames captured, most
+	 * frames encoded by an encoding, keyframes encoded and keyframe requests received, all encodings)].
+	 */
 	ridTrace?: (number | string)[][];
 	/** Peer connection state changes from the kill on: [ms, index, what, state]. */
 	pcEvents?: (number | string)[][];
@@ -293,7 +309,11 @@ function analyse(
 	const until = t0 + (mediaBackMs ?? (after.at(-1)?.t ?? t0) - t0);
 	const ridTrace = monitor.samples
 		.filter((s) => s.t >= t0 - 1000 && s.t <= until + 1000)
-		.map((s) => [s.t - t0, ...Object.entries(s.rids ?? {}).map(([rid, [, packets, active, why, h]]) => `${rid} ${packets} ${active} ${why} ${h}`)]);
+		.map((s) => [
+			s.t - t0,
+			...Object.entries(s.rids ?? {}).map(([rid, [, packets, active, why, h]]) => `${rid} ${packets} ${active} ${why} ${h}`),
+			`captured ${s.out.captured ?? '-'} encoded ${s.out.frames} keyframes ${s.out.keyframes} plis ${s.out.plis}`,
+		]);
 	const pcFirsts: NonNullable<PageResult['pcFirsts']> = {};
 	const known = before.pcs ?? [];
 	for (const s of after) {
@@ -358,6 +378,17 @@ test('a dead mediasoup worker does not end the meeting: media comes back by itse
 		const roomView = async () => (await admin()).rooms.find((r) => r.id === room);
 		const people = await Promise.all(['Ana', 'Ben', 'Cy'].map((name) => participant(name, { baseURL: server.baseURL })));
 		const [ana, ...others] = people as [Participant, Participant, Participant];
+		if (TUNING) {
+			for (const p of people) {
+				await p.context.addInitScript((t) => {
+					try {
+						(globalThis as unknown as { localStorage: { setItem(k: string, v: string): void } }).localStorage.setItem('parley.tuning', t);
+					} catch {
+						// about:blank has no storage.
+					}
+				}, TUNING);
+			}
+		}
 		// Ana first, alone: the next ones are placed seeing her load (her transports), so the room spreads.
 		// The others' lobbies load meanwhile (their previews are awaited before they click Join).
 		await Promise.all([join(ana.page, { room, name: ana.name }), ...others.map((p) => openLobby(p.page, { room, name: p.name, waitForPreview: false }))]);
@@ -388,7 +419,7 @@ test('a dead mediasoup worker does not end the meeting: media comes back by itse
 			await expect
 				.poll(
 					async () => {
-						const ms = await Promise.all(people.map((p) => readMonitor(p.page)));
+						const ms = await Promise.all(people.map((p) => readMonitor(p.page, Date.now() - 1000)));
 						return ms.every((m) => {
 							const last = m.samples.at(-1);
 							return last !== undefined && Object.values(last.peers).filter((x) => x.frames > 0 && x.packets > 0).length === 2;
@@ -412,7 +443,7 @@ test('a dead mediasoup worker does not end the meeting: media comes back by itse
 			let pages: PageResult[] = [];
 			for (;;) {
 				await ana.page.waitForTimeout(250);
-				const monitors = await Promise.all(people.map((p) => readMonitor(p.page)));
+				const monitors = await Promise.all(people.map((p) => readMonitor(p.page, t0 - 2500)));
 				pages = people.map((p, i) => {
 					const moved = moving.includes(p.name);
 					const other = stayers.length === 2 && !moved ? stayers.find((s) => s !== p)! : null;
@@ -478,6 +509,7 @@ function writeResults(results: KillResult[]): void {
 	const summary = {
 		kills: results.length,
 		goalP95Ms: 3000,
+		tuning: TUNING || null,
 		perPage: { p50Ms: percentile(all, 50), p95Ms: percentile(all, 95), maxMs: Math.max(...all) },
 		slowestPagePerKill: slowest,
 		results,

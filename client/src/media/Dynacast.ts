@@ -3,7 +3,8 @@
  * encodings above the wanted layer are set inactive (all of them for -1); an SVC or
  * single-encoding producer is switched off and on as a whole. One change at a time per
  * producer, the latest wins. A cap (UplinkGuard: the uplink is lossy) lowers what the SFU
- * asked for, and gives the lowest layer its held frame rate meanwhile.
+ * asked for, and gives the lowest layer its held frame rate meanwhile. A hold (media moved to
+ * another worker) keeps the camera to its lowest layer for a while.
  */
 import { measure } from './marks.ts';
 import { tuning } from './tuning.ts';
@@ -23,6 +24,31 @@ export class Dynacast {
 	readonly #tasks = new Map<string, Promise<void>>();
 	/** What was last applied per source, kept across sessions (a producer published again starts there). */
 	readonly #lastBySource = new Map<string, number>();
+	/** Until when (performance.now()) simulcast producers keep to their lowest layer (0: no hold). */
+	#holdUntil = 0;
+	#holdTimer: ReturnType<typeof setTimeout> | undefined;
+
+	/**
+	 * Media moved to another worker: the camera publishes only its lowest simulcast layer for `ms`, then what
+	 * the SFU wants (`producers`: the ones to raise then). Every page of the room starts new
+	 * encoders and decoders at once; the upper layers' encoding is what starved them (their
+	 * frames stopped for 1.5 s and more, the SFU dropped the layer, viewers waited for a keyframe
+	 * of another), and the browser's new send estimate paused them for bandwidth anyway.
+	 */
+	holdLowest(ms: number, producers: () => Iterable<LocalProducer>): void {
+		clearTimeout(this.#holdTimer);
+		if (ms <= 0) return;
+		this.#holdUntil = performance.now() + ms;
+		this.#holdTimer = setTimeout(() => {
+			this.#holdUntil = 0;
+			this.#holdTimer = undefined;
+			for (const producer of producers()) this.apply(producer);
+		}, ms);
+	}
+
+	#holding(): boolean {
+		return this.#holdUntil > 0 && performance.now() < this.#holdUntil;
+	}
 
 	/** The SFU asked for at most `maxSpatialLayer` of a producer (applied now if it exists). */
 	want(producerId: string, maxSpatialLayer: number, producer: LocalProducer | undefined): void {
@@ -35,6 +61,7 @@ export class Dynacast {
 	 * applied to a producer of it (undefined: never asked, or nobody watched it).
 	 */
 	startLayer(source: string): number | undefined {
+		if (source === 'camera' && this.#holding()) return 0;
 		const last = this.#lastBySource.get(source);
 		return last !== undefined && last >= 0 ? last : undefined;
 	}
@@ -66,8 +93,8 @@ export class Dynacast {
 		const wanted = this.#wanted.get(producer.id);
 		const cap = this.#caps.get(producer.id);
 		if (wanted === undefined && cap === undefined) return undefined;
-		const layer = Math.min(wanted ?? Infinity, cap?.layer ?? Infinity);
 		const simulcast = (producer.rtpParameters.encodings ?? []).length > 1;
+		const layer = Math.min(wanted ?? Infinity, cap?.layer ?? Infinity, simulcast && producer.appData.source === 'camera' && this.#holding() ? 0 : Infinity);
 		// The cap's frame rate while capped; once a frame rate was set, the default one after.
 		const lowFps = !simulcast ? null : (cap?.lowFps ?? (this.#applied.get(producer.id)?.lowFps != null ? tuning().lowLayerFps : null));
 		return { layer: layer === Infinity ? (producer.rtpParameters.encodings ?? []).length - 1 : layer, lowFps };
@@ -99,9 +126,9 @@ export class Dynacast {
 					break;
 				}
 				this.#applied.set(producer.id, target);
-				// What the SFU wants (not the uplink guard's cap: a producer published again starts uncapped).
+				// What the SFU wants (not the uplink guard's cap nor a hold: a producer published again starts uncapped).
 				const sfuWanted = this.#wanted.get(producer.id);
-				if (encodingsOf(producer) > 1 && sfuWanted !== undefined) this.#lastBySource.set(producer.appData.source, sfuWanted);
+				if (encodingsOf(producer) > 1 && sfuWanted !== undefined && !this.#holding()) this.#lastBySource.set(producer.appData.source, sfuWanted);
 				measure(`dynacast-${producer.appData.source}-${wanted}`, start);
 			}
 		})().finally(() => this.#tasks.delete(producer.id));
@@ -109,6 +136,9 @@ export class Dynacast {
 	}
 
 	reset(): void {
+		clearTimeout(this.#holdTimer);
+		this.#holdTimer = undefined;
+		this.#holdUntil = 0;
 		this.#wanted.clear();
 		this.#applied.clear();
 		this.#caps.clear();

@@ -16,6 +16,7 @@ import { parseBackgroundMode, type BackgroundMode } from './background/backgroun
 import type { ProcessorStats } from './background/BackgroundProcessor.ts';
 import { CameraBackground } from './background/CameraBackground.ts';
 import { Dynacast } from './Dynacast.ts';
+import { tuning } from './tuning.ts';
 import { RoomError, toRoomError } from './errors.ts';
 import { deferred, Epoch, mark } from './marks.ts';
 import { MediaSession } from './MediaSession.ts';
@@ -275,6 +276,9 @@ export class RoomClient {
 				// the page renders "reconnecting" (each blocks a busy page for 0.1-0.4 s).
 				const release = this.#store.hold();
 				const closeOld = this.#teardownSession(true);
+				// Every page of the room is starting new encoders and decoders now: the camera
+				// republishes its lowest layer only, for a while.
+				this.#dynacast.holdLowest(tuning().movedLowLayerMs, () => this.#videoProducers());
 				mark('media-torn-down');
 				this.#status = 'reconnecting';
 				this.#reconnecting = 'media';

@@ -38,6 +38,8 @@ export interface Tuning {
 	uplinkGuard: boolean;
 	/** maxFramerate of the lowest layer while the guard holds the camera to it for heavy loss. */
 	heldLayerFps: number;
+	/** After the media moved to another worker, the camera sends only its lowest layer this long (ms; 0: off). */
+	movedLowLayerMs: number;
 }
 
 export const DEFAULT_TUNING: Tuning = {
@@ -51,6 +53,7 @@ export const DEFAULT_TUNING: Tuning = {
 	lowLayerFps: 15,
 	uplinkGuard: false,
 	heldLayerFps: 30,
+	movedLowLayerMs: 6000,
 };
 
 let cached: Tuning | null = null;

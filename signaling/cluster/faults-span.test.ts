@@ -193,6 +193,35 @@ it('a copy node paused past the node TTL (SIGSTOP 6.5 s): once it resumes, the h
 	assert.equal(consumer.producerId, producerId, 'hal consumes tim\'s microphone, pushed to A again');
 });
 
+it('the host node killed (kill -9) with people waiting on the copy: they are sent to reconnect (not stuck, not turned away), wait again, and are admitted; someone admitted on the copy before does not wait again', { timeout: 90_000 }, async () => {
+	const room = `kill-${run}`;
+	const { a, b, hal } = await meetingOnA(room);
+	await ok(hal.socket, 'host:settings', { waitingRoom: true });
+	const ann = await person(b, room, 'ann');
+	await until(hal, 'waiting:list', (w) => w.people.some((p) => p.identity === 'ann'), 'ann waits on B');
+	await ok(hal.socket, 'host:admit', { identity: 'ann' });
+	await until(ann, 'meeting:you', () => true, 'ann is in');
+	const kim = await person(b, room, 'kim');
+	await until(hal, 'waiting:list', (w) => w.people.some((p) => p.identity === 'kim'), 'kim waits on B');
+	await eventually(async () => (await record(room))?.known.includes('ann') === true, 'ann is in the record');
+
+	await a.kill();
+	nodes = nodes.filter((n) => n !== a);
+	await eventually(() => !kim.socket.connected && !ann.socket.connected, 'B sends its people away once A is gone', 12_000);
+	assert.deepEqual(kim.seen.get('waiting:status'), [{ state: 'waiting' }], 'kim was not told "denied"');
+	assert.deepEqual(kim.seen.get('session:ended'), [{ reason: 'server-shutdown' }], 'kim is told to reconnect');
+	// Back through the live node (as through the load balancer): B takes the room and its record over.
+	const ann2 = await person(b, room, 'ann');
+	await until(ann2, 'meeting:you', () => true, 'ann is in at once');
+	assert.equal(ann2.seen.get('waiting:status'), undefined, 'ann, admitted on the copy before the crash, does not wait again');
+	const kim2 = await person(b, room, 'kim');
+	await until(kim2, 'waiting:status', (w) => w.state === 'waiting', 'kim waits again (the waiting room is still on)');
+	const hal2 = await person(b, room, 'hal', { host: true });
+	await until(hal2, 'waiting:list', (w) => w.people.some((p) => p.identity === 'kim'), 'the host, back, sees kim wait');
+	await ok(hal2.socket, 'host:admit', { identity: 'kim' });
+	await until(kim2, 'waiting:status', (w) => w.state === 'admitted', 'kim is let in');
+});
+
 it('a drained node sends who waits there to reconnect (server-shutdown); it does not tell them they were turned away', { timeout: 60_000 }, async () => {
 	const room = `drain-${run}`;
 	const { a, hal } = await meetingOnA(room);

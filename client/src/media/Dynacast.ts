@@ -117,6 +117,14 @@ export class Dynacast {
 						// later renegotiation would turn them back on).
 						await setEncodingsActive(producer, (i) => i <= wanted, target.lowFps);
 						measure(`dynacast-sender-${producer.appData.source}-${wanted}`, start);
+						// Asked for more meanwhile (a viewer came as the last one went): straight to it, the
+						// renegotiation is for the new target (waiting for this one's held a newcomer's first
+						// frame up 150-250 ms in e2e/join-timing.spec.ts).
+						const next = this.#target(producer);
+						if (next !== undefined && next.layer > wanted) {
+							this.#applied.set(producer.id, { layer: wanted, lowFps: target.lowFps });
+							continue;
+						}
 						if (wanted !== applied?.layer) await producer.setMaxSpatialLayer(wanted);
 					} else {
 						await setEncodingsActive(producer, () => wanted >= 0, null);

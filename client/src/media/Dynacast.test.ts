@@ -57,3 +57,61 @@ test('a reset ends the hold (a new session sets its own)', async () => {
 	await settle();
 	assert.deepEqual(camera.active(), [true, true, true]);
 });
+
+/** A producer whose sender and renegotiation take a while (a busy page), and which, like mediasoup-client, skips a renegotiation to the layer it is at. */
+function slowProducer(senderMs: number, renegotiationMs: number) {
+	const encodings = [{ active: true }, { active: true }, { active: true }];
+	const log: string[] = [];
+	let max = 2;
+	const producer = {
+		id: 'slow-producer',
+		closed: false,
+		appData: { source: 'camera' },
+		rtpParameters: { encodings: [{}, {}, {}] },
+		rtpSender: {
+			getParameters: () => ({ encodings: encodings.map((e) => ({ ...e })) }),
+			async setParameters(parameters: { encodings: { active: boolean }[] }) {
+				await sleep(senderMs);
+				parameters.encodings.forEach((e, i) => (encodings[i]!.active = e.active));
+				log.push(`sender ${encodings.map((e) => (e.active ? 1 : 0)).join('')}`);
+			},
+		},
+		async setMaxSpatialLayer(layer: number) {
+			if (layer === max) return;
+			await sleep(renegotiationMs);
+			max = layer;
+			log.push(`renegotiated ${layer}`);
+		},
+	};
+	return { producer: producer as unknown as LocalProducer, log, active: () => encodings.map((e) => e.active) };
+}
+
+test('a raise that comes while a lowering reaches the sender goes to the sender without the lowering’s renegotiation', async () => {
+	const dynacast = new Dynacast();
+	const fake = slowProducer(30, 200);
+	dynacast.want(fake.producer.id, 1, fake.producer);
+	await sleep(300);
+	fake.log.length = 0;
+	dynacast.want(fake.producer.id, -1, fake.producer); // the last viewer left
+	await sleep(10);
+	const raisedAt = performance.now();
+	dynacast.want(fake.producer.id, 1, fake.producer); // a newcomer, while the sender is being changed
+	while (fake.active().join() !== 'true,true,false') await sleep(5);
+	const ms = performance.now() - raisedAt;
+	assert.ok(ms < 150, `the newcomer's layer is on the sender in ${Math.round(ms)} ms, not after the lowering's renegotiation (200 ms)`);
+	await sleep(300);
+	assert.deepEqual(fake.log, ['sender 000', 'sender 110'], 'no renegotiation for -1 (nor for 1: mediasoup-client is still at 1)');
+	assert.equal(dynacast.appliedFor(fake.producer.id), 1);
+});
+
+test('a lowering with nobody asking for more is renegotiated as before', async () => {
+	const dynacast = new Dynacast();
+	const fake = slowProducer(5, 20);
+	dynacast.want(fake.producer.id, 2, fake.producer);
+	await sleep(100);
+	fake.log.length = 0;
+	dynacast.want(fake.producer.id, 0, fake.producer);
+	await sleep(100);
+	assert.deepEqual(fake.log, ['sender 100', 'renegotiated 0']);
+	assert.equal(dynacast.appliedFor(fake.producer.id), 0);
+});

@@ -14,8 +14,8 @@ import type { ChildProcess } from 'node:child_process';
 import { after, before, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { startCluster, type ClusterNode } from '../../bench/lib/cluster.ts';
-import type { NotificationMap } from '../protocol/index.ts';
-import { connectClient, joinRoom, ok, request, syntheticRtpParameters, type TestClient } from '../../test/harness.ts';
+import { spanPeople, type Person } from '../../test/spanPeople.ts';
+import { joinRoom, ok, request, syntheticRtpParameters, type TestClient } from '../../test/harness.ts';
 import { startRedisOnce, startRedisWith } from '../../test/redis.ts';
 
 const run = randomBytes(3).toString('hex');
@@ -24,7 +24,6 @@ let redisPort: number;
 let nodes: ClusterNode[] = [];
 let store: Redis;
 const clients: TestClient[] = [];
-const grants = { publish: true, subscribe: true };
 
 before(async () => {
 	({ child: redisChild, port: redisPort } = await startRedisWith(['--save', '', '--appendonly', 'no']));
@@ -53,34 +52,7 @@ function resume(node: ClusterNode): void {
 	}
 }
 
-type Events = keyof NotificationMap;
-interface Person {
-	socket: TestClient;
-	seen: Map<Events, unknown[]>;
-}
-
-async function person(node: ClusterNode, room: string, identity: string, opts: { host?: boolean; pinned?: boolean } = {}): Promise<Person> {
-	const seen = new Map<Events, unknown[]>();
-	const url = opts.pinned ? `${node.url}?node=${node.id}` : node.url;
-	const socket = await connectClient(url, node.token(room, identity, grants, opts.host ? 'host' : undefined), false, clients, (s) =>
-		s.onAny((event: Events, payload: unknown) => {
-			const list = seen.get(event) ?? [];
-			list.push(payload);
-			seen.set(event, list);
-		}),
-	);
-	return { socket, seen };
-}
-
-async function until<E extends Events>(p: Person, event: E, match: (payload: NotificationMap[E]) => boolean, what: string, ms = 6000): Promise<NotificationMap[E]> {
-	const deadline = Date.now() + ms;
-	for (;;) {
-		const last = p.seen.get(event)?.at(-1) as NotificationMap[E] | undefined;
-		if (last !== undefined && match(last)) return last;
-		if (Date.now() > deadline) assert.fail(`${what} (last ${event}: ${JSON.stringify(last)})`);
-		await new Promise((r) => setTimeout(r, 50));
-	}
-}
+const { person, until, meetingOnA } = spanPeople({ nodes: () => nodes, store: () => store, clients, waitMs: 6000 });
 
 async function eventually(check: () => Promise<boolean> | boolean, what: string, ms = 6000): Promise<void> {
 	const deadline = Date.now() + ms;
@@ -90,17 +62,6 @@ async function eventually(check: () => Promise<boolean> | boolean, what: string,
 	}
 }
 
-async function meetingOnA(room: string): Promise<{ a: ClusterNode; b: ClusterNode; hal: Person }> {
-	let [a, b] = nodes as [ClusterNode, ClusterNode];
-	const hal = await person(a, room, 'hal', { host: true }).catch(async (error: { data?: { code?: string } }) => {
-		if (error.data?.code !== 'wrong_node') throw error;
-		[a, b] = [b, a];
-		return person(a, room, 'hal', { host: true });
-	});
-	await joinRoom(hal.socket);
-	assert.equal(await store.get(`parley:room:{${room}}`), a.id, 'the room is hosted by node A');
-	return { a, b, hal };
-}
 
 const record = async (room: string): Promise<{ known: string[]; settings: { locked: boolean } } | null> => {
 	const text = await store.get(`parley:meeting:{${room}}`);

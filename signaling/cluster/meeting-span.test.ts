@@ -11,8 +11,8 @@ import { randomBytes } from 'node:crypto';
 import { after, before, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { startCluster, type ClusterNode } from '../../bench/lib/cluster.ts';
-import type { NotificationMap } from '../protocol/index.ts';
-import { connectClient, joinRoom, ok, request, syntheticRtpParameters, type TestClient } from '../../test/harness.ts';
+import { spanPeople } from '../../test/spanPeople.ts';
+import { joinRoom, ok, request, syntheticRtpParameters, type TestClient } from '../../test/harness.ts';
 import { redisForTests } from '../../test/redis.ts';
 
 const run = randomBytes(3).toString('hex');
@@ -20,7 +20,6 @@ let redis: Awaited<ReturnType<typeof redisForTests>>;
 let nodes: ClusterNode[] = [];
 let store: Redis;
 const clients: TestClient[] = [];
-const grants = { publish: true, subscribe: true };
 
 before(async () => {
 	redis = await redisForTests();
@@ -38,60 +37,8 @@ after(async () => {
 	await redis?.stop();
 });
 
-type Events = keyof NotificationMap;
-/** A client that keeps every notification it got (some come at once on connecting). */
-interface Person {
-	socket: TestClient;
-	seen: Map<Events, unknown[]>;
-}
+const { person, until, got, meetingOnA } = spanPeople({ nodes: () => nodes, store: () => store, clients, waitMs: 5000 });
 
-async function person(node: ClusterNode, room: string, identity: string, opts: { host?: boolean; pinned?: boolean } = {}): Promise<Person> {
-	const seen = new Map<Events, unknown[]>();
-	const url = opts.pinned ? `${node.url}?node=${node.id}` : node.url;
-	const socket = await connectClient(url, node.token(room, identity, grants, opts.host ? 'host' : undefined), false, clients, (s) =>
-		s.onAny((event: Events, payload: unknown) => {
-			const list = seen.get(event) ?? [];
-			list.push(payload);
-			seen.set(event, list);
-		}),
-	);
-	return { socket, seen };
-}
-
-/** Wait until the last `event` the person got matches (or fail after `ms`). */
-async function until<E extends Events>(p: Person, event: E, match: (payload: NotificationMap[E]) => boolean, what: string, ms = 5000): Promise<NotificationMap[E]> {
-	const deadline = Date.now() + ms;
-	for (;;) {
-		const last = p.seen.get(event)?.at(-1) as NotificationMap[E] | undefined;
-		if (last !== undefined && match(last)) return last;
-		if (Date.now() > deadline) assert.fail(`${what} (last ${event}: ${JSON.stringify(last)})`);
-		await new Promise((r) => setTimeout(r, 50));
-	}
-}
-
-/** Any `event` the person got matches (or fail after `ms`). */
-async function got<E extends Events>(p: Person, event: E, match: (payload: NotificationMap[E]) => boolean, what: string, ms = 5000): Promise<NotificationMap[E]> {
-	const deadline = Date.now() + ms;
-	for (;;) {
-		const hit = (p.seen.get(event) as NotificationMap[E][] | undefined)?.find(match);
-		if (hit !== undefined) return hit;
-		if (Date.now() > deadline) assert.fail(`${what} (${event}: ${JSON.stringify(p.seen.get(event) ?? [])})`);
-		await new Promise((r) => setTimeout(r, 50));
-	}
-}
-
-/** The room's host (on the least loaded node, A) in the media: later connections to B are served by B's copy. */
-async function meetingOnA(room: string): Promise<{ a: ClusterNode; b: ClusterNode; hal: Person }> {
-	let [a, b] = nodes as [ClusterNode, ClusterNode];
-	const hal = await person(a, room, 'hal', { host: true }).catch(async (error: { data?: { code?: string } }) => {
-		if (error.data?.code !== 'wrong_node') throw error;
-		[a, b] = [b, a];
-		return person(a, room, 'hal', { host: true });
-	});
-	await joinRoom(hal.socket);
-	assert.equal(await store.get(`parley:room:{${room}}`), a.id, 'the room is hosted by node A');
-	return { a, b, hal };
-}
 
 /** A request on the cascade bus from a node outside the cluster ('intruder'): its answer. */
 async function bus(to: ClusterNode, method: string, body: unknown): Promise<{ ok: boolean; error?: string }> {

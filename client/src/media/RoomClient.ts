@@ -346,6 +346,11 @@ export class RoomClient {
 		this.#store.dismissNotice();
 	}
 
+	/** The call page shows the notice: it goes after a while from now. */
+	noticeShown(): void {
+		this.#store.noticeShown();
+	}
+
 	// ---- Local media ---------------------------------------------------------------
 
 	/** Mute/unmute: the producer stays, paused on both ends (others see the muted icon). */

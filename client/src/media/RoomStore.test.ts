@@ -39,3 +39,25 @@ test('nested holds release on the last one; a hold without changes tells nobody'
 	outer();
 	assert.equal(calls, 1);
 });
+
+test('a notice stays for its time from when the page shows it, not from when it was raised', async (t) => {
+	t.mock.timers.enable({ apis: ['setTimeout'] });
+	const store = new RoomStore(() => 0);
+	store.showNotice('raised during the join');
+	t.mock.timers.tick(60_000);
+	assert.equal(store.notice, 'raised during the join', 'not shown yet: still there');
+	store.noticeShown();
+	t.mock.timers.tick(5_000);
+	assert.equal(store.notice, 'raised during the join');
+	store.noticeShown(); // shown again (a re-render): its time does not start over
+	t.mock.timers.tick(1_500);
+	assert.equal(store.notice, null, 'gone 6 s after it was first shown');
+	store.showNotice('first');
+	store.noticeShown();
+	t.mock.timers.tick(4_000);
+	store.showNotice('second'); // a new notice on screen already: a full time of its own
+	t.mock.timers.tick(4_000);
+	assert.equal(store.notice, 'second');
+	t.mock.timers.tick(2_500);
+	assert.equal(store.notice, null);
+});

@@ -14,6 +14,8 @@ export class RoomStore<S> {
 	#snapshot: S;
 	#notice: string | null = null;
 	#noticeTimer: ReturnType<typeof setTimeout> | null = null;
+	/** The page has shown the current notice (its time runs). */
+	#noticeSeen = false;
 	#held = 0;
 	#dirty = false;
 
@@ -59,19 +61,36 @@ export class RoomStore<S> {
 		return this.#notice;
 	}
 
+	/**
+	 * A passing notice. It stays for NOTICE_MS from when the page first shows it (noticeShown):
+	 * one raised while the lobby still says "Joining…" is not gone before the call page is up.
+	 */
 	showNotice(message: string): void {
 		this.#notice = message;
 		if (this.#noticeTimer) clearTimeout(this.#noticeTimer);
-		this.#noticeTimer = setTimeout(() => this.dismissNotice(), NOTICE_MS);
+		this.#noticeTimer = null;
+		if (this.#noticeSeen) this.#armNotice();
 		this.changed();
+	}
+
+	/** The page shows the notice now: its time starts (once). */
+	noticeShown(): void {
+		if (this.#notice === null || this.#noticeSeen) return;
+		this.#noticeSeen = true;
+		this.#armNotice();
 	}
 
 	dismissNotice(): void {
 		if (this.#noticeTimer) clearTimeout(this.#noticeTimer);
 		this.#noticeTimer = null;
+		this.#noticeSeen = false;
 		if (this.#notice === null) return;
 		this.#notice = null;
 		this.changed();
+	}
+
+	#armNotice(): void {
+		this.#noticeTimer = setTimeout(() => this.dismissNotice(), NOTICE_MS);
 	}
 
 	/** Stop the notice timer (the session closed). */

@@ -77,6 +77,10 @@ export function CallPage({ client, inviteLink, canManageInvites, token, onLeavin
 	const [audioOnly, setAudioOnly] = useState(false);
 	const cameraBeforeAudioOnly = useRef(false);
 	useEffect(() => mark('call-page-mounted'), []);
+	// A notice's time starts when it is on screen (one raised during the join waits for this page).
+	useEffect(() => {
+		if (snapshot.notice) client.noticeShown();
+	}, [client, snapshot.notice]);
 	const togglePin = useCallback((key: string) => setPinned((old) => (old === key ? null : key)), []);
 	const toggleVideoHidden = useCallback(
 		(peerId: string) =>

@@ -20,6 +20,7 @@ import { loadMedia } from './bot/media.ts';
 import { ParleyConnector } from './bot/parley.ts';
 import { startParley } from './lib/parleyServer.ts';
 import { cpuSeconds, percentile } from './lib/proc.ts';
+import { randomMediaPort } from '../test/ports.ts';
 
 export interface LargeRoomOptions {
 	subscribers: number;
@@ -63,7 +64,7 @@ async function runOnce(workers: 1 | 2, o: LargeRoomOptions): Promise<LargeRoomRu
 	const consumers = o.subscribers * 2;
 	const server = await startParley({
 		workers,
-		mediaPort: 48000 + Math.floor(Math.random() * 1000),
+		mediaPort: randomMediaPort(),
 		env: { PARLEY_PLACEMENT_SPREAD_CONSUMERS: String(workers === 1 ? 100_000 : Math.ceil(consumers / 2)), PARLEY_MEDIA_QUALITY_INTERVAL_MS: '0' },
 	});
 	const bots: Bot[] = [];

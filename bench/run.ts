@@ -36,6 +36,7 @@ import { startParley } from './lib/parleyServer.ts';
 import { cpuSeconds, machineCpu, percentile, rssBytes } from './lib/proc.ts';
 import { RawMediasoupConnector } from './raw/connector.ts';
 import { runLargeRoom, type LargeRoomResult } from './largeRoom.ts';
+import { randomMediaPort } from '../test/ports.ts';
 
 /* ---------------------------------------------------------------- options */
 
@@ -125,7 +126,7 @@ interface Target {
 
 async function startTarget(name: TargetName): Promise<Target> {
 	if (name === 'parley') {
-		const server = await startParley({ mediaPort: 46000 + Math.floor(Math.random() * 1000) });
+		const server = await startParley({ mediaPort: randomMediaPort() });
 		return {
 			name,
 			connector: new ParleyConnector({ url: server.url, token: server.token, fastJoin: opts.fastJoin }),
@@ -136,7 +137,7 @@ async function startTarget(name: TargetName): Promise<Target> {
 		};
 	}
 	if (name === 'mediasoup') {
-		const connector = await RawMediasoupConnector.start(47000 + Math.floor(Math.random() * 1000));
+		const connector = await RawMediasoupConnector.start(randomMediaPort());
 		return {
 			name,
 			connector,

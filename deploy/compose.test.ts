@@ -13,7 +13,8 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { configKeys, envName, loadConfig } from '../config/index.ts';
-import { freePort } from '../test/redis.ts';
+import { freePort } from '../test/ports.ts';
+
 
 const root = path.join(import.meta.dirname, '..');
 const compose = readFileSync(path.join(root, 'compose.yaml'), 'utf8');

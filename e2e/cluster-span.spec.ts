@@ -14,7 +14,7 @@ import { expect, expectMediaFlowing, remoteTile, test, uniqueRoom, type Particip
 // The developer's ports, beside e2e/cluster.spec.ts's: HTTP E2E_HTTP_PORT + 6, + 7 (nodes), + 8
 // (haproxy); media E2E_MEDIA_PORT + 7, + 8; Redis E2E_HTTP_PORT + 2101.
 const HTTP_PORT = Number(process.env.E2E_HTTP_PORT ?? 3217);
-const MEDIA_PORT = Number(process.env.E2E_MEDIA_PORT ?? 42170);
+const MEDIA_PORT = Number(process.env.E2E_MEDIA_PORT ?? 22170);
 const REDIS_PORT = Number(process.env.E2E_REDIS_PORT ?? HTTP_PORT + 2100) + 1;
 
 test('a room spanning two nodes: two people on different nodes see and hear each other', async ({ participant }) => {

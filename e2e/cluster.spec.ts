@@ -15,7 +15,7 @@ import type { Page } from '@playwright/test';
 // The developer's ports: HTTP E2E_HTTP_PORT + 3.. (nodes +3, +4, haproxy +5), media
 // E2E_MEDIA_PORT + 5, + 6, Redis E2E_HTTP_PORT + 2100 (E2E_REDIS_PORT to choose another).
 const HTTP_PORT = Number(process.env.E2E_HTTP_PORT ?? 3217);
-const MEDIA_PORT = Number(process.env.E2E_MEDIA_PORT ?? 42170);
+const MEDIA_PORT = Number(process.env.E2E_MEDIA_PORT ?? 22170);
 const REDIS_PORT = Number(process.env.E2E_REDIS_PORT ?? HTTP_PORT + 2100);
 
 interface ElementLike {

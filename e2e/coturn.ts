@@ -32,8 +32,8 @@ export interface Coturn {
 
 /** Ports for the test's coturn: E2E_TURN_PORT (UDP/TCP), +1 TLS; E2E_TURN_RELAY_PORTS "min-max". */
 export function coturnPorts(): Pick<CoturnOptions, 'port' | 'tlsPort' | 'relayPorts'> {
-	const port = Number(process.env.E2E_TURN_PORT ?? 34780);
-	const [min, max] = (process.env.E2E_TURN_RELAY_PORTS ?? '49500-49599').split('-').map(Number) as [number, number];
+	const port = Number(process.env.E2E_TURN_PORT ?? 24780);
+	const [min, max] = (process.env.E2E_TURN_RELAY_PORTS ?? '29500-29599').split('-').map(Number) as [number, number];
 	return { port, tlsPort: port + 1, relayPorts: [min, max] };
 }
 

@@ -26,7 +26,7 @@ import { percentile } from './media-helpers.ts';
 
 const OUT_DIR = fileURLToPath(new URL('./.artifacts', import.meta.url));
 /** Two workers, two media ports, within the suite's ten (the extra server's usual +10 is a neighbour's on a shared machine). */
-const MEDIA_PORT = Number(process.env.E2E_MEDIA_PORT ?? 42170) + 4;
+const MEDIA_PORT = Number(process.env.E2E_MEDIA_PORT ?? 22170) + 4;
 const KILLS = Math.max(3, Number(process.env.E2E_FAILOVER_KILLS ?? 3));
 /** Kill → media back, per page: the goal is 3 s (p95); fail only well above it. */
 const MEDIA_BACK_LIMIT_MS = 20_000;

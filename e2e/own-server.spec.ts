@@ -9,7 +9,7 @@ import { startOwnServer } from './server.ts';
 
 // Next to the suite's server: E2E_HTTP_PORT + 1.., E2E_MEDIA_PORT + 10..
 const HTTP_PORT = Number(process.env.E2E_HTTP_PORT ?? 3217);
-const MEDIA_PORT = Number(process.env.E2E_MEDIA_PORT ?? 42170);
+const MEDIA_PORT = Number(process.env.E2E_MEDIA_PORT ?? 22170);
 const SECRET = 'e2e-production-secret-0123456789abcdef0123';
 
 const readClipboard = (page: import('@playwright/test').Page): Promise<string> =>

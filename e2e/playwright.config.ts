@@ -7,7 +7,10 @@ import { defineConfig } from '@playwright/test';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from './chromium.ts';
 
 const HTTP_PORT = Number(process.env.E2E_HTTP_PORT ?? 3217);
-const MEDIA_PORT = Number(process.env.E2E_MEDIA_PORT ?? 42170);
+// Fixed media ports stay below the kernel's ephemeral range (32768-60999), where an outgoing
+// connection or a browser's UDP socket can hold them (see test/ports.ts); the specs' own
+// servers use E2E_MEDIA_PORT + 4..20, the recorder + 100..159.
+const MEDIA_PORT = Number(process.env.E2E_MEDIA_PORT ?? 22170);
 const BASE_URL = `http://127.0.0.1:${HTTP_PORT}`;
 const root = fileURLToPath(new URL('..', import.meta.url));
 const node = JSON.stringify(process.execPath);
@@ -54,9 +57,9 @@ export default defineConfig({
 			PARLEY_MEDIA_LISTEN_IP: '127.0.0.1',
 			PARLEY_MEDIA_BASE_PORT: String(MEDIA_PORT),
 			PARLEY_MEDIA_WORKERS: '1',
-			// The recorder's loopback RTP ports: the developer's range right after the media port.
-			PARLEY_RECORDING_RTP_PORT_MIN: String(MEDIA_PORT + 1),
-			PARLEY_RECORDING_RTP_PORT_MAX: String(MEDIA_PORT + 59),
+			// The recorder's loopback RTP ports: the developer's range, clear of the specs' own servers.
+			PARLEY_RECORDING_RTP_PORT_MIN: String(MEDIA_PORT + 100),
+			PARLEY_RECORDING_RTP_PORT_MAX: String(MEDIA_PORT + 159),
 			PARLEY_LOG_LEVEL: 'warn',
 			// SIGTERM at the end drains first: pages are closed by then, but do not wait long.
 			PARLEY_OPS_DRAIN_GRACE_MS: '2000',

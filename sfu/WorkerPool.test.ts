@@ -1,12 +1,18 @@
 /**
  * The worker pool against real mediasoup workers: a pool closed while it replaces a dead
- * worker leaves no worker behind; a worker that keeps dying is replaced ever more slowly.
+ * worker leaves no worker behind; a worker that keeps dying is replaced ever more slowly; a
+ * media port that is taken fails start-up with a clear error.
  */
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { pino, type Logger } from 'pino';
 import { childrenOf } from '../bench/lib/proc.ts';
-import { WorkerPool } from './WorkerPool.ts';
+import { ephemeralPortHint, WorkerPool } from './WorkerPool.ts';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { randomMediaPort } from '../test/ports.ts';
 
 /** A pool of one worker (or more) on loopback, on a random port. */
 function onePool(respawnDelayMs: number, logger: Logger = pino({ level: 'silent' }), workers = 1, respawnDelayWithOthersMs?: number): Promise<WorkerPool> {
@@ -15,7 +21,7 @@ function onePool(respawnDelayMs: number, logger: Logger = pino({ level: 'silent'
 		...(respawnDelayWithOthersMs === undefined ? {} : { respawnDelayWithOthersMs }),
 		listenIp: '127.0.0.1',
 		announcedAddress: '127.0.0.1',
-		basePort: 20000 + Math.floor(Math.random() * 20000),
+		basePort: randomMediaPort(),
 		logLevel: 'error',
 		logger,
 		respawnDelayMs,
@@ -75,4 +81,37 @@ it('while another worker is alive, a dead one is replaced later (its start-up do
 	} finally {
 		pool.close();
 	}
+});
+
+it('a media port held by another socket fails start-up with a clear error, naming the ephemeral range when the port is in it', async () => {
+	// An outgoing connection's local port is what holds such a port in practice; a listener
+	// on it does the same to the worker's TCP listen.
+	const holder = net.createServer();
+	await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+	const held = (holder.address() as net.AddressInfo).port;
+	try {
+		await assert.rejects(
+			WorkerPool.create({ workers: 1, listenIp: '127.0.0.1', announcedAddress: '127.0.0.1', basePort: held, logLevel: 'error', logger: pino({ level: 'silent' }), respawnDelayMs: 0 }),
+			(error: Error) => {
+				assert.match(error.message, new RegExp(`cannot listen for media on 127\\.0\\.0\\.1:${held}`));
+				assert.match(error.message, /inside the kernel's ephemeral range \d+-\d+/, 'a kernel-chosen port is in the ephemeral range: the hint says so');
+				return true;
+			},
+		);
+		const deadline = Date.now() + 3000;
+		while (childrenOf(process.pid, 'mediasoup-worke').length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+		assert.deepEqual(childrenOf(process.pid, 'mediasoup-worke'), [], 'the worker that could not listen is gone');
+	} finally {
+		holder.close();
+	}
+});
+
+it('the ephemeral-range hint is empty outside the range or without the range file', () => {
+	const dir = mkdtempSync(path.join(os.tmpdir(), 'parley-range-'));
+	const file = path.join(dir, 'range');
+	writeFileSync(file, '32768\t60999\n');
+	assert.match(ephemeralPortHint(40000, file), /ephemeral range 32768-60999.*below 32768.*ip_local_reserved_ports=40000/);
+	assert.equal(ephemeralPortHint(20000, file), '');
+	assert.equal(ephemeralPortHint(40000, path.join(dir, 'missing')), '');
+	rmSync(dir, { recursive: true, force: true });
 });

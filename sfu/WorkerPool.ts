@@ -11,6 +11,7 @@ import * as mediasoup from 'mediasoup';
 import type { types } from 'mediasoup';
 import type { Logger } from 'pino';
 import { InvalidStateError } from './errors.ts';
+import { readFileSync } from 'node:fs';
 
 export interface WorkerPoolOptions {
 	workers: number;
@@ -159,7 +160,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
 			});
 		} catch (error) {
 			worker.close();
-			throw new Error(`cannot listen for media on ${listenIp}:${port} (udp/tcp): ${(error as Error).message}`);
+			throw new Error(`cannot listen for media on ${listenIp}:${port} (udp/tcp): ${(error as Error).message}${ephemeralPortHint(port)}`);
 		}
 		if (this.#closed) {
 			// Closed while this worker was starting (a respawn under way): it must not outlive the pool.
@@ -218,4 +219,21 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
 			);
 		}, delay).unref();
 	}
+}
+
+/**
+ * Why a fixed media port may be taken: inside the kernel's ephemeral range (Linux default
+ * 32768-60999) any outgoing connection or unbound UDP socket can hold it, now or when a dead
+ * worker is respawned on it. Empty when the port is outside that range or the range is unknown.
+ */
+export function ephemeralPortHint(port: number, rangeFile = '/proc/sys/net/ipv4/ip_local_port_range'): string {
+	let range: number[];
+	try {
+		range = readFileSync(rangeFile, 'utf8').trim().split(/\s+/).map(Number);
+	} catch {
+		return '';
+	}
+	const [low, high] = range;
+	if (low === undefined || high === undefined || port < low || port > high) return '';
+	return ` (port ${port} is inside the kernel's ephemeral range ${low}-${high}, where outgoing connections take their ports: choose a media port below ${low} or reserve it with sysctl net.ipv4.ip_local_reserved_ports=${port})`;
 }

@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { loadConfig } from '../config/index.ts';
 import { InvalidStateError, Sfu } from './index.ts';
+import { randomMediaPort } from '../test/ports.ts';
 
 let sfu: Sfu;
 before(async () => {
@@ -12,7 +13,7 @@ before(async () => {
 			PARLEY_DEV: 'true',
 			PARLEY_MEDIA_WORKERS: '1',
 			PARLEY_MEDIA_LISTEN_IP: '127.0.0.1',
-			PARLEY_MEDIA_BASE_PORT: String(20000 + Math.floor(Math.random() * 20000)),
+			PARLEY_MEDIA_BASE_PORT: String(randomMediaPort()),
 			PARLEY_ROOMS_EMPTY_TIMEOUT_MS: '60000',
 			PARLEY_ROOMS_MAX_PEERS: '3',
 		},

@@ -19,19 +19,11 @@ import { RedisMessageStore } from './chat/index.ts';
 import { startTestServer } from '../test/harness.ts';
 import { assertReceiptsMatchStore } from '../test/receipts.ts';
 import { drained } from '../test/chat.ts';
+import { freePort } from '../test/ports.ts';
 
 const PEOPLE = ['ada', 'bea', 'cyd'];
 const ROOM = 'faults';
 
-function freePort(): Promise<number> {
-	return new Promise((resolve, reject) => {
-		const s = createServer().listen(0, '127.0.0.1', () => {
-			const { port } = s.address() as { port: number };
-			s.close(() => resolve(port));
-		});
-		s.on('error', reject);
-	});
-}
 
 function startRedis(port: number, dir: string): Promise<ChildProcess> {
 	return new Promise((resolve, reject) => {

@@ -25,7 +25,8 @@ import { mintToken } from './auth/tokens.ts';
 import { RedisMessageStore, SQLITE_FILE_NAME, SqliteMessageStore, type MessageStore, type StoredMessage } from './chat/index.ts';
 import { startParley as startServer, type ParleyServer } from '../bench/lib/parleyServer.ts';
 import { assertReceiptsMatchStore } from '../test/receipts.ts';
-import { freePort, startRedisWith } from '../test/redis.ts';
+import { startRedisWith } from '../test/redis.ts';
+import { freePort, randomMediaPort } from '../test/ports.ts';
 
 const PEOPLE = ['ada', 'bea', 'cyd'];
 const ROOM = 'kill';
@@ -104,7 +105,7 @@ function checkStored(stored: StoredMessage[], when: string): void {
 /** The real server process on this port and data folder (started again on both after a kill). */
 function startParley(port: number, env: Record<string, string>): Promise<ParleyServer> {
 	const { PARLEY_DATA_DIR: dataDir, ...rest } = env;
-	return startServer({ httpPort: port, mediaPort: 20000 + 2 * Math.floor(Math.random() * 10000), ...(dataDir ? { dataDir } : {}), env: rest });
+	return startServer({ httpPort: port, mediaPort: randomMediaPort(), ...(dataDir ? { dataDir } : {}), env: rest });
 }
 
 async function runKillCase(t: TestContext, backend: Backend): Promise<void> {

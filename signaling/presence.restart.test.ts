@@ -14,7 +14,8 @@ import { io as connect } from 'socket.io-client';
 import { mintToken } from './auth/tokens.ts';
 import type { Presence } from './protocol/index.ts';
 import { next, ok, type TestClient } from '../test/harness.ts';
-import { freePort, startParley, type ParleyServer } from '../bench/lib/parleyServer.ts';
+import { startParley, type ParleyServer } from '../bench/lib/parleyServer.ts';
+import { freePort, randomMediaPort } from '../test/ports.ts';
 
 const SECRET = 'restart-test-secret-0123456789abcdef0123456789';
 const auth = { jwtSecrets: [SECRET], audience: 'parley', issuer: 'parley', tokenTtlSeconds: 3600, maxTokenLifetimeSeconds: 86400 };
@@ -23,7 +24,7 @@ const auth = { jwtSecrets: [SECRET], audience: 'parley', issuer: 'parley', token
 function startServer(port: number, dataDir: string): Promise<ParleyServer> {
 	return startParley({
 		httpPort: port,
-		mediaPort: 20000 + 2 * Math.floor(Math.random() * 10000),
+		mediaPort: randomMediaPort(),
 		dataDir,
 		env: { PARLEY_AUTH_JWT_SECRETS: SECRET, PARLEY_PRESENCE_LEAVE_AFTER_MS: '1500' },
 	});

@@ -23,6 +23,7 @@ import { FileStore } from '../signaling/files/index.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { randomMediaPort } from './ports.ts';
 
 export type TestClient = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -37,10 +38,6 @@ export interface TestServer {
 	close(): Promise<void>;
 }
 
-/** A free-ish media port range per test process (workers listen on basePort + i). */
-function randomBasePort(): number {
-	return 20000 + Math.floor(Math.random() * 20000);
-}
 
 export interface TestServerOptions {
 	env?: Record<string, string>;
@@ -64,7 +61,7 @@ export async function startTestServer({ env = {}, ...options }: TestServerOption
 			PARLEY_HTTP_PORT: '1',
 			PARLEY_MEDIA_WORKERS: '1',
 			PARLEY_MEDIA_LISTEN_IP: '127.0.0.1',
-			PARLEY_MEDIA_BASE_PORT: String(randomBasePort()),
+			PARLEY_MEDIA_BASE_PORT: String(randomMediaPort()),
 			PARLEY_ROOMS_EMPTY_TIMEOUT_MS: '200',
 			PARLEY_DATA_DIR: dataDir,
 			...env,

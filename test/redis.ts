@@ -4,18 +4,9 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import net from 'node:net';
+import { freePort } from './ports.ts';
 
 /** A free loopback TCP port (it may be taken again before use: callers retry). */
-export function freePort(): Promise<number> {
-	return new Promise((resolve, reject) => {
-		const server = net.createServer();
-		server.once('error', reject);
-		server.listen(0, '127.0.0.1', () => {
-			const address = server.address();
-			server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-		});
-	});
-}
 
 /** A throwaway redis-server (default: no persistence) on this port, resolved once it accepts connections. */
 export function startRedisOnce(port: number, persistence: readonly string[] = ['--save', '', '--appendonly', 'no']): Promise<ChildProcess> {

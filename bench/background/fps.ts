@@ -1,7 +1,7 @@
 /**
  * Background blur in a real call: its frame rate, cost and whether the page stays responsive.
  *
- *   node bench/background/fps.ts [--seconds=20] [--http-port=4320] [--media-port=40320]
+ *   node bench/background/fps.ts [--seconds=20] [--http-port=4320] [--media-port=30320]
  *        [--out=bench/results/background.json]
  *
  * Starts Parley (dev mode, one worker, the built client: run `npm run build` first) and
@@ -27,7 +27,7 @@ const { values } = parseArgs({
 	options: {
 		seconds: { type: 'string', default: '20' },
 		'http-port': { type: 'string', default: '4320' },
-		'media-port': { type: 'string', default: '40320' },
+		'media-port': { type: 'string', default: '30320' },
 		out: { type: 'string', default: 'bench/results/background.json' },
 	},
 });

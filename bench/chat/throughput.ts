@@ -22,7 +22,8 @@ import { io as connect } from 'socket.io-client';
 import { ChatClient, type ChatSocket } from '../../client/src/chat/ChatClient.ts';
 import { mintToken } from '../../signaling/auth/tokens.ts';
 import { drained } from '../../test/chat.ts';
-import { freePort } from '../lib/parleyServer.ts';
+import { freePort } from '../../test/ports.ts';
+
 
 const { values } = parseArgs({
 	options: {

@@ -8,7 +8,7 @@
  *
  *   node bench/cluster/chat.ts [--messages=300] [--senders=4] [--rate=4]
  *
- * Ports (this developer's range): nodes 4346-4347, media 40347-40348, Redis 6446; override
+ * Ports (this developer's range): nodes 4346-4347, media 30347-30348, Redis 6446; override
  * with --http-base, --media-base, --redis-port. Prints a table and writes
  * bench/results/cluster-chat.json.
  */
@@ -27,7 +27,7 @@ const { values } = parseArgs({
 		senders: { type: 'string', default: '4' },
 		rate: { type: 'string', default: '4' },
 		'http-base': { type: 'string', default: '4346' },
-		'media-base': { type: 'string', default: '40347' },
+		'media-base': { type: 'string', default: '30347' },
 		'redis-port': { type: 'string', default: '6446' },
 	},
 });

@@ -10,7 +10,7 @@
  *
  *   node bench/cluster/failover.ts [--rounds=5] [--clients=6] [--ttl=3000]
  *
- * Ports (this developer's range): haproxy 4350, nodes 4351-4352, media 40350-40351, Redis
+ * Ports (this developer's range): haproxy 4350, nodes 4351-4352, media 30350-30351, Redis
  * 6450; override with --http-base, --media-base, --redis-port. Prints a table and writes
  * bench/results/cluster-failover.json.
  */
@@ -30,7 +30,7 @@ const { values } = parseArgs({
 		clients: { type: 'string', default: '6' },
 		ttl: { type: 'string', default: '3000' },
 		'http-base': { type: 'string', default: '4350' },
-		'media-base': { type: 'string', default: '40350' },
+		'media-base': { type: 'string', default: '30350' },
 		'redis-port': { type: 'string', default: '6450' },
 	},
 });

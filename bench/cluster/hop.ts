@@ -3,7 +3,7 @@
  * it to another node over the mediasoup PipeTransport link (SRTP, RTX) that the cluster
  * negotiates over Redis.
  *
- *   node bench/cluster/hop.ts [--streams=10] [--seconds=8] [--pps=90] [--port-base=47340]
+ *   node bench/cluster/hop.ts [--streams=10] [--seconds=8] [--pps=90] [--port-base=27340]
  *        [--out=bench/results/cluster-hop.json]
  *
  * Two node processes (bench/cluster/cascadeNode.ts: a real mediasoup worker each, the
@@ -31,7 +31,7 @@ function arg(name: string, fallback: string): string {
 const STREAMS = Number(arg('streams', '10'));
 const SECONDS = Number(arg('seconds', '8'));
 const PPS = Number(arg('pps', '90'));
-const PORT_BASE = Number(arg('port-base', '47340'));
+const PORT_BASE = Number(arg('port-base', '27340'));
 const OUT = arg('out', path.join(import.meta.dirname, '..', 'results', 'cluster-hop.json'));
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -14,7 +14,7 @@
  * encoding and decoding 720p simulcast on the same two cores: what Parley's move costs by
  * itself (plus a keyframe from each publisher).
  *
- *   node bench/failover/worker.ts [--rounds=5] [--bots=4] [--media-base=40390] [--prepared=false]
+ *   node bench/failover/worker.ts [--rounds=5] [--bots=4] [--media-base=30390] [--prepared=false]
  *
  * Prints a table and writes bench/results/worker-failover.json.
  */
@@ -32,7 +32,7 @@ const { values } = parseArgs({
 	options: {
 		rounds: { type: 'string', default: '5' },
 		bots: { type: 'string', default: '4' },
-		'media-base': { type: 'string', default: '40390' },
+		'media-base': { type: 'string', default: '30390' },
 		prepared: { type: 'string', default: 'true' },
 	},
 });

@@ -24,14 +24,15 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import jwt from 'jsonwebtoken';
 import { io as connect, type Socket } from 'socket.io-client';
-import { freePort } from '../lib/parleyServer.ts';
+import { freePort } from '../../test/ports.ts';
+
 
 const { values: args } = parseArgs({
 	options: {
 		label: { type: 'string', default: 'after' },
 		root: { type: 'string', default: path.join(import.meta.dirname, '..', '..') },
 		seconds: { type: 'string', default: '8' },
-		'media-port': { type: 'string', default: process.env.BENCH_MEDIA_PORT ?? '43210' },
+		'media-port': { type: 'string', default: process.env.BENCH_MEDIA_PORT ?? '23210' },
 	},
 });
 const ATTACK_MS = Number(args.seconds) * 1000;

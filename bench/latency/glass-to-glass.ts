@@ -47,6 +47,7 @@ import {
 	type Sample,
 	type StatsEntry,
 } from './page.ts';
+import { randomMediaPort } from '../../test/ports.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const BUDGET_MS = 175_000;
@@ -265,7 +266,7 @@ function portFree(port: number): Promise<boolean> {
 /** A port free for both UDP and TCP (the worker's WebRtcServer listens on both). */
 async function freeMediaPort(): Promise<number> {
 	for (let i = 0; i < 50; i++) {
-		const port = 43000 + Math.floor(Math.random() * 6000);
+		const port = randomMediaPort();
 		if (await portFree(port)) return port;
 	}
 	throw new Error('no free media port');

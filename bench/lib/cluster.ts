@@ -12,7 +12,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { io as connect } from 'socket.io-client';
 import type { TestClient } from '../../test/harness.ts';
-import { freePort, startParley, type ParleyServer } from './parleyServer.ts';
+import { startParley, type ParleyServer } from './parleyServer.ts';
+import { freePort, randomMediaPort } from '../../test/ports.ts';
 
 export interface ClusterNode extends ParleyServer {
 	id: string;
@@ -45,7 +46,7 @@ export async function startCluster(options: StartClusterOptions): Promise<Cluste
 export async function startClusterWithRestart(options: StartClusterOptions): Promise<Cluster> {
 	const secret = options.secret ?? randomBytes(24).toString('hex');
 	const suffix = randomBytes(3).toString('hex');
-	const base = options.mediaBasePort ?? 20000 + Math.floor(Math.random() * 20000);
+	const base = options.mediaBasePort ?? randomMediaPort();
 	const ids = (options.ids ?? ['a', 'b']).map((id) => (options.exactIds ? id : `${id}-${suffix}`));
 	const httpPorts = await Promise.all(ids.map((_, i) => (options.httpBasePort ? options.httpBasePort + i : freePort())));
 	const start = async (i: number): Promise<ClusterNode> => {

@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { mintToken } from '../../signaling/auth/tokens.ts';
 import { childrenOf } from './proc.ts';
+import { freePort } from '../../test/ports.ts';
 
 export interface ParleyServer {
 	url: string;
@@ -24,16 +25,6 @@ export interface ParleyServer {
 	stop(): Promise<void>;
 }
 
-export function freePort(): Promise<number> {
-	return new Promise((resolve, reject) => {
-		const s = net.createServer();
-		s.once('error', reject);
-		s.listen(0, '127.0.0.1', () => {
-			const port = (s.address() as net.AddressInfo).port;
-			s.close(() => resolve(port));
-		});
-	});
-}
 
 export interface StartParleyOptions {
 	workers?: number;

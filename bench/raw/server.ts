@@ -12,7 +12,7 @@ import type { types } from 'mediasoup';
 import { mediaCodecs } from '../../sfu/codecs.ts';
 
 const listenIp = process.env.RAW_LISTEN_IP ?? '127.0.0.1';
-const port = Number(process.env.RAW_PORT ?? 44000);
+const port = Number(process.env.RAW_PORT ?? 24000);
 
 interface RawPeer {
 	id: string;

@@ -2,7 +2,7 @@
  * Audio/video drift of a recording made from real Chromium participants.
  *
  *   flock /tmp/parley-e2e.lock node bench/recording/browser-drift.ts [--participants=1,2] [--seconds=12]
- *        [--warmup=6] [--hum=0] [--size=1280x720] [--http-port=4375] [--media-port=40375] [--keep] [--out=FILE]
+ *        [--warmup=6] [--hum=0] [--size=1280x720] [--http-port=4375] [--media-port=30375] [--keep] [--out=FILE]
  *
  * Starts the real server (`node signaling/main.ts`, dev mode, one mediasoup worker on
  * loopback, its own data folder in a temp directory) and Debian's Chromium. Per run, N fresh
@@ -48,7 +48,7 @@ const { values } = parseArgs({
 		hum: { type: 'string', default: '0' },
 		size: { type: 'string', default: '1280x720' },
 		'http-port': { type: 'string', default: '4375' },
-		'media-port': { type: 'string', default: '40375' },
+		'media-port': { type: 'string', default: '30375' },
 		keep: { type: 'boolean', default: false },
 		out: { type: 'string', default: 'bench/results/recording-browser-drift.json' },
 	},
@@ -279,8 +279,8 @@ async function main(): Promise<void> {
 				PARLEY_DEV: 'true',
 				PARLEY_HTTP_PUBLIC_URL: `http://127.0.0.1:${httpPort}`,
 				PARLEY_RECORDING_DIR: recDir,
-				PARLEY_RECORDING_RTP_PORT_MIN: '45300',
-				PARLEY_RECORDING_RTP_PORT_MAX: '45399',
+				PARLEY_RECORDING_RTP_PORT_MIN: '25300',
+				PARLEY_RECORDING_RTP_PORT_MAX: '25399',
 				PARLEY_LOG_LEVEL: 'info',
 			},
 		});

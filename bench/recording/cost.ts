@@ -24,7 +24,7 @@ const seconds = Number(values.seconds);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 await loadMedia();
-const t = await startTestServer({ env: { PARLEY_RECORDING_RTP_PORT_MIN: '45200', PARLEY_RECORDING_RTP_PORT_MAX: '45299' } });
+const t = await startTestServer({ env: { PARLEY_RECORDING_RTP_PORT_MIN: '25200', PARLEY_RECORDING_RTP_PORT_MAX: '25299' } });
 const connector = new ParleyConnector({ url: t.url, token: (r, identity, grants) => t.token({ room: r, identity, name: identity, grants }) });
 const bots: Bot[] = [];
 for (let i = 0; i < publishers; i++) {

@@ -50,7 +50,7 @@ await loadMedia();
 const rows: Row[] = [];
 const runs: { publishers: number; videoDelayMs: number; parts: number; capturedParts: number; startOffsetsMs: Record<string, number> }[] = [];
 for (const delay of delays) for (const n of counts) {
-	const t = await startTestServer({ env: { PARLEY_RECORDING_RTP_PORT_MIN: '45000', PARLEY_RECORDING_RTP_PORT_MAX: '45199' } });
+	const t = await startTestServer({ env: { PARLEY_RECORDING_RTP_PORT_MIN: '25000', PARLEY_RECORDING_RTP_PORT_MAX: '25199' } });
 	const connector = new ParleyConnector({ url: t.url, token: (r, identity, grants) => t.token({ room: r, identity, name: identity, grants }) });
 	const bots: Bot[] = [];
 	try {

@@ -7,9 +7,10 @@ import { after, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { createMessageStore } from './index.ts';
 import { messageStoreContract } from '../../test/messageStoreContract.ts';
-import { freePort, redisForTests, startRedisOnce } from '../../test/redis.ts';
+import { redisForTests, startRedisOnce } from '../../test/redis.ts';
 import { RedisMessageStore } from './RedisMessageStore.ts';
 import { StoreUnavailableError } from './MessageStore.ts';
+import { freePort } from '../../test/ports.ts';
 
 const redis = await redisForTests();
 const admin = new Redis(redis.url);

@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, it } from 'node:test';
 import { receiveRtp, sendRtp, startCascadeNode, type CascadeNodeProcess } from '../../bench/cluster/cascadeNodes.ts';
 import { redisForTests } from '../../test/redis.ts';
+import { randomMediaPort } from '../../test/ports.ts';
 
 let redis: Awaited<ReturnType<typeof redisForTests>>;
 let a: CascadeNodeProcess;
@@ -17,7 +18,7 @@ const run = randomBytes(3).toString('hex');
 
 before(async () => {
 	redis = await redisForTests();
-	const base = 20000 + Math.floor(Math.random() * 20000);
+	const base = randomMediaPort(40);
 	[a, b] = await Promise.all([
 		startCascadeNode(`ca-${run}`, redis.url, { min: base, max: base + 19 }),
 		startCascadeNode(`cb-${run}`, redis.url, { min: base + 20, max: base + 39 }),

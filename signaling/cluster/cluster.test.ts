@@ -11,13 +11,14 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
-import { freePort, startParley, type ParleyServer } from '../../bench/lib/parleyServer.ts';
+import { startParley, type ParleyServer } from '../../bench/lib/parleyServer.ts';
 import { connectThrough, startCluster, startHaproxy, type ClusterNode, type Haproxy } from '../../bench/lib/cluster.ts';
 import { connectClient, connectError, joinRoom, next, ok, type TestClient } from '../../test/harness.ts';
 import { redisForTests } from '../../test/redis.ts';
 import type { NodeInfo } from './index.ts';
 import { SignalingSession } from '../../client/src/media/SignalingSession.ts';
 import { createManager } from '../../client/src/media/connection.ts';
+import { freePort, randomMediaPort } from '../../test/ports.ts';
 
 const HEARTBEAT_MS = 300;
 const NODE_TTL_MS = 1200;
@@ -30,7 +31,7 @@ const clients: TestClient[] = [];
 
 function startNode(id: string): Promise<ParleyServer> {
 	return startParley({
-		mediaPort: 20000 + Math.floor(Math.random() * 20000),
+		mediaPort: randomMediaPort(),
 		secret,
 		env: {
 			PARLEY_REDIS_URL: redis.url,

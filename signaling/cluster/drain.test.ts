@@ -9,10 +9,11 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, it } from 'node:test';
 import { Redis } from 'ioredis';
-import { freePort } from '../../bench/lib/parleyServer.ts';
+
 import { connectThrough, startCluster, startHaproxy, type ClusterNode, type Haproxy } from '../../bench/lib/cluster.ts';
 import { joinRoom, next, ok, type TestClient } from '../../test/harness.ts';
 import { redisForTests } from '../../test/redis.ts';
+import { freePort } from '../../test/ports.ts';
 
 let redis: Awaited<ReturnType<typeof redisForTests>>;
 let nodes: ClusterNode[] = [];

@@ -14,20 +14,11 @@ import { io as connect } from 'socket.io-client';
 import { loadConfig } from '../../config/index.ts';
 import { mintToken } from '../auth/tokens.ts';
 import { joinRoom, next, type TestClient } from '../../test/harness.ts';
+import { freePort, randomMediaPort } from '../../test/ports.ts';
 
 const MAIN = fileURLToPath(new URL('../main.ts', import.meta.url));
 const SECRET = 'signal-test-secret-0123456789abcdef0123';
 
-function freePort(): Promise<number> {
-	return new Promise((resolve, reject) => {
-		const server = createServer();
-		server.once('error', reject);
-		server.listen(0, '127.0.0.1', () => {
-			const { port } = server.address() as { port: number };
-			server.close(() => resolve(port));
-		});
-	});
-}
 
 interface Running {
 	child: ChildProcess;
@@ -48,7 +39,7 @@ async function startMain(graceMs: number): Promise<Running> {
 			PARLEY_HTTP_PORT: String(port),
 			PARLEY_MEDIA_WORKERS: '1',
 			PARLEY_MEDIA_LISTEN_IP: '127.0.0.1',
-			PARLEY_MEDIA_BASE_PORT: String(20000 + Math.floor(Math.random() * 20000)),
+			PARLEY_MEDIA_BASE_PORT: String(randomMediaPort()),
 			PARLEY_OPS_DRAIN_GRACE_MS: String(graceMs),
 			PARLEY_LOG_LEVEL: 'info',
 			PARLEY_DATA_DIR: dataDir,

@@ -22,6 +22,7 @@ import {
 	type WebhookEvent,
 	type WebhookQueue,
 } from './index.ts';
+import { freePort } from '../../test/ports.ts';
 
 const SECRET = 'webhook-secret-0123456789abcdef0123456789';
 
@@ -81,13 +82,6 @@ class Receiver {
 	}
 }
 
-async function freePort(): Promise<number> {
-	const s = createServer();
-	await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-	const { port } = s.address() as { port: number };
-	await new Promise((resolve) => s.close(resolve));
-	return port;
-}
 
 async function until(what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
 	const end = Date.now() + timeoutMs;

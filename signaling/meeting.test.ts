@@ -289,9 +289,11 @@ describe('host controls', () => {
 		await joinRoom(h);
 		await joinRoom(p);
 		const ended = next(p, 'session:ended');
+		const hostTold = next(h, 'session:ended');
 		const disconnected = new Promise((resolve) => p.once('disconnect', resolve));
 		await ok(h, 'host:end', {});
 		assert.deepEqual(await ended, { reason: 'meeting-ended' });
+		assert.deepEqual(await hostTold, { reason: 'meeting-ended' }, 'the host who ended it is told too');
 		await disconnected;
 		await new Promise((resolve) => setTimeout(resolve, 50));
 		assert.equal(t.sfu.rooms.get(room)?.closed ?? true, true);

@@ -4,7 +4,7 @@
  */
 import type { Server, Socket } from 'socket.io';
 import type { Logger } from 'pino';
-import type { ClientToServerEvents, ServerToClientEvents } from './protocol/index.ts';
+import type { ClientToServerEvents, ServerToClientEvents, SessionEndReason } from './protocol/index.ts';
 import type { TokenClaims } from './auth/tokens.ts';
 import type { Peer, Room } from '../sfu/index.ts';
 
@@ -50,6 +50,19 @@ export function roomChannels(roomId: string): string[] {
 }
 
 /** The sessions in rooms, by room and identity, to replace a duplicate identity's older session. */
+/**
+ * Tell the connections in these channels, on every node, that their session ended, then close
+ * them. This node's are told and closed first: through the cluster adapter a broadcast reaches
+ * this node's own sockets only once Redis has taken it, after a disconnect would already have
+ * closed them untold. Other nodes get the message, then the disconnect, in the stream's order.
+ */
+export function endSessions(io: ParleyServer, target: string | string[], reason: SessionEndReason): void {
+	io.local.to(target).emit('session:ended', { reason });
+	io.local.in(target).disconnectSockets(true);
+	io.to(target).emit('session:ended', { reason });
+	io.in(target).disconnectSockets(true);
+}
+
 export class SessionRegistry {
 	readonly #byKey = new Map<string, Session>();
 

@@ -164,6 +164,7 @@ it('a host ends the meeting on every node: the copy\'s meeting ends too (a co-ho
 	await ok(hal.socket, 'host:end', {});
 	await got(tim, 'session:ended', (e) => e.reason === 'meeting-ended', 'tim (on B) is told');
 	await got(hob, 'session:ended', (e) => e.reason === 'meeting-ended', 'hob (on B) is told');
+	await got(hal, 'session:ended', (e) => e.reason === 'meeting-ended', 'hal, who ended it (on A), is told');
 	const gone = Date.now() + 5000;
 	while (hal.socket.connected) {
 		assert.ok(Date.now() < gone, 'hal is disconnected');

@@ -9,7 +9,7 @@ import type { Sfu } from '../../sfu/index.ts';
 import type { Grants } from '../auth/tokens.ts';
 import type { ModeratedSource, Role } from '../protocol/index.ts';
 import { ErrorCode, ProtocolError } from '../protocol/index.ts';
-import { channels, type ParleyServer, type SessionRegistry } from '../session.ts';
+import { channels, endSessions, type ParleyServer, type SessionRegistry } from '../session.ts';
 import type { Meeting } from './Meeting.ts';
 import type { RevocationList } from '../auth/Revocations.ts';
 import type { ModerateRequest, ModerateResult } from '../cluster/CascadeBus.ts';
@@ -88,8 +88,7 @@ export class MeetingControl {
 		await this.#deps.revocations.revoke(room, identity);
 		meeting?.forget(identity);
 		const waiting = channels.waitingIdentity(room, identity);
-		this.#deps.io.to(waiting).emit('session:ended', { reason: 'removed' });
-		this.#deps.io.in(waiting).disconnectSockets(true);
+		endSessions(this.#deps.io, waiting, 'removed');
 		this.#deps.log.info({ roomId: room, target: identity, by }, 'participant removed');
 	}
 
@@ -128,10 +127,7 @@ export class MeetingControl {
 
 	/** End the meeting for everyone: connections end, media closes, the meeting is dropped. */
 	end(room: string, meeting: Meeting | undefined, by: string): void {
-		const { io } = this.#deps;
-		const everyone = [channels.chat(room), channels.room(room), channels.waiting(room)];
-		io.to(everyone).emit('session:ended', { reason: 'meeting-ended' });
-		io.in(everyone).disconnectSockets(true);
+		endSessions(this.#deps.io, [channels.chat(room), channels.room(room), channels.waiting(room)], 'meeting-ended');
 		this.#closeHere(room, meeting);
 		this.#deps.log.info({ roomId: room, by }, 'meeting ended');
 	}

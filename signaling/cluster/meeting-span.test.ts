@@ -26,7 +26,7 @@ before(async () => {
 	nodes = await startCluster({
 		redisUrl: redis.url,
 		ids: ['wa', 'wb'],
-		env: { PARLEY_CLUSTER_HEARTBEAT_MS: '300', PARLEY_CLUSTER_NODE_TTL_MS: '1200', PARLEY_CLUSTER_ROOM_SPREAD_PEERS: '1' },
+		env: { PARLEY_CLUSTER_HEARTBEAT_MS: '500', PARLEY_CLUSTER_NODE_TTL_MS: '3000', PARLEY_CLUSTER_ROOM_SPREAD_PEERS: '1' },
 	});
 	store = new Redis(redis.url);
 });
@@ -186,7 +186,7 @@ it('a copy that outlives its host\'s room follows the next host node: its produc
 	const room = `rehost-${run}`;
 	const { a, b, hal } = await meetingOnA(room);
 	// A third node, for the room's next host.
-	const [c] = (await startCluster({ redisUrl: redis.url, ids: ['wc'], env: { PARLEY_CLUSTER_HEARTBEAT_MS: '300', PARLEY_CLUSTER_NODE_TTL_MS: '1200', PARLEY_CLUSTER_ROOM_SPREAD_PEERS: '1' } })) as [ClusterNode];
+	const [c] = (await startCluster({ redisUrl: redis.url, ids: ['wc'], env: { PARLEY_CLUSTER_HEARTBEAT_MS: '500', PARLEY_CLUSTER_NODE_TTL_MS: '3000', PARLEY_CLUSTER_ROOM_SPREAD_PEERS: '1' } })) as [ClusterNode];
 	nodes.push(c);
 	const tim = await person(b, room, 'tim', { pinned: true });
 	await joinRoom(tim.socket);

@@ -153,9 +153,16 @@ it('a recorder process killed mid-recording leaves a playable file, and recordin
 	const camera = async () => path.join(out, recorder.currentFiles.find((f) => f.includes('-camera-')) ?? 'none');
 	for (let i = 0; i < 100 && (await stat(await camera()).then((s) => s.size, () => 0)) < 150_000; i++) await sleep(100);
 	assert.equal(recorder.currentFiles.length, 2);
+	const killedFile = await camera();
 	const victim = (await import('node:child_process')).execFileSync('pgrep', ['-f', `${out}/.*-camera-01.webm`]).toString().trim().split('\n')[0]!;
 	process.kill(Number(victim), 'SIGKILL');
-	await sleep(4000);
+	// Until the new camera file has a couple of seconds too (a fixed 4 s wait gave it only 0.9 s on a loaded machine).
+	await sleep(1000);
+	for (let i = 0; i < 150; i++) {
+		const next = await camera();
+		if (next !== killedFile && (await stat(next).then((s) => s.size, () => 0)) >= 250_000) break;
+		await sleep(100);
+	}
 	await recorder.stop();
 	const crashed = parts.find((p) => p.end === 'crashed');
 	assert.ok(crashed, `a crashed part: ${JSON.stringify(parts)}`);

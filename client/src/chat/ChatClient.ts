@@ -173,8 +173,10 @@ export class ChatClient {
 		await this.#link.request('chat:read', { upToSeq: seq });
 	}
 
-	async setTyping(typing: boolean, to: string | null = null): Promise<void> {
-		if (this.#socket.connected) await this.#link.request('chat:typing', { typing, to });
+	/** Say whether this person is typing (to everyone, or to `to`): false when not sent or refused (e.g. the typing rate limit). */
+	async setTyping(typing: boolean, to: string | null = null): Promise<boolean> {
+		if (!this.#socket.connected) return false;
+		return (await this.#link.request('chat:typing', { typing, to })).ok;
 	}
 
 	subscribe(listener: () => void): () => void {

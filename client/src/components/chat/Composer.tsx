@@ -8,13 +8,11 @@ import { useEffect, useRef, useState, type ChangeEvent, type KeyboardEvent } fro
 import type { ChatAttachment, Presence } from '../../../../signaling/protocol/index.ts';
 import { Limits } from '../../../../signaling/protocol/limits.ts';
 import { formatSize } from '../../chat/format.ts';
+import { TypingSignal } from '../../chat/TypingSignal.ts';
 import { UploadError, uploadFile, type UploadHandle } from '../../chat/upload.ts';
 import { CloseIcon, FileIcon, PaperclipIcon, SendIcon } from './icons.tsx';
 import type { ChatController } from './useChat.ts';
 
-const TYPING_IDLE_MS = 3000;
-/** Repeat "typing" this often while it goes on (receivers drop it after 6 s). */
-const TYPING_REFRESH_MS = 4000;
 const TEXT_MAX = Limits.textMax;
 const COUNTER_FROM = TEXT_MAX - 400;
 
@@ -38,41 +36,22 @@ export function Composer({ ctl, to, onToChange, focusKey }: ComposerProps) {
 	const [error, setError] = useState<string | null>(null);
 	const inputRef = useRef<HTMLTextAreaElement>(null);
 	const fileRef = useRef<HTMLInputElement>(null);
-	const typing = useRef<{ to: string | null; sentAt: number; timer: ReturnType<typeof setTimeout> | null } | null>(null);
+	const typingRef = useRef<TypingSignal | null>(null);
+	typingRef.current ??= new TypingSignal((typing, recipient) => res.chat.setTyping(typing, recipient));
+	const typing = typingRef.current;
 
 	const recipients = people.filter((p) => p.identity !== identity && (p.state !== 'left' || p.identity === to));
 	const toName = to ? (people.find((p) => p.identity === to)?.name ?? to) : null;
 
-	const stopTyping = (): void => {
-		const t = typing.current;
-		if (!t) return;
-		if (t.timer) clearTimeout(t.timer);
-		typing.current = null;
-		void res.chat.setTyping(false, t.to);
-	};
-
-	const noteTyping = (): void => {
-		const now = Date.now();
-		let t = typing.current;
-		if (t && t.to !== to) {
-			stopTyping();
-			t = null;
-		}
-		if (!t || now - t.sentAt >= TYPING_REFRESH_MS) {
-			void res.chat.setTyping(true, to);
-			t = { to, sentAt: now, timer: t?.timer ?? null };
-			typing.current = t;
-		}
-		if (t.timer) clearTimeout(t.timer);
-		t.timer = setTimeout(stopTyping, TYPING_IDLE_MS);
-	};
+	const stopTyping = (): void => typing.stop();
+	const noteTyping = (): void => typing.keystroke(to);
 
 	// Stop typing when leaving (unmount) or when the recipient changes.
 	const stopRef = useRef(stopTyping);
 	stopRef.current = stopTyping;
 	useEffect(() => () => stopRef.current(), []);
 	useEffect(() => {
-		if (typing.current && typing.current.to !== to) stopRef.current();
+		if (typing.to !== undefined && typing.to !== to) stopRef.current();
 	}, [to]);
 	const uploadRef = useRef(upload);
 	uploadRef.current = upload;

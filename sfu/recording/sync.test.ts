@@ -80,8 +80,11 @@ it('the composed file keeps audio and video within 100 ms of each other (sync ma
 	assert.ok(composed.length >= 2, `markers found in the composed file: ${composed.length}`);
 	for (const d of composed) assert.ok(Math.abs(d.driftMs) < 100, `drift ${d.driftMs.toFixed(1)} ms at ${d.flash.toFixed(2)} s`);
 	for (const d of files) assert.ok(Math.abs(d.driftMs) < 100, `files placed by capture time: drift ${d.driftMs.toFixed(1)} ms at ${d.flash.toFixed(2)} s`);
-	// Placed by arrival, the video shows late by the sender's video delay.
-	assert.ok(wall.length > 0 && wall.every((d) => d.driftMs < -100), `by wall clock the drift is over 100 ms: ${wall.map((d) => Math.round(d.driftMs)).join(', ')}`);
+	// Placed by arrival, the video shows late by the sender's video delay: each marker, placed by
+	// wall clock, is over 100 ms further off than placed by capture time (compared marker by
+	// marker: the first marker reads ~45 ms off in every placement, a measuring artefact).
+	const shifts = wall.map((w) => w.driftMs - (files.find((f) => Math.abs(f.flash - w.flash) < 0.5)?.driftMs ?? Number.NaN));
+	assert.ok(wall.length > 0 && shifts.every((d) => d < -100), `by wall clock each marker is over 100 ms later than by capture time: ${shifts.map((d) => Math.round(d)).join(', ')} (wall ${wall.map((d) => Math.round(d.driftMs)).join(', ')})`);
 });
 
 async function until<T>(check: () => T | undefined, ms = 10_000): Promise<T> {

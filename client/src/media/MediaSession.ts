@@ -19,7 +19,6 @@ import type { Publisher } from './Publisher.ts';
 import type { RemoteMedia } from './RemoteMedia.ts';
 import type { SignalingSession } from './SignalingSession.ts';
 import type { TransportManager } from './TransportManager.ts';
-import { tuning } from './tuning.ts';
 
 /**
  * Producing waits for the others' video at most this long (from the receive transport's
@@ -88,16 +87,14 @@ export class MediaSession {
 		this.#ctx.stats.start(generation);
 		const publishers = this.#ctx.publishers.filter((p) => p.wantsToSend());
 		// A restore: the others see nothing of this participant until it publishes again, so its
-		// first negotiation goes out before anything else here. Microphone first (tuning
-		// movedAudioFirst): mediasoup-client negotiates producers one by one, and behind the
-		// camera's (three encoders to start) the microphone came back up to 0.5-3.4 s after the
-		// video; its own negotiation is short.
+		// first negotiation goes out before anything else here. Video first: its first frame at
+		// the others waits for an encoder start and a keyframe, audio's first packet for neither
+		// (mediasoup-client negotiates producers one by one).
 		let publishing: Promise<void> = Promise.resolve();
 		if (restore) {
 			if (loaded && prepared?.send) transports.adoptSend(prepared.send, generation);
-			const audioFirst = tuning().movedAudioFirst;
-			const ordered = [...publishers].sort((a, b) => (Number(a.source === 'microphone') - Number(b.source === 'microphone')) * (audioFirst ? -1 : 1));
-			if (ordered.length) publishing = this.#publish(ordered, generation);
+			const videoFirst = [...publishers].sort((a, b) => Number(a.source === 'microphone') - Number(b.source === 'microphone'));
+			if (videoFirst.length) publishing = this.#publish(videoFirst, generation);
 		}
 		// Receive first: it is what the person waits for. The join answer brought the receive
 		// transport and the consumers of everyone here (one negotiation, no more round trips).

@@ -40,12 +40,6 @@ export interface Tuning {
 	heldLayerFps: number;
 	/** After the media moved to another worker, the camera sends only its lowest layer this long (ms; 0: off). */
 	movedLowLayerMs: number;
-	/**
-	 * After a move, the microphone is published again before the camera (false: camera first).
-	 * failover.spec, 6 kills each (18 pages): kill → media back p50 1.21 s / p95 1.96 s against
-	 * 1.59 / 2.01 s camera first; audio was never later than video (camera first: up to 0.48 s).
-	 */
-	movedAudioFirst: boolean;
 }
 
 export const DEFAULT_TUNING: Tuning = {
@@ -60,7 +54,6 @@ export const DEFAULT_TUNING: Tuning = {
 	uplinkGuard: false,
 	heldLayerFps: 30,
 	movedLowLayerMs: 6000,
-	movedAudioFirst: true,
 };
 
 let cached: Tuning | null = null;

@@ -7,11 +7,11 @@
  * it move their peers to live workers (Room).
  */
 import { EventEmitter } from 'node:events';
+import { readFileSync } from 'node:fs';
 import * as mediasoup from 'mediasoup';
 import type { types } from 'mediasoup';
 import type { Logger } from 'pino';
 import { InvalidStateError } from './errors.ts';
-import { readFileSync } from 'node:fs';
 
 export interface WorkerPoolOptions {
 	workers: number;

@@ -49,7 +49,6 @@ export function roomChannels(roomId: string): string[] {
 	return [channels.chat(roomId), channels.room(roomId), channels.waiting(roomId)];
 }
 
-/** The sessions in rooms, by room and identity, to replace a duplicate identity's older session. */
 /**
  * Tell the connections in these channels, on every node, that their session ended, then close
  * them. This node's are told and closed first: through the cluster adapter a broadcast reaches
@@ -63,6 +62,7 @@ export function endSessions(io: ParleyServer, target: string | string[], reason:
 	io.in(target).disconnectSockets(true);
 }
 
+/** The sessions in rooms, by room and identity, to replace a duplicate identity's older session. */
 export class SessionRegistry {
 	readonly #byKey = new Map<string, Session>();
 

@@ -47,12 +47,10 @@ export function Composer({ ctl, to, onToChange, focusKey }: ComposerProps) {
 	const noteTyping = (): void => typing.keystroke(to);
 
 	// Stop typing when leaving (unmount) or when the recipient changes.
-	const stopRef = useRef(stopTyping);
-	stopRef.current = stopTyping;
-	useEffect(() => () => stopRef.current(), []);
+	useEffect(() => () => typing.stop(), [typing]);
 	useEffect(() => {
-		if (typing.to !== undefined && typing.to !== to) stopRef.current();
-	}, [to]);
+		if (typing.to !== undefined && typing.to !== to) typing.stop();
+	}, [typing, to]);
 	const uploadRef = useRef(upload);
 	uploadRef.current = upload;
 	useEffect(

@@ -28,7 +28,8 @@ interface Variant {
 
 /** The settings compared. "shipped" is the defaults of this commit. */
 const VARIANTS: Record<string, Variant> = {
-	shipped: { note: 'the defaults as shipped (SFU floor 300 kbps)' },
+	shipped: { note: 'the defaults as shipped (SFU floor 300 kbps; lowest layer at 30 fps while the camera\'s uplink is heavily lossy)' },
+	'no-lossy-fps': { note: 'shipped, but the lowest layer stays at 15 fps under heavy uplink loss', tuning: { lossyLowLayerFps: 0 } },
 	before: {
 		note: 'before issue 12: no bitrate floors',
 		server: { PARLEY_MEDIA_MIN_OUTGOING_BITRATE: '0', PARLEY_MEDIA_VIDEO_MIN_BITRATE_KBPS: '0' },

@@ -115,3 +115,24 @@ test('a lowering with nobody asking for more is renegotiated as before', async (
 	assert.deepEqual(fake.log, ['sender 100', 'renegotiated 0']);
 	assert.equal(dynacast.appliedFor(fake.producer.id), 0);
 });
+
+test('a frame-rate-only cap changes the lowest layer’s rate, leaves the layers to the SFU, and goes back to the default after', async () => {
+	const dynacast = new Dynacast();
+	const camera = fakeProducer('camera');
+	const lowFps = async (): Promise<number | undefined> => (camera.producer.rtpSender!.getParameters().encodings[0] as { maxFramerate?: number }).maxFramerate;
+	dynacast.cap(camera.producer, null, 30);
+	await settle();
+	assert.equal(await lowFps(), undefined, 'nothing applied before the SFU says what it wants');
+	dynacast.want(camera.producer.id, 1, camera.producer);
+	await settle();
+	assert.deepEqual(camera.active(), [true, true, false], 'the layers the SFU wants');
+	assert.equal(await lowFps(), 30);
+	assert.equal(dynacast.capFor(camera.producer.id), null, 'no layer cap');
+	dynacast.want(camera.producer.id, 2, camera.producer);
+	await settle();
+	assert.deepEqual(camera.active(), [true, true, true]);
+	assert.equal(await lowFps(), 30, 'kept across layer changes');
+	dynacast.cap(camera.producer, null, null);
+	await settle();
+	assert.equal(await lowFps(), 15, 'back to the default lowest-layer rate');
+});

@@ -67,20 +67,22 @@ export class Dynacast {
 	}
 
 	/**
-	 * Hold a producer to at most `maxSpatialLayer` whatever the SFU asks (null: no cap), its
-	 * lowest layer at `lowFps` meanwhile (null: as produced).
+	 * Hold a producer to at most `maxSpatialLayer` whatever the SFU asks (null: no cap on the
+	 * layers), its lowest layer at `lowFps` meanwhile (null: as produced). Both null: no cap.
 	 */
 	cap(producer: LocalProducer, maxSpatialLayer: number | null, lowFps: number | null = null): void {
 		const current = this.#caps.get(producer.id);
-		if ((current?.layer ?? null) === maxSpatialLayer && (current?.lowFps ?? null) === lowFps) return;
-		if (maxSpatialLayer === null) this.#caps.delete(producer.id);
-		else this.#caps.set(producer.id, { layer: maxSpatialLayer, lowFps });
+		const layer = maxSpatialLayer ?? Infinity;
+		if ((current?.layer ?? Infinity) === layer && (current?.lowFps ?? null) === lowFps) return;
+		if (maxSpatialLayer === null && lowFps === null) this.#caps.delete(producer.id);
+		else this.#caps.set(producer.id, { layer, lowFps });
 		this.apply(producer);
 	}
 
 	/** The cap on a producer (null: none). */
 	capFor(producerId: string): number | null {
-		return this.#caps.get(producerId)?.layer ?? null;
+		const layer = this.#caps.get(producerId)?.layer;
+		return layer === undefined || layer === Infinity ? null : layer;
 	}
 
 	/** What is applied to a producer (undefined: never asked). */
@@ -92,7 +94,8 @@ export class Dynacast {
 	#target(producer: LocalProducer): Applied | undefined {
 		const wanted = this.#wanted.get(producer.id);
 		const cap = this.#caps.get(producer.id);
-		if (wanted === undefined && cap === undefined) return undefined;
+		// A frame-rate-only cap asks for no layer by itself: the SFU has not said what it wants yet.
+		if (wanted === undefined && (cap === undefined || cap.layer === Infinity)) return undefined;
 		const simulcast = (producer.rtpParameters.encodings ?? []).length > 1;
 		const layer = Math.min(wanted ?? Infinity, cap?.layer ?? Infinity, simulcast && producer.appData.source === 'camera' && this.#holding() ? 0 : Infinity);
 		// The cap's frame rate while capped; once a frame rate was set, the default one after.

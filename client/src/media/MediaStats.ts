@@ -15,6 +15,8 @@ import { UplinkGuard, uplinkSample } from './UplinkGuard.ts';
 import type { ConsumerDescription, LocalProducer, ProducerDescription } from './types.ts';
 
 const TUNING_INTERVAL_MS = 1000;
+/** Retransmitted share of the camera's packets above which its uplink is heavily lossy (~0.11 at 10% random loss, ~0.3 at 30%). */
+const LOSSY_UPLINK_RATIO = 0.2;
 
 export interface MediaStatsContext {
 	epoch: Epoch;
@@ -43,7 +45,7 @@ export class MediaStats {
 		const { epoch, transports, remote } = this.#ctx;
 		this.stop();
 		this.#timer = setInterval(() => {
-			if (epoch.isCurrent(generation) && tuning().uplinkGuard) this.#guardUplink();
+			if (epoch.isCurrent(generation) && (tuning().uplinkGuard || tuning().lossyLowLayerFps > 0)) this.#guardUplink();
 			const transport = transports.recv;
 			if (!epoch.isCurrent(generation) || !transport || transport.closed || remote.consumerCount === 0) return;
 			transport.getStats().then(
@@ -64,22 +66,36 @@ export class MediaStats {
 		}, TUNING_INTERVAL_MS);
 	}
 
-	/** Hold the camera to its lowest layer while its uplink is lossy (UplinkGuard.ts). */
+	/**
+	 * While the camera's uplink is heavily lossy: the camera held to its lowest layer, at
+	 * `lossyLowLayerFps`; or (tuning `uplinkGuard`) the guard's holds (UplinkGuard.ts).
+	 */
 	#guardUplink(): void {
 		const camera = this.#ctx.producers().find((p) => p.appData.source === 'camera' && (p.rtpParameters.encodings ?? []).length > 1);
 		if (!camera || camera.closed) {
 			this.#guard = null;
 			return;
 		}
-		if (this.#guard?.producerId !== camera.id) this.#guard = { producerId: camera.id, guard: new UplinkGuard() };
+		const { uplinkGuard, heldLayerFps, lossyLowLayerFps } = tuning();
+		if (this.#guard?.producerId !== camera.id) {
+			this.#guard = { producerId: camera.id, guard: new UplinkGuard(uplinkGuard ? {} : { enterRatio: LOSSY_UPLINK_RATIO }) };
+		}
 		const { guard } = this.#guard;
 		camera.getStats().then(
 			(report) => {
 				if (camera.closed || this.#guard?.guard !== guard) return;
-				const was = guard.held;
+				const was = uplinkGuard ? guard.held : guard.lossy;
 				const held = guard.update(uplinkSample(report, performance.now()));
-				if (held !== was) mark(held ? 'uplink-guard-hold' : 'uplink-guard-release');
-				this.#ctx.dynacast.cap(camera, held ? 0 : null, guard.heavyLoss ? tuning().heldLayerFps : null);
+				if (uplinkGuard) {
+					if (held !== was) mark(held ? 'uplink-guard-hold' : 'uplink-guard-release');
+					this.#ctx.dynacast.cap(camera, held ? 0 : null, guard.heavyLoss ? heldLayerFps : null);
+					return;
+				}
+				if (guard.lossy !== was) mark(guard.lossy ? 'uplink-lossy' : 'uplink-clean');
+				// Only the lowest layer: raising its frame rate while the browser keeps the next layer
+				// on (suspended for bandwidth) did not take (it stayed at 15 fps), and under such loss
+				// the send estimate (~100-250 kbps) has no room for that layer anyway.
+				this.#ctx.dynacast.cap(camera, guard.lossy ? 0 : null, guard.lossy ? lossyLowLayerFps : null);
 			},
 			() => {},
 		);

@@ -93,3 +93,20 @@ test('uplinkSample sums the video layers of a sender report', () => {
 	const report = { forEach: (fn: (e: Record<string, unknown>) => void) => entries.forEach(fn) } as unknown as RTCStatsReport;
 	assert.deepEqual(uplinkSample(report, 7), { now: 7, packetsSent: 150, retransmittedPacketsSent: 35, upperActive: true, upperFramesSent: 40, bandwidthLimited: true });
 });
+
+test('lossy: heavy loss within the release time, at the threshold the caller gives (0.2 for the frame rate alone)', () => {
+	const guard = new UplinkGuard({ enterRatio: 0.2, releaseMs: 15_000 });
+	const s = { now: 0, sent: 0, rtx: 0 };
+	feed(guard, s, 1, 150, 0);
+	feed(guard, s, 20, 150, 0.11);
+	assert.equal(guard.lossy, false, '10% loss (~11% retransmitted) is not heavy');
+	feed(guard, s, 3, 150, 0.3);
+	assert.equal(guard.lossy, true, '30% loss is, once the window is full of it');
+	const clean = [];
+	for (let i = 0; i < 20; i++) {
+		feed(guard, s, 1, 150, 0);
+		clean.push(guard.lossy);
+	}
+	const off = clean.indexOf(false);
+	assert.ok(off >= 14 && off <= 17, `lossy until ~15 s after the loss (${off + 1} s)`);
+});

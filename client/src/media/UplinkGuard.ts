@@ -90,6 +90,14 @@ export class UplinkGuard {
 		return this.#held && this.#now - this.#heavyAt < this.#options.releaseMs;
 	}
 
+	/**
+	 * The share was above `enterRatio` within `releaseMs`, held or not (for the lowest layer's
+	 * frame rate alone, tuning `lossyLowLayerFps`).
+	 */
+	get lossy(): boolean {
+		return this.#now - this.#heavyAt < this.#options.releaseMs;
+	}
+
 	/** One sample (~1 s apart); answers whether the camera is held to its lowest layer. */
 	update(sample: UplinkSample): boolean {
 		const o = this.#options;

@@ -38,6 +38,16 @@ export interface Tuning {
 	uplinkGuard: boolean;
 	/** maxFramerate of the lowest layer while the guard holds the camera to it for heavy loss. */
 	heldLayerFps: number;
+	/**
+	 * While over a fifth of the camera's packets are retransmissions (a heavily lossy uplink,
+	 * e.g. 30% random loss: the send estimate has collapsed to ~100-250 kbps), the camera sends
+	 * only its lowest layer, at this maxFramerate (a lost frame costs less at twice the frame
+	 * rate); 0: off. Released 15 s after the loss. Unlike the uplink guard, nothing else holds
+	 * the layers (not a bandwidth shortage alone); not triggered at 10% loss (~11% of the
+	 * packets retransmitted there). `npm run bench:loss` variants shipped /
+	 * no-lossy-fps: see bench/README.md.
+	 */
+	lossyLowLayerFps: number;
 	/** After the media moved to another worker, the camera sends only its lowest layer this long (ms; 0: off). */
 	movedLowLayerMs: number;
 }
@@ -53,6 +63,7 @@ export const DEFAULT_TUNING: Tuning = {
 	lowLayerFps: 15,
 	uplinkGuard: false,
 	heldLayerFps: 30,
+	lossyLowLayerFps: 30,
 	movedLowLayerMs: 6000,
 };
 

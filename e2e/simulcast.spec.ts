@@ -51,13 +51,22 @@ test('simulcast layers follow the viewer’s tile size; hidden tiles pause; dyna
 		// Over 640 all the same: the middle layer is not the top one.
 		return Math.max(641, Math.min(1280, r2?.frameWidth || 1280));
 	};
+	/** The publisher's uplink-guard and dynacast marks (name@ms), to tell why a layer did not come. */
+	const uplinkMarks = async (): Promise<string[]> =>
+		pub.page.evaluate(() =>
+			(globalThis as unknown as { performance: { getEntriesByType(t: string): { name: string; startTime: number }[] } }).performance
+				.getEntriesByType('mark')
+				.filter((m) => m.name.startsWith('parley:uplink') || m.name.startsWith('parley:dynacast'))
+				.map((m) => `${m.name.slice('parley:'.length)}@${Math.round(m.startTime)}`),
+		);
 	/** Waits for the viewer to decode the top layer; if it does not, says what the publisher sends and why. */
 	const expectTopLayer = async (message: string, timeout: number): Promise<void> => {
 		try {
 			await expect.poll(async () => (await decodedWidth()) >= (await topWidth()), { message, timeout }).toBe(true);
 		} catch (error) {
 			const sent = (await readOutboundVideo(pub.page)).map((s) => `${s.rid} active=${s.active} ${s.frameWidth}px ${s.framesPerSecond}fps limited by ${s.qualityLimitationReason}`);
-			console.log(`${message}: not reached. Publisher sends: ${sent.join('; ')}\n${await describeInbound(viewer.page)}`);
+			const marks = await uplinkMarks();
+			console.log(`${message}: not reached. Publisher sends: ${sent.join('; ')}; marks ${marks.join(' ')}\n${await describeInbound(viewer.page)}`);
 			throw error;
 		}
 	};
@@ -117,6 +126,7 @@ test('simulcast layers follow the viewer’s tile size; hidden tiles pause; dyna
 			await viewer.page.waitForTimeout(300);
 			// Quick enough that dynacast has not turned the top layer off (it waits 2 s).
 			const u = await timeWidthChange(viewer.page, pubTile, { min: await topWidth() }, { click: pinSelf });
+			if (u.ms === null) await expectTopLayer(`switch up #${i + 1} (to ${u.width})`, 1000);
 			expect(u.ms, `switch up #${i + 1} (to ${u.width})`).not.toBeNull();
 			up.push(u.ms!);
 			await viewer.page.waitForTimeout(300);
@@ -221,6 +231,7 @@ test('simulcast layers follow the viewer’s tile size; hidden tiles pause; dyna
 		},
 		reactivateAfterDynacastMs: reactivateMs,
 		resumeAfterHiddenMs: resumeMs,
+		publisherMarks: await uplinkMarks(),
 		dynacastMeasures: await pub.page.evaluate(() =>
 			(
 				globalThis as unknown as { performance: { getEntriesByType(t: string): { name: string; duration: number }[] } }

@@ -17,6 +17,11 @@ import type { ConsumerDescription, LocalProducer, ProducerDescription } from './
 const TUNING_INTERVAL_MS = 1000;
 /** Retransmitted share of the camera's packets above which its uplink is heavily lossy (~0.11 at 10% random loss, ~0.3 at 30%). */
 const LOSSY_UPLINK_RATIO = 0.2;
+/**
+ * Seconds of steady sending that share is judged over: random loss is there in every one of
+ * them, while a starved machine's drops come in bursts (a 3 s window caught those in CI).
+ */
+const LOSSY_UPLINK_WINDOW = 5;
 
 export interface MediaStatsContext {
 	epoch: Epoch;
@@ -78,7 +83,7 @@ export class MediaStats {
 		}
 		const { uplinkGuard, heldLayerFps, lossyLowLayerFps } = tuning();
 		if (this.#guard?.producerId !== camera.id) {
-			this.#guard = { producerId: camera.id, guard: new UplinkGuard(uplinkGuard ? {} : { enterRatio: LOSSY_UPLINK_RATIO }) };
+			this.#guard = { producerId: camera.id, guard: new UplinkGuard(uplinkGuard ? {} : { enterRatio: LOSSY_UPLINK_RATIO, window: LOSSY_UPLINK_WINDOW }) };
 		}
 		const { guard } = this.#guard;
 		camera.getStats().then(

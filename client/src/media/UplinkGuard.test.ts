@@ -110,3 +110,25 @@ test('lossy: heavy loss within the release time, at the threshold the caller giv
 	const off = clean.indexOf(false);
 	assert.ok(off >= 14 && off <= 17, `lossy until ~15 s after the loss (${off + 1} s)`);
 });
+
+test('a restart burst over a mostly silent window is not loss: only steady sending is judged', () => {
+	const guard = new UplinkGuard({ enterRatio: 0.2, window: 5, releaseMs: 15_000 });
+	const s = { now: 0, sent: 0, rtx: 0 };
+	feed(guard, s, 6, 150, 0);
+	// Every layer off (nobody watching): nothing sent for 4 s.
+	feed(guard, s, 4, 0, 0);
+	// Back on: the keyframes' burst, a third of it repaired (a starved SFU socket dropped it).
+	feed(guard, s, 1, 120, 0.5);
+	assert.equal(guard.lossy, false, 'a repaired burst after silence');
+	feed(guard, s, 4, 150, 0.02);
+	assert.equal(guard.lossy, false, 'nor once steady sending dilutes it');
+	// Drops in bursts on a busy machine: one bad second in five is not heavy loss.
+	for (let i = 0; i < 4; i++) {
+		feed(guard, s, 1, 150, 0.6);
+		feed(guard, s, 4, 150, 0.02);
+	}
+	assert.equal(guard.lossy, false, 'a bad second in five');
+	// Random 30% loss at the lowest layer's rate after the estimate collapsed (~13 packets a second).
+	feed(guard, s, 5, 13, 0.3);
+	assert.equal(guard.lossy, true, 'steady heavy loss, even at 13 packets a second');
+});

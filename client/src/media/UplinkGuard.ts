@@ -41,6 +41,14 @@ export interface UplinkGuardOptions {
 	window: number;
 	/** Fewer packets than this in the window: no judgement (the camera is barely sending). */
 	minPackets: number;
+	/**
+	 * Fewer packets than this in any one interval of the window: no judgement either. A camera
+	 * that has just started (again) sends its keyframes in a burst, and on a starved machine the
+	 * SFU's socket can drop part of it; the repairs of that one burst, over a window that is
+	 * mostly silence, read as heavy loss (they did in CI: the top layer stayed off after a
+	 * hidden tile was shown again). Loss is judged over steady sending only.
+	 */
+	minSamplePackets: number;
 	/** How long the uplink must stay clean before the upper layers come back (ms). */
 	releaseMs: number;
 	/** Hold after the browser suspended an upper layer (ms); doubled up to maxHoldMs when it recurs within maxHoldMs. */
@@ -54,6 +62,7 @@ export const UPLINK_GUARD_DEFAULTS: UplinkGuardOptions = {
 	window: 3,
 	// ~13 packets a second is what the lowest layer sends when the estimate has collapsed.
 	minPackets: 20,
+	minSamplePackets: 5,
 	releaseMs: 15_000,
 	holdMs: 20_000,
 	maxHoldMs: 80_000,
@@ -118,7 +127,7 @@ export class UplinkGuard {
 		if (this.#history.length > o.window) this.#history.shift();
 		const [packets, rtx, suspendedSamples] = this.#history.reduce(([p, r, s], [dp, dr, ds]) => [p + dp, r + dr, s + ds], [0, 0, 0]);
 		if (packets < o.minPackets) return this.#held;
-		const full = this.#history.length >= o.window;
+		const full = this.#history.length >= o.window && this.#history.every(([dp]) => dp >= o.minSamplePackets);
 		const ratio = rtx / packets;
 		if (full && ratio > o.enterRatio) this.#heavyAt = sample.now;
 		if (!this.#held) {

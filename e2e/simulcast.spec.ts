@@ -27,7 +27,7 @@ const REACTIVATE_FLOOR_MS = 8000;
 const CYCLES = 4;
 
 test('simulcast layers follow the viewer’s tile size; hidden tiles pause; dynacast stops unused layers', async ({ participant }) => {
-	test.setTimeout(120_000);
+	test.setTimeout(150_000);
 	const room = uniqueRoom('simulcast');
 	const pub = await participant('Pub');
 	const viewer = await participant('Viewer');
@@ -198,6 +198,7 @@ test('simulcast layers follow the viewer’s tile size; hidden tiles pause; dyna
 	});
 
 	let resumeMs: number | null = null;
+	let topLayerAfterShownMs: number | null = null;
 	await test.step('a hidden tile pauses its consumer; nobody watching stops the encoder', async () => {
 		await viewer.page.locator(`${pubTile} [data-testid="hide-video"]`).click();
 		await expect(remoteTile(viewer.page, 'Pub')).toHaveAttribute('data-video-hidden', 'true');
@@ -218,7 +219,14 @@ test('simulcast layers follow the viewer’s tile size; hidden tiles pause; dyna
 		});
 		console.log(`  video back after showing the tile again: ${resumeMs} ms`);
 		expect(resumeMs, 'frames again once shown').not.toBeNull();
-		await expectTopLayer('the top layer once shown again', 10_000);
+		// Up to 30 s (10 s until a CI run on a starved machine failed twice): the publisher's
+		// encoder restarts from nothing, and with the 2 cores saturated its send estimate can hold
+		// the top layer back for a while (it encoded r2 but sent none of its frames); on an idle
+		// machine it is back within about a second (topLayerAfterShownMs in the report).
+		const t0 = Date.now();
+		await expectTopLayer('the top layer once shown again', 30_000);
+		topLayerAfterShownMs = Date.now() - t0;
+		console.log(`  top layer ${topLayerAfterShownMs} ms after the first frame once shown again`);
 	});
 
 	const report = {
@@ -231,6 +239,7 @@ test('simulcast layers follow the viewer’s tile size; hidden tiles pause; dyna
 		},
 		reactivateAfterDynacastMs: reactivateMs,
 		resumeAfterHiddenMs: resumeMs,
+		topLayerAfterShownMs,
 		publisherMarks: await uplinkMarks(),
 		dynacastMeasures: await pub.page.evaluate(() =>
 			(

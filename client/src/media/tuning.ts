@@ -39,7 +39,8 @@ export interface Tuning {
 	/** maxFramerate of the lowest layer while the guard holds the camera to it for heavy loss. */
 	heldLayerFps: number;
 	/**
-	 * While over a fifth of the camera's packets are retransmissions (a heavily lossy uplink,
+	 * While over a fifth of the camera's packets are retransmissions, over 5 s of steady
+	 * sending (a heavily lossy uplink,
 	 * e.g. 30% random loss: the send estimate has collapsed to ~100-250 kbps), the camera sends
 	 * only its lowest layer, at this maxFramerate (a lost frame costs less at twice the frame
 	 * rate); 0: off. Released 15 s after the loss. Unlike the uplink guard, nothing else holds

@@ -22,6 +22,8 @@ const LOSSY_UPLINK_RATIO = 0.2;
  * them, while a starved machine's drops come in bursts (a 3 s window caught those in CI).
  */
 const LOSSY_UPLINK_WINDOW = 5;
+/** Of those seconds, how many must each have over 6% retransmitted (not one burst). */
+const LOSSY_UPLINK_SPREAD = 3;
 
 export interface MediaStatsContext {
 	epoch: Epoch;
@@ -83,7 +85,7 @@ export class MediaStats {
 		}
 		const { uplinkGuard, heldLayerFps, lossyLowLayerFps } = tuning();
 		if (this.#guard?.producerId !== camera.id) {
-			this.#guard = { producerId: camera.id, guard: new UplinkGuard(uplinkGuard ? {} : { enterRatio: LOSSY_UPLINK_RATIO, window: LOSSY_UPLINK_WINDOW }) };
+			this.#guard = { producerId: camera.id, guard: new UplinkGuard(uplinkGuard ? {} : { enterRatio: LOSSY_UPLINK_RATIO, window: LOSSY_UPLINK_WINDOW, spreadSamples: LOSSY_UPLINK_SPREAD }) };
 		}
 		const { guard } = this.#guard;
 		camera.getStats().then(

@@ -49,6 +49,13 @@ export interface UplinkGuardOptions {
 	 * hidden tile was shown again). Loss is judged over steady sending only.
 	 */
 	minSamplePackets: number;
+	/**
+	 * Heavy loss must also be spread: at least this many intervals of the window each with
+	 * over `exitRatio` retransmitted (0: not required). Random loss is there every second; a
+	 * starved SFU's socket drops a burst (measured on loopback with a busy CPU: 168 packets lost
+	 * in one second, none in the seconds around it), which one window's sum can read as heavy.
+	 */
+	spreadSamples: number;
 	/** How long the uplink must stay clean before the upper layers come back (ms). */
 	releaseMs: number;
 	/** Hold after the browser suspended an upper layer (ms); doubled up to maxHoldMs when it recurs within maxHoldMs. */
@@ -63,6 +70,7 @@ export const UPLINK_GUARD_DEFAULTS: UplinkGuardOptions = {
 	// ~13 packets a second is what the lowest layer sends when the estimate has collapsed.
 	minPackets: 20,
 	minSamplePackets: 5,
+	spreadSamples: 0,
 	releaseMs: 15_000,
 	holdMs: 20_000,
 	maxHoldMs: 80_000,
@@ -129,9 +137,11 @@ export class UplinkGuard {
 		if (packets < o.minPackets) return this.#held;
 		const full = this.#history.length >= o.window && this.#history.every(([dp]) => dp >= o.minSamplePackets);
 		const ratio = rtx / packets;
-		if (full && ratio > o.enterRatio) this.#heavyAt = sample.now;
+		const spread = this.#history.filter(([dp, dr]) => dr > o.exitRatio * dp).length >= o.spreadSamples;
+		const heavy = full && spread && ratio > o.enterRatio;
+		if (heavy) this.#heavyAt = sample.now;
 		if (!this.#held) {
-			if (full && ratio > o.enterRatio) {
+			if (heavy) {
 				this.#held = true;
 				this.#lossyAt = sample.now;
 			} else if (full && suspendedSamples === o.window) {

@@ -27,7 +27,7 @@ const REACTIVATE_FLOOR_MS = 8000;
 const CYCLES = 4;
 
 test('simulcast layers follow the viewer’s tile size; hidden tiles pause; dynacast stops unused layers', async ({ participant }) => {
-	test.setTimeout(150_000);
+	test.setTimeout(200_000);
 	const room = uniqueRoom('simulcast');
 	const pub = await participant('Pub');
 	const viewer = await participant('Viewer');
@@ -117,20 +117,36 @@ test('simulcast layers follow the viewer’s tile size; hidden tiles pause; dyna
 	});
 
 	await test.step(`small ⇄ large, ${CYCLES} times: lowest layer, then the top one again`, async () => {
+		const skipped: string[] = [];
 		for (let i = 0; i < CYCLES; i++) {
 			// Pinning their own tile puts the publisher in the strip (a small tile).
 			const d = await timeWidthChange(viewer.page, pubTile, { max: 320 }, { click: pinSelf });
 			await expect(remoteTile(viewer.page, 'Pub')).toHaveAttribute('data-slot', 'strip');
 			expect(d.ms, `switch down #${i + 1} (to ${d.width})`).not.toBeNull();
-			down.push(d.ms!);
 			await viewer.page.waitForTimeout(300);
 			// Quick enough that dynacast has not turned the top layer off (it waits 2 s).
 			const u = await timeWidthChange(viewer.page, pubTile, { min: await topWidth() }, { click: pinSelf });
+			const r2Bytes = (await outbound('r2'))?.bytesSent ?? 0;
+			await pub.page.waitForTimeout(u.ms === null ? 500 : 0);
+			const r2 = await outbound('r2');
+			if (u.ms === null && (r2?.bytesSent ?? 0) === r2Bytes && skipped.length < 2) {
+				// The publisher is not sending its top layer at the end of the wait (its own send
+				// estimate fell, as on a starved machine: "limited by bandwidth", or it judged its
+				// uplink lossy): there was no layer to switch to, which is not what this step times.
+				// Said, and the cycle done again once the top layer is back.
+				skipped.push(`#${i + 1}: r2 ${r2?.active ? `limited by ${r2?.qualityLimitationReason}` : 'off'}`);
+				console.log(`  switch up #${i + 1}: the publisher sends no top layer (${skipped.at(-1)}; marks ${(await uplinkMarks()).join(' ')}); cycle done again`);
+				await expectTopLayer(`the top layer once the publisher sends it again (cycle #${i + 1})`, 30_000);
+				i--;
+				continue;
+			}
 			if (u.ms === null) await expectTopLayer(`switch up #${i + 1} (to ${u.width})`, 1000);
 			expect(u.ms, `switch up #${i + 1} (to ${u.width})`).not.toBeNull();
+			down.push(d.ms!);
 			up.push(u.ms!);
 			await viewer.page.waitForTimeout(300);
 		}
+		figures.cyclesDoneAgain = skipped;
 		console.log(`  layer switch ms: down ${down.join(', ')}; up ${up.join(', ')}`);
 		for (const ms of [...down, ...up]) expect(ms).toBeLessThanOrEqual(SWITCH_FLOOR_MS);
 		expect(percentile([...down, ...up], 50), 'median layer switch').toBeLessThanOrEqual(SWITCH_MEDIAN_FLOOR_MS);

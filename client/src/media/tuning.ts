@@ -40,7 +40,7 @@ export interface Tuning {
 	heldLayerFps: number;
 	/**
 	 * While over a fifth of the camera's packets are retransmissions, over 5 s of steady
-	 * sending (a heavily lossy uplink,
+	 * sending and in at least 3 of those seconds (a heavily lossy uplink, not a burst;
 	 * e.g. 30% random loss: the send estimate has collapsed to ~100-250 kbps), the camera sends
 	 * only its lowest layer, at this maxFramerate (a lost frame costs less at twice the frame
 	 * rate); 0: off. Released 15 s after the loss. Unlike the uplink guard, nothing else holds

@@ -117,7 +117,7 @@ test('a restart burst over a mostly silent window is not loss: only steady sendi
 	feed(guard, s, 6, 150, 0);
 	// Every layer off (nobody watching): nothing sent for 4 s.
 	feed(guard, s, 4, 0, 0);
-	// Back on: the keyframes' burst, a third of it repaired (a starved SFU socket dropped it).
+	// Back on: the keyframes' burst, half of it repaired (a starved SFU socket dropped it).
 	feed(guard, s, 1, 120, 0.5);
 	assert.equal(guard.lossy, false, 'a repaired burst after silence');
 	feed(guard, s, 4, 150, 0.02);

@@ -19,7 +19,8 @@ const TUNING_INTERVAL_MS = 1000;
 const LOSSY_UPLINK_RATIO = 0.2;
 /**
  * Seconds of steady sending that share is judged over: random loss is there in every one of
- * them, while a starved machine's drops come in bursts (a 3 s window caught those in CI).
+ * them, while a starved machine's drops come in bursts (a 3 s window caught those on
+ * loopback with a busy CPU).
  */
 const LOSSY_UPLINK_WINDOW = 5;
 /** Of those seconds, how many must each have over 6% retransmitted (not one burst). */

@@ -45,8 +45,8 @@ export interface UplinkGuardOptions {
 	 * Fewer packets than this in any one interval of the window: no judgement either. A camera
 	 * that has just started (again) sends its keyframes in a burst, and on a starved machine the
 	 * SFU's socket can drop part of it; the repairs of that one burst, over a window that is
-	 * mostly silence, read as heavy loss (they did in CI: the top layer stayed off after a
-	 * hidden tile was shown again). Loss is judged over steady sending only.
+	 * mostly silence, read as heavy loss (on loopback with a busy CPU: the top layer stayed off
+	 * after a hidden tile was shown again). Loss is judged over steady sending only.
 	 */
 	minSamplePackets: number;
 	/**

@@ -1,17 +1,20 @@
 /**
  * The worker pool against real mediasoup workers: a pool closed while it replaces a dead
  * worker leaves no worker behind; a worker that keeps dying is replaced ever more slowly; a
- * media port that is taken fails start-up with a clear error.
+ * media port that is taken fails start-up with a clear error; a signal to Parley's process
+ * group does not reach the workers; the socket buffer setting reaches the sockets.
  */
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { pino, type Logger } from 'pino';
 import { childrenOf } from '../bench/lib/proc.ts';
 import { ephemeralPortHint, WorkerPool } from './WorkerPool.ts';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { randomMediaPort } from '../test/ports.ts';
 
 /** A pool of one worker (or more) on loopback, on a random port. */
@@ -114,4 +117,78 @@ it('the ephemeral-range hint is empty outside the range or without the range fil
 	assert.equal(ephemeralPortHint(20000, file), '');
 	assert.equal(ephemeralPortHint(40000, path.join(dir, 'missing')), '');
 	rmSync(dir, { recursive: true, force: true });
+});
+
+/** The session id of a process (field 6 of /proc/<pid>/stat). */
+function sessionOf(pid: number): number {
+	const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+	return Number(text.slice(text.lastIndexOf(')') + 2).split(' ')[3]);
+}
+
+function alive(pid: number): boolean {
+	try {
+		process.kill(pid, 0);
+		return true;
+	} catch {
+		return false;
+	}
+}
+
+it('a signal to Parley\'s process group (Ctrl-C) does not reach the workers, and they still end with Node', { timeout: 20_000 }, async () => {
+	// A server in a process group of its own, as a terminal starts it; it ignores SIGINT
+	// (Parley drains on it) and prints its worker's PID.
+	const code = `
+		import { pino } from 'pino';
+		import { WorkerPool } from ${JSON.stringify(new URL('./WorkerPool.ts', import.meta.url).href)};
+		process.on('SIGINT', () => console.log('SIGINT'));
+		const pool = await WorkerPool.create({ workers: 1, listenIp: '127.0.0.1', announcedAddress: '127.0.0.1', basePort: ${randomMediaPort()}, logLevel: 'error', logger: pino({ level: 'silent' }) });
+		console.log('worker ' + pool.workers[0].worker.pid);
+		setInterval(() => undefined, 1000);
+	`;
+	const server = spawn(process.execPath, ['--input-type=module', '-e', code], { detached: true, stdio: ['ignore', 'pipe', 'inherit'], cwd: path.dirname(fileURLToPath(import.meta.url)) });
+	let out = '';
+	server.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+	try {
+		const deadline = Date.now() + 10_000;
+		while (!/worker (\d+)/.test(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+		const workerPid = Number(/worker (\d+)/.exec(out)?.[1]);
+		assert.ok(workerPid > 0, `the server printed its worker's PID: ${out}`);
+		assert.match(readlinkSync(`/proc/${workerPid}/exe`), /mediasoup-worker/, 'the PID mediasoup knows is the worker itself (no shell left between)');
+		assert.notEqual(sessionOf(workerPid), sessionOf(server.pid!), 'the worker is in a session of its own');
+		process.kill(-server.pid!, 'SIGINT');
+		await new Promise((r) => setTimeout(r, 700));
+		assert.match(out, /SIGINT/, 'Node got the group\'s SIGINT');
+		assert.ok(alive(workerPid), 'the worker did not get it: it lives until Parley closes it');
+		process.kill(server.pid!, 'SIGKILL');
+		const gone = Date.now() + 5000;
+		while (alive(workerPid) && Date.now() < gone) await new Promise((r) => setTimeout(r, 50));
+		assert.ok(!alive(workerPid), 'the worker ends when Node dies, whatever the signal (its channel closes)');
+	} finally {
+		try {
+			process.kill(-server.pid!, 'SIGKILL');
+		} catch {
+			// already gone
+		}
+	}
+});
+
+/** The receive buffer (rb) of the UDP socket bound to this port, as `ss` reports it. */
+function receiveBuffer(port: number): number {
+	const out = execFileSync('ss', ['-u', '-a', '-n', '-m', `sport = :${port}`], { encoding: 'utf8' });
+	const match = /skmem:\(r\d+,rb(\d+)/.exec(out);
+	assert.ok(match, `ss shows the socket on ${port}: ${out}`);
+	return Number(match[1]);
+}
+
+it('media.socketBufferBytes sets the workers\' socket buffers', { skip: !existsSync('/usr/bin/ss') && !existsSync('/bin/ss') ? 'no ss (iproute2)' : false }, async () => {
+	const asked = 64 * 1024; // under any net.core.rmem_max: granted in full (Linux doubles it)
+	const plain = await onePool(0);
+	const sized = await WorkerPool.create({ workers: 1, listenIp: '127.0.0.1', announcedAddress: '127.0.0.1', basePort: randomMediaPort(), logLevel: 'error', logger: pino({ level: 'silent' }), socketBufferBytes: asked });
+	try {
+		assert.equal(receiveBuffer(sized.ports[0]!), 2 * asked);
+		assert.notEqual(receiveBuffer(plain.ports[0]!), 2 * asked, 'without it the kernel default applies');
+	} finally {
+		plain.close();
+		sized.close();
+	}
 });

@@ -12,6 +12,7 @@ import * as mediasoup from 'mediasoup';
 import type { types } from 'mediasoup';
 import type { Logger } from 'pino';
 import { InvalidStateError } from './errors.ts';
+import { workerSpawnBin } from './worker/workerBin.ts';
 
 export interface WorkerPoolOptions {
 	workers: number;
@@ -27,6 +28,14 @@ export interface WorkerPoolOptions {
 	 * its start-up (~0.15 s of CPU) would compete with moving its participants to them.
 	 */
 	respawnDelayWithOthersMs?: number;
+	/**
+	 * Send and receive buffer of each worker's media sockets (bytes; 0 or absent: the
+	 * kernel's default, ~208 KiB on Linux). A bigger receive buffer absorbs bursts while a
+	 * busy worker is late reading; Linux caps it at net.core.rmem_max / wmem_max.
+	 */
+	socketBufferBytes?: number;
+	/** Start each worker in a session of its own (default true where `setsid` exists): see worker/workerBin.ts. */
+	ownSession?: boolean;
 }
 
 /** Default of WorkerPoolOptions.respawnDelayWithOthersMs. */
@@ -72,8 +81,16 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
 			pool.close();
 			throw error;
 		}
+		const cap = options.socketBufferBytes ? kernelLimit('/proc/sys/net/core/rmem_max') : undefined;
 		options.logger.info(
-			{ workers: options.workers, ports: pool.ports, announcedAddress: options.announcedAddress },
+			{
+				workers: options.workers,
+				ports: pool.ports,
+				announcedAddress: options.announcedAddress,
+				socketBufferBytes: options.socketBufferBytes ?? 0,
+				// Linux grants min(asked, net.core.rmem_max): say so when that is less than asked.
+				...(cap !== undefined && cap < (options.socketBufferBytes ?? 0) ? { receiveBufferCappedAt: cap, raiseWith: 'sysctl -w net.core.rmem_max=<bytes>' } : {}),
+			},
 			'mediasoup workers ready',
 		);
 		return pool;
@@ -120,6 +137,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
 		// Closed first, then reported lost: the same order as a death (mediasoup closes a dead
 		// worker's routers before it emits 'died'), so rooms move peers off closed routers only.
 		pooled.worker.close();
+		this.#options.logger.info({ worker: index, pid: pooled.worker.pid }, 'mediasoup worker closed by an operator: its participants move to the other workers');
 		this.#lost(pooled, new Error('closed by an operator'));
 		return true;
 	}
@@ -133,7 +151,8 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
 	}
 
 	async #spawn(index: number): Promise<PooledWorker> {
-		const { listenIp, announcedAddress, basePort, logLevel, logger } = this.#options;
+		const { listenIp, announcedAddress, basePort, logLevel, logger, socketBufferBytes } = this.#options;
+		const workerBin = workerSpawnBin(this.#options.ownSession ?? true);
 		const port = basePort + index;
 		// mediasoup closes every worker on SIGINT/SIGTERM by itself: the application decides
 		// (it drains meetings first), so the listeners the new worker adds are taken off again.
@@ -141,6 +160,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
 		const worker = await mediasoup.createWorker({
 			logLevel,
 			logTags: ['info', 'ice', 'dtls', 'rtp', 'srtp', 'rtcp', 'rtx', 'bwe', 'score', 'simulcast', 'svc'],
+			...(workerBin ? { workerBin } : {}),
 			appData: { index },
 		});
 		for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -156,6 +176,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
 					ip: listenIp,
 					port,
 					...(announced ? { announcedAddress: announced } : {}),
+					...(socketBufferBytes ? { sendBufferSize: socketBufferBytes, recvBufferSize: socketBufferBytes } : {}),
 				})),
 			});
 		} catch (error) {
@@ -184,10 +205,14 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
 			});
 		});
 		worker.on('died', (error) => {
-			log.error({ err: error }, 'mediasoup worker died');
+			if (/code:0,/.test(error.message)) {
+				// It closed itself: SIGINT or SIGTERM reached it (not through Node, which closes
+				// workers itself), e.g. systemd's default KillMode=control-group.
+				log.error({ err: error }, 'mediasoup worker exited on a signal sent to it, not to Parley (systemd: use KillMode=mixed)');
+			} else log.error({ err: error }, 'mediasoup worker died: its participants move to a live worker');
 			this.#lost(pooled, error);
 		});
-		log.debug({ port }, 'mediasoup worker started');
+		log.debug({ port, ownSession: workerBin !== undefined }, 'mediasoup worker started');
 		return pooled;
 	}
 
@@ -218,6 +243,16 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
 				},
 			);
 		}, delay).unref();
+	}
+}
+
+/** A number from a /proc/sys file, or undefined when it cannot be read (not Linux). */
+function kernelLimit(file: string): number | undefined {
+	try {
+		const value = Number(readFileSync(file, 'utf8').trim());
+		return Number.isFinite(value) ? value : undefined;
+	} catch {
+		return undefined;
 	}
 }
 

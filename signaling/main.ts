@@ -97,7 +97,6 @@ async function main(): Promise<void> {
 	};
 	process.on('SIGINT', onSignal);
 	process.on('SIGTERM', onSignal);
-	sfu.pool.on('workerdied', (index) => logger.error({ worker: index }, 'a mediasoup worker died; its participants are moved to a live worker'));
 }
 
 main().catch((error: unknown) => {

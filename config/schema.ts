@@ -33,6 +33,11 @@ export const ConfigSchema = z.strictObject({
 			announcedAddress: z.string().min(1).optional(),
 			/** Worker i listens on UDP and TCP port basePort + i. */
 			basePort: Port.default(40000),
+			/**
+			 * Send and receive buffer of each worker's media sockets (bytes; 0: the kernel's default).
+			 * Linux caps it at net.core.rmem_max / wmem_max (and doubles what it grants).
+			 */
+			socketBufferBytes: z.coerce.number().int().min(0).max(256 * 1024 * 1024).default(1024 * 1024),
 			/** Initial outgoing bitrate estimate of a WebRTC transport (bps). */
 			initialOutgoingBitrate: z.coerce.number().int().min(100_000).max(10_000_000).default(1_000_000),
 			/**

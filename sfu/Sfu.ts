@@ -48,6 +48,7 @@ export class Sfu extends EventEmitter<SfuEvents> {
 			listenIp: config.media.listenIp,
 			announcedAddress: config.media.announcedAddress ?? config.media.listenIp,
 			basePort: config.media.basePort,
+			socketBufferBytes: config.media.socketBufferBytes,
 			logLevel: config.media.workerLogLevel,
 			logger: logger.child({ component: 'sfu' }),
 		});

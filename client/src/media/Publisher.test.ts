@@ -7,7 +7,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Epoch } from './marks.ts';
-import { Publisher, type PublisherContext, type PublisherSpec } from './Publisher.ts';
+import { Publisher } from './Publisher.ts';
+import type { PublisherContext, PublisherSpec } from './publisherTypes.ts';
 
 class FakeTrack extends EventTarget {
 	readonly kind = 'audio';

@@ -13,7 +13,7 @@ import {
 	screenEncodings,
 } from './encodings.ts';
 import { mediaError } from './errors.ts';
-import type { PublisherSpec } from './Publisher.ts';
+import type { PublisherSpec } from './publisherTypes.ts';
 import { tuning } from './tuning.ts';
 import type { LocalProducer } from './types.ts';
 

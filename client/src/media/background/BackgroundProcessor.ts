@@ -10,7 +10,7 @@
  * frame is blurred; if it cannot start, `onError` says why (the owner goes back to the
  * plain camera).
  */
-import type { TrackEffect } from '../Publisher.ts';
+import type { TrackEffect } from '../publisherTypes.ts';
 import { EffectError, type EffectErrorReason } from './background.ts';
 import { BACKGROUND_ASSETS, type EffectMode, type FromWorker, type ToWorker, type WorkerStats } from './protocol.ts';
 

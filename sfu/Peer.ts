@@ -7,74 +7,17 @@ import { EventEmitter } from 'node:events';
 import type { types } from 'mediasoup';
 import type { Logger } from 'pino';
 import type { MediaKind, MediaSource } from './types.ts';
+import type { Consumer, ConsumerAppData, Direction, PeerContext, PeerEvents, PeerPlacement, Producer, ProducerAppData, TransportAppData } from './peerTypes.ts';
+import { ConsumerViews } from './layers/ConsumerViews.ts';
 import { InvalidStateError, LimitError, NotFoundError } from './errors.ts';
 import { logUnlessClosed } from './log.ts';
 import { DEFAULT_PEER_LIMITS, type PeerLimits } from './limits.ts';
 import { ssrcsOf, validateRtpParameters } from './rtpValidation.ts';
-import { chooseLayers, DEFAULT_DIMENSIONS, layoutOf, type LayerLayout, type Layers, type Viewport } from './layers/chooseLayers.ts';
+import { DEFAULT_DIMENSIONS, type Viewport } from './layers/chooseLayers.ts';
 
-export type Direction = 'send' | 'recv';
-export type TransportAppData = { direction: Direction; connecting?: boolean };
-export type ProducerAppData = {
-	peerId: string;
-	source: MediaSource;
-	dimensions: { width: number; height: number };
-	/** Simulcast: the publisher started with its encodings up to this one only (absent: all). */
-	startLayer?: number;
-};
-export type ConsumerAppData = { peerId: string; producerPeerId: string; source: MediaSource };
-export type Producer = types.Producer<ProducerAppData>;
-export type Consumer = types.Consumer<ConsumerAppData>;
+export type { ConsumerAppData, Consumer, Direction, PeerContext, PeerEvents, PeerPlacement, Producer, ProducerAppData, TransportAppData } from './peerTypes.ts';
+
 type Transport = types.WebRtcTransport<TransportAppData>;
-
-/** Where a peer's media lives: one router of its room, on one worker. */
-export interface PeerPlacement {
-	router: types.Router;
-	webRtcServer: types.WebRtcServer;
-	/** The worker's index in the pool. */
-	workerIndex: number;
-}
-
-export interface PeerContext extends PeerPlacement {
-	initialOutgoingBitrate: number;
-	/** Floor under the send estimate of receive transports (bps; 0: none). */
-	minOutgoingBitrate: number;
-	logger: Logger;
-	limits?: PeerLimits;
-	/**
-	 * Called before consuming a producer (of any router of the room) on this peer's router:
-	 * the room pipes it here if needed. Returns a function to call once the consumer exists.
-	 */
-	beforeConsume?: (producer: Producer, placement: PeerPlacement) => Promise<() => void>;
-}
-
-export type PeerEvents = {
-	close: [];
-	newproducer: [producer: Producer];
-	producerclose: [producer: Producer];
-	producerpause: [producer: Producer];
-	producerresume: [producer: Producer];
-	/** A consumer closed because its producer (or the producer's peer) went away. */
-	consumerclose: [consumer: Consumer];
-	/** What this peer needs of a producer changed (viewport, pause, a consumer closed): dynacast input. */
-	demandchange: [producerId: string];
-	/** The layers a consumer of this peer receives changed. */
-	consumerlayers: [consumer: Consumer, layers: types.ConsumerLayers | undefined];
-	/** This peer's media was moved to another worker (relocate): its client must set it up again there. */
-	moved: [workerIndex: number];
-};
-
-/** How the subscriber shows a consumer's video, and whether its client is ready for media. */
-interface ConsumerState {
-	ready: boolean;
-	layout: LayerLayout;
-	viewport: Viewport;
-	/** The preferred layers last applied (null: paused because not visible). */
-	layers: Layers | null;
-}
-
-/** Until the client reports a viewport, a video is assumed shown at 640x360. */
-const DEFAULT_VIEWPORT: Viewport = { width: 640, height: 360, visible: true };
 
 export class Peer extends EventEmitter<PeerEvents> {
 	readonly id: string;
@@ -86,7 +29,7 @@ export class Peer extends EventEmitter<PeerEvents> {
 	readonly #transports = new Map<string, Transport>();
 	readonly #producers = new Map<string, Producer>();
 	readonly #consumers = new Map<string, Consumer>();
-	readonly #consumerState = new Map<string, ConsumerState>();
+	readonly #views = new ConsumerViews();
 	readonly #limits: PeerLimits;
 	/** Creations in flight (checked with the existing ones, so concurrent requests cannot pass a cap). */
 	readonly #pendingTransports = { send: 0, recv: 0 };
@@ -339,8 +282,8 @@ export class Peer extends EventEmitter<PeerEvents> {
 		if (held >= this.#limits.consumersPerProducer) {
 			throw new LimitError(`at most ${this.#limits.consumersPerProducer} consumers of one producer`);
 		}
-		const layout = layoutOf(producer.rtpParameters.encodings ?? [], producer.appData.dimensions.height);
-		const layers = producer.kind === 'video' ? chooseLayers(layout, DEFAULT_VIEWPORT) : null;
+		const viewed = { id: producer.id, kind: producer.kind, encodings: producer.rtpParameters.encodings ?? [], height: producer.appData.dimensions.height };
+		const layers = ConsumerViews.initialLayers(viewed);
 		this.#pendingConsumers.set(producer.id, (this.#pendingConsumers.get(producer.id) ?? 0) + 1);
 		const consumer = await transport.consume<ConsumerAppData>({
 			producerId: producer.id,
@@ -361,10 +304,10 @@ export class Peer extends EventEmitter<PeerEvents> {
 			throw new InvalidStateError(`peer ${this.id} closed`);
 		}
 		this.#consumers.set(consumer.id, consumer);
-		this.#consumerState.set(consumer.id, { ready: false, layout, viewport: DEFAULT_VIEWPORT, layers });
+		this.#views.add(consumer.id, viewed);
 		consumer.observer.once('close', () => {
 			this.#consumers.delete(consumer.id);
-			this.#consumerState.delete(consumer.id);
+			this.#views.delete(consumer.id);
 			if (!this.#closed) this.emit('demandchange', consumer.producerId);
 		});
 		// Closed from the producer's side: the client must be told (transport close is our own doing).
@@ -384,9 +327,7 @@ export class Peer extends EventEmitter<PeerEvents> {
 	/** The client is ready for a consumer's media: resume it unless its video is not visible. */
 	async resumeConsumer(consumerId: string): Promise<void> {
 		const consumer = this.consumer(consumerId);
-		const state = this.#consumerState.get(consumerId)!;
-		state.ready = true;
-		if (consumer.kind === 'video' && !state.viewport.visible) return;
+		if (!this.#views.ready(consumerId, consumer.kind)) return;
 		await this.#guard(consumer, () => consumer.resume());
 	}
 
@@ -401,17 +342,13 @@ export class Peer extends EventEmitter<PeerEvents> {
 	async setViewport(consumerId: string, viewport: Viewport): Promise<void> {
 		const consumer = this.consumer(consumerId);
 		if (consumer.kind !== 'video') return;
-		const state = this.#consumerState.get(consumerId)!;
-		state.viewport = viewport;
-		const layers = chooseLayers(state.layout, viewport);
-		const changed = JSON.stringify(layers) !== JSON.stringify(state.layers);
-		state.layers = layers;
+		const { layers, changed, ready } = this.#views.setViewport(consumerId, viewport);
 		await this.#guard(consumer, async () => {
 			if (!layers) {
 				if (!consumer.paused) await consumer.pause();
 			} else {
 				if (consumer.type !== 'simple' && changed) await consumer.setPreferredLayers(layers);
-				if (consumer.paused && state.ready) await consumer.resume();
+				if (consumer.paused && ready) await consumer.resume();
 			}
 		});
 		if (changed) this.emit('demandchange', consumer.producerId);
@@ -422,13 +359,7 @@ export class Peer extends EventEmitter<PeerEvents> {
 	 * shows it nowhere, undefined when it does not consume it.
 	 */
 	demandFor(producerId: string): number | undefined {
-		let demand: number | undefined;
-		for (const [id, consumer] of this.#consumers) {
-			if (consumer.producerId !== producerId) continue;
-			const layers = this.#consumerState.get(id)?.layers;
-			demand = Math.max(demand ?? -1, layers ? layers.spatialLayer : -1);
-		}
-		return demand;
+		return this.#views.demandFor(producerId);
 	}
 
 	/** A consumer that closed meanwhile (its producer left) is reported as not found. */

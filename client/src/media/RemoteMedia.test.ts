@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { RoomError } from './errors.ts';
 import { Epoch } from './marks.ts';
-import { RemoteMedia, type RemoteMediaContext } from './RemoteMedia.ts';
+import { RemoteMedia } from './RemoteMedia.ts';
+import type { RemoteMediaContext } from './remoteMediaTypes.ts';
 
 interface FakeConsumer {
 	id: string;

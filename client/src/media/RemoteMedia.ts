@@ -8,37 +8,15 @@
  * it poisoned is replaced by a fresh one, the consumers are created again, and the suspects
  * of the failed group one at a time, so the culprit is found, reported and left out.
  */
-import type { types as msc } from 'mediasoup-client';
 import type { ConsumerOptions, PeerInfo, PeerQuality, ProducerInfo } from '../../../signaling/protocol/index.ts';
-import type { RequestName, RequestPayload, ResponseData } from '../../../signaling/protocol/index.ts';
 import { ConsumerBatcher, NegotiationError } from './ConsumerBatcher.ts';
 import { RoomError, toRoomError } from './errors.ts';
-import { mark, type Epoch } from './marks.ts';
+import { mark } from './marks.ts';
+import type { RemoteMediaContext } from './remoteMediaTypes.ts';
 import { RemotePeers } from './RemotePeers.ts';
 import type { ConsumerLayers, RemoteConsumer, RemoteParticipant, RemoteVideo, TileViewport } from './types.ts';
 import type { WatchedVideo } from './StallWatch.ts';
 import { Viewports } from './Viewports.ts';
-
-export interface ReceiveTransports {
-	readonly recv: msc.Transport | null;
-	readonly recvConnectStarted: boolean;
-	/** The receive transport once it exists. */
-	recvTransport(): Promise<msc.Transport>;
-	/** Close the receive transport on both ends and open a fresh one. */
-	replaceRecv(generation: number): Promise<void>;
-}
-
-export interface RemoteMediaContext {
-	request<K extends RequestName>(name: K, payload: RequestPayload<K>): Promise<ResponseData<K>>;
-	transports: ReceiveTransports;
-	epoch: Epoch;
-	selfId(): string | null;
-	/** In the room and not closed (viewport reports can go out). */
-	active(): boolean;
-	closed(): boolean;
-	changed(): void;
-	notice(message: string): void;
-}
 
 /** Receive transports replaced per session at most (a connection that fails whatever is consumed is not retried forever). */
 const MAX_RECEIVE_RESTARTS = 8;

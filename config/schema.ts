@@ -266,8 +266,8 @@ export const ConfigSchema = z.strictObject({
 			/** The ffmpeg binary that writes the files. */
 			ffmpegPath: z.string().min(1).default('ffmpeg'),
 			/** Loopback UDP ports the recorder processes listen on (two per recorded track: RTP, RTCP). */
-			rtpPortMin: z.coerce.number().int().min(1024).max(65534).default(42000),
-			rtpPortMax: z.coerce.number().int().min(1025).max(65535).default(42999),
+			rtpPortMin: z.coerce.number().int().min(1024).max(65534).default(30000),
+			rtpPortMax: z.coerce.number().int().min(1025).max(65535).default(30999),
 			/** One meeting's recording stops when its files reach this size (bytes). */
 			maxBytes: z.coerce.number().int().min(1024 * 1024).max(2 ** 45).default(4 * 1024 ** 3),
 			/** No new recording starts while the recordings folder holds more than this (bytes). */

@@ -21,6 +21,7 @@ import { next, ok, request, startTestServer, type TestClient, type TestServer } 
 import { decodeErrors, filesWithData, firstFrameDecodes, probe } from '../test/ffprobe.ts';
 import type { WebhookEvent } from './webhooks/index.ts';
 import type { RecordingInfo, RecordingListResponse, RecordingState, RoomRecordingResponse } from './protocol/index.ts';
+import { randomRecorderPortBase } from '../test/ports.ts';
 
 let t: TestServer;
 let receiver: Server;
@@ -28,7 +29,8 @@ let receiver: Server;
 const hooks: WebhookEvent[] = [];
 const bots: Bot[] = [];
 const sockets: TestClient[] = [];
-const portBase = 43000 + 2 * Math.floor(Math.random() * 5000);
+// Below the kernel's ephemeral range, where a bot's or a client's socket could hold one (test/ports.ts).
+const portBase = randomRecorderPortBase(40);
 // A dot in the folder's path (as in e2e/.artifacts): downloads must not take it for a dotfile.
 const recordingDir = mkdtempSync(path.join(os.tmpdir(), '.parley-recordings-'));
 

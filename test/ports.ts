@@ -17,6 +17,15 @@ export function randomMediaPort(span = 10): number {
 	return TEST_MEDIA_PORT_MIN + Math.floor(Math.random() * (TEST_MEDIA_PORT_MAX - TEST_MEDIA_PORT_MIN - span));
 }
 
+/**
+ * An even base for a test's recorder RTP ports (`span` ports from it): 32000-32767, below the
+ * ephemeral range and apart from randomMediaPort's, so neither a client's socket nor the
+ * test server's own media port can hold one.
+ */
+export function randomRecorderPortBase(span = 40): number {
+	return 32_000 + 2 * Math.floor(Math.random() * ((32_768 - 32_000 - span) / 2));
+}
+
 /** A free loopback TCP port chosen by the kernel (it may be taken again before use). */
 export function freePort(): Promise<number> {
 	return new Promise((resolve, reject) => {

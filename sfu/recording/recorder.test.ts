@@ -21,13 +21,15 @@ import { loadMedia, type MediaSet } from '../../bench/bot/media.ts';
 import { ParleyConnector } from '../../bench/bot/parley.ts';
 import { Recorder } from './Recorder.ts';
 import { RtpPortPool } from './RtpPortPool.ts';
+import { randomRecorderPortBase } from '../../test/ports.ts';
 import type { TrackPart } from './TrackRecording.ts';
 
 let t: TestServer;
 let dir: string;
 let media: MediaSet;
 const bots: Bot[] = [];
-const base = 41000 + 2 * Math.floor(Math.random() * 4000);
+// Below the kernel's ephemeral range, where a bot's or a client's socket could hold one (test/ports.ts).
+const base = randomRecorderPortBase(40);
 const ports = new RtpPortPool(base, base + 39);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -25,12 +25,14 @@ import { summarize } from '../../bench/lib/syncMarkers.ts';
 import { Composer, type ComposerPart } from './Composer.ts';
 import { Recorder } from './Recorder.ts';
 import { RtpPortPool } from './RtpPortPool.ts';
+import { randomRecorderPortBase } from '../../test/ports.ts';
 import type { TrackPart } from './TrackRecording.ts';
 
 let t: TestServer;
 let dir: string;
 let bot: Bot | undefined;
-const base = 41000 + 2 * Math.floor(Math.random() * 4000);
+// Below the kernel's ephemeral range, where a bot's or a client's socket could hold one (test/ports.ts).
+const base = randomRecorderPortBase(40);
 const ports = new RtpPortPool(base, base + 9);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const VIDEO_DELAY_MS = 200;

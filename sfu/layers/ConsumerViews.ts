@@ -31,18 +31,13 @@ export class ConsumerViews {
 
 	/** The layers a new consumer of this producer starts with (null for audio). */
 	static initialLayers(producer: ViewedProducer): Layers | null {
-		return producer.kind === 'video' ? chooseLayers(layoutOf(producer.encodings, producer.height), DEFAULT_VIEWPORT) : null;
+		return initial(producer, layoutOf(producer.encodings, producer.height));
 	}
 
 	/** A consumer now exists (with the initial layers). */
 	add(consumerId: string, producer: ViewedProducer): void {
-		this.#views.set(consumerId, {
-			producerId: producer.id,
-			ready: false,
-			layout: layoutOf(producer.encodings, producer.height),
-			viewport: DEFAULT_VIEWPORT,
-			layers: ConsumerViews.initialLayers(producer),
-		});
+		const layout = layoutOf(producer.encodings, producer.height);
+		this.#views.set(consumerId, { producerId: producer.id, ready: false, layout, viewport: DEFAULT_VIEWPORT, layers: initial(producer, layout) });
 	}
 
 	delete(consumerId: string): void {
@@ -84,4 +79,8 @@ export class ConsumerViews {
 		if (!view) throw new Error(`no view of consumer ${consumerId}`);
 		return view;
 	}
+}
+
+function initial(producer: ViewedProducer, layout: LayerLayout): Layers | null {
+	return producer.kind === 'video' ? chooseLayers(layout, DEFAULT_VIEWPORT) : null;
 }

@@ -141,7 +141,7 @@ export class TrackRecording extends EventEmitter<TrackRecordingEvents> {
 
 	static async create(options: TrackRecordingOptions): Promise<TrackRecording> {
 		const { router, producer, ports } = options;
-		const port = ports.take();
+		const port = await ports.take();
 		let transport: types.PlainTransport | undefined;
 		let clock: SenderClock | undefined;
 		try {

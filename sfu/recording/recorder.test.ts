@@ -7,6 +7,7 @@
  * media is set up again on a live worker.
  */
 import assert from 'node:assert/strict';
+import { createSocket } from 'node:dgram';
 import { readdirSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -31,9 +32,17 @@ const bots: Bot[] = [];
 // Below the kernel's ephemeral range, where a bot's or a client's socket could hold one (test/ports.ts).
 const base = randomRecorderPortBase(40);
 const ports = new RtpPortPool(base, base + 39);
+// Another process's socket on one of the pool's RTP ports: no track may get it (its ffmpeg could
+// not listen, and the restarts failed on the same port: no file). base + 4 is the pair the first
+// test's second recorder takes first (the first one takes base and base + 2; round-robin).
+const squatter = createSocket('udp4');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 before(async () => {
+	await new Promise<void>((resolve, reject) => {
+		squatter.once('error', reject);
+		squatter.bind(base + 4, () => resolve());
+	});
 	media = await loadMedia();
 	t = await startTestServer();
 	dir = mkdtempSync(path.join(os.tmpdir(), 'parley-rec-'));
@@ -42,6 +51,7 @@ before(async () => {
 after(async () => {
 	await Promise.all(bots.map((b) => b.close()));
 	await t?.close();
+	squatter.close();
 	if (!process.env.KEEP) rmSync(dir, { recursive: true, force: true }); else console.log("kept", dir);
 });
 

@@ -83,6 +83,8 @@ export interface PlacedClient {
 	node: string;
 	/** wrong_node refusals followed to get there. */
 	redirects: number;
+	/** The nodes those refusals named, in order. */
+	redirectedTo: string[];
 }
 
 type Refusal = Error & { data?: { code?: string; node?: string } };
@@ -203,16 +205,18 @@ export async function connectThrough(url: string, token: string, node?: string, 
 	const until = Date.now() + deadlineMs;
 	let asked = node;
 	let redirects = 0;
+	const redirectedTo: string[] = [];
 	let last: unknown;
 	while (Date.now() < until) {
 		try {
 			const socket = await attempt(url, token, asked);
-			return { socket, node: asked ?? '', redirects };
+			return { socket, node: asked ?? '', redirects, redirectedTo };
 		} catch (error) {
 			last = error;
 			const data = (error as Refusal).data;
 			if (data?.code === 'wrong_node' && data.node) {
 				redirects++;
+				redirectedTo.push(data.node);
 				const again = data.node === asked;
 				asked = data.node;
 				if (again) await new Promise((r) => setTimeout(r, 1000));

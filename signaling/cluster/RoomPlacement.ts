@@ -9,8 +9,8 @@
  *   - hosted by another live node: redirect the client there (it reconnects through the
  *     load balancer with `?node=<id>`);
  *   - not hosted, or its host is dead (its registry entry expired): the least-loaded live,
- *     non-draining node is chosen; if that is this node (or the client was redirected here)
- *     it claims the room, taking it over from a dead host, otherwise the client is redirected.
+ *     non-draining node is chosen; if that is this node (or the client was redirected here,
+ *     and this node is not draining) it claims the room, taking it over from a dead host, otherwise the client is redirected.
  *
  * A room outgrows one node (`spreadPeers`, counted per node in `parley:roomnodes:<room>`):
  * once its host has that many of its participants, a connection goes to another live,
@@ -46,6 +46,8 @@ export interface RoomPlacementOptions {
 	spreadPeers?: number;
 	/** Whether this node still has anything of the room (sockets, media): otherwise its lease is released. */
 	inUse: (room: string) => boolean;
+	/** Whether this node is draining (it keeps the rooms it hosts, and claims none). */
+	draining?: () => boolean;
 	keyPrefix?: string;
 	log: Logger;
 }
@@ -109,7 +111,13 @@ export class RoomPlacement extends EventEmitter<RoomPlacementEvents> {
 			const nodes = await registry.list();
 			const live = owner ? nodes.find((n) => n.id === owner) : undefined;
 			if (live) return (await this.#spread(room, live, nodes, redirected)) ?? { host: 'other', node: live };
-			const target = redirected ? registry.id : chooseNode(nodes, registry.id);
+			// Sent here by another node's choice: take it, unless this node is draining (a load balancer
+			// may still route a client's `?node=` here for a health check or two; claiming the room
+			// would make a new meeting here that ends with the drain, and bounce its people between
+			// the nodes until the lease goes).
+			// (Its own registry entry may not say so yet: left out by hand.)
+			const draining = this.#options.draining?.() ?? false;
+			const target = redirected && !draining ? registry.id : chooseNode(draining ? nodes.filter((n) => n.id !== registry.id) : nodes, registry.id);
 			if (!target) return { host: 'none', reason: 'no live node takes new meetings' };
 			if (target !== registry.id) return { host: 'other', node: nodes.find((n) => n.id === target)! };
 			if (await this.#claim(room, owner)) {

@@ -82,8 +82,12 @@ it('a drained node gets no new meeting, ends its meetings after the grace period
 		['drain-00001', 'drain-00002'],
 		'the chat history came along, nothing lost or doubled',
 	);
-	console.log(`# drain: session ended → joined again on the other node in ${backMs} ms (${again.redirects} wrong_node redirects)`);
-	// The drained node released the room before sending people away: nobody is sent back to it.
-	assert.equal(again.redirects, 0, 'placed on the other node at once, no wrong_node back to the drained node');
+	console.log(`# drain: session ended → joined again on the other node in ${backMs} ms (${again.redirects} wrong_node redirects: ${again.redirectedTo.join(', ') || 'none'})`);
+	// The drained node released the room before sending people away, and claims none: nobody is
+	// sent back to it. (One redirect away from it is fine: haproxy may route the old `?node=` to it
+	// until its health checks see it not ready, 2 s; before the drained node claimed the room then,
+	// and its people bounced between the nodes, 4 redirects, until the lease went.)
+	assert.ok(!again.redirectedTo.includes(host.id), `no wrong_node back to the drained node (${again.redirectedTo.join(', ')})`);
+	assert.ok(again.redirects <= 1, `at most one redirect, away from the drained node (${again.redirects})`);
 	assert.ok(backMs < 8000, `back within 8 s (${backMs} ms)`);
 });

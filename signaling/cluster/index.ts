@@ -119,7 +119,7 @@ export function createCluster({ config, io, sfu, draining, inUse, moderate, meet
 			const nodeId = config.cluster.nodeId ?? `${os.hostname()}:${port}`;
 			registry = new NodeRegistry({ redis, nodeId, heartbeatMs: config.cluster.heartbeatMs, ttlMs: config.cluster.nodeTtlMs, log: clog, describe });
 			await registry.start();
-			placement = new RoomPlacement({ redis, registry, leaseMs: config.cluster.roomLeaseMs, spreadPeers: config.cluster.roomSpreadPeers, inUse, log: clog });
+			placement = new RoomPlacement({ redis, registry, leaseMs: config.cluster.roomLeaseMs, spreadPeers: config.cluster.roomSpreadPeers, inUse, draining, log: clog });
 			spanning = await SpanningRooms.create({ config, redis, sfu, registry, placement, ...(moderate ? { moderate } : {}), ...(meeting ? { meeting } : {}), ...(mirror ? { mirror } : {}), log: clog });
 			markReady();
 		},

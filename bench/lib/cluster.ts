@@ -117,18 +117,20 @@ export async function connectPlaced(nodes: readonly ClusterNode[], token: string
 	let target: ClusterNode | undefined = nodes[entry % nodes.length];
 	let asked: string | undefined;
 	let redirects = 0;
+	const redirectedTo: string[] = [];
 	let turn = entry;
 	let last: unknown;
 	while (Date.now() < until) {
 		const node = target ?? nodes[turn++ % nodes.length]!;
 		try {
 			const socket = await attempt(node.url, token, asked);
-			return { socket, node: node.id, redirects };
+			return { socket, node: node.id, redirects, redirectedTo };
 		} catch (error) {
 			last = error;
 			const data = (error as Refusal).data;
 			if (data?.code === 'wrong_node' && data.node) {
 				redirects++;
+				redirectedTo.push(data.node);
 				asked = data.node;
 				target = nodes.find((n) => n.id === data.node);
 				continue;

@@ -14,16 +14,17 @@ import { EventEmitter } from 'node:events';
 import type { types } from 'mediasoup';
 import type { Logger } from 'pino';
 import type { QualityReport } from './types.ts';
-import { Dynacast } from './layers/Dynacast.ts';
 import { measurePeer } from './quality/connectionQuality.ts';
 import { InvalidStateError, NotFoundError } from './errors.ts';
 import { Peer, type Producer } from './Peer.ts';
-import { logUnlessClosed } from './log.ts';
 import type { PooledWorker } from './WorkerPool.ts';
 import type { PeerLimits } from './limits.ts';
 import { routerCodecs } from './codecs.ts';
 import { RoomRouters, type RouterEntry } from './RoomRouters.ts';
 import { RoomLinks } from './RoomLinks.ts';
+import { ProducerDemand } from './ProducerDemand.ts';
+import { RoomSpeaker } from './RoomSpeaker.ts';
+import { RoomMover, placementOf } from './RoomMover.ts';
 
 /** Picks the worker for a peer among the live ones (waiting for one when none is). */
 export type Placer = (roomWorkers: readonly number[], avoid?: number) => Promise<PooledWorker>;
@@ -74,14 +75,14 @@ export class Room extends EventEmitter<RoomEvents> {
 	readonly #place: Placer;
 	readonly #options: RoomOptions;
 	readonly #peers = new Map<string, Peer>();
-	readonly #dynacast: Dynacast;
-	/** Producers a recording holds at their top layer (count of holds). */
-	readonly #topLayerHolds = new Map<string, number>();
+	/** Where and how large producers are needed: pipes, dynacast, top-layer holds. */
+	readonly #demand: ProducerDemand;
 	/** Links to other nodes' copies of this room (cascading). */
 	readonly #links: RoomLinks;
+	readonly #speaker: RoomSpeaker;
+	readonly #mover: RoomMover;
 	/** Things outside the peers that keep the room open (links to other nodes). */
 	#holds = 0;
-	#activeSpeaker: string | null = null;
 	#emptyTimer: NodeJS.Timeout | undefined;
 	#qualityTimer: NodeJS.Timeout | undefined;
 	#closed = false;
@@ -94,15 +95,6 @@ export class Room extends EventEmitter<RoomEvents> {
 		this.#place = place;
 		this.#options = options;
 		this.log = options.logger.child({ roomId: id });
-		this.#dynacast = new Dynacast({
-			lowerDelayMs: options.dynacastLowerDelayMs,
-			peers: () => this.#peers.values(),
-			extraDemand: (producerId) => (this.#topLayerHolds.has(producerId) ? Number.MAX_SAFE_INTEGER : -1),
-			publish: (producer, layer) => {
-				this.log.debug({ producerId: producer.id, maxSpatialLayer: layer }, 'dynacast');
-				this.emit('producerlayers', producer, layer);
-			},
-		});
 		this.#links = new RoomLinks(
 			{
 				id,
@@ -112,16 +104,25 @@ export class Room extends EventEmitter<RoomEvents> {
 				workerOf: (peerId) => this.#peers.get(peerId)?.workerIndex,
 				consumed: (producerId) => [...this.#peers.values()].some((peer) => [...peer.consumers.values()].some((c) => c.producerId === producerId)),
 				holdTopLayer: (producer) => this.holdTopLayer(producer),
-				sweep: (producerId) => this.#routers.sweep(this.#needed, producerId),
+				sweep: (producerId) => this.#demand.sweep(producerId),
 			},
 			options.pipeIdleMs ?? 1000,
 		);
 		this.#links.on('unused', (producerId) => this.emit('remoteunused', producerId));
-		routers.on('dominantspeaker', (producer) => this.#setActiveSpeaker(producer.appData.peerId as string));
-		routers.on('routerlost', (index) => void this.#moveOff(index));
-		routers.on('mainchanged', () => {
-			for (const peer of this.#peers.values()) for (const p of peer.producers.values()) if (p.kind === 'audio') this.#observe(peer, p);
+		this.#demand = new ProducerDemand({
+			log: this.log,
+			routers,
+			peers: this.#peers,
+			links: this.#links,
+			lowerDelayMs: options.dynacastLowerDelayMs,
+			findProducer: (producerId) => this.#findProducer(producerId),
 		});
+		this.#demand.on('layers', (producer, layer) => this.emit('producerlayers', producer, layer));
+		this.#speaker = new RoomSpeaker(routers, this.#peers);
+		this.#speaker.on('activespeaker', (peerId) => this.emit('activespeaker', peerId));
+		this.#mover = new RoomMover(routers, this.#peers, place, this.log);
+		this.#mover.on('peermoved', (peer, from, to) => this.emit('peermoved', peer, from, to));
+		this.#mover.on('failed', () => this.#close('worker-died'));
 		if (options.qualityIntervalMs > 0) {
 			this.#qualityTimer = setInterval(() => void this.#measureQuality(), options.qualityIntervalMs);
 			this.#qualityTimer.unref();
@@ -158,7 +159,7 @@ export class Room extends EventEmitter<RoomEvents> {
 	}
 
 	get activeSpeaker(): string | null {
-		return this.#activeSpeaker;
+		return this.#speaker.activeSpeaker;
 	}
 
 	/** Every router of a room has the same codecs, so the same capabilities (kept from the first). */
@@ -196,29 +197,29 @@ export class Room extends EventEmitter<RoomEvents> {
 			minOutgoingBitrate: this.#options.minOutgoingBitrate,
 			logger: this.log,
 			...(this.#options.peerLimits ? { limits: this.#options.peerLimits } : {}),
-			beforeConsume: (producer, at) => this.#lease(producer, at.workerIndex),
+			beforeConsume: (producer, at) => this.#demand.lease(producer, at.workerIndex),
 		});
 		this.#peers.set(id, peer);
 		peer.on('newproducer', (p) => {
-			if (p.kind === 'audio') this.#observe(peer, p);
-			else this.#dynacast.update(p);
+			if (p.kind === 'audio') this.#speaker.observe(peer, p);
+			else this.#demand.update(p);
 			this.emit('newproducer', p);
 		});
 		peer.on('producerclose', (p) => this.emit('producerclose', p));
 		peer.on('demandchange', (producerId) => {
 			const producer = this.#findLocal(producerId);
-			if (producer) this.#dynacast.update(producer);
-			this.#routers.sweep(this.#needed, producerId);
+			if (producer) this.#demand.update(producer);
+			this.#demand.sweep(producerId);
 			this.#links.checkUse(producerId);
 		});
 		peer.on('producerpause', (p) => this.emit('producerpause', p));
 		peer.on('producerresume', (p) => this.emit('producerresume', p));
 		peer.once('close', () => {
 			if (this.#peers.get(id) === peer) this.#peers.delete(id);
-			if (this.#activeSpeaker === id) this.#activeSpeaker = null;
+			this.#speaker.forget(id);
 			// Its consumers are gone: what the others publish may be needed less now.
-			for (const other of this.#peers.values()) for (const p of other.producers.values()) this.#dynacast.update(p);
-			this.#routers.sweep(this.#needed);
+			for (const other of this.#peers.values()) for (const p of other.producers.values()) this.#demand.update(p);
+			this.#demand.sweep();
 			for (const producerId of this.#links.remoteIds()) this.#links.checkUse(producerId);
 			peer.log.info('peer left');
 			this.emit('peerleft', peer);
@@ -299,7 +300,7 @@ export class Room extends EventEmitter<RoomEvents> {
 
 	/** What dynacast last asked a producer's publisher to encode (spatial layer, -1: none). */
 	dynacastLayer(producerId: string): number | undefined {
-		return this.#dynacast.sentFor(producerId);
+		return this.#demand.sentFor(producerId);
 	}
 
 	/** The router a producer lives on (where a recording consumes it), if its peer's router is up. */
@@ -313,17 +314,7 @@ export class Room extends EventEmitter<RoomEvents> {
 	 * nobody watches it that large). Returns the release function (idempotent).
 	 */
 	holdTopLayer(producer: Producer): () => void {
-		this.#topLayerHolds.set(producer.id, (this.#topLayerHolds.get(producer.id) ?? 0) + 1);
-		this.#dynacast.update(producer);
-		let released = false;
-		return () => {
-			if (released) return;
-			released = true;
-			const left = (this.#topLayerHolds.get(producer.id) ?? 1) - 1;
-			if (left > 0) this.#topLayerHolds.set(producer.id, left);
-			else this.#topLayerHolds.delete(producer.id);
-			if (!this.#closed) this.#dynacast.update(producer);
-		};
+		return this.#demand.holdTopLayer(producer);
 	}
 
 	#findProducer(producerId: string): Producer | undefined {
@@ -338,86 +329,16 @@ export class Room extends EventEmitter<RoomEvents> {
 		return undefined;
 	}
 
-	/** The dominant speaker's video gets bandwidth before other videos. */
-	#setActiveSpeaker(peerId: string): void {
-		if (this.#closed || peerId === this.#activeSpeaker) return;
-		const previous = this.#activeSpeaker;
-		this.#activeSpeaker = peerId;
-		for (const peer of this.#peers.values()) {
-			for (const consumer of peer.consumers.values()) {
-				if (consumer.kind !== 'video' || consumer.appData.source !== 'camera') continue;
-				const from = consumer.appData.producerPeerId;
-				const priority = from === peerId ? 2 : from === previous ? 1 : 0;
-				if (priority) {
-					void consumer.setPriority(priority).catch((err: unknown) => logUnlessClosed(peer.log, consumer, err, 'consumer priority not set'));
-				}
-			}
-		}
-		this.emit('activespeaker', peerId);
-	}
-
 	async #measureQuality(): Promise<void> {
 		if (this.#closed || this.#peers.size === 0) return;
 		const measured = [...this.#peers.values()].map((p) =>
-			measurePeer(p, (id) => this.#dynacast.sentFor(id)).catch((err: unknown) => {
+			measurePeer(p, (id) => this.#demand.sentFor(id)).catch((err: unknown) => {
 				if (!p.closed) p.log.warn({ err }, 'connection quality not measured');
 				return undefined;
 			}),
 		);
 		const peers = await Promise.all(measured);
 		if (!this.#closed) this.emit('quality', peers.filter((q): q is QualityReport => q !== undefined));
-	}
-
-	/** Make a producer consumable on a worker's router of this room (piping it there if needed). */
-	async #lease(producer: Producer, workerIndex: number): Promise<() => void> {
-		const from = this.#routers.entry(this.#links.remoteWorkerOf(producer) ?? this.#peers.get(producer.appData.peerId)?.workerIndex ?? -1);
-		const to = this.#routers.entry(workerIndex);
-		if (!from || !to) throw new NotFoundError(`producer ${producer.id} is not available right now (its media is moving)`);
-		return this.#routers.lease(producer, from, to);
-	}
-
-	/** Whether someone on a worker consumes a producer, or the speaker observer there must hear it. */
-	readonly #needed = (producerId: string, workerIndex: number): boolean => {
-		if (this.#routers.main?.worker.index === workerIndex) {
-			if (this.#links.isLinked(producerId)) return true;
-			const producer = this.#findProducer(producerId);
-			if (producer?.kind === 'audio') return true;
-		}
-		for (const peer of this.#peers.values()) {
-			if (peer.workerIndex !== workerIndex) continue;
-			for (const consumer of peer.consumers.values()) if (consumer.producerId === producerId) return true;
-		}
-		return false;
-	};
-
-	/** Let the active speaker observer hear a microphone, wherever it is. */
-	#observe(peer: Peer, producer: Producer): void {
-		const from = this.#routers.entry(peer.workerIndex);
-		if (!from) return;
-		void this.#routers
-			.observe(producer, from)
-			.catch((err: unknown) => logUnlessClosed(peer.log, producer, err, 'active speaker observer did not take the producer'));
-	}
-
-	/** Move every peer off a lost router to live workers; their clients reconnect their media. */
-	async #moveOff(index: number): Promise<void> {
-		const moving = [...this.#peers.values()].filter((p) => p.workerIndex === index);
-		if (moving.length === 0) return;
-		this.log.warn({ worker: index, peers: moving.length }, 'worker lost: moving its peers');
-		for (const peer of moving) {
-			if (peer.closed || this.#closed) continue;
-			try {
-				const entry = await this.#routers.routerOn(await this.#place(this.#routers.workers, index));
-				if (peer.closed || this.#closed || peer.workerIndex !== index) continue;
-				peer.relocate(placementOf(entry));
-				this.emit('peermoved', peer, index, entry.worker.index);
-			} catch (err) {
-				if (this.#closed) return;
-				this.log.error({ err, peerId: peer.id }, 'no live worker to move the peer to: closing the room');
-				this.#close('worker-died');
-				return;
-			}
-		}
 	}
 
 	close(): void {
@@ -429,7 +350,9 @@ export class Room extends EventEmitter<RoomEvents> {
 		this.#closed = true;
 		clearTimeout(this.#emptyTimer);
 		clearInterval(this.#qualityTimer);
-		this.#dynacast.close();
+		this.#demand.close();
+		this.#speaker.close();
+		this.#mover.close();
 		for (const peer of [...this.#peers.values()]) peer.close();
 		this.#peers.clear();
 		this.#links.close();
@@ -450,8 +373,4 @@ export class Room extends EventEmitter<RoomEvents> {
 	#assertOpen(): void {
 		if (this.#closed) throw new InvalidStateError(`room ${this.id} closed`);
 	}
-}
-
-function placementOf(entry: RouterEntry): { router: types.Router; webRtcServer: types.WebRtcServer; workerIndex: number } {
-	return { router: entry.router, webRtcServer: entry.worker.webRtcServer, workerIndex: entry.worker.index };
 }

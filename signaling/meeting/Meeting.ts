@@ -13,75 +13,10 @@ import type {
 	Role,
 	WaitingPerson,
 } from '../protocol/index.ts';
+import type { Arrival, ArrivalResult, Member, MeetingEvents, MeetingOptions, MeetingRecord, Waiting, WaitingDecision } from './meetingTypes.ts';
 import { RemoteMembers, type RemoteMember } from './RemoteMembers.ts';
 
-export interface Arrival {
-	identity: string;
-	name: string;
-	/** The role the token carries. */
-	tokenRole: 'host' | 'participant';
-	/** The token lets this person skip the waiting room. */
-	skipWaitingRoom: boolean;
-}
-
-export interface ArrivalResult {
-	role: Role;
-	/** Made host for being the first to enter a new room (dev mode). */
-	firstInRoom: boolean;
-	/** Must wait in the waiting room until a host admits them. */
-	waiting: boolean;
-}
-
-/** What a waiting connection is told when a host decides. */
-export type WaitingDecision = 'admitted' | 'denied';
-
-interface Member {
-	name: string;
-	sockets: number;
-}
-
-interface Waiting {
-	name: string;
-	since: number;
-	listeners: Set<(decision: WaitingDecision) => void>;
-}
-
-export type MeetingEvents = {
-	/** Settings, members, roles or hands changed. */
-	change: [];
-	/** The waiting list changed. */
-	waitingchange: [];
-	/** Someone's role changed. */
-	rolechange: [identity: string, role: Role];
-	/** Someone entered (first connection of an identity) or left (its last one). */
-	memberjoined: [identity: string, name: string];
-	memberleft: [identity: string, name: string];
-	/** A hand went up. */
-	handraised: [hand: RaisedHand];
-	/** Nobody is in or waiting any more. */
-	idle: [];
-	/** What `record()` returns changed (settings, roles, admitted people, hands, blocks). */
-	recordchange: [];
-	close: [];
-};
-
-export interface MeetingOptions {
-	defaults: MeetingSettings;
-	/** Dev mode: the first person to enter a new room is its host. */
-	firstIsHost: boolean;
-	now?: () => number;
-}
-
-/** The part of a meeting that outlives its node (kept in Redis in a cluster, read by the next host). */
-export interface MeetingRecord {
-	settings: MeetingSettings;
-	roles: [identity: string, role: Role][];
-	/** Admitted or already in: they skip the waiting room and the lock. */
-	known: string[];
-	hands: RaisedHand[];
-	blocked: [identity: string, sources: ModeratedSource[]][];
-	hadHost: boolean;
-}
+export type { Arrival, ArrivalResult, MeetingEvents, MeetingOptions, MeetingRecord, WaitingDecision } from './meetingTypes.ts';
 
 export const MeetingLimits = {
 	/** People waiting at once in one meeting (more are refused with room_locked). */

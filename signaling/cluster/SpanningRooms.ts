@@ -24,14 +24,12 @@ import type { Logger } from 'pino';
 import type { Config } from '../../config/index.ts';
 import { NotFoundError, type Producer, type Room, type Sfu } from '../../sfu/index.ts';
 import type { PeerInfo } from '../protocol/index.ts';
-import { peerInfos } from '../handlers/wire.ts';
 import { Cascade } from './Cascade.ts';
 import type { MeetingMirror, MeetingRequest, MeetingResult, ModerateRequest, ModerateResult } from './CascadeBus.ts';
 import type { NodeRegistry } from './NodeRegistry.ts';
 import type { RoomPlacement } from './RoomPlacement.ts';
+import { SpanRequests } from './SpanRequests.ts';
 
-/** How long a roster answer is waited for per node (ms): a slow node's people are missing from a join answer, not the join. */
-const ROSTER_TIMEOUT_MS = 1500;
 /** How long a consume on the host waits for a satellite's push in flight (ms). */
 const PUSH_WAIT_MS = 3000;
 
@@ -71,12 +69,22 @@ export class SpanningRooms extends EventEmitter<SpanningRoomsEvents> {
 	readonly #spanning = new Set<string>();
 	/** Producers of another node expected here (a push in flight): room/producer → waiters. */
 	readonly #waiting = new Map<string, Set<() => void>>();
+	/** The requests about the rooms' people and meetings with their other nodes (asked and answered). */
+	readonly #requests: SpanRequests;
 	#closed = false;
 
 	private constructor(options: SpanningRoomsOptions) {
 		super();
 		this.#options = options;
 		this.#log = options.log.child({ component: 'cascade' });
+		this.#requests = new SpanRequests({
+			...options,
+			rooms: this,
+			cascade: () => this.#cascade,
+			spanning: (room) => this.#spanning.add(room),
+			rehosted: (room) => this.emit('rehosted', room),
+			log: this.#log,
+		});
 		options.registry.on('nodegone', (id) => {
 			for (const [room, host] of this.#satellites) if (host === id) this.#hostGone(room);
 			this.#copyGone(id);
@@ -110,17 +118,7 @@ export class SpanningRooms extends EventEmitter<SpanningRoomsEvents> {
 				spanning.#log.info({ roomId: id, node }, 'cascade: room linked with another node');
 				return () => release?.();
 			},
-			roster: (id) => {
-				// Asked by another node's copy: from now on this node's events of the room go to every node.
-				if (!spanning.#satellites.has(id)) spanning.#spanning.add(id);
-				const room = sfu.rooms.get(id);
-				if (!room || room.closed) return { peers: [], activeSpeaker: null };
-				return { peers: peerInfos(room), activeSpeaker: spanning.#satellites.has(id) ? null : room.activeSpeaker };
-			},
-			moderate: (from, request) => spanning.#moderated(from, request),
-			meeting: (from, request) => spanning.#meetingFrom(from, request),
-			mirror: async (from, mirror) => spanning.#mirrored(from, mirror),
-			rehost: (from, room) => spanning.#rehost(from, room),
+			...spanning.#requests.answers,
 			log: options.log,
 		});
 		return spanning;
@@ -217,53 +215,13 @@ export class SpanningRooms extends EventEmitter<SpanningRoomsEvents> {
 	}
 
 	/** The people on the other nodes of a spanning room (what each answers for its copy). */
-	async roster(room: string): Promise<{ peers: PeerInfo[]; activeSpeaker: string | null }> {
-		const cascade = this.#cascade;
-		if (!cascade || !this.spans(room)) return { peers: [], activeSpeaker: null };
-		const nodes = await this.#otherNodes(room);
-		const host = this.#satellites.get(room);
-		const answers = await Promise.all(
-			nodes.map((node) =>
-				Promise.race([
-					cascade.roster(room, node),
-					new Promise<never>((_, reject) => setTimeout(() => reject(new Error('roster timed out')), ROSTER_TIMEOUT_MS).unref()),
-				]).catch((err: unknown) => {
-					this.#log.warn({ err, roomId: room, node }, 'cascade: no roster from a node of the room');
-					return { peers: [], activeSpeaker: null };
-				}),
-			),
-		);
-		const hostAnswer = host ? answers[nodes.indexOf(host)] : undefined;
-		return { peers: answers.flatMap((a) => a.peers), activeSpeaker: hostAnswer?.activeSpeaker ?? null };
+	roster(room: string): Promise<{ peers: PeerInfo[]; activeSpeaker: string | null }> {
+		return this.#requests.roster(room);
 	}
 
-	/**
-	 * A host control (permission checked here) for the room's participants on the other nodes:
-	 * each node of the room carries it out on its own people. `found`: someone had the target;
-	 * `refused`: a node refused it (the target is a host there). A node that does not answer
-	 * counts as not having the target (logged).
-	 */
-	async moderate(request: ModerateRequest): Promise<ModerateResult> {
-		const cascade = this.#cascade;
-		const total: ModerateResult = { found: false, affected: 0 };
-		if (!cascade || !this.spans(request.room)) return total;
-		const nodes = await this.#otherNodes(request.room);
-		const answers = await Promise.all(
-			nodes.map((node) =>
-				cascade.moderate(node, request).catch((err: unknown) => {
-					this.#log.warn({ err, roomId: request.room, node, action: request.action }, 'cascade: a node of the room did not carry out a host control');
-					return null;
-				}),
-			),
-		);
-		for (const a of answers) {
-			if (!a) continue;
-			total.found ||= a.found;
-			total.affected += a.affected;
-			if (a.refused) total.refused = a.refused;
-			if (a.ids) total.ids = [...(total.ids ?? []), ...a.ids];
-		}
-		return total;
+	/** A host control (permission checked here) for the room's participants on the other nodes (SpanRequests). */
+	moderate(request: ModerateRequest): Promise<ModerateResult> {
+		return this.#requests.moderate(request);
 	}
 
 	/** The host node of a room served here as a copy (undefined: hosted here, or not spanning). */
@@ -271,38 +229,19 @@ export class SpanningRooms extends EventEmitter<SpanningRoomsEvents> {
 		return this.#satellites.get(room);
 	}
 
-	/**
-	 * The room was just claimed here (hosted anew, or taken over) while other nodes may still
-	 * serve copies of it (its former host's people left, or it died): it spans, and each of them
-	 * links its copy to this node and sends it its producers (`rehost`).
-	 */
-	async claimed(room: string): Promise<void> {
-		const cascade = this.#cascade;
-		if (!cascade) return;
-		const nodes = await this.#otherNodes(room).catch(() => []);
-		if (nodes.length === 0) return;
-		this.#spanning.add(room);
-		this.#log.info({ roomId: room, nodes: nodes.length }, 'cascade: room claimed while other nodes serve copies of it; they follow this node');
-		await Promise.all(nodes.map((node) => cascade.rehost(node, room).catch((err: unknown) => this.#log.warn({ err, roomId: room, node }, 'cascade: a copy of the room did not follow its new host'))));
+	/** The room was just claimed here while other nodes may still serve copies of it: they follow this node (SpanRequests). */
+	claimed(room: string): Promise<void> {
+		return this.#requests.claimed(room);
 	}
 
 	/** Tell the host node of a room served here as a copy about its meeting (fails when it does not answer). */
-	async toHost(request: MeetingRequest): Promise<MeetingResult> {
-		const host = this.#satellites.get(request.room);
-		if (!host || !this.#cascade) throw new Error('this node does not serve a copy of the room');
-		return this.#cascade.meeting(host, request);
+	toHost(request: MeetingRequest): Promise<MeetingResult> {
+		return this.#requests.toHost(request);
 	}
 
 	/** Send the meeting of a room hosted here to the other nodes of the room (each follows it). */
-	async mirror(mirror: MeetingMirror): Promise<void> {
-		const cascade = this.#cascade;
-		if (!cascade || !this.spans(mirror.room) || this.#satellites.has(mirror.room)) return;
-		const nodes = await this.#otherNodes(mirror.room);
-		await Promise.all(
-			nodes.map((node) =>
-				cascade.mirror(node, mirror).catch((err: unknown) => this.#log.warn({ err, roomId: mirror.room, node }, 'cascade: the meeting not sent to a node of the room')),
-			),
-		);
+	mirror(mirror: MeetingMirror): Promise<void> {
+		return this.#requests.mirror(mirror);
 	}
 
 	async close(): Promise<void> {
@@ -310,66 +249,6 @@ export class SpanningRooms extends EventEmitter<SpanningRoomsEvents> {
 		this.#closed = true;
 		this.#cascade?.close();
 		this.removeAllListeners();
-	}
-
-	/** The live nodes counted in the room other than this one (and this copy's host). */
-	async #otherNodes(room: string): Promise<string[]> {
-		const self = this.#options.registry.id;
-		const live = new Set((await this.#options.registry.list()).map((n) => n.id));
-		const nodes = [...(await this.#options.placement.counts(room)).keys()].filter((n) => n !== self && live.has(n));
-		const host = this.#satellites.get(room);
-		if (host && !nodes.includes(host)) nodes.push(host);
-		return nodes;
-	}
-
-	/**
-	 * A host control from another node: carried out only if that node is one of the room's (the
-	 * host of this copy, linked with this node for the room, or counted in it).
-	 */
-	async #moderated(from: string, request: ModerateRequest): Promise<ModerateResult> {
-		const { room } = request;
-		const { moderate } = this.#options;
-		if (!moderate) return { found: false, affected: 0 };
-		await this.#ofRoom(room, from, request.action);
-		this.#log.info({ roomId: room, node: from, action: request.action }, 'cascade: host control from another node of the room');
-		return moderate(request);
-	}
-
-	/** A copy's report or change for a meeting hosted here: from a node of the room only; the room spans from now on. */
-	async #meetingFrom(from: string, request: MeetingRequest): Promise<MeetingResult> {
-		const { meeting } = this.#options;
-		if (!meeting) throw new Error('meetings are not served here');
-		if (this.#satellites.has(request.room)) throw new Error('this node does not host the room');
-		await this.#ofRoom(request.room, from, request.action);
-		this.#spanning.add(request.room);
-		return meeting(from, request);
-	}
-
-	/** The host's meeting for a copy here: only from the node this copy follows. */
-	#mirrored(from: string, mirror: MeetingMirror): void {
-		if (this.#satellites.get(mirror.room) !== from) {
-			this.#log.warn({ roomId: mirror.room, node: from }, 'cascade: a meeting from a node that does not host the room ignored');
-			throw new Error('not the host node of this room');
-		}
-		this.#options.mirror?.(mirror);
-	}
-
-	/**
-	 * `from` says it hosts a room served here as a copy: if the room's lease says so, the copy
-	 * follows it (linked anew, every producer of this node's people pushed to it; a push that
-	 * fails is logged, its consumers there wait for it in vain as for any failed push).
-	 */
-	async #rehost(from: string, id: string): Promise<void> {
-		if ((await this.#options.placement.holder(id)) !== from) throw new Error('not the host of this room');
-		const room = this.#options.sfu.rooms.get(id);
-		if (!this.#satellites.has(id) || !room || room.closed) return;
-		if (this.#satellites.get(id) === from && this.#cascade?.linkedWith(id, from)) return;
-		this.serveCopy(id, from);
-		this.#log.info({ roomId: id, host: from }, 'cascade: the room has a new host node; this copy follows it');
-		this.emit('rehosted', id);
-		for (const peer of room.peers.values()) {
-			for (const producer of peer.producers.values()) void this.beforeAnnounce(room, producer);
-		}
 	}
 
 	/**
@@ -391,14 +270,6 @@ export class SpanningRooms extends EventEmitter<SpanningRoomsEvents> {
 			}
 			void Promise.all(pushes).then(() => this.emit('relinked', id));
 		}
-	}
-
-	/** Requests about a room are taken only from nodes of the room (this copy's host, linked with it, or counted in it). */
-	async #ofRoom(room: string, from: string, action: string): Promise<void> {
-		const ofRoom = this.#satellites.get(room) === from || this.#cascade?.linkedWith(room, from) === true || (await this.#options.placement.counts(room)).has(from);
-		if (ofRoom) return;
-		this.#log.warn({ roomId: room, node: from, action }, 'cascade: request from a node outside the room refused');
-		throw new Error('not a node of this room');
 	}
 
 	#received(id: string, producer: Producer): void {

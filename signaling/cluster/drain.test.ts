@@ -84,10 +84,11 @@ it('a drained node gets no new meeting, ends its meetings after the grace period
 	);
 	console.log(`# drain: session ended → joined again on the other node in ${backMs} ms (${again.redirects} wrong_node redirects: ${again.redirectedTo.join(', ') || 'none'})`);
 	// The drained node released the room before sending people away, and claims none: nobody is
-	// sent back to it. (One redirect away from it is fine: haproxy may route the old `?node=` to it
-	// until its health checks see it not ready, 2 s; before the drained node claimed the room then,
-	// and its people bounced between the nodes, 4 redirects, until the lease went.)
+	// sent back to it. (Redirects to the live node are haproxy's view lagging: it routes by its
+	// health checks, 1 s apart. On an idle machine there are none; with the unit tests run two at
+	// a time up to 3 in 2.1 s were seen, all naming the live node. Before, the drained node claimed
+	// the room, and its people bounced between the nodes, 4 redirects in 3.1 s, until its lease
+	// went. This asserted no redirect at all.)
 	assert.ok(!again.redirectedTo.includes(host.id), `no wrong_node back to the drained node (${again.redirectedTo.join(', ')})`);
-	assert.ok(again.redirects <= 1, `at most one redirect, away from the drained node (${again.redirects})`);
 	assert.ok(backMs < 8000, `back within 8 s (${backMs} ms)`);
 });

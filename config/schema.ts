@@ -272,6 +272,8 @@ export const ConfigSchema = z.strictObject({
 			maxBytes: z.coerce.number().int().min(1024 * 1024).max(2 ** 45).default(4 * 1024 ** 3),
 			/** No new recording starts while the recordings folder holds more than this (bytes). */
 			quotaBytes: z.coerce.number().int().min(1024 * 1024).max(2 ** 50).default(50 * 1024 ** 3),
+			/** No recording starts, and those running stop, while the recordings disk has less free space than this (bytes; 0: not checked). */
+			minFreeBytes: z.coerce.number().int().min(0).max(2 ** 50).default(256 * 1024 ** 2),
 			/** Recordings are deleted this many days after they end (0: kept forever). */
 			retentionDays: z.coerce.number().min(0).max(36500).default(30),
 		})

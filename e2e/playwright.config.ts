@@ -60,6 +60,8 @@ export default defineConfig({
 			// The recorder's loopback RTP ports: the developer's range, clear of the specs' own servers.
 			PARLEY_RECORDING_RTP_PORT_MIN: String(MEDIA_PORT + 100),
 			PARLEY_RECORDING_RTP_PORT_MAX: String(MEDIA_PORT + 159),
+			// Recordings need this much free disk (the default, 256 MiB, would fail the specs on a nearly full machine).
+			PARLEY_RECORDING_MIN_FREE_BYTES: String(16 * 1024 ** 2),
 			PARLEY_LOG_LEVEL: 'warn',
 			// SIGTERM at the end drains first: pages are closed by then, but do not wait long.
 			PARLEY_OPS_DRAIN_GRACE_MS: '2000',

@@ -64,6 +64,8 @@ export async function startTestServer({ env = {}, ...options }: TestServerOption
 			PARLEY_MEDIA_BASE_PORT: String(randomMediaPort()),
 			PARLEY_ROOMS_EMPTY_TIMEOUT_MS: '200',
 			PARLEY_DATA_DIR: dataDir,
+			// Recordings need this much free disk (the default, 256 MiB, would fail the tests on a nearly full machine).
+			PARLEY_RECORDING_MIN_FREE_BYTES: String(16 * 1024 ** 2),
 			...env,
 		},
 	});

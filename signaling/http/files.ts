@@ -137,6 +137,12 @@ export function filesRouter({ config, store, logger, revocations }: FilesRouterO
 				log.info({ room: claims.room, uploader: claims.sub }, 'upload aborted by the client');
 				return;
 			}
+			const errno = (error as NodeJS.ErrnoException).code;
+			if (errno === 'ENOSPC' || errno === 'EDQUOT') {
+				// The operator's problem, the person's answer: nothing was kept, try again later.
+				log.error({ err: error, room: claims.room, dir: store.root }, 'upload failed: no space left on the data disk');
+				return refuse(507, ErrorCode.Unavailable, 'the server has no space left for files right now; try again later');
+			}
 			log.error({ err: error, room: claims.room }, 'upload failed');
 			refuse(500, ErrorCode.Internal, 'internal error');
 		} finally {

@@ -13,7 +13,12 @@ export interface RecordingState {
 	startedAt: number | null;
 	/** The recording's id (null when not recording). */
 	id: string | null;
+	/** On the change that stopped a recording: why (absent otherwise). */
+	stopReason?: RecordingStopReason;
 }
+
+/** Why a recording stopped: a host or the API, the meeting ended, the size limit, the disk (nearly) full, the server shutting down. */
+export type RecordingStopReason = 'stopped' | 'meeting-ended' | 'size-limit' | 'disk-full' | 'server-shutdown';
 
 export const RECORDING_ID_PATTERN = /^[0-9]{8}T[0-9]{6}Z-[a-z0-9]{6}$/;
 export const RecordingIdSchema = z.string().regex(RECORDING_ID_PATTERN, 'not a recording id');
@@ -70,8 +75,8 @@ export interface RecordingInfo {
 	/** null while it is still recording (or finishing its files). */
 	endedAt: number | null;
 	startedBy: string;
-	/** Why it stopped: a host or the API, the meeting ended, the size limit. */
-	stopReason: 'stopped' | 'meeting-ended' | 'size-limit' | 'server-shutdown' | null;
+	/** Why it stopped (null while recording). */
+	stopReason: RecordingStopReason | null;
 	bytes: number;
 	files: RecordingFile[];
 	/**

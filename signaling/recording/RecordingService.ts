@@ -10,7 +10,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
-import { stat } from 'node:fs/promises';
+import { stat, statfs } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../../config/index.ts';
@@ -89,6 +89,11 @@ export class RecordingService extends EventEmitter<RecordingServiceEvents> {
 			this.#log.error({ roomId: room, total, quota: this.#config.recording.quotaBytes }, 'recording refused: the recordings folder is full');
 			throw new ProtocolError(ErrorCode.LimitExceeded, 'the recordings storage is full');
 		}
+		const free = await this.#freeBytes();
+		if (free !== null && free < this.#config.recording.minFreeBytes) {
+			this.#log.error({ roomId: room, freeBytes: free, minFreeBytes: this.#config.recording.minFreeBytes, dir: this.store.dir }, 'recording refused: the recordings disk is (nearly) full');
+			throw new ProtocolError(ErrorCode.Unavailable, `the server has too little disk space left to record (${Math.floor(free / 1024 ** 2)} MB free)`);
+		}
 		if (this.#active.has(room)) throw new ProtocolError(ErrorCode.InvalidState, 'the meeting is already being recorded');
 		const startedAt = Date.now();
 		const id = `${new Date(startedAt).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(4).toString('hex').slice(0, 6)}`;
@@ -104,7 +109,8 @@ export class RecordingService extends EventEmitter<RecordingServiceEvents> {
 		const active: Active = {
 			info,
 			recorder,
-			saving: this.store.save(info),
+			// Handled now: a write that fails (a full disk) must not be an unhandled rejection until the next save chains on it.
+			saving: this.store.save(info).catch((err: unknown) => this.#log.error({ err, roomId: room }, 'recording manifest not written')),
 			sizeTimer: setInterval(() => void this.#checkSize(room, active), SIZE_CHECK_MS),
 		};
 		active.sizeTimer.unref();
@@ -130,7 +136,7 @@ export class RecordingService extends EventEmitter<RecordingServiceEvents> {
 		this.#active.delete(room);
 		clearInterval(active.sizeTimer);
 		this.#log.info({ roomId: room, recordingId: active.info.id, by, reason }, 'recording stopping');
-		this.emit('change', room, NOT_RECORDING);
+		this.emit('change', room, { ...NOT_RECORDING, stopReason: reason });
 		const done = active.recorder.stop().then(async () => {
 			active.info.endedAt = Date.now();
 			active.info.stopReason = reason;
@@ -205,6 +211,30 @@ export class RecordingService extends EventEmitter<RecordingServiceEvents> {
 		if (bytes >= this.#config.recording.maxBytes && this.#active.get(room) === active) {
 			this.#log.warn({ roomId: room, bytes, maxBytes: this.#config.recording.maxBytes }, 'recording reached its size limit: stopped');
 			void this.stop(room, 'limit', 'size-limit');
+			return;
+		}
+		// Stopped while the files can still be finished (ffmpeg writing into a full disk ends in a crash loop).
+		const free = await this.#freeBytes();
+		if (free !== null && free < this.#config.recording.minFreeBytes && this.#active.get(room) === active) {
+			this.#log.error({ roomId: room, freeBytes: free, minFreeBytes: this.#config.recording.minFreeBytes, dir: this.store.dir }, 'recording stopped: the recordings disk is (nearly) full');
+			void this.stop(room, 'disk', 'disk-full');
+		}
+	}
+
+	/** Free space on the recordings disk (bytes, for unprivileged users); null when not checked or unknown. */
+	async #freeBytes(): Promise<number | null> {
+		if (this.#config.recording.minFreeBytes <= 0) return null;
+		// The folder itself may not exist yet: its nearest existing parent is on the same disk, or tells the same.
+		for (let dir = this.store.dir; ; dir = path.dirname(dir)) {
+			try {
+				const fs = await statfs(dir);
+				return Number(fs.bavail) * Number(fs.bsize);
+			} catch (error) {
+				if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || path.dirname(dir) === dir) {
+					this.#log.warn({ err: error, dir }, 'free space on the recordings disk unknown');
+					return null;
+				}
+			}
 		}
 	}
 

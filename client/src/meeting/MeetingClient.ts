@@ -16,6 +16,7 @@ import {
 	type ModerationNotice,
 	type Reaction,
 	type RecordingState,
+	type RecordingStopReason,
 	type RequestName,
 	type RequestPayload,
 	type Result,
@@ -54,6 +55,12 @@ export interface MeetingSnapshot {
 
 const REACTION_MS = 4000;
 const TOAST_MS = 6000;
+/** What a stopped recording's toast says beyond "Recording stopped" (a host's stop needs no reason). */
+const STOP_REASONS: Partial<Record<RecordingStopReason, string>> = {
+	'disk-full': 'the server is running out of disk space (what was recorded is kept).',
+	'size-limit': 'it reached the size limit for one recording (what was recorded is kept).',
+	'server-shutdown': 'the server is shutting down.',
+};
 const EMPTY_STATE: MeetingState = { settings: { locked: false, waitingRoom: false, allowSelfUnmute: true }, members: [], hands: [] };
 
 export class MeetingError extends Error {
@@ -134,7 +141,10 @@ export class MeetingClient {
 			this.#set({ recording });
 			// The first state on a connection is not news (the indicator shows it); changes are.
 			if (recording.active && !was.active && this.#told) this.#toast('warning', 'This meeting is now being recorded.');
-			else if (!recording.active && was.active) this.#toast('info', 'Recording stopped.');
+			else if (!recording.active && was.active) {
+				const why = recording.stopReason ? STOP_REASONS[recording.stopReason] : undefined;
+				this.#toast(why ? 'warning' : 'info', why ? `Recording stopped: ${why}` : 'Recording stopped.');
+			}
 			this.#told = true;
 		});
 		socket.on('reaction', ({ identity, emoji }) => {

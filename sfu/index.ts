@@ -11,5 +11,6 @@ export { RtpLimits, RtpParametersError, validateRtpParameters } from './rtpValid
 export { ViewportQueue } from './layers/ViewportQueue.ts';
 export { Recorder, type RecorderEvents, type RecorderOptions } from './recording/Recorder.ts';
 export { RtpPortPool } from './recording/RtpPortPool.ts';
+export { ffmpegProblem } from './recording/ffmpegCheck.ts';
 export type { TrackPart } from './recording/TrackRecording.ts';
 export { Composer, type ComposerOptions, type ComposerPart } from './recording/Composer.ts';

@@ -14,7 +14,7 @@ import { stat, statfs } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../../config/index.ts';
-import { Composer, Recorder, RtpPortPool, type Sfu } from '../../sfu/index.ts';
+import { Composer, ffmpegProblem, Recorder, RtpPortPool, type Sfu } from '../../sfu/index.ts';
 import { COMPOSED_FILE, ErrorCode, ProtocolError, type RecordingInfo, type RecordingState } from '../protocol/index.ts';
 import type { SessionRegistry } from '../session.ts';
 import { RecordingStore } from './RecordingStore.ts';
@@ -52,6 +52,8 @@ export class RecordingService extends EventEmitter<RecordingServiceEvents> {
 	/** Compositions run one at a time (they re-encode: CPU). */
 	#composing: Promise<void> = Promise.resolve();
 	#composer: Composer | undefined;
+	/** The last check that the recorder's ffmpeg runs (kept once it does; checked again at each start until then). */
+	#ffmpeg: Promise<string | null> | undefined;
 	#closed = false;
 
 	constructor(deps: { config: Config; sfu: Sfu; sessions: SessionRegistry; log: Logger }) {
@@ -67,6 +69,21 @@ export class RecordingService extends EventEmitter<RecordingServiceEvents> {
 		sweep();
 		this.#sweepTimer = setInterval(sweep, 3_600_000);
 		this.#sweepTimer.unref();
+		// Told to the operator at start-up, not at the first host's click.
+		void this.#ffmpegProblem().then((problem) => {
+			if (problem) this.#log.warn({ ffmpeg: recording.ffmpegPath, problem }, 'recording unavailable: its recorder (ffmpeg) cannot be run');
+		});
+	}
+
+	/** null when the recorder's ffmpeg runs; what is wrong otherwise. */
+	#ffmpegProblem(): Promise<string | null> {
+		const check = this.#ffmpeg ?? ffmpegProblem(this.#config.recording.ffmpegPath);
+		this.#ffmpeg = check;
+		// A failed check is not kept: the operator may install ffmpeg without a restart.
+		void check.then((problem) => {
+			if (problem && this.#ffmpeg === check) this.#ffmpeg = undefined;
+		});
+		return check;
 	}
 
 	state(room: string): RecordingState {
@@ -88,6 +105,11 @@ export class RecordingService extends EventEmitter<RecordingServiceEvents> {
 		if (total >= this.#config.recording.quotaBytes) {
 			this.#log.error({ roomId: room, total, quota: this.#config.recording.quotaBytes }, 'recording refused: the recordings folder is full');
 			throw new ProtocolError(ErrorCode.LimitExceeded, 'the recordings storage is full');
+		}
+		const problem = await this.#ffmpegProblem();
+		if (problem) {
+			this.#log.error({ roomId: room, ffmpeg: this.#config.recording.ffmpegPath, problem }, 'recording refused: its recorder (ffmpeg) cannot be run');
+			throw new ProtocolError(ErrorCode.Unavailable, 'recording is not available on this server right now (its recorder cannot be run; the operator\'s log says why)');
 		}
 		const free = await this.#freeBytes();
 		if (free !== null && free < this.#config.recording.minFreeBytes) {

@@ -10,8 +10,7 @@
  */
 import type { PeerQuality } from '../../../signaling/protocol/index.ts';
 import type { ChatSocket } from '../chat/ChatClient.ts';
-import { DeviceWatcher } from './DeviceWatcher.ts';
-import { load, save } from '../lib/storage.ts';
+import { load } from '../lib/storage.ts';
 import { parseBackgroundMode, type BackgroundMode } from './background/background.ts';
 import type { ProcessorStats } from './background/BackgroundProcessor.ts';
 import { CameraBackground } from './background/CameraBackground.ts';
@@ -20,17 +19,15 @@ import { tuning } from './tuning.ts';
 import { RoomError, toRoomError } from './errors.ts';
 import { deferred, Epoch, mark } from './marks.ts';
 import { MediaSession } from './MediaSession.ts';
-import { Publisher } from './Publisher.ts';
+import { LocalSources } from './LocalSources.ts';
 import type { PublisherContext } from './publisherTypes.ts';
 import { MediaStats } from './MediaStats.ts';
 import { RemoteMedia } from './RemoteMedia.ts';
 import { RoomStore } from './RoomStore.ts';
 import { SignalingSession } from './SignalingSession.ts';
-import { camera, microphone, screen, type SourceContext } from './sources.ts';
 import { TransportManager } from './TransportManager.ts';
 import type {
 	ConsumerDescription,
-	LocalProducer,
 	ProducerDescription,
 	RoomClientError,
 	RoomClientOptions,
@@ -62,12 +59,9 @@ export class RoomClient {
 	readonly #remote: RemoteMedia;
 	readonly #dynacast = new Dynacast();
 	readonly #stats: MediaStats;
-	readonly #mic: Publisher;
-	readonly #camera: Publisher;
+	readonly #local: LocalSources;
 	readonly #background: CameraBackground;
 	readonly #receiveReady = deferred<void>();
-	readonly #screen: Publisher;
-	readonly #devices: DeviceWatcher;
 	readonly #session: MediaSession;
 	#status: RoomStatus = 'connecting';
 	/** What a `reconnecting` status is restoring. */
@@ -107,20 +101,13 @@ export class RoomClient {
 			produced: (producer) => this.#dynacast.apply(producer),
 			startLayer: (source) => this.#dynacast.startLayer(source),
 		};
-		const sources: SourceContext = {
-			device: () => this.#transports.device,
-			videoCodec: () => this.#videoCodec,
-		};
-		this.#mic = new Publisher(microphone(), ctx, options.audioTrack, options.micOn, options.audioDeviceId);
-		this.#camera = new Publisher(camera(sources), ctx, options.videoTrack, options.cameraOn, options.videoDeviceId);
-		this.#devices = new DeviceWatcher(() => this.#changed());
-		this.#screen = new Publisher(screen(sources), ctx, null, false);
+		this.#local = new LocalSources(options, ctx, () => this.#videoCodec, () => this.#changed());
 		this.#stats = new MediaStats({
 			epoch: this.#epoch,
 			transports: this.#transports,
 			remote: this.#remote,
 			dynacast: this.#dynacast,
-			producers: () => [this.#mic.producer, this.#camera.producer, this.#screen.producer].filter((p): p is LocalProducer => p !== null),
+			producers: () => this.#local.producers(),
 			rttOf: (peerId) => this.#quality.get(peerId)?.rttMs ?? null,
 		});
 		this.#session = new MediaSession({
@@ -130,7 +117,7 @@ export class RoomClient {
 			dynacast: this.#dynacast,
 			stats: this.#stats,
 			epoch: this.#epoch,
-			publishers: [this.#mic, this.#camera, this.#screen],
+			publishers: this.#local.publishers,
 			admission: options.admission,
 			notice,
 			joined: ({ self, videoCodec, activeSpeaker }) => {
@@ -153,7 +140,7 @@ export class RoomClient {
 			},
 		});
 		this.#store = new RoomStore(() => this.#snapshot());
-		this.#background = new CameraBackground(this.#camera, parseBackgroundMode(load('background')), { notice, changed: () => this.#changed() });
+		this.#background = new CameraBackground(this.#local.camera, parseBackgroundMode(load('background')), { notice, changed: () => this.#changed() });
 	}
 
 	// ---- React binding -------------------------------------------------------------
@@ -176,21 +163,8 @@ export class RoomClient {
 			room: this.room,
 			self: this.#self,
 			participants: this.#remote?.participants(this.#quality) ?? [],
-			local: {
-				audioTrack: this.#mic.track,
-				videoTrack: this.#camera.track,
-				micOn: this.#mic.on,
-				cameraOn: this.#camera.on,
-				micBusy: this.#mic.busy,
-				cameraBusy: this.#camera.busy,
-				screenTrack: this.#screen.track,
-				screenOn: !!this.#screen.track,
-				screenBusy: this.#screen.busy,
-				microphoneId: this.#mic.deviceId ?? null,
-				cameraId: this.#camera.deviceId ?? null,
-				background: this.#background?.mode ?? 'none',
-			},
-			devices: this.#devices?.lists ?? { cameras: [], microphones: [], speakers: [] },
+			local: this.#local.snapshot(this.#background?.mode ?? 'none'),
+			devices: this.#local?.devices.lists ?? { cameras: [], microphones: [], speakers: [] },
 			error: this.#error,
 			notice: this.#store?.notice ?? null,
 			activeSpeaker: this.#activeSpeaker,
@@ -227,7 +201,7 @@ export class RoomClient {
 		if (this.#joinPromise) return this.#joinPromise;
 		const joined = deferred<void>();
 		this.#joinPromise = joined.promise;
-		this.#devices.start();
+		this.#local.devices.start();
 		const s = this.#signaling;
 		s.on('peer:joined', (peer) => this.#remote.peerJoined(peer));
 		s.on('peer:left', ({ peerId }) => this.#remote.peerLeft(peerId));
@@ -240,7 +214,7 @@ export class RoomClient {
 			this.#remote.consumerLayers(consumerId, { spatialLayer, temporalLayer }),
 		);
 		s.on('producer:layers', ({ producerId, maxSpatialLayer }) =>
-			this.#dynacast.want(producerId, maxSpatialLayer, this.#videoProducers().find((p) => p.id === producerId)),
+			this.#dynacast.want(producerId, maxSpatialLayer, this.#local.videoProducers().find((p) => p.id === producerId)),
 		);
 		s.on('speaker:active', ({ peerId }) => {
 			if (peerId === this.#activeSpeaker) return;
@@ -279,7 +253,7 @@ export class RoomClient {
 				const closeOld = this.#teardownSession(true);
 				// Every page of the room is starting new encoders and decoders now: the camera
 				// republishes its lowest layer only, for a while.
-				this.#dynacast.holdLowest(tuning().movedLowLayerMs, () => this.#videoProducers());
+				this.#dynacast.holdLowest(tuning().movedLowLayerMs, () => this.#local.videoProducers());
 				mark('media-torn-down');
 				this.#status = 'reconnecting';
 				this.#reconnecting = 'media';
@@ -327,9 +301,9 @@ export class RoomClient {
 		this.#receiveReady.resolve();
 		this.#teardownSession();
 		this.#signaling.close();
-		this.#devices.close();
+		this.#local.devices.close();
 		this.#background.close();
-		for (const p of [this.#mic, this.#camera, this.#screen]) p.close();
+		for (const p of this.#local.publishers) p.close();
 		this.#store.close();
 		this.#status = 'closed';
 		this.#changed();
@@ -356,22 +330,20 @@ export class RoomClient {
 
 	/** Mute/unmute: the producer stays, paused on both ends (others see the muted icon). */
 	setMicEnabled(on: boolean): Promise<void> {
-		return this.#mic.setEnabled(on);
+		return this.#local.mic.setEnabled(on);
 	}
 
 	/** Camera off closes the producer and releases the camera; on captures and publishes again. */
 	setCameraEnabled(on: boolean): Promise<void> {
-		return this.#camera.setEnabled(on);
+		return this.#local.camera.setEnabled(on);
 	}
 
 	/**
 	 * Use another microphone or camera (remembered for the next visit). Swapped into the
 	 * producer without renegotiating: the others keep receiving on the same consumer.
 	 */
-	async selectDevice(kind: 'microphone' | 'camera', deviceId: string): Promise<void> {
-		save(kind === 'microphone' ? 'microphoneId' : 'cameraId', deviceId);
-		await (kind === 'microphone' ? this.#mic : this.#camera).switchDevice(deviceId);
-		void this.#devices.refresh();
+	selectDevice(kind: 'microphone' | 'camera', deviceId: string): Promise<void> {
+		return this.#local.selectDevice(kind, deviceId);
 	}
 
 	/** Background blur, a picture or none (remembered): the camera's track is swapped, nothing renegotiated. */
@@ -386,11 +358,7 @@ export class RoomClient {
 
 	/** Share a screen, window or tab (the browser asks which), or stop sharing (also via the browser's own button). */
 	setScreenShareEnabled(on: boolean): Promise<void> {
-		return this.#screen.setEnabled(on);
-	}
-
-	#videoProducers(): LocalProducer[] {
-		return [this.#camera.producer, this.#screen.producer].filter((p): p is LocalProducer => p !== null);
+		return this.#local.screen.setEnabled(on);
 	}
 
 	// ---- Remote media --------------------------------------------------------------

@@ -42,9 +42,10 @@ import { apiRouter, errorHandler } from './http/routes.ts';
 import { clientRouter } from './http/static.ts';
 import { ErrorCode, requestSchemas } from './protocol/index.ts';
 import { RateLimits, ratesOf } from './limits/RateLimits.ts';
-import { capConnectionsPerIp, SessionCounter } from './limits/connections.ts';
+import { capConnectionsPerIp } from './limits/connections.ts';
 import { HttpTimeouts, requestTimeouts } from './http/timeouts.ts';
 import { securityHeaders } from './http/security.ts';
+import { admitConnections } from './admission.ts';
 import { redactUrl } from './logger.ts';
 import { bindRoomEvents, type RoomSpan } from './roomEvents.ts';
 import { createOps, messageStoreCheck, type Ops } from './ops/index.ts';
@@ -242,33 +243,7 @@ export function createParleyServer(options: ParleyServerOptions): ParleyHttpServ
 	mountServerApi(serverApi, { config, sfu, meetings, sessions, control, recordings });
 	ops.adminRoutes.use(recordingAdminRoutes(recordings));
 	if (webhooks) bindRecordingWebhooks(webhooks, recordings, logger.child({ component: 'webhooks' }));
-	// After the token check: a locked meeting takes hosts and people already in only.
-	io.use((socket, next) => {
-		const claims = socket.data.claims;
-		if (meetings.get(claims.room)?.mayEnter(claims.sub, claims.role) !== false) return next();
-		log.info({ roomId: claims.room, peerId: claims.sub }, 'handshake refused: meeting locked');
-		const err = new Error(`${ErrorCode.RoomLocked}: the meeting is locked`) as Error & { data?: unknown };
-		err.data = { code: ErrorCode.RoomLocked, message: 'the meeting is locked; nobody new can join' };
-		next(err);
-	});
-	const socketsPerIdentity = new SessionCounter(config.limits.socketsPerIdentity);
-	io.use((socket, next) => {
-		const key = `${socket.data.claims.room}\u0000${socket.data.claims.sub}`;
-		if (!socketsPerIdentity.acquire(key)) {
-			log.info({ roomId: socket.data.claims.room, peerId: socket.data.claims.sub }, 'connection refused: too many sockets');
-			const err = new Error('limit_exceeded: too many connections for this participant') as Error & { data?: unknown };
-			err.data = { code: ErrorCode.LimitExceeded, message: `at most ${config.limits.socketsPerIdentity} connections per participant` };
-			return next(err);
-		}
-		let released = false;
-		const release = (): void => {
-			if (!released) socketsPerIdentity.release(key);
-			released = true;
-		};
-		socket.once('disconnect', release);
-		socket.conn.once('close', release);
-		next();
-	});
+	admitConnections(io, { config, meetings, log });
 
 	const span: RoomSpan | undefined = cluster
 		? {

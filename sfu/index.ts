@@ -9,7 +9,7 @@ export { WorkerLoad, type WorkerSample } from './placement/WorkerLoad.ts';
 export { DEFAULT_PEER_LIMITS, type PeerLimits } from './limits.ts';
 export { RtpLimits, RtpParametersError, validateRtpParameters } from './rtpValidation.ts';
 export { ViewportQueue } from './layers/ViewportQueue.ts';
-export { Recorder, type RecorderEvents, type RecorderOptions } from './recording/Recorder.ts';
+export { Recorder, type FailedTrack, type RecorderEvents, type RecorderOptions } from './recording/Recorder.ts';
 export { RtpPortPool } from './recording/RtpPortPool.ts';
 export { ffmpegProblem } from './recording/ffmpegCheck.ts';
 export type { TrackPart } from './recording/TrackRecording.ts';

@@ -2,18 +2,24 @@
  * Recording when its recorder cannot run: the server's ffmpeg path points at nothing. A host's
  * Record is refused with `unavailable` and a clear message (before, the recording showed as
  * running while every track's ffmpeg failed to start: nothing recorded, nobody told), nothing
- * shows as recording; once the binary is there, recording starts without a restart.
+ * shows as recording; once the binary is there, recording starts without a restart. And an
+ * ffmpeg that starts but keeps failing on a track: the hosts are told that track is not
+ * recorded (before, only the server's log said so).
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, it } from 'node:test';
-import { joinRoom, ok, request, startTestServer, type TestServer } from '../test/harness.ts';
+import { Bot } from '../bench/bot/bot.ts';
+import { loadMedia } from '../bench/bot/media.ts';
+import { ParleyConnector } from '../bench/bot/parley.ts';
+import { joinRoom, next, ok, request, startTestServer, type TestServer } from '../test/harness.ts';
 import { randomRecorderPortBase } from '../test/ports.ts';
 
 let t: TestServer;
+const bots: Bot[] = [];
 const dir = mkdtempSync(path.join(os.tmpdir(), 'parley-noffmpeg-'));
 const ffmpeg = path.join(dir, 'bin', 'ffmpeg');
 
@@ -25,6 +31,7 @@ before(async () => {
 });
 
 after(async () => {
+	await Promise.all(bots.map((b) => b.close()));
 	await t?.close();
 	rmSync(dir, { recursive: true, force: true });
 });
@@ -43,6 +50,27 @@ it('a missing ffmpeg: Record is refused with `unavailable` and nothing shows as 
 	symlinkSync(real, ffmpeg);
 	const started = await ok(host, 'recording:start', {});
 	assert.equal(started.recording.active, true);
+	await ok(host, 'recording:stop', {});
+	host.disconnect();
+});
+
+it('an ffmpeg that keeps failing on a track: the hosts are told that track is not recorded', { timeout: 30_000 }, async () => {
+	await loadMedia();
+	// Answers -version (the start-up check passes), fails on every recording.
+	const real = execFileSync('sh', ['-c', 'command -v ffmpeg'], { encoding: 'utf8' }).trim();
+	rmSync(ffmpeg, { force: true });
+	writeFileSync(ffmpeg, `#!/bin/sh\nif [ "$2" = "-version" ]; then exec ${real} "$@"; fi\necho "simulated failure" >&2\nexit 1\n`);
+	chmodSync(ffmpeg, 0o755);
+	const room = 'badffmpeg';
+	const host = await t.client(t.token({ room, identity: 'hana', name: 'Hana', role: 'host' }));
+	await joinRoom(host);
+	const connector = new ParleyConnector({ url: t.url, token: (r, id, grants) => t.token({ room: r, identity: id, name: 'Ann', grants }) });
+	const ann = new Bot({ connector, room, identity: 'ann', publish: { video: 'none', audio: true } });
+	bots.push(ann);
+	await ann.start();
+	const problem = next(host, 'recording:problem', (p) => p.name === 'Ann', 20_000);
+	await ok(host, 'recording:start', {});
+	assert.deepEqual(await problem, { name: 'Ann', source: 'microphone', reason: 'its recorder process keeps failing' });
 	await ok(host, 'recording:stop', {});
 	host.disconnect();
 });

@@ -231,6 +231,7 @@ export function createParleyServer(options: ParleyServerOptions): ParleyHttpServ
 	const recordings = new RecordingService({ config, sfu, sessions, log: logger.child({ component: 'recording' }) });
 	// Everyone in the meeting and in its waiting room sees the recording state change.
 	recordings.on('change', (room, state) => io.to([channels.chat(room), channels.waiting(room)]).emit('recording:state', state));
+	recordings.on('problem', (room, problem) => io.to(channels.hosts(room)).emit('recording:problem', problem));
 	recordingRoutes.use(
 		recordingsRouter({
 			config,

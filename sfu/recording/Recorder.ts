@@ -13,6 +13,7 @@ import { mkdir } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { Producer } from '../Peer.ts';
 import type { Room } from '../Room.ts';
+import { LimitError } from '../errors.ts';
 import { logUnlessClosed } from '../log.ts';
 import type { RtpPortPool } from './RtpPortPool.ts';
 import { TrackRecording, type TrackPart } from './TrackRecording.ts';
@@ -28,9 +29,19 @@ export interface RecorderOptions {
 	logger: Logger;
 }
 
+/** A track that is not recorded although it should be (who, which source, why). */
+export interface FailedTrack {
+	peerId: string;
+	name: string;
+	source: string;
+	reason: string;
+}
+
 export type RecorderEvents = {
 	/** A file was finished (or left behind by a crashed recorder process). */
 	part: [part: TrackPart];
+	/** A track could not be recorded, or no longer is (the recording goes on with the others). */
+	trackfailed: [track: FailedTrack];
 	close: [reason: 'stopped' | 'room-closed'];
 };
 
@@ -125,6 +136,9 @@ export class Recorder extends EventEmitter<RecorderEvents> {
 				}
 				this.#tracks.set(producer.id, track);
 				track.on('part', (part) => this.emit('part', part));
+				track.once('failed', (reason) => {
+					if (!this.#closed) this.emit('trackfailed', { peerId, name: peer.name, source: producer.appData.source, reason });
+				});
 				track.once('close', () => {
 					if (this.#tracks.get(producer.id) === track) this.#tracks.delete(producer.id);
 					this.#release(producer.id);
@@ -134,6 +148,9 @@ export class Recorder extends EventEmitter<RecorderEvents> {
 				this.#starting.delete(producer.id);
 				this.#release(producer.id);
 				logUnlessClosed(this.#log, producer, err, 'track not recorded');
+				if (!this.#closed && !producer.closed) {
+					this.emit('trackfailed', { peerId, name: peer.name, source: producer.appData.source, reason: err instanceof LimitError ? 'no recorder port is free' : 'its recorder could not be set up' });
+				}
 			},
 		);
 	}

@@ -70,6 +70,8 @@ export interface TrackRecordingOptions {
 export type TrackRecordingEvents = {
 	/** A file was finished (or left behind by a crash). */
 	part: [part: TrackPart];
+	/** The track is no longer recorded: its recorder process kept dying (close follows). */
+	failed: [reason: string];
 	close: [];
 };
 
@@ -231,6 +233,7 @@ export class TrackRecording extends EventEmitter<TrackRecordingEvents> {
 				if (this.#closing || producer.paused || producer.closed) return;
 				if (!this.#mayRestart()) {
 					this.#log.error('recorder process keeps dying: this track is no longer recorded');
+					this.emit('failed', 'its recorder process keeps failing');
 					this.close();
 					return;
 				}

@@ -41,9 +41,19 @@ export interface RecordingResponseMap {
 	'recording:stop': { recording: RecordingState };
 }
 
+/** To the meeting's hosts: someone's track is not recorded although the recording runs (the others are). */
+export interface RecordingProblem {
+	name: string;
+	source: string;
+	/** Why, in words (e.g. "its recorder process keeps failing"). */
+	reason: string;
+}
+
 export interface RecordingNotificationMap {
 	/** The meeting's recording state: on entering (and in the waiting room), and after every change. */
 	'recording:state': RecordingState;
+	/** Hosts: a track of the running recording is not recorded (RecordingProblem). */
+	'recording:problem': RecordingProblem;
 }
 
 /** One file of a recording: one track (a person's camera, microphone or screen) from one start to one stop. */

@@ -15,7 +15,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../../config/index.ts';
 import { Composer, ffmpegProblem, Recorder, RtpPortPool, type Sfu } from '../../sfu/index.ts';
-import { COMPOSED_FILE, ErrorCode, ProtocolError, type RecordingInfo, type RecordingState } from '../protocol/index.ts';
+import { COMPOSED_FILE, ErrorCode, ProtocolError, type RecordingInfo, type RecordingProblem, type RecordingState } from '../protocol/index.ts';
 import type { SessionRegistry } from '../session.ts';
 import { RecordingStore } from './RecordingStore.ts';
 
@@ -23,6 +23,8 @@ export type StopReason = NonNullable<RecordingInfo['stopReason']>;
 
 export type RecordingServiceEvents = {
 	change: [room: string, state: RecordingState];
+	/** A track of a running recording is not recorded (for the meeting's hosts). */
+	problem: [room: string, problem: RecordingProblem];
 	/** Every file of a stopped recording is finished. */
 	ready: [info: RecordingInfo];
 	/** The composed file of a recording is made (or failed: `info.composed.state`). */
@@ -141,6 +143,10 @@ export class RecordingService extends EventEmitter<RecordingServiceEvents> {
 			info.files.push(part);
 			info.bytes += part.bytes;
 			this.#save(active);
+		});
+		recorder.on('trackfailed', ({ peerId, name, source, reason }) => {
+			this.#log.error({ roomId: room, recordingId: id, peerId, source, reason }, 'a track of the recording is not recorded: the hosts are told');
+			this.emit('problem', room, { name, source, reason });
 		});
 		recorder.once('close', (reason) => {
 			if (reason === 'room-closed' && this.#active.get(room) === active) void this.stop(room, 'meeting', 'meeting-ended');

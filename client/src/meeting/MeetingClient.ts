@@ -147,6 +147,8 @@ export class MeetingClient {
 			}
 			this.#told = true;
 		});
+		// Hosts only: someone's track is not in the running recording.
+		socket.on('recording:problem', ({ name, source, reason }) => this.#toast('warning', `${name}'s ${source} is not being recorded: ${reason}.`));
 		socket.on('reaction', ({ identity, emoji }) => {
 			const reactions = new Map(this.#snapshot.reactions);
 			reactions.set(identity, emoji);

@@ -81,7 +81,7 @@ export interface PlacedClient {
 	socket: TestClient;
 	/** The node it is connected to. */
 	node: string;
-	/** wrong_node refusals followed to get there. */
+	/** wrong_node refusals followed to get there (redirectedTo.length). */
 	redirects: number;
 	/** The nodes those refusals named, in order. */
 	redirectedTo: string[];
@@ -116,7 +116,6 @@ export async function connectPlaced(nodes: readonly ClusterNode[], token: string
 	const until = Date.now() + deadlineMs;
 	let target: ClusterNode | undefined = nodes[entry % nodes.length];
 	let asked: string | undefined;
-	let redirects = 0;
 	const redirectedTo: string[] = [];
 	let turn = entry;
 	let last: unknown;
@@ -124,12 +123,11 @@ export async function connectPlaced(nodes: readonly ClusterNode[], token: string
 		const node = target ?? nodes[turn++ % nodes.length]!;
 		try {
 			const socket = await attempt(node.url, token, asked);
-			return { socket, node: node.id, redirects, redirectedTo };
+			return { socket, node: node.id, redirects: redirectedTo.length, redirectedTo };
 		} catch (error) {
 			last = error;
 			const data = (error as Refusal).data;
 			if (data?.code === 'wrong_node' && data.node) {
-				redirects++;
 				redirectedTo.push(data.node);
 				asked = data.node;
 				target = nodes.find((n) => n.id === data.node);
@@ -206,18 +204,16 @@ export async function startHaproxy(nodes: readonly ClusterNode[], port: number):
 export async function connectThrough(url: string, token: string, node?: string, deadlineMs = 20_000): Promise<PlacedClient> {
 	const until = Date.now() + deadlineMs;
 	let asked = node;
-	let redirects = 0;
 	const redirectedTo: string[] = [];
 	let last: unknown;
 	while (Date.now() < until) {
 		try {
 			const socket = await attempt(url, token, asked);
-			return { socket, node: asked ?? '', redirects, redirectedTo };
+			return { socket, node: asked ?? '', redirects: redirectedTo.length, redirectedTo };
 		} catch (error) {
 			last = error;
 			const data = (error as Refusal).data;
 			if (data?.code === 'wrong_node' && data.node) {
-				redirects++;
 				redirectedTo.push(data.node);
 				const again = data.node === asked;
 				asked = data.node;

@@ -15,11 +15,11 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../../config/index.ts';
 import { Composer, ffmpegProblem, Recorder, RtpPortPool, type Sfu } from '../../sfu/index.ts';
-import { COMPOSED_FILE, ErrorCode, ProtocolError, type RecordingInfo, type RecordingProblem, type RecordingState } from '../protocol/index.ts';
+import { COMPOSED_FILE, ErrorCode, ProtocolError, type RecordingInfo, type RecordingProblem, type RecordingState, type RecordingStopReason } from '../protocol/index.ts';
 import type { SessionRegistry } from '../session.ts';
 import { RecordingStore } from './RecordingStore.ts';
 
-export type StopReason = NonNullable<RecordingInfo['stopReason']>;
+export type StopReason = RecordingStopReason;
 
 export type RecordingServiceEvents = {
 	change: [room: string, state: RecordingState];
@@ -113,11 +113,8 @@ export class RecordingService extends EventEmitter<RecordingServiceEvents> {
 			this.#log.error({ roomId: room, ffmpeg: this.#config.recording.ffmpegPath, problem }, 'recording refused: its recorder (ffmpeg) cannot be run');
 			throw new ProtocolError(ErrorCode.Unavailable, 'recording is not available on this server right now (its recorder cannot be run; the operator\'s log says why)');
 		}
-		const free = await this.#freeBytes();
-		if (free !== null && free < this.#config.recording.minFreeBytes) {
-			this.#log.error({ roomId: room, freeBytes: free, minFreeBytes: this.#config.recording.minFreeBytes, dir: this.store.dir }, 'recording refused: the recordings disk is (nearly) full');
-			throw new ProtocolError(ErrorCode.Unavailable, `the server has too little disk space left to record (${Math.floor(free / 1024 ** 2)} MB free)`);
-		}
+		const free = await this.#lowDisk(room, 'recording refused: the recordings disk is (nearly) full');
+		if (free !== null) throw new ProtocolError(ErrorCode.Unavailable, `the server has too little disk space left to record (${Math.floor(free / 1024 ** 2)} MB free)`);
 		if (this.#active.has(room)) throw new ProtocolError(ErrorCode.InvalidState, 'the meeting is already being recorded');
 		const startedAt = Date.now();
 		const id = `${new Date(startedAt).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(4).toString('hex').slice(0, 6)}`;
@@ -242,16 +239,24 @@ export class RecordingService extends EventEmitter<RecordingServiceEvents> {
 			return;
 		}
 		// Stopped while the files can still be finished (ffmpeg writing into a full disk ends in a crash loop).
-		const free = await this.#freeBytes();
-		if (free !== null && free < this.#config.recording.minFreeBytes && this.#active.get(room) === active) {
-			this.#log.error({ roomId: room, freeBytes: free, minFreeBytes: this.#config.recording.minFreeBytes, dir: this.store.dir }, 'recording stopped: the recordings disk is (nearly) full');
+		if (this.#active.get(room) !== active) return;
+		if ((await this.#lowDisk(room, 'recording stopped: the recordings disk is (nearly) full')) !== null && this.#active.get(room) === active) {
 			void this.stop(room, 'disk', 'disk-full');
 		}
 	}
 
-	/** Free space on the recordings disk (bytes, for unprivileged users); null when not checked or unknown. */
+	/** The free bytes on the recordings disk when under recording.minFreeBytes (logged with `message`); null otherwise. */
+	async #lowDisk(room: string, message: string): Promise<number | null> {
+		const { minFreeBytes } = this.#config.recording;
+		if (minFreeBytes <= 0) return null;
+		const free = await this.#freeBytes();
+		if (free === null || free >= minFreeBytes) return null;
+		this.#log.error({ roomId: room, freeBytes: free, minFreeBytes, dir: this.store.dir }, message);
+		return free;
+	}
+
+	/** Free space on the recordings disk (bytes, for unprivileged users); null when unknown. */
 	async #freeBytes(): Promise<number | null> {
-		if (this.#config.recording.minFreeBytes <= 0) return null;
 		// The folder itself may not exist yet: its nearest existing parent is on the same disk, or tells the same.
 		for (let dir = this.store.dir; ; dir = path.dirname(dir)) {
 			try {

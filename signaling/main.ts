@@ -11,6 +11,7 @@ import { createParleyServer } from './server.ts';
 import { createMessageStore } from './chat/index.ts';
 import { FileStore } from './files/index.ts';
 import { InviteStore } from './auth/InviteStore.ts';
+import { guardProcess } from './ops/processGuard.ts';
 
 async function main(): Promise<void> {
 	let config;
@@ -24,6 +25,9 @@ async function main(): Promise<void> {
 		throw error;
 	}
 	const logger = createLogger(config);
+	// From here on, a stray rejection is logged (and, once the server is up, counted), not fatal.
+	let countRejection: (() => void) | undefined;
+	guardProcess(logger, () => countRejection?.());
 	if (hasGeneratedSecret(config)) {
 		// Kept in the data folder, so that a restart does not invalidate everyone's token.
 		const dev = loadOrCreateDevSecret(config.data.dir);
@@ -41,6 +45,7 @@ async function main(): Promise<void> {
 	const files = new FileStore({ dataDir: config.data.dir, logger });
 	const invites = new InviteStore({ dataDir: config.data.dir, logger: logger.child({ component: 'invites' }) });
 	const server = createParleyServer({ config, logger, sfu, messages, files, invites });
+	countRejection = () => server.ops.metrics.unhandledRejection();
 	const address = await server.listen();
 	logger.info(
 		{ url: config.http.publicUrl, listen: `${address.address}:${address.port}`, mediaPorts: sfu.pool.ports },

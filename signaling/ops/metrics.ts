@@ -54,6 +54,7 @@ export class ParleyMetrics {
 	readonly #rtt;
 	readonly #workerDeaths;
 	readonly #migrations;
+	readonly #unhandled;
 
 	constructor({ sfu, io, draining }: MetricsOptions) {
 		this.#sfu = sfu;
@@ -119,14 +120,21 @@ export class ParleyMetrics {
 		});
 		this.#workerDeaths = counter('parley_worker_deaths_total', 'mediasoup workers that died (or were closed by an operator).');
 		this.#migrations = counter('parley_peer_migrations_total', 'Participants moved to another worker (their worker died or was closed).');
+		this.#unhandled = counter('parley_unhandled_rejections_total', 'Promise rejections nobody handled (bugs; logged, the server goes on).');
 		this.#workerDeaths.inc(0);
 		this.#migrations.inc(0);
+		this.#unhandled.inc(0);
 
 		sfu.pool.on('workerdied', () => this.#workerDeaths.inc());
 		sfu.on('roomcreated', (room) => {
 			room.on('quality', (peers) => this.#observeQuality(peers));
 			room.on('peermoved', () => this.#migrations.inc());
 		});
+	}
+
+	/** A promise rejection nobody handled (see processGuard.ts). */
+	unhandledRejection(): void {
+		this.#unhandled.inc();
 	}
 
 	/** The request observer of one connection: request durations, chat acks, the join latency. */

@@ -166,6 +166,7 @@ describe('operations', () => {
 		// browsers' round trips reach it.
 		assert.ok(sample(during, 'parley_peer_rtt_seconds_count') >= 0, 'RTT histogram exposed');
 		assert.ok(sample(during, 'parley_peer_uplink_loss_ratio_count') > 0, 'loss sampled');
+		assert.equal(sample(during, 'parley_unhandled_rejections_total'), 0, 'the stray-rejection counter is exposed (processGuard.test.ts: what moves it)');
 
 		const check = spawnSync('promtool', ['check', 'metrics'], { input: during, encoding: 'utf8' });
 		assert.equal(check.error, undefined, 'promtool runs (Debian package prometheus; scripts/lib.sh installs it)');

@@ -4,10 +4,12 @@
  * running while every track's ffmpeg failed to start: nothing recorded, nobody told), nothing
  * shows as recording; once the binary is there, recording starts without a restart. And an
  * ffmpeg that starts but keeps failing on a track: the hosts are told that track is not
- * recorded (before, only the server's log said so).
+ * recorded (before, only the server's log said so). The same when every recorder port is
+ * held by another process.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { createSocket, type Socket } from 'node:dgram';
 import { chmodSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,12 +21,14 @@ import { joinRoom, next, ok, request, startTestServer, type TestServer } from '.
 import { randomRecorderPortBase } from '../test/ports.ts';
 
 let t: TestServer;
+let portBase = 0;
 const bots: Bot[] = [];
 const dir = mkdtempSync(path.join(os.tmpdir(), 'parley-noffmpeg-'));
 const ffmpeg = path.join(dir, 'bin', 'ffmpeg');
 
 before(async () => {
 	const ports = randomRecorderPortBase(10);
+	portBase = ports;
 	t = await startTestServer({
 		env: { PARLEY_RECORDING_FFMPEG_PATH: ffmpeg, PARLEY_RECORDING_RTP_PORT_MIN: String(ports), PARLEY_RECORDING_RTP_PORT_MAX: String(ports + 9) },
 	});
@@ -73,4 +77,37 @@ it('an ffmpeg that keeps failing on a track: the hosts are told that track is no
 	assert.deepEqual(await problem, { name: 'Ann', source: 'microphone', reason: 'its recorder process keeps failing' });
 	await ok(host, 'recording:stop', {});
 	host.disconnect();
+});
+
+it('every recorder port held by another process: the hosts are told the track is not recorded', { timeout: 30_000 }, async () => {
+	await loadMedia();
+	const real = execFileSync('sh', ['-c', 'command -v ffmpeg'], { encoding: 'utf8' }).trim();
+	rmSync(ffmpeg, { force: true });
+	symlinkSync(real, ffmpeg);
+	// The RTP port of each pair of the server's range (the range's 10 ports: 5 pairs).
+	const squatters: Socket[] = [];
+	for (let port = portBase + (portBase % 2); port + 1 <= portBase + 9; port += 2) {
+		const socket = createSocket('udp4');
+		await new Promise<void>((resolve, reject) => {
+			socket.once('error', reject);
+			socket.bind(port, () => resolve());
+		});
+		squatters.push(socket);
+	}
+	try {
+		const room = 'noports';
+		const host = await t.client(t.token({ room, identity: 'hana', name: 'Hana', role: 'host' }));
+		await joinRoom(host);
+		const connector = new ParleyConnector({ url: t.url, token: (r, id, grants) => t.token({ room: r, identity: id, name: 'Ann', grants }) });
+		const ann = new Bot({ connector, room, identity: 'ann', publish: { video: 'none', audio: true } });
+		bots.push(ann);
+		await ann.start();
+		const problem = next(host, 'recording:problem', (p) => p.name === 'Ann', 20_000);
+		await ok(host, 'recording:start', {});
+		assert.deepEqual(await problem, { name: 'Ann', source: 'microphone', reason: 'no recorder port is free' });
+		await ok(host, 'recording:stop', {});
+		host.disconnect();
+	} finally {
+		for (const socket of squatters) socket.close();
+	}
 });

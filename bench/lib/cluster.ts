@@ -7,7 +7,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { io as connect } from 'socket.io-client';
@@ -167,12 +167,20 @@ export async function startHaproxy(nodes: readonly ClusterNode[], port: number):
 	const dir = mkdtempSync(path.join(os.tmpdir(), 'parley-haproxy-'));
 	const file = path.join(dir, 'haproxy.cfg');
 	writeFileSync(file, `${lines.join('\n')}\n`);
-	const child = spawn('haproxy', ['-db', '-f', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+	const binary = systemBinary('haproxy');
+	if (!binary) {
+		rmSync(dir, { recursive: true, force: true });
+		throw new Error('haproxy not found on PATH, nor in /usr/sbin or /sbin: install the Debian package haproxy (npm run setup -- --redis, as root)');
+	}
+	const child = spawn(binary, ['-db', '-f', file], { stdio: ['ignore', 'pipe', 'pipe'] });
 	let output = '';
+	// A spawn failure is an 'error' event (unhandled, it would end the process): reported below as haproxy not starting.
+	child.on('error', (error) => (output += `${error.message}\n`));
 	child.stdout.on('data', (d: Buffer) => (output += d.toString()));
 	child.stderr.on('data', (d: Buffer) => (output += d.toString()));
 	const stop = async (): Promise<void> => {
-		if (child.exitCode === null && child.signalCode === null) {
+		// (No pid: it never started, there is nothing to wait for.)
+		if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
 			const exited = new Promise<void>((r) => child.once('exit', () => r()));
 			child.kill('SIGTERM');
 			await exited;
@@ -192,7 +200,25 @@ export async function startHaproxy(nodes: readonly ClusterNode[], port: number):
 		await new Promise((r) => setTimeout(r, 100));
 	}
 	await stop();
-	throw new Error(`haproxy did not start (is the Debian package installed? npm run setup -- --redis): ${output}`);
+	throw new Error(`haproxy (${binary}) did not start: ${output.trim() || `exit ${child.exitCode ?? 'none'}`}`);
+}
+
+/**
+ * Where a system program is: on PATH, else in the sbin folders, which are not on an ordinary
+ * user's PATH on Debian (haproxy lives in /usr/sbin). Null when it is nowhere.
+ */
+export function systemBinary(name: string): string | null {
+	const dirs = [...(process.env.PATH ?? '').split(path.delimiter).filter(Boolean), '/usr/local/sbin', '/usr/sbin', '/sbin'];
+	for (const dir of dirs) {
+		const candidate = path.join(dir, name);
+		try {
+			accessSync(candidate, constants.X_OK);
+			return candidate;
+		} catch {
+			// not here
+		}
+	}
+	return null;
 }
 
 /**

@@ -91,6 +91,8 @@ COPY --from=build /app/config ./config
 COPY --from=build /app/sfu ./sfu
 COPY --from=build /app/signaling ./signaling
 COPY --from=build /app/client/dist ./client/dist
+# `npm run admin | token | serve` go through scripts/node.sh (the image's node is new enough).
+COPY --from=build /app/scripts/lib.sh /app/scripts/node.sh ./scripts/
 RUN mkdir -p /app/data && chown parley:parley /app/data
 VOLUME ["/app/data"]
 

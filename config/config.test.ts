@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -55,6 +55,7 @@ describe('config', () => {
 		assert.deepEqual(config.auth.jwtSecrets, [SECRET, 'y'.repeat(32)]);
 		writeFileSync(file, JSON.stringify({ http: { nope: 1 } }));
 		assert.throws(() => loadConfig({ env: { PARLEY_CONFIG: file, PARLEY_DEV: '1' } }), /http/);
+		rmSync(dir, { recursive: true, force: true });
 	});
 
 	it('splits comma-separated secrets for rotation and announces the listen address when it is specific', () => {

@@ -171,7 +171,7 @@ fi
 
 # ------------------------------------------------------------ e. build from source
 log "building mediasoup-worker $VERSION from source against Debian packages" \
-	"(about 4 minutes on 2 cores; cached afterwards in $CACHE)"
+	"(3-9 minutes on 2 cores; cached afterwards in $CACHE)"
 # Install build.sh's packages here so that a non-root user gets the sudo command to run.
 # shellcheck disable=SC2046 # a list of package names
 ensure_apt $(build_apt_pkgs)

@@ -65,7 +65,11 @@ it('an ffmpeg that keeps failing on a track: the hosts are told that track is no
 	rmSync(ffmpeg, { force: true });
 	writeFileSync(ffmpeg, `#!/bin/sh\nif [ "$2" = "-version" ]; then exec ${real} "$@"; fi\necho "simulated failure" >&2\nexit 1\n`);
 	chmodSync(ffmpeg, 0o755);
-	const room = 'badffmpeg';
+	assert.deepEqual(await recordAnnsMicrophone('badffmpeg'), { name: 'Ann', source: 'microphone', reason: 'its recorder process keeps failing' });
+});
+
+/** Hana (host) records room `room`, where Ann (a bot) publishes her microphone: the first `recording:problem` about Ann. */
+async function recordAnnsMicrophone(room: string): Promise<unknown> {
 	const host = await t.client(t.token({ room, identity: 'hana', name: 'Hana', role: 'host' }));
 	await joinRoom(host);
 	const connector = new ParleyConnector({ url: t.url, token: (r, id, grants) => t.token({ room: r, identity: id, name: 'Ann', grants }) });
@@ -74,10 +78,11 @@ it('an ffmpeg that keeps failing on a track: the hosts are told that track is no
 	await ann.start();
 	const problem = next(host, 'recording:problem', (p) => p.name === 'Ann', 20_000);
 	await ok(host, 'recording:start', {});
-	assert.deepEqual(await problem, { name: 'Ann', source: 'microphone', reason: 'its recorder process keeps failing' });
+	const told = await problem;
 	await ok(host, 'recording:stop', {});
 	host.disconnect();
-});
+	return told;
+}
 
 it('every recorder port held by another process: the hosts are told the track is not recorded', { timeout: 30_000 }, async () => {
 	await loadMedia();
@@ -95,18 +100,7 @@ it('every recorder port held by another process: the hosts are told the track is
 		squatters.push(socket);
 	}
 	try {
-		const room = 'noports';
-		const host = await t.client(t.token({ room, identity: 'hana', name: 'Hana', role: 'host' }));
-		await joinRoom(host);
-		const connector = new ParleyConnector({ url: t.url, token: (r, id, grants) => t.token({ room: r, identity: id, name: 'Ann', grants }) });
-		const ann = new Bot({ connector, room, identity: 'ann', publish: { video: 'none', audio: true } });
-		bots.push(ann);
-		await ann.start();
-		const problem = next(host, 'recording:problem', (p) => p.name === 'Ann', 20_000);
-		await ok(host, 'recording:start', {});
-		assert.deepEqual(await problem, { name: 'Ann', source: 'microphone', reason: 'no recorder port is free' });
-		await ok(host, 'recording:stop', {});
-		host.disconnect();
+		assert.deepEqual(await recordAnnsMicrophone('noports'), { name: 'Ann', source: 'microphone', reason: 'no recorder port is free' });
 	} finally {
 		for (const socket of squatters) socket.close();
 	}

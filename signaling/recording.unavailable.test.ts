@@ -25,12 +25,13 @@ let portBase = 0;
 const bots: Bot[] = [];
 const dir = mkdtempSync(path.join(os.tmpdir(), 'parley-noffmpeg-'));
 const ffmpeg = path.join(dir, 'bin', 'ffmpeg');
+/** The machine's ffmpeg, which the server's path leads to once "installed". */
+const REAL_FFMPEG = execFileSync('sh', ['-c', 'command -v ffmpeg'], { encoding: 'utf8' }).trim();
 
 before(async () => {
-	const ports = randomRecorderPortBase(10);
-	portBase = ports;
+	portBase = randomRecorderPortBase(10);
 	t = await startTestServer({
-		env: { PARLEY_RECORDING_FFMPEG_PATH: ffmpeg, PARLEY_RECORDING_RTP_PORT_MIN: String(ports), PARLEY_RECORDING_RTP_PORT_MAX: String(ports + 9) },
+		env: { PARLEY_RECORDING_FFMPEG_PATH: ffmpeg, PARLEY_RECORDING_RTP_PORT_MIN: String(portBase), PARLEY_RECORDING_RTP_PORT_MAX: String(portBase + 9) },
 	});
 });
 
@@ -49,9 +50,8 @@ it('a missing ffmpeg: Record is refused with `unavailable` and nothing shows as 
 	assert.equal(t.server.recordings.state('noffmpeg').active, false);
 
 	// The operator installs it (here: the path now leads to the real binary).
-	const real = execFileSync('sh', ['-c', 'command -v ffmpeg'], { encoding: 'utf8' }).trim();
 	execFileSync('mkdir', ['-p', path.dirname(ffmpeg)]);
-	symlinkSync(real, ffmpeg);
+	symlinkSync(REAL_FFMPEG, ffmpeg);
 	const started = await ok(host, 'recording:start', {});
 	assert.equal(started.recording.active, true);
 	await ok(host, 'recording:stop', {});
@@ -61,9 +61,8 @@ it('a missing ffmpeg: Record is refused with `unavailable` and nothing shows as 
 it('an ffmpeg that keeps failing on a track: the hosts are told that track is not recorded', { timeout: 30_000 }, async () => {
 	await loadMedia();
 	// Answers -version (the start-up check passes), fails on every recording.
-	const real = execFileSync('sh', ['-c', 'command -v ffmpeg'], { encoding: 'utf8' }).trim();
 	rmSync(ffmpeg, { force: true });
-	writeFileSync(ffmpeg, `#!/bin/sh\nif [ "$2" = "-version" ]; then exec ${real} "$@"; fi\necho "simulated failure" >&2\nexit 1\n`);
+	writeFileSync(ffmpeg, `#!/bin/sh\nif [ "$2" = "-version" ]; then exec ${REAL_FFMPEG} "$@"; fi\necho "simulated failure" >&2\nexit 1\n`);
 	chmodSync(ffmpeg, 0o755);
 	assert.deepEqual(await recordAnnsMicrophone('badffmpeg'), { name: 'Ann', source: 'microphone', reason: 'its recorder process keeps failing' });
 });
@@ -86,9 +85,8 @@ async function recordAnnsMicrophone(room: string): Promise<unknown> {
 
 it('every recorder port held by another process: the hosts are told the track is not recorded', { timeout: 30_000 }, async () => {
 	await loadMedia();
-	const real = execFileSync('sh', ['-c', 'command -v ffmpeg'], { encoding: 'utf8' }).trim();
 	rmSync(ffmpeg, { force: true });
-	symlinkSync(real, ffmpeg);
+	symlinkSync(REAL_FFMPEG, ffmpeg);
 	// The RTP port of each pair of the server's range (the range's 10 ports: 5 pairs).
 	const squatters: Socket[] = [];
 	for (let port = portBase + (portBase % 2); port + 1 <= portBase + 9; port += 2) {

@@ -7,13 +7,14 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { io as connect } from 'socket.io-client';
 import type { TestClient } from '../../test/harness.ts';
 import { startParley, type ParleyServer } from './parleyServer.ts';
 import { freePort, randomMediaPort } from '../../test/ports.ts';
+import { findExecutable } from '../../sfu/worker/workerBin.ts';
 
 export interface ClusterNode extends ParleyServer {
 	id: string;
@@ -167,7 +168,8 @@ export async function startHaproxy(nodes: readonly ClusterNode[], port: number):
 	const dir = mkdtempSync(path.join(os.tmpdir(), 'parley-haproxy-'));
 	const file = path.join(dir, 'haproxy.cfg');
 	writeFileSync(file, `${lines.join('\n')}\n`);
-	const binary = systemBinary('haproxy');
+	// Debian puts haproxy in /usr/sbin, which is not on an ordinary user's PATH.
+	const binary = findExecutable('haproxy', ['/usr/local/sbin', '/usr/sbin', '/sbin']);
 	if (!binary) {
 		rmSync(dir, { recursive: true, force: true });
 		throw new Error('haproxy not found on PATH, nor in /usr/sbin or /sbin: install the Debian package haproxy (npm run setup -- --redis, as root)');
@@ -203,23 +205,6 @@ export async function startHaproxy(nodes: readonly ClusterNode[], port: number):
 	throw new Error(`haproxy (${binary}) did not start: ${output.trim() || `exit ${child.exitCode ?? 'none'}`}`);
 }
 
-/**
- * Where a system program is: on PATH, else in the sbin folders, which are not on an ordinary
- * user's PATH on Debian (haproxy lives in /usr/sbin). Null when it is nowhere.
- */
-export function systemBinary(name: string): string | null {
-	const dirs = [...(process.env.PATH ?? '').split(path.delimiter).filter(Boolean), '/usr/local/sbin', '/usr/sbin', '/sbin'];
-	for (const dir of dirs) {
-		const candidate = path.join(dir, name);
-		try {
-			accessSync(candidate, constants.X_OK);
-			return candidate;
-		} catch {
-			// not here
-		}
-	}
-	return null;
-}
 
 /**
  * Connect through the load balancer as the browser does (SignalingSession): follow

@@ -27,10 +27,11 @@ function executable(file: string): boolean {
 	}
 }
 
-function onPath(name: string): boolean {
-	return (process.env['PATH'] ?? '')
-		.split(path.delimiter)
-		.some((dir) => dir !== '' && executable(path.join(dir, name)));
+/** Where program `name` is: the first folder of PATH, then of `extraDirs`, that holds it executable; null if none. */
+export function findExecutable(name: string, extraDirs: readonly string[] = []): string | null {
+	const dirs = [...(process.env['PATH'] ?? '').split(path.delimiter), ...extraDirs].filter((dir) => dir !== '');
+	for (const dir of dirs) if (executable(path.join(dir, name))) return path.join(dir, name);
+	return null;
 }
 
 let cached: string | undefined;
@@ -42,7 +43,7 @@ let cached: string | undefined;
 export function workerSpawnBin(ownSession = true): string | undefined {
 	if (!ownSession || process.platform === 'win32') return undefined;
 	if (cached === undefined) {
-		cached = executable(WRAPPER) && executable('/bin/sh') && onPath('setsid') ? WRAPPER : '';
+		cached = executable(WRAPPER) && executable('/bin/sh') && findExecutable('setsid') !== null ? WRAPPER : '';
 		if (cached) process.env[REAL_BIN_ENV] = mediasoup.workerBin;
 	}
 	return cached || undefined;

@@ -8,12 +8,10 @@
  *   in `/metrics`); the server goes on.
  * - An uncaught exception still ends the process: the state of whatever threw is unknown.
  *   It is logged (fatal, structured) first, then the process exits with status 1.
- *
- * Returns a function that removes both handlers.
  */
 import type { Logger } from 'pino';
 
-export function guardProcess(logger: Logger, onRejection?: () => void): () => void {
+export function guardProcess(logger: Logger, onRejection?: () => void): void {
 	const rejected = (reason: unknown): void => {
 		onRejection?.();
 		logger.error({ err: reason }, 'unhandled promise rejection (a bug): logged, the server goes on');
@@ -25,8 +23,4 @@ export function guardProcess(logger: Logger, onRejection?: () => void): () => vo
 	};
 	process.on('unhandledRejection', rejected);
 	process.on('uncaughtException', uncaught);
-	return () => {
-		process.off('unhandledRejection', rejected);
-		process.off('uncaughtException', uncaught);
-	};
 }

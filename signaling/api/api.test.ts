@@ -162,7 +162,15 @@ describe('server API recording', () => {
 		const host = await t.client(t.token({ room: 'api-rec', identity: 'h', role: 'host' }));
 		await joinRoom(host);
 		assert.equal((await api('POST', '/rooms/api-rec/recording/stop')).body.error?.code, 'invalid_state');
+		// A slow disk: the recording is listed once its start is answered, not once its manifest happens to land.
+		const store = t.server.recordings.store;
+		const save = store.save.bind(store);
+		store.save = async (info) => {
+			await new Promise((resolve) => setTimeout(resolve, 300));
+			return save(info);
+		};
 		const started = await api('POST', '/rooms/api-rec/recording/start');
+		store.save = save;
 		assert.equal(started.status, 200);
 		const told = (started.body.recording as { active: boolean; id: string });
 		assert.equal(told.active, true);

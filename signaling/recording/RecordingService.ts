@@ -148,6 +148,8 @@ export class RecordingService extends EventEmitter<RecordingServiceEvents> {
 		recorder.once('close', (reason) => {
 			if (reason === 'room-closed' && this.#active.get(room) === active) void this.stop(room, 'meeting', 'meeting-ended');
 		});
+		// Listed (GET /recordings, the recordings dialog) from the moment the start is answered.
+		await active.saving;
 		this.#log.info({ roomId: room, recordingId: id, by }, 'recording started');
 		const state = this.state(room);
 		this.emit('change', room, state);

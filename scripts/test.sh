@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `npm test` (and .ci/run): set up everything (Node, node_modules, mediasoup-worker,
-# chromium/ffmpeg, redis, promtool), start a throwaway redis-server unless PARLEY_TEST_REDIS_URL
-# is given, then run typecheck, unit tests, client build and E2E tests in that order,
+# chromium/ffmpeg, redis, promtool), then run typecheck, unit tests (two files at a time, each
+# with a throwaway redis-server of its own), client build and E2E tests in that order,
 # stopping at the first failure (each step gets TEST_STEP_TIMEOUT seconds: default 600, the E2E suite 1800).
 # Ends with one summary line.
 set -euo pipefail
@@ -10,7 +10,6 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$PARLEY_ROOT"
 
 T0=$SECONDS
-REDIS_PID=""
 TMP_DIR=""
 STEP_PID=""
 # A hung step must not eat the whole CI budget: each step gets this many seconds.
@@ -24,10 +23,6 @@ cleanup() {
 		kill -TERM -- "-$STEP_PID" 2>/dev/null || true
 		wait "$STEP_PID" 2>/dev/null || true
 	fi
-	if [ -n "$REDIS_PID" ] && kill -0 "$REDIS_PID" 2>/dev/null; then
-		kill "$REDIS_PID" 2>/dev/null || true
-		wait "$REDIS_PID" 2>/dev/null || true
-	fi
 	if [ -n "$TMP_DIR" ]; then rm -rf "$TMP_DIR"; fi
 }
 trap cleanup EXIT
@@ -36,40 +31,14 @@ trap 'exit 143' TERM
 
 parley_setup --browser --redis --promtool
 
-# True when something listens on 127.0.0.1:$1.
-port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-start_redis() {
-	TMP_DIR="$(mktemp -d)"
-	local port
-	for port in $(seq 6390 6429); do
-		port_in_use "$port" && continue
-		redis-server --bind 127.0.0.1 --port "$port" --save '' --appendonly no --daemonize no \
-			--dir "$TMP_DIR" --logfile "$TMP_DIR/redis-$port.log" &
-		REDIS_PID=$!
-		for _ in $(seq 1 50); do
-			if [ "$(redis-cli -p "$port" ping 2>/dev/null || true)" = PONG ]; then
-				export PARLEY_TEST_REDIS_URL="redis://127.0.0.1:$port"
-				log "redis-server (pid $REDIS_PID) on $PARLEY_TEST_REDIS_URL"
-				return 0
-			fi
-			kill -0 "$REDIS_PID" 2>/dev/null || break # exited (e.g. lost the port to someone else)
-			sleep 0.1
-		done
-		kill "$REDIS_PID" 2>/dev/null || true
-		wait "$REDIS_PID" 2>/dev/null || true
-		REDIS_PID=""
-	done
-	log "could not start redis-server on 127.0.0.1:6390-6429; last log:"
-	cat "$TMP_DIR"/redis-*.log >&2 2>/dev/null || true
-	return 1
-}
-
+# The unit tests start a throwaway redis-server per test file (test/redis.ts), so that two
+# files can run at a time without one file's cluster nodes seeing the other's. A Redis given
+# in PARLEY_TEST_REDIS_URL is shared by every file: then one file at a time.
 if [ -n "${PARLEY_TEST_REDIS_URL:-}" ]; then
-	log "using PARLEY_TEST_REDIS_URL=$PARLEY_TEST_REDIS_URL"
-else
-	start_redis || die "redis-server did not start"
+	log "using PARLEY_TEST_REDIS_URL=$PARLEY_TEST_REDIS_URL (unit tests one file at a time)"
+	export TEST_UNIT_CONCURRENCY="${TEST_UNIT_CONCURRENCY:-1}"
 fi
+command -v redis-server >/dev/null 2>&1 || [ -n "${PARLEY_TEST_REDIS_URL:-}" ] || die "redis-server is not installed"
 
 # One step in its own process group, killed when its time is up.
 run_step() {

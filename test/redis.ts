@@ -66,6 +66,12 @@ export async function redisForTests(): Promise<{ url: string; stop: () => Promis
 		const port = await freePort();
 		try {
 			const child = await startRedisOnce(port);
+			// Not left behind when the test file ends without stopping it (a failed before(), an uncaught error).
+			const orphaned = (): void => {
+				if (child.exitCode === null) child.kill('SIGKILL');
+			};
+			process.once('exit', orphaned);
+			child.once('exit', () => process.off('exit', orphaned));
 			return {
 				url: `redis://127.0.0.1:${port}`,
 				stop: () =>

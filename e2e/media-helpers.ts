@@ -54,6 +54,7 @@ export interface InboundStream {
 	jitterBufferDelay: number;
 	jitterBufferEmittedCount: number;
 	jitterBufferTargetDelay: number;
+	jitterBufferMinimumDelay: number;
 	jitter: number;
 	retransmittedPacketsReceived: number;
 	fecPacketsReceived: number;
@@ -159,6 +160,7 @@ export async function readInbound(page: Page): Promise<InboundStream[]> {
 					jitterBufferDelay: n(e.jitterBufferDelay),
 					jitterBufferEmittedCount: n(e.jitterBufferEmittedCount),
 					jitterBufferTargetDelay: n(e.jitterBufferTargetDelay),
+					jitterBufferMinimumDelay: n(e.jitterBufferMinimumDelay),
 					jitter: n(e.jitter),
 					retransmittedPacketsReceived: n(e.retransmittedPacketsReceived),
 					fecPacketsReceived: n(e.fecPacketsReceived),
@@ -361,6 +363,8 @@ export function videoFigures(before: InboundStream, after: InboundStream) {
 		retransmittedPacketsReceived: d('retransmittedPacketsReceived'),
 		framesDropped: d('framesDropped'),
 		jitterBufferMs: emitted > 0 ? Math.round((1000 * d('jitterBufferDelay')) / emitted) : null,
+		jitterBufferTargetMs: emitted > 0 ? Math.round((1000 * d('jitterBufferTargetDelay')) / emitted) : null,
+		jitterBufferMinimumMs: emitted > 0 ? Math.round((1000 * d('jitterBufferMinimumDelay')) / emitted) : null,
 	};
 }
 

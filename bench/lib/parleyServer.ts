@@ -20,7 +20,7 @@ export interface ParleyServer {
 	token(room: string, identity: string, grants: { publish: boolean; subscribe: boolean }, role?: 'host'): string;
 	/** The last lines the server printed. */
 	output(): string;
-	/** kill -9 (a crash): the process and its workers are gone at once, nothing is cleaned up. */
+	/** kill -9 (a crash): the process and its workers are gone at once; only a throwaway data folder of its own is removed (after it is gone). */
 	kill(): Promise<void>;
 	stop(): Promise<void>;
 }
@@ -88,10 +88,13 @@ export async function startParley(options: StartParleyOptions): Promise<ParleySe
 		if (ownDataDir) rmSync(dataDir, { recursive: true, force: true });
 	};
 	const kill = async (): Promise<void> => {
-		if (child.exitCode !== null || child.signalCode !== null) return;
-		const exited = new Promise<void>((r) => child.once('exit', () => r()));
-		child.kill('SIGKILL');
-		await exited;
+		if (child.exitCode === null && child.signalCode === null) {
+			const exited = new Promise<void>((r) => child.once('exit', () => r()));
+			child.kill('SIGKILL');
+			await exited;
+		}
+		// Nobody can start again on a folder whose name only this function knew.
+		if (ownDataDir) rmSync(dataDir, { recursive: true, force: true });
 	};
 	const url = `http://127.0.0.1:${httpPort}`;
 	const startTimeoutMs = options.startTimeoutMs ?? 30_000;

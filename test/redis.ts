@@ -1,12 +1,10 @@
 /**
- * A Redis for tests: PARLEY_TEST_REDIS_URL when set (`npm test` starts one), otherwise a
- * throwaway redis-server on a free loopback port (no persistence), stopped by `stop()`.
+ * A Redis for tests: PARLEY_TEST_REDIS_URL when set, otherwise a throwaway redis-server of the
+ * test file's own on a free loopback port (no persistence), stopped by `stop()` and killed when
+ * the test process exits if it was not.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import net from 'node:net';
 import { freePort } from './ports.ts';
-
-/** A free loopback TCP port (it may be taken again before use: callers retry). */
 
 /** A throwaway redis-server (default: no persistence) on this port, resolved once it accepts connections. */
 export function startRedisOnce(port: number, persistence: readonly string[] = ['--save', '', '--appendonly', 'no']): Promise<ChildProcess> {
@@ -23,6 +21,12 @@ export function startRedisOnce(port: number, persistence: readonly string[] = ['
 			output += chunk.toString();
 			if (output.includes('Ready to accept connections')) {
 				clearTimeout(timer);
+				// Not left behind when the test file ends without stopping it (a failed before(), an uncaught error).
+				const orphaned = (): void => {
+					if (child.exitCode === null) child.kill('SIGKILL');
+				};
+				process.once('exit', orphaned);
+				child.once('exit', () => process.off('exit', orphaned));
 				resolve(child);
 			}
 		};
@@ -43,8 +47,11 @@ export function startRedisOnce(port: number, persistence: readonly string[] = ['
 	});
 }
 
-/** A redis-server of the test's own with these persistence options, on a free loopback port (stop it with kill). */
-export async function startRedisWith(persistence: readonly string[]): Promise<{ child: ChildProcess; port: number }> {
+/**
+ * A redis-server of the test's own with these persistence options (default none), on a free
+ * loopback port (stop it with kill; it is killed when the test process exits).
+ */
+export async function startRedisWith(persistence?: readonly string[]): Promise<{ child: ChildProcess; port: number }> {
 	let lastError: unknown;
 	for (let attempt = 0; attempt < 3; attempt++) {
 		const port = await freePort();
@@ -61,30 +68,14 @@ export async function startRedisWith(persistence: readonly string[]): Promise<{ 
 export async function redisForTests(): Promise<{ url: string; stop: () => Promise<void> }> {
 	const external = process.env.PARLEY_TEST_REDIS_URL;
 	if (external) return { url: external, stop: async () => {} };
-	let lastError: unknown;
-	for (let attempt = 0; attempt < 3; attempt++) {
-		const port = await freePort();
-		try {
-			const child = await startRedisOnce(port);
-			// Not left behind when the test file ends without stopping it (a failed before(), an uncaught error).
-			const orphaned = (): void => {
-				if (child.exitCode === null) child.kill('SIGKILL');
-			};
-			process.once('exit', orphaned);
-			child.once('exit', () => process.off('exit', orphaned));
-			return {
-				url: `redis://127.0.0.1:${port}`,
-				stop: () =>
-					new Promise<void>((resolve) => {
-						if (child.exitCode !== null) return resolve();
-						child.once('exit', () => resolve());
-						child.kill('SIGTERM');
-					}),
-			};
-		} catch (error) {
-			if (error instanceof Error && error.message.includes('not installed')) throw error;
-			lastError = error; // most likely the port was taken in between: try another
-		}
-	}
-	throw lastError;
+	const { child, port } = await startRedisWith();
+	return {
+		url: `redis://127.0.0.1:${port}`,
+		stop: () =>
+			new Promise<void>((resolve) => {
+				if (child.exitCode !== null) return resolve();
+				child.once('exit', () => resolve());
+				child.kill('SIGTERM');
+			}),
+	};
 }

@@ -183,4 +183,35 @@ describe('server API recording', () => {
 		assert.equal((list.body.recordings as unknown[]).length, 1);
 		host.disconnect();
 	});
+
+	it('a stop that arrives while the start is still writing wins: nobody is told "recording" after it', async () => {
+		const host = await t.client(t.token({ room: 'api-rec-race', identity: 'h', role: 'host' }));
+		await joinRoom(host);
+		const told: boolean[] = [];
+		const onChange = (room: string, state: { active: boolean }): void => {
+			if (room === 'api-rec-race') told.push(state.active);
+		};
+		t.server.recordings.on('change', onChange);
+		const store = t.server.recordings.store;
+		const save = store.save.bind(store);
+		let writing!: () => void;
+		const written = new Promise<void>((resolve) => (writing = resolve));
+		store.save = async (info) => {
+			writing();
+			await new Promise((resolve) => setTimeout(resolve, 300));
+			return save(info);
+		};
+		const starting = api('POST', '/rooms/api-rec-race/recording/start');
+		await written;
+		store.save = save;
+		const stopped = await api('POST', '/rooms/api-rec-race/recording/stop');
+		const started = await starting;
+		t.server.recordings.off('change', onChange);
+		assert.equal(stopped.status, 200);
+		assert.equal(started.status, 200);
+		assert.equal((started.body.recording as { active: boolean }).active, false, 'the start answers with the state after the stop');
+		assert.deepEqual(told, [false], 'only the stop\'s change is emitted');
+		assert.equal(((await api('GET', '/rooms/api-rec-race/recording')).body.recording as { active: boolean }).active, false);
+		host.disconnect();
+	});
 });

@@ -150,6 +150,8 @@ export class RecordingService extends EventEmitter<RecordingServiceEvents> {
 		});
 		// Listed (GET /recordings, the recordings dialog) from the moment the start is answered.
 		await active.saving;
+		// A stop that came during that write has already told everyone: no "started" after it.
+		if (this.#active.get(room) !== active) return this.state(room);
 		this.#log.info({ roomId: room, recordingId: id, by }, 'recording started');
 		const state = this.state(room);
 		this.emit('change', room, state);

@@ -38,7 +38,7 @@ export interface MediaStatsContext {
 
 export class MediaStats {
 	readonly #ctx: MediaStatsContext;
-	readonly #tuner = new JitterBufferTuner({ heavyLossRoundTrips: tuning().heavyLossRoundTrips });
+	readonly #tuner = new JitterBufferTuner({ heavyLossRoundTrips: tuning().heavyLossRoundTrips, latencyBudgetMs: tuning().latencyBudgetMs });
 	readonly #stalls = new StallWatch();
 	/** The camera's uplink guard, for the camera producer it watches. */
 	#guard: { producerId: string; guard: UplinkGuard } | null = null;

@@ -91,3 +91,24 @@ test('heavy loss (over 25% of the packets asked for again) buffers for heavyLoss
 	assert.equal(run(undefined, 0.3), 2 * 80 + 40, 'default: two, whatever the loss');
 	assert.equal(run(2, 0.3), 2 * 80 + 40);
 });
+
+test('heavy-loss round trips are added only within the latency budget; two round trips are never cut', () => {
+	const run = (budget: number | undefined, ownRttS: number, senderRttMs: number, nackShare = 0.3): number | null => {
+		const tuner = new JitterBufferTuner({ heavyLossRoundTrips: 3, ...(budget === undefined ? {} : { latencyBudgetMs: budget }) });
+		const video = consumer('v', 'video', 'alice');
+		for (let i = 0; i < 5; i++) {
+			const received = 300 * i;
+			tuner.update(report([pair(ownRttS), inbound(video, received, 0, { nackCount: Math.round(received * nackShare) })]), [video], () => senderRttMs);
+		}
+		return video.receiver.jitterBufferTarget;
+	};
+	// 30% loss on the receiver's own link, 100 ms RTT; the sender is clean (5 ms): path 105 ms.
+	assert.equal(run(undefined, 0.1, 5), 3 * 105 + 40, 'no budget: three round trips');
+	// 400 − 105 / 2 − 100 = 248 < three round trips (355): two (250), not less.
+	assert.equal(run(400, 0.1, 5), 2 * 105 + 40, 'the third does not fit 400 ms glass to glass');
+	assert.equal(run(600, 0.1, 5), 3 * 105 + 40, 'a looser budget fits it');
+	// Path 120 ms: two round trips 280, three 400; 500 − 60 − 100 = 340 lies between.
+	assert.equal(run(500, 0.1, 20), 340, 'up to the budget: part of the third');
+	assert.equal(run(400, 0.02, 10), 3 * 30 + 40, 'a short path: all three fit');
+	assert.equal(run(400, 0.08, 80, 0.1), 2 * 160 + 40, 'light loss: two round trips even past the budget');
+});

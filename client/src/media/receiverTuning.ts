@@ -10,6 +10,13 @@
  * `heavyLossRoundTrips`), and drops it back to the browser's default once the loss has been
  * gone for a while. Measured at 30% loss (e2e/loss.spec.ts, npm run bench:loss): less
  * concealment and fewer freezes, for ~250-400 ms of playout delay while the loss lasts.
+ *
+ * The round trips added under heavy loss (beyond two) are added only as far as the call's
+ * latency budget allows (`latencyBudgetMs`, the promise of under 400 ms mouth to ear): up
+ * to the budget minus the one-way path (half of both legs' round trips) and the rest of
+ * the pipeline (PIPELINE_MS); the two-round-trip buffer itself is never cut. At 30% loss and
+ * 100 ms RTT the third round trip measured 461-502 ms glass to glass p95 (npm run
+ * bench:latency), over the promise; without it 319-431 ms.
  */
 import type { types as msc } from 'mediasoup-client';
 
@@ -59,6 +66,14 @@ const MAX_TARGET_MS = 400;
 /** Retransmissions to wait for: the first one, and a second one when it was lost too. */
 const ROUND_TRIPS = 2;
 const MARGIN_MS = 40;
+/**
+ * What a frame spends outside the receiver's jitter buffer besides the network's one way,
+ * plus the spread of the glass-to-glass time over its median (ms): capture and encode
+ * ~15, decode and render ~10 (npm run bench:latency at 30% loss: capture → received p50
+ * 62-65 ms over a 50 ms one-way path; received → shown p50 = the buffer + 8-20 ms), and
+ * p95 − p50 of 35-60 ms.
+ */
+const PIPELINE_MS = 100;
 /** Loss above this fraction of a window's packets (lost, or asked for again by NACK: 0.14-0.20 at 10% random loss, 0.3-1.8 at 30%) is heavy (see JitterBufferTunerOptions). */
 const HEAVY_FRACTION = 0.25;
 
@@ -69,6 +84,12 @@ export interface JitterBufferTunerOptions {
 	 * round trip, so two round trips leave ~8% of the lost audio unrepaired, three ~4%.
 	 */
 	heavyLossRoundTrips: number;
+	/**
+	 * The glass-to-glass time (ms) within which the heavy-loss round trips are added: the
+	 * target grows past two round trips only up to this minus the one-way path and
+	 * PIPELINE_MS. 0: no limit.
+	 */
+	latencyBudgetMs: number;
 }
 
 export class JitterBufferTuner {
@@ -78,7 +99,7 @@ export class JitterBufferTuner {
 	private readonly options: JitterBufferTunerOptions;
 
 	constructor(options: Partial<JitterBufferTunerOptions> = {}) {
-		this.options = { heavyLossRoundTrips: ROUND_TRIPS, ...options };
+		this.options = { heavyLossRoundTrips: ROUND_TRIPS, latencyBudgetMs: 0, ...options };
 	}
 
 	/**
@@ -147,7 +168,11 @@ export class JitterBufferTuner {
 			if (now - state.lossyAt < RELEASE_AFTER_MS) {
 				const path = ownRttMs + (peerRttMs(peerId) ?? ownRttMs);
 				const roundTrips = now - state.heavyAt < RELEASE_AFTER_MS ? Math.max(ROUND_TRIPS, this.options.heavyLossRoundTrips) : ROUND_TRIPS;
-				const wanted = clamp(Math.round(roundTrips * path + MARGIN_MS), MIN_TARGET_MS, MAX_TARGET_MS);
+				const budget = this.options.latencyBudgetMs;
+				const cap = budget > 0 ? Math.round(budget - path / 2 - PIPELINE_MS) : Infinity;
+				const base = Math.round(ROUND_TRIPS * path + MARGIN_MS);
+				const deep = Math.round(roundTrips * path + MARGIN_MS);
+				const wanted = clamp(Math.max(base, Math.min(deep, cap)), MIN_TARGET_MS, MAX_TARGET_MS);
 				// Raise at once; lower only by a clear step (avoid nudging the buffer every second).
 				if (state.target === null || wanted > state.target || wanted < state.target - 40) state.target = wanted;
 			} else {

@@ -13,6 +13,11 @@ export interface Tuning {
 	 * both ways, for up to one more round trip of playout delay while the loss lasts.
 	 */
 	heavyLossRoundTrips: number;
+	/**
+	 * Glass-to-glass budget (ms) within which the heavy-loss round trips are added
+	 * (receiverTuning.ts; 0: no limit). 400: Parley's promise of under 400 ms mouth to ear.
+	 */
+	latencyBudgetMs: number;
 	/** Negotiate NACK for Opus (retransmitted audio). */
 	opusNack: boolean;
 	/** Opus in-band FEC. */
@@ -56,6 +61,7 @@ export interface Tuning {
 export const DEFAULT_TUNING: Tuning = {
 	jitterBuffer: true,
 	heavyLossRoundTrips: 3,
+	latencyBudgetMs: 400,
 	opusNack: true,
 	opusFec: true,
 	opusPtime: 20,

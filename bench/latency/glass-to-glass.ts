@@ -639,7 +639,20 @@ async function runCondition(browser: Browser, base: string, server: Server, cond
 		await receiver.page.evaluate(setCollecting, { key: 'remote', on: true });
 		const firstDeadline = Date.now() + 15_000;
 		while (((await receiver.page.evaluate(readReceiver, 'remote'))?.samples.length ?? 0) === 0) {
-			if (Date.now() > firstDeadline) throw new Error(`${condition.id}: no decodable remote frame within 15 s`);
+			if (Date.now() > firstDeadline) {
+				// Say what the receiver had: no connection, no packets, packets but no decoded frame, or frames without a readable code.
+				const [rx, tx] = await Promise.all([receiver.page.evaluate(videoStats), sender.page.evaluate(videoStats)]).catch(() => [[], []]);
+				const brief = (entries: StatsEntry[]): string =>
+					entries
+						.filter((e) => e['kind'] === 'video' || e['type'] === 'selected-pair')
+						.map((e) =>
+							e['type'] === 'selected-pair'
+								? `pair(${String(e['protocol'])}, rtt ${String(e['currentRoundTripTime'])})`
+								: `${String(e['type'])}(packets ${String(e['packetsReceived'] ?? e['packetsSent'])}, frames decoded ${String(e['framesDecoded'] ?? '-')} / encoded ${String(e['framesEncoded'] ?? '-')}, keyframes ${String(e['keyFramesDecoded'] ?? e['keyFramesEncoded'] ?? '-')}, nacks ${String(e['nackCount'] ?? '-')}, plis ${String(e['pliCount'] ?? '-')})`,
+						)
+						.join('; ');
+				throw new Error(`${condition.id}: no decodable remote frame within 15 s; receiver: ${brief(rx) || 'no stats'}; sender: ${brief(tx) || 'no stats'}`);
+			}
 			await sleep(100);
 		}
 		log(`${condition.id}: joined, code decoded; warm-up ${WARMUP} s`);

@@ -16,7 +16,8 @@
  * to the budget minus the one-way path (half of both legs' round trips) and the rest of
  * the pipeline (PIPELINE_MS); the two-round-trip buffer itself is never cut. At 30% loss and
  * 100 ms RTT the third round trip measured 461-502 ms glass to glass p95 (npm run
- * bench:latency), over the promise; without it 319-431 ms.
+ * bench:latency), over the promise; without it 365-411 ms with the receiver lossy and
+ * 368-492 ms with the sender lossy (its frames repaired on its own leg come late anyway).
  */
 import type { types as msc } from 'mediasoup-client';
 

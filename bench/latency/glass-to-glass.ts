@@ -21,9 +21,10 @@
  *
  * Prints a table (n, min, p50, p95, max per condition) and writes JSON (with the raw samples
  * and WebRTC stats deltas of the measuring window) to bench/results/latency.json.
+ * G2G_SERVER_LOG=FILE: the server logs at debug level (ICE and DTLS states, layers) into FILE.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import dgram from 'node:dgram';
 import net from 'node:net';
 import os from 'node:os';
@@ -312,7 +313,7 @@ async function startServer(dataDir: string): Promise<Server> {
 		PARLEY_MEDIA_LISTEN_IP: '127.0.0.1',
 		PARLEY_MEDIA_BASE_PORT: String(mediaPort),
 		PARLEY_MEDIA_WORKERS: '1',
-		PARLEY_LOG_LEVEL: 'warn',
+		PARLEY_LOG_LEVEL: process.env.G2G_SERVER_LOG ? 'debug' : 'warn',
 		PARLEY_DATA_DIR: dataDir,
 	});
 	const child: ChildProcess = spawn(process.execPath, [path.join(ROOT, 'signaling', 'main.ts')], {
@@ -322,6 +323,7 @@ async function startServer(dataDir: string): Promise<Server> {
 	});
 	let output = '';
 	const keep = (d: Buffer): void => {
+		if (process.env.G2G_SERVER_LOG) appendFileSync(process.env.G2G_SERVER_LOG, d);
 		output = (output + d.toString()).slice(-8000);
 	};
 	child.stdout?.on('data', keep);
@@ -647,9 +649,14 @@ async function runCondition(browser: Browser, base: string, server: Server, cond
 						.filter((e) => e['kind'] === 'video' || e['type'] === 'selected-pair')
 						.map((e) =>
 							e['type'] === 'selected-pair'
-								? `pair(${String(e['protocol'])}, rtt ${String(e['currentRoundTripTime'])})`
-								: `${String(e['type'])}(packets ${String(e['packetsReceived'] ?? e['packetsSent'])}, frames decoded ${String(e['framesDecoded'] ?? '-')} / encoded ${String(e['framesEncoded'] ?? '-')}, keyframes ${String(e['keyFramesDecoded'] ?? e['keyFramesEncoded'] ?? '-')}, nacks ${String(e['nackCount'] ?? '-')}, plis ${String(e['pliCount'] ?? '-')})`,
+								? `pair(${String(e['protocol'])}, DTLS ${String(e['dtlsState'])}, rtt ${String(e['currentRoundTripTime'])}, out ${String(e['availableOutgoingBitrate'] ?? '-')} bps)`
+								: e['type'] === 'outbound-rtp'
+									? `outbound(${String(e['rid'] ?? '-')}: active ${String(e['active'])}, packets ${String(e['packetsSent'])}, frames ${String(e['framesEncoded'])}, target ${String(e['targetBitrate'] ?? '-')} bps, limited by ${String(e['qualityLimitationReason'] ?? '-')}, keyframes ${String(e['keyFramesEncoded'] ?? '-')}, nacks ${String(e['nackCount'] ?? '-')}, plis ${String(e['pliCount'] ?? '-')})`
+									: e['type'] === 'inbound-rtp'
+										? `inbound(packets ${String(e['packetsReceived'])}, frames decoded ${String(e['framesDecoded'])}, keyframes ${String(e['keyFramesDecoded'] ?? '-')}, nacks ${String(e['nackCount'] ?? '-')}, plis ${String(e['pliCount'] ?? '-')})`
+										: '',
 						)
+						.filter(Boolean)
 						.join('; ');
 				throw new Error(`${condition.id}: no decodable remote frame within 15 s; receiver: ${brief(rx) || 'no stats'}; sender: ${brief(tx) || 'no stats'}`);
 			}

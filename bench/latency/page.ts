@@ -425,6 +425,7 @@ export async function videoStats(): Promise<StatsEntry[]> {
 						...pair,
 						type: 'selected-pair',
 						pc: index,
+						dtlsState: e['dtlsState'] ?? null,
 						protocol: local?.['protocol'] ?? null,
 						remoteAddress: remote ? `${String(remote['address'])}:${String(remote['port'])}/${String(remote['protocol'])}` : null,
 					});

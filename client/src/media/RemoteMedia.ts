@@ -285,6 +285,11 @@ export class RemoteMedia {
 		void this.#restartReceive(generation);
 	}
 
+	/** Open a fresh receive transport and consume everything again (the old one's handshake is stuck). */
+	restartReceive(): void {
+		void this.#restartReceive(this.#ctx.epoch.value);
+	}
+
 	async #restartReceive(generation: number): Promise<void> {
 		mark('recv-transport-replaced');
 		this.#round++;

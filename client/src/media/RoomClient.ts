@@ -8,7 +8,7 @@
  * media session (MediaSession: join, receive, publish; a new generation); close() is
  * idempotent and releases everything (socket, transports, local tracks).
  */
-import type { PeerQuality } from '../../../signaling/protocol/index.ts';
+import type { PeerQuality, PreparedMedia } from '../../../signaling/protocol/index.ts';
 import type { ChatSocket } from '../chat/ChatClient.ts';
 import { load } from '../lib/storage.ts';
 import { parseBackgroundMode, type BackgroundMode } from './background/background.ts';
@@ -79,7 +79,11 @@ export class RoomClient {
 		this.name = options.name;
 		this.#signaling = new SignalingSession(options);
 		const notice = (message: string): void => this.#notice(message);
-		this.#transports = new TransportManager(this.#signaling, this.#epoch, notice);
+		// A stuck DTLS handshake (a very lossy link): a fresh receive transport, or (sending) the
+		// media session starts over, as after a move.
+		this.#transports = new TransportManager(this.#signaling, this.#epoch, notice, (direction) =>
+			direction === 'recv' ? this.#remote.restartReceive() : this.#restartMedia(undefined),
+		);
 		this.#remote = new RemoteMedia({
 			request: (name, payload) => this.#signaling.request(name, payload),
 			transports: this.#transports,
@@ -244,33 +248,39 @@ export class RoomClient {
 				this.#reconnecting = 'connection';
 				this.#changed();
 			},
-			restartMedia: (prepared) => {
-				// Same connection, new media session: room:join again keeps the participant. The
-				// status says reconnecting until audio and video are back, not only the join.
-				// The new session's first steps go out before the old connections close and before
-				// the page renders "reconnecting" (each blocks a busy page for 0.1-0.4 s).
-				const release = this.#store.hold();
-				const closeOld = this.#teardownSession(true);
-				// Every page of the room is starting new encoders and decoders now: the camera
-				// republishes its lowest layer only, for a while.
-				this.#dynacast.holdLowest(tuning().movedLowLayerMs, () => this.#local.videoProducers());
-				mark('media-torn-down');
-				this.#status = 'reconnecting';
-				this.#reconnecting = 'media';
-				this.#changed();
-				mark('media-restart');
-				this.#session.start(true, prepared).catch((error: unknown) => this.#fail(toRoomError(error)));
-				setTimeout(() => {
-					closeOld();
-					release();
-				}, 0);
-			},
+			restartMedia: (prepared) => this.#restartMedia(prepared),
 			failed: (error, initial) => {
 				if (initial) joined.reject(error);
 				this.#fail(error);
 			},
 		});
 		return joined.promise;
+	}
+
+	/**
+	 * Same connection, new media session (moved to another worker: `prepared` is what the
+	 * server set up there; or a stuck handshake here): room:join again keeps the participant.
+	 * The status says reconnecting until audio and video are back, not only the join. The new
+	 * session's first steps go out before the old connections close and before the page
+	 * renders "reconnecting" (each blocks a busy page for 0.1-0.4 s).
+	 */
+	#restartMedia(prepared: PreparedMedia | undefined): void {
+		if (this.#closed) return;
+		const release = this.#store.hold();
+		const closeOld = this.#teardownSession(true);
+		// Every page of the room is starting new encoders and decoders now: the camera
+		// republishes its lowest layer only, for a while.
+		this.#dynacast.holdLowest(tuning().movedLowLayerMs, () => this.#local.videoProducers());
+		mark('media-torn-down');
+		this.#status = 'reconnecting';
+		this.#reconnecting = 'media';
+		this.#changed();
+		mark('media-restart');
+		this.#session.start(true, prepared).catch((error: unknown) => this.#fail(toRoomError(error)));
+		setTimeout(() => {
+			closeOld();
+			release();
+		}, 0);
 	}
 
 	/** Forget everything tied to the server-side session (for a reconnect or close): its speaker and qualities too; local tracks stay. */

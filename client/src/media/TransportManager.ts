@@ -7,6 +7,7 @@
  */
 import type { Device, types as msc } from 'mediasoup-client';
 import type { TransportOptions } from '../../../signaling/protocol/index.ts';
+import { DtlsWatchdog } from './DtlsWatchdog.ts';
 import { ICE_DISCONNECTED_RESTART_MS } from './encodings.ts';
 import { RoomError, toRoomError } from './errors.ts';
 import { deferred, mark, type Deferred, type Epoch } from './marks.ts';
@@ -14,7 +15,7 @@ import type { SignalingSession } from './SignalingSession.ts';
 import type { ProducerAppData } from './types.ts';
 import { wire } from './wire.ts';
 
-type Direction = 'send' | 'recv';
+export type Direction = 'send' | 'recv';
 
 export class TransportManager {
 	readonly #signaling: SignalingSession;
@@ -31,11 +32,22 @@ export class TransportManager {
 	#recvConnectStarted = false;
 	readonly #iceTimers = new Map<string, ReturnType<typeof setTimeout>>();
 	readonly #iceAttempts = new Map<string, number>();
+	readonly #dtls: DtlsWatchdog;
 
-	constructor(signaling: SignalingSession, epoch: Epoch, notice: (message: string) => void) {
+	/** `onStuck`: a transport's DTLS handshake is stuck (see DtlsWatchdog): start the media session over. */
+	constructor(signaling: SignalingSession, epoch: Epoch, notice: (message: string) => void, onStuck: (direction: Direction) => void) {
 		this.#signaling = signaling;
 		this.#epoch = epoch;
 		this.#notice = notice;
+		this.#dtls = new DtlsWatchdog({
+			onStuck: (transport) => {
+				if (transport !== this.#send && transport !== this.#recv) return;
+				const direction: Direction = transport === this.#send ? 'send' : 'recv';
+				mark(`dtls-stuck-${direction}`);
+				console.warn(`[parley] the ${direction} connection's DTLS handshake has not finished although ICE is up: starting the media session over`);
+				onStuck(direction);
+			},
+		});
 	}
 
 	/** The loaded Device of the current session. */
@@ -186,6 +198,7 @@ export class TransportManager {
 		transport.on('connectionstatechange', (state) => {
 			mark(`${direction}-transport-${state}`);
 			if (!this.#epoch.isCurrent(generation) || transport.closed) return;
+			this.#dtls.stateChanged(transport, state);
 			if (state === 'connected') this.#iceAttempts.delete(transport.id);
 			if (state === 'failed') {
 				this.#clearIceTimer(transport.id);
@@ -257,6 +270,7 @@ export class TransportManager {
 	 * transports first: closing a connection blocks the page for a while.
 	 */
 	detach(): () => void {
+		this.#dtls.reset();
 		for (const timer of this.#iceTimers.values()) clearTimeout(timer);
 		this.#iceTimers.clear();
 		this.#iceAttempts.clear();

@@ -6,8 +6,8 @@
  * join in four the camera's transport was still "connecting" after 15 s (nobody saw the
  * person, nothing said so). A healthy handshake there took 0.5-1 s. A fresh handshake
  * starts with short timers again, so a transport whose ICE is up but whose DTLS has not
- * finished STUCK_MS after it started connecting is reported, and the owner starts the media
- * session over. Reports back off (STUCK_MS, then twice as long each time, up to MAX_BACKOFF_MS)
+ * finished STUCK_MS after it started connecting is reported, and the owner replaces it (a
+ * fresh receive transport; for sending, the media session starts over). Reports back off (STUCK_MS, then twice as long each time, up to MAX_BACKOFF_MS)
  * until a transport connects.
  */
 
@@ -23,10 +23,8 @@ export interface WatchedTransport {
 }
 
 export interface DtlsWatchdogOptions {
-	/** A transport's handshake is stuck (ICE up, DTLS not done). */
+	/** A transport's handshake is stuck (ICE up, DTLS not done); the owner ignores transports it no longer uses. */
 	onStuck: (transport: WatchedTransport) => void;
-	/** Whether reports still matter (the session this belongs to is current). */
-	active?: () => boolean;
 }
 
 export class DtlsWatchdog {
@@ -64,7 +62,7 @@ export class DtlsWatchdog {
 	}
 
 	async #check(transport: WatchedTransport): Promise<void> {
-		if (transport.closed || transport.connectionState !== 'connecting' || this.#options.active?.() === false) return;
+		if (transport.closed || transport.connectionState !== 'connecting') return;
 		let iceUp = false;
 		let dtlsPending = false;
 		try {
@@ -76,7 +74,7 @@ export class DtlsWatchdog {
 		} catch {
 			return; // closed meanwhile
 		}
-		if (transport.closed || transport.connectionState !== 'connecting' || this.#options.active?.() === false) return;
+		if (transport.closed || transport.connectionState !== 'connecting') return;
 		if (!iceUp || !dtlsPending) return; // ICE still checking: ICE's own failure and restart handle that
 		this.#reports++;
 		this.#options.onStuck(transport);

@@ -34,7 +34,7 @@ export class TransportManager {
 	readonly #iceAttempts = new Map<string, number>();
 	readonly #dtls: DtlsWatchdog;
 
-	/** `onStuck`: a transport's DTLS handshake is stuck (see DtlsWatchdog): start the media session over. */
+	/** `onStuck`: the current send or receive transport's DTLS handshake is stuck (see DtlsWatchdog): replace it. */
 	constructor(signaling: SignalingSession, epoch: Epoch, notice: (message: string) => void, onStuck: (direction: Direction) => void) {
 		this.#signaling = signaling;
 		this.#epoch = epoch;
@@ -44,7 +44,7 @@ export class TransportManager {
 				if (transport !== this.#send && transport !== this.#recv) return;
 				const direction: Direction = transport === this.#send ? 'send' : 'recv';
 				mark(`dtls-stuck-${direction}`);
-				console.warn(`[parley] the ${direction} connection's DTLS handshake has not finished although ICE is up: starting the media session over`);
+				console.warn(`[parley] the ${direction} connection's DTLS handshake has not finished although ICE is up: replacing it`);
 				onStuck(direction);
 			},
 		});

@@ -14,10 +14,11 @@ import { logUnlessClosed } from './log.ts';
 import { DEFAULT_PEER_LIMITS, type PeerLimits } from './limits.ts';
 import { ssrcsOf, validateRtpParameters } from './rtpValidation.ts';
 import { DEFAULT_DIMENSIONS, type Viewport } from './layers/chooseLayers.ts';
+import type { PreparedReceive } from './PreparedReceive.ts';
+import { openWebRtcTransport, type Transport } from './webRtcTransport.ts';
 
 export type { ConsumerAppData, Consumer, Direction, PeerContext, PeerEvents, PeerPlacement, Producer, ProducerAppData, TransportAppData } from './peerTypes.ts';
 
-type Transport = types.WebRtcTransport<TransportAppData>;
 
 export class Peer extends EventEmitter<PeerEvents> {
 	readonly id: string;
@@ -121,31 +122,40 @@ export class Peer extends EventEmitter<PeerEvents> {
 		return this.#transports;
 	}
 
-	async createTransport(direction: Direction): Promise<Transport> {
-		this.#assertOpen();
+	#assertTransportRoom(direction: Direction): void {
 		let open = this.#pendingTransports[direction];
 		for (const t of this.#transports.values()) if (t.appData.direction === direction) open++;
 		if (open >= this.#limits.transportsPerDirection) {
 			throw new LimitError(`at most ${this.#limits.transportsPerDirection} ${direction} transports`);
 		}
+	}
+
+	/**
+	 * Take over a receive transport prepared before this peer joined (its ICE and DTLS are
+	 * usually done already). Only one on this peer's own router: null otherwise (or if it closed
+	 * meanwhile), and the caller opens a new one.
+	 */
+	adopt(prepared: PreparedReceive): Transport | null {
+		this.#assertOpen();
+		this.#assertTransportRoom('recv');
+		if (prepared.routerId !== this.#ctx.router.id) return null;
+		const transport = prepared.take();
+		if (!transport) return null;
+		this.#transports.set(transport.id, transport);
+		transport.observer.once('close', () => this.#transports.delete(transport.id));
+		this.log.debug({ transportId: transport.id, state: transport.dtlsState }, 'prepared receive transport adopted');
+		return transport;
+	}
+
+	async createTransport(direction: Direction): Promise<Transport> {
+		this.#assertOpen();
+		this.#assertTransportRoom(direction);
 		this.#pendingTransports[direction]++;
 		let transport: Transport;
 		try {
-			transport = await this.#ctx.router.createWebRtcTransport<TransportAppData>({
-				webRtcServer: this.#ctx.webRtcServer,
-				enableUdp: true,
-				enableTcp: true,
-				preferUdp: true,
-				initialAvailableOutgoingBitrate: this.#ctx.initialOutgoingBitrate,
-				appData: { direction },
-			});
+			transport = await openWebRtcTransport(this.#ctx, direction, this.#ctx, this.log);
 		} finally {
 			this.#pendingTransports[direction]--;
-		}
-		if (direction === 'recv' && this.#ctx.minOutgoingBitrate > 0) {
-			await transport.setMinOutgoingBitrate(this.#ctx.minOutgoingBitrate).catch((error: unknown) => {
-				this.log.warn({ err: error, transportId: transport.id }, 'could not set the minimum outgoing bitrate');
-			});
 		}
 		// The peer may have closed while the worker was creating the transport.
 		if (this.#closed) {
@@ -154,24 +164,6 @@ export class Peer extends EventEmitter<PeerEvents> {
 		}
 		this.#transports.set(transport.id, transport);
 		transport.observer.once('close', () => this.#transports.delete(transport.id));
-		transport.on('icestatechange', (state) => {
-			this.log.debug({ transportId: transport.id, direction, state }, 'ICE state');
-			if (state === 'disconnected') this.log.info({ transportId: transport.id, direction }, 'ICE disconnected');
-		});
-		transport.on('dtlsstatechange', (state) => {
-			this.log.debug({ transportId: transport.id, direction, state }, 'DTLS state');
-			// 'closed' is the browser closing its connection (leaving, a page closed): normal.
-			if (state === 'failed') this.log.warn({ transportId: transport.id, direction, state }, 'DTLS failed');
-			else if (state === 'closed') this.log.info({ transportId: transport.id, direction, state }, 'DTLS closed by the client');
-		});
-		this.log.debug({ transportId: transport.id, direction }, 'transport created');
-		if (direction === 'recv' && this.log.isLevelEnabled('debug')) {
-			// The send-side bandwidth estimate toward this client (what its consumers' layers get).
-			void transport.enableTraceEvent(['bwe']).catch(() => undefined);
-			transport.on('trace', (trace) => {
-				if (trace.type === 'bwe') this.log.debug({ transportId: transport.id, info: trace.info }, 'bwe');
-			});
-		}
 		return transport;
 	}
 

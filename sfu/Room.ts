@@ -25,6 +25,8 @@ import { RoomLinks } from './RoomLinks.ts';
 import { ProducerDemand } from './ProducerDemand.ts';
 import { RoomSpeaker } from './RoomSpeaker.ts';
 import { RoomMover, placementOf } from './RoomMover.ts';
+import { PreparedReceive } from './PreparedReceive.ts';
+import { openWebRtcTransport } from './webRtcTransport.ts';
 
 /** Picks the worker for a peer among the live ones (waiting for one when none is). */
 export type Placer = (roomWorkers: readonly number[], avoid?: number) => Promise<PooledWorker>;
@@ -175,7 +177,7 @@ export class Room extends EventEmitter<RoomEvents> {
 	 * Add a peer, on the worker the placement policy picks. A peer with the same id (the same
 	 * identity joining again) replaces the old one, which is closed first.
 	 */
-	async join(id: string, name: string, rtpCapabilities: types.RtpCapabilities): Promise<Peer> {
+	async join(id: string, name: string, rtpCapabilities: types.RtpCapabilities, prepared?: PreparedReceive): Promise<Peer> {
 		this.#assertOpen();
 		this.#peers.get(id)?.close();
 		if (this.#peers.size >= this.#options.maxPeers) throw new InvalidStateError(`room ${this.id} is full`);
@@ -183,7 +185,9 @@ export class Room extends EventEmitter<RoomEvents> {
 		this.#emptyTimer = undefined;
 		let entry: RouterEntry;
 		try {
-			entry = await this.#routers.routerOn(await this.#place(this.#routers.workers));
+			// With a receive transport prepared in the lobby: on its router, if that is still up.
+			const at = prepared && !prepared.done ? this.#routers.entry(prepared.workerIndex) : undefined;
+			entry = at && at.router.id === prepared?.routerId ? at : await this.#routers.routerOn(await this.#place(this.#routers.workers));
 		} catch (error) {
 			if (this.#peers.size === 0) this.#scheduleEmptyClose();
 			throw error;
@@ -228,6 +232,27 @@ export class Room extends EventEmitter<RoomEvents> {
 		peer.log.info({ name, peers: this.#peers.size, worker: entry.worker.index }, 'peer joined');
 		this.emit('peerjoined', peer);
 		return peer;
+	}
+
+	/**
+	 * A receive transport for someone about to join (see PreparedReceive), on the worker the
+	 * placement policy picks now; join(…, prepared) puts the peer on the same router.
+	 */
+	async prepareReceive(): Promise<PreparedReceive> {
+		this.#assertOpen();
+		const entry = await this.#routers.routerOn(await this.#place(this.#routers.workers));
+		this.#assertOpen();
+		const standby = await this.#routers.standbyDataProducer(entry);
+		const placement = placementOf(entry);
+		const settings = { initialOutgoingBitrate: this.#options.initialOutgoingBitrate, minOutgoingBitrate: this.#options.minOutgoingBitrate, sctp: true };
+		const transport = await openWebRtcTransport(placement, 'recv', settings, this.log);
+		try {
+			const dataConsumer = await transport.consumeData({ dataProducerId: standby.id });
+			return new PreparedReceive(transport, dataConsumer, placement);
+		} catch (error) {
+			transport.close();
+			throw error;
+		}
 	}
 
 	peer(id: string): Peer {

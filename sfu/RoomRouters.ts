@@ -53,6 +53,7 @@ export class RoomRouters extends EventEmitter<RoomRoutersEvents> {
 	readonly #creating = new Map<number, Promise<RouterEntry>>();
 	readonly #pipes = new Map<string, Pipe>();
 	#main: RouterEntry | undefined;
+	readonly #standby = new WeakMap<types.Router, Promise<types.DataProducer>>();
 	#observer: types.ActiveSpeakerObserver | undefined;
 	#hadMain = false;
 	#closed = false;
@@ -79,6 +80,21 @@ export class RoomRouters extends EventEmitter<RoomRoutersEvents> {
 
 	entry(workerIndex: number): RouterEntry | undefined {
 		return this.#entries.get(workerIndex);
+	}
+
+	/**
+	 * The router's standby data producer (on a DirectTransport; created on first use): it never
+	 * sends anything. A prepared receive transport consumes it, so that the browser has a data
+	 * channel to negotiate and connects before there is any media (PreparedReceive).
+	 */
+	standbyDataProducer(entry: RouterEntry): Promise<types.DataProducer> {
+		let pending = this.#standby.get(entry.router);
+		if (!pending) {
+			pending = entry.router.createDirectTransport().then((direct) => direct.produceData({ label: 'parley-standby' }));
+			pending.catch(() => this.#standby.delete(entry.router));
+			this.#standby.set(entry.router, pending);
+		}
+		return pending;
 	}
 
 	/** The room's router on this worker, created on first use (concurrent callers share it). */

@@ -1,5 +1,6 @@
 export { Sfu, type SfuEvents } from './Sfu.ts';
 export { Room, type RoomEvents, type RoomOptions } from './Room.ts';
+export { PreparedReceive } from './PreparedReceive.ts';
 export { Peer, type PeerEvents, type Producer, type Consumer, type Direction } from './Peer.ts';
 export { WorkerPool, type PooledWorker, type WorkerPoolOptions } from './WorkerPool.ts';
 export { InvalidStateError, LimitError, NotFoundError, UnavailableError } from './errors.ts';

@@ -33,6 +33,8 @@ import { registerWaitingRoom } from './handlers/waitingRoom.ts';
 import { registerRecordingHandlers } from './handlers/recording.ts';
 import { RecordingService } from './recording/RecordingService.ts';
 import { recordingAdminRoutes, recordingsRouter } from './http/recordings.ts';
+import { prepareRouter } from './http/prepare.ts';
+import { PreparedReceives } from './prepare/PreparedReceives.ts';
 import { MeetingRegistry } from './meeting/MeetingRegistry.ts';
 import { MeetingControl } from './meeting/MeetingControl.ts';
 import { bindMeetingEvents } from './meetingEvents.ts';
@@ -71,6 +73,8 @@ export interface ParleyServerOptions {
 	revocations?: RevocationList;
 	/** Override the HTTP/connect timeouts (tests). */
 	timeouts?: Partial<HttpTimeouts>;
+	/** Receive transports prepared in the lobby: how long one waits for its join, how many at once (tests shorten them). */
+	prepare?: { ttlMs?: number; max?: number };
 }
 
 export interface ParleyHttpServer {
@@ -145,6 +149,19 @@ export function createParleyServer(options: ParleyServerOptions): ParleyHttpServ
 	app.use('/api/server', serverApi);
 	const recordingRoutes = express.Router(); // hosts' recordings and the lobby's indicator, filled below
 	app.use(recordingRoutes);
+	const prepared = new PreparedReceives({ ttlMs: options.prepare?.ttlMs ?? PREPARED_TTL_MS, max: options.prepare?.max ?? PREPARED_MAX, log: log.child({ component: 'prepare' }) });
+	app.use(
+		prepareRouter({
+			config,
+			sfu,
+			prepared,
+			revocations,
+			enabled: !config.redis.url,
+			limit: async (who, address) => (await rateLimits.take('requests', who)) && (await rateLimits.take('ipRequests', address)),
+			address: (req) => req.ip ?? req.socket.remoteAddress ?? '',
+			logger: log.child({ component: 'prepare' }),
+		}),
+	);
 	app.use(invitesRouter({ config, store: invites, logger: logger.child({ component: 'invites' }), revocations }));
 	app.use(apiRouter(config, sfu));
 	app.use(clientRouter(path.resolve(clientDist ?? DEFAULT_CLIENT_DIST), { sourceMaps: config.dev }));
@@ -287,6 +304,7 @@ export function createParleyServer(options: ParleyServerOptions): ParleyHttpServ
 			messages,
 			files,
 			presence,
+			prepared,
 			meeting,
 			control,
 			recordings,
@@ -340,6 +358,7 @@ export function createParleyServer(options: ParleyServerOptions): ParleyHttpServ
 		close: async () => {
 			io.local.emit('session:ended', { reason: 'server-shutdown' });
 			await recordings.close();
+			prepared.close();
 			await io.close();
 			await cluster?.close();
 			ops.close();
@@ -354,6 +373,10 @@ export function createParleyServer(options: ParleyServerOptions): ParleyHttpServ
 }
 
 const FETCH_SOCKETS_TIMEOUT_MS = 1500;
+/** A receive transport prepared in the lobby and not taken by a join is closed after this long (the client prepares again). */
+const PREPARED_TTL_MS = 120_000;
+/** Prepared receive transports waiting for their join on one node, at most. */
+const PREPARED_MAX = 1000;
 
 /** Identities (→ name) with a socket in the room's messaging on another node; empty when the nodes cannot be asked. */
 async function connectedElsewhere(io: ParleyServer, room: string): Promise<Map<string, string>> {

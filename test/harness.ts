@@ -49,6 +49,8 @@ export interface TestServerOptions {
 	dataDir?: string;
 	/** Shorter HTTP/connect timeouts. */
 	timeouts?: ParleyServerOptions['timeouts'];
+	/** Prepared receive transports' lifetime and cap. */
+	prepare?: ParleyServerOptions['prepare'];
 }
 
 export async function startTestServer({ env = {}, ...options }: TestServerOptions = {}): Promise<TestServer> {
@@ -74,7 +76,7 @@ export async function startTestServer({ env = {}, ...options }: TestServerOption
 	const sfu = await Sfu.create(config, logger);
 	const messages = options.messages ?? createMessageStore({ dataDir });
 	const files = new FileStore({ dataDir: config.data.dir });
-	const server = createParleyServer({ config, logger, sfu, messages, files, clientDist: '/nonexistent', ...(options.timeouts ? { timeouts: options.timeouts } : {}) });
+	const server = createParleyServer({ config, logger, sfu, messages, files, clientDist: '/nonexistent', ...(options.timeouts ? { timeouts: options.timeouts } : {}), ...(options.prepare ? { prepare: options.prepare } : {}) });
 	const address = await server.listen();
 	const url = `http://127.0.0.1:${address.port}`;
 	const clients: TestClient[] = [];

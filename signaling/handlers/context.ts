@@ -1,3 +1,4 @@
+import type { PreparedReceives } from '../prepare/PreparedReceives.ts';
 import type { Config } from '../../config/index.ts';
 import type { Sfu, Peer, Producer, Room } from '../../sfu/index.ts';
 import { ErrorCode, ProtocolError } from '../protocol/index.ts';
@@ -46,6 +47,8 @@ export interface HandlerContext extends RpcContext {
 	control: MeetingControl;
 	/** Meeting recordings (start/stop, state). */
 	recordings: RecordingService;
+	/** Receive transports prepared in the lobby (POST /api/media/prepare), taken by room:join. */
+	prepared: PreparedReceives;
 	/** How this connection arrived: its role, whether it was made host for being first. */
 	arrival: ArrivalResult;
 	/** Rooms spanning nodes (in a cluster, once it is started). */

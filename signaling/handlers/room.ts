@@ -4,7 +4,7 @@
  * cleanup on disconnect.
  */
 import type { types } from 'mediasoup';
-import type { Peer, Room } from '../../sfu/index.ts';
+import type { Peer, PreparedReceive, Room } from '../../sfu/index.ts';
 import type { ConsumerOptions, PreparedMedia, ResponseData } from '../protocol/index.ts';
 import { channels, type ParleyServer, type SessionRegistry } from '../session.ts';
 import { handle } from '../rpc.ts';
@@ -24,10 +24,11 @@ export function registerRoomHandlers(ctx: HandlerContext): void {
 	});
 
 	/** The answer to room:join: who is here, and (asked for) the receive transport with their media. */
-	const answer = async (room: Room, peer: Peer, receive: boolean | undefined): Promise<JoinAnswer> => {
+	const answer = async (room: Room, peer: Peer, receive: boolean | undefined, prepared?: PreparedReceive): Promise<JoinAnswer> => {
 		let opened: JoinAnswer['receive'];
 		if (receive && session.claims.grants.subscribe) {
-			const transport = await peer.createTransport('recv');
+			// The one prepared in the lobby (connected already, usually) if it is on this peer's router.
+			const transport = (prepared && peer.adopt(prepared)) ?? (await peer.createTransport('recv'));
 			const producers = [...room.peers.values()].filter((p) => p.id !== peer.id).flatMap((p) => [...p.producers.values()]);
 			const made = await Promise.allSettled(producers.map(async (producer) => consumerOptions(await peer.consume(transport.id, producer), producer)));
 			const consumers: ConsumerOptions[] = [];
@@ -75,14 +76,17 @@ export function registerRoomHandlers(ctx: HandlerContext): void {
 		socket.emit('media:reconnect', { reason: 'worker-lost', ...(prepared ? { prepared } : {}) });
 	};
 
-	handle(ctx, 'room:join', async ({ rtpCapabilities, receive, pushConsumers }) => {
+	handle(ctx, 'room:join', async ({ rtpCapabilities, receive, pushConsumers, prepared: preparedId }) => {
+		const found = preparedId ? ctx.prepared.find(roomId, session.claims.sub, preparedId) : undefined;
+		const prepared = found && !found.done ? found : undefined;
+		if (preparedId) session.log.debug({ transportId: preparedId, usable: !!prepared }, 'join with a prepared receive transport');
 		const current = session.peer;
 		if (current && !current.closed && session.room && !session.room.closed) {
 			current.pushConsumers = !!pushConsumers && session.claims.grants.subscribe;
 			// The same connection joining again: its media moved to another worker (media:reconnect)
 			// or the client starts it over. The participant stays (no leave/join for the others).
 			current.resetMedia(rtpCapabilities as types.RtpCapabilities);
-			return answer(session.room, current, receive);
+			return answer(session.room, current, receive, prepared);
 		}
 		leave(ctx);
 		const previous = sessions.get(roomId, session.claims.sub);
@@ -96,7 +100,7 @@ export function registerRoomHandlers(ctx: HandlerContext): void {
 		if (ctx.config.redis.url) ctx.io.serverSideEmit('identity:joined', roomId, session.claims.sub);
 		const room = await sfu.room(roomId);
 		// mediasoup checks the capabilities in depth when they are used (canConsume/consume).
-		const peer = await room.join(session.claims.sub, session.claims.name, rtpCapabilities as types.RtpCapabilities);
+		const peer = await room.join(session.claims.sub, session.claims.name, rtpCapabilities as types.RtpCapabilities, prepared);
 		session.room = room;
 		session.peer = peer;
 		peer.pushConsumers = !!pushConsumers && session.claims.grants.subscribe;
@@ -121,7 +125,7 @@ export function registerRoomHandlers(ctx: HandlerContext): void {
 			}
 		});
 		await socket.join([channels.room(roomId), channels.peer(roomId, peer.id)]);
-		return answer(room, peer, receive);
+		return answer(room, peer, receive, prepared);
 	});
 
 	handle(ctx, 'room:leave', () => {

@@ -1,7 +1,8 @@
 /** Bodies of the HTTP API (validated at the edge like the socket events). */
 import { z } from 'zod';
 import { DisplayNameSchema, IdentitySchema, RoomNameSchema } from './identifiers.ts';
-import type { RtpCapabilities } from './media.ts';
+import { DtlsParametersSchema, IdSchema, type RtpCapabilities, type SctpStreamParameters } from './media.ts';
+import type { TransportOptions } from './requests.ts';
 
 /** GET /api/info: what the lobby needs before anyone joins. */
 export interface ServerInfoResponse {
@@ -90,3 +91,20 @@ export interface InviteRedeemResponse {
 	role: InviteRole;
 	expiresAt: number;
 }
+
+/**
+ * POST /api/media/prepare (Bearer join token): a receive transport opened while the person is
+ * in the lobby, with a data channel (`probe`) whose negotiation gets ICE and DTLS going; Join
+ * then sends its id with room:join. 204 (no body) when there is nothing to prepare (nobody in
+ * the meeting yet, or a cluster, where the join may land on another node).
+ */
+export interface MediaPrepareResponse {
+	transport: TransportOptions;
+	probe: { id: string; dataProducerId: string; sctpStreamParameters: SctpStreamParameters; label: string; protocol: string };
+	/** Closed after this long if no join took it (ms). */
+	expiresInMs: number;
+}
+
+/** POST /api/media/prepare/connect: the browser's DTLS parameters for a prepared transport. */
+export const MediaPrepareConnectSchema = z.strictObject({ transportId: IdSchema, dtlsParameters: DtlsParametersSchema });
+export type MediaPrepareConnectRequest = z.infer<typeof MediaPrepareConnectSchema>;

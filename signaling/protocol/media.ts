@@ -109,6 +109,24 @@ export type RtpCapabilities = z.output<typeof RtpCapabilitiesSchema>;
 export type RtpParameters = z.output<typeof RtpParametersSchema>;
 export type DtlsParameters = z.output<typeof DtlsParametersSchema>;
 
+/** A transport's SCTP association (data channels): only a prepared receive transport has one. */
+export interface SctpParameters {
+	port: number;
+	maxSendMessageSize: number;
+	maxReceiveMessageSize: number;
+	OS: number;
+	MIS: number;
+	maxMessageSize: number;
+}
+
+/** A data channel's SCTP stream (what mediasoup-client's consumeData needs). */
+export interface SctpStreamParameters {
+	streamId: number;
+	ordered?: boolean;
+	maxPacketLifeTime?: number;
+	maxRetransmits?: number;
+}
+
 export interface IceParameters {
 	usernameFragment: string;
 	password: string;

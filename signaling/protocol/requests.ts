@@ -10,6 +10,7 @@ import {
 	type IceCandidate,
 	type IceParameters,
 	type RtpCapabilities,
+	type SctpParameters,
 	type RtpParameters,
 	MediaKindSchema,
 	MediaSourceSchema,
@@ -36,7 +37,13 @@ export const requestSchemas = {
 	 * `pushConsumers`: when a moved participant publishes again, the server makes this
 	 * client's consumer of it at once and sends it with `producer:new` (no consume round trip).
 	 */
-	'room:join': z.strictObject({ rtpCapabilities: RtpCapabilitiesSchema, receive: z.boolean().optional(), pushConsumers: z.boolean().optional() }),
+	'room:join': z.strictObject({
+		rtpCapabilities: RtpCapabilitiesSchema,
+		receive: z.boolean().optional(),
+		pushConsumers: z.boolean().optional(),
+		/** A receive transport prepared in the lobby (POST /api/media/prepare): used for `receive` if it still can be. */
+		prepared: IdSchema.optional(),
+	}),
 	/** Leave the room; the socket may then disconnect. */
 	'room:leave': Empty,
 	'media:createTransport': z.strictObject({ direction: z.enum(['send', 'recv']) }),
@@ -99,6 +106,8 @@ export interface TransportOptions {
 	dtlsParameters: DtlsParameters;
 	/** TURN servers with a credential minted for this client (empty when TURN is not configured). */
 	iceServers: IceServer[];
+	/** Only on a prepared receive transport (its data channel). */
+	sctpParameters?: SctpParameters;
 }
 
 export interface ConsumerOptions {

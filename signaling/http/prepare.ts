@@ -1,0 +1,142 @@
+/**
+ * Preparing the media connection while the person is in the lobby (what LiveKit calls
+ * "prepare connection"): a receive transport whose ICE and DTLS are done before Join is
+ * clicked, so the join only adds consumers to a connected transport.
+ *
+ *   POST /api/media/prepare           Bearer <join token> → MediaPrepareResponse, or 204
+ *                                     when there is nothing to prepare (nobody in the
+ *                                     meeting yet, or a cluster: the join may land elsewhere)
+ *   POST /api/media/prepare/connect   Bearer <join token>, { transportId, dtlsParameters } → 204
+ *
+ * Over HTTP, not the meeting's socket: connecting that socket is arriving in the meeting
+ * (presence, the waiting room), which the lobby must not do. Bounded per identity (one, the
+ * newest) and per node (PreparedReceives), rate limited like requests, closed after a while.
+ */
+import express, { type Request, type Response, type Router } from 'express';
+import type { types } from 'mediasoup';
+import type { Logger } from 'pino';
+import type { Config } from '../../config/index.ts';
+import { InvalidStateError, type Sfu } from '../../sfu/index.ts';
+import { AuthError, verifyToken, type TokenClaims } from '../auth/tokens.ts';
+import type { RevocationList } from '../auth/Revocations.ts';
+import { ErrorCode, MediaPrepareConnectSchema, type MediaPrepareResponse } from '../protocol/index.ts';
+import type { PreparedReceives } from '../prepare/PreparedReceives.ts';
+import { describeZodError } from '../rpc.ts';
+import { transportOptions } from '../handlers/wire.ts';
+import { turnIceServers } from '../turn/credentials.ts';
+import { sendError } from './routes.ts';
+
+export interface PrepareRouterOptions {
+	config: Pick<Config, 'auth' | 'turn'>;
+	sfu: Pick<Sfu, 'rooms'>;
+	prepared: PreparedReceives;
+	revocations: Pick<RevocationList, 'isRevoked'>;
+	/** False in a cluster: the join may land on another node than the one that prepared. */
+	enabled: boolean;
+	/** One more request of this participant (`room:identity`) from this address; false: over the rate. */
+	limit: (who: string, address: string) => Promise<boolean>;
+	/** The client's address (behind a trusted proxy, the hop it added). */
+	address: (req: Request) => string;
+	logger: Logger;
+}
+
+export function prepareRouter(options: PrepareRouterOptions): Router {
+	const { config, sfu, prepared, revocations, logger } = options;
+	const router = express.Router();
+	const json = express.json({ limit: '8kb' });
+
+	/** The verified claims of the bearer token, or null with the refusal sent. */
+	const authorize = async (req: Request, res: Response): Promise<TokenClaims | null> => {
+		const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(req.get('authorization') ?? '');
+		let claims: TokenClaims;
+		try {
+			claims = verifyToken(config.auth, match?.[1]);
+		} catch (error) {
+			if (!(error instanceof AuthError)) throw error;
+			sendError(res, 401, ErrorCode.Unauthorized, error.message);
+			return null;
+		}
+		if (await revocations.isRevoked(claims.room, claims.sub, claims.iat)) {
+			sendError(res, 401, ErrorCode.Unauthorized, 'this participant was removed from the room');
+			return null;
+		}
+		if (!claims.grants.subscribe) {
+			sendError(res, 403, ErrorCode.Forbidden, 'this token may not receive media');
+			return null;
+		}
+		if (!(await options.limit(`${claims.room}:${claims.sub}`, options.address(req)))) {
+			sendError(res, 429, ErrorCode.RateLimited, 'too many requests');
+			return null;
+		}
+		return claims;
+	};
+
+	router.post('/api/media/prepare', async (req: Request, res: Response) => {
+		const claims = await authorize(req, res);
+		if (!claims) return;
+		const room = sfu.rooms.get(claims.room);
+		if (!options.enabled || !room || room.closed || room.peers.size === 0) {
+			res.status(204).end();
+			return;
+		}
+		if (!prepared.hasRoomFor(claims.room, claims.sub)) {
+			sendError(res, 429, ErrorCode.LimitExceeded, 'too many connections are being prepared: join without');
+			return;
+		}
+		let receive;
+		try {
+			receive = await room.prepareReceive();
+			prepared.add(claims.room, claims.sub, receive);
+		} catch (error) {
+			// The room closed meanwhile, its worker went, or the cap was reached: the join does without.
+			logger.info({ err: error, roomId: claims.room, peerId: claims.sub }, 'could not prepare a receive transport');
+			if (error instanceof InvalidStateError) res.status(204).end();
+			else sendError(res, 503, ErrorCode.Unavailable, 'could not prepare the media connection: join without');
+			return;
+		}
+		const { transport, dataConsumer } = receive;
+		const sctp = transport.sctpParameters;
+		const body: MediaPrepareResponse = {
+			transport: {
+				...transportOptions(transport, turnIceServers(config.turn, claims.sub)),
+				...(sctp ? { sctpParameters: { port: sctp.port, maxSendMessageSize: sctp.maxSendMessageSize, maxReceiveMessageSize: sctp.maxReceiveMessageSize, OS: sctp.OS, MIS: sctp.MIS, maxMessageSize: sctp.maxMessageSize } } : {}),
+			},
+			probe: {
+				id: dataConsumer.id,
+				dataProducerId: dataConsumer.dataProducerId,
+				sctpStreamParameters: dataConsumer.sctpStreamParameters ?? { streamId: 0 },
+				label: dataConsumer.label,
+				protocol: dataConsumer.protocol,
+			},
+			expiresInMs: prepared.ttlMs,
+		};
+		logger.debug({ roomId: claims.room, peerId: claims.sub, transportId: transport.id }, 'receive transport prepared');
+		res.json(body);
+	});
+
+	router.post('/api/media/prepare/connect', json, async (req: Request, res: Response) => {
+		const claims = await authorize(req, res);
+		if (!claims) return;
+		const parsed = MediaPrepareConnectSchema.safeParse(req.body);
+		if (!parsed.success) {
+			sendError(res, 400, ErrorCode.BadRequest, describeZodError(parsed.error));
+			return;
+		}
+		const receive = prepared.find(claims.room, claims.sub, parsed.data.transportId);
+		if (!receive) {
+			sendError(res, 404, ErrorCode.NotFound, 'no such prepared transport (expired, or replaced by a newer one)');
+			return;
+		}
+		try {
+			// mediasoup checks the fingerprints' algorithms in depth.
+			await receive.connect(parsed.data.dtlsParameters as types.DtlsParameters);
+		} catch (error) {
+			if (!(error instanceof InvalidStateError)) throw error;
+			sendError(res, 409, ErrorCode.InvalidState, error.message);
+			return;
+		}
+		res.status(204).end();
+	});
+
+	return router;
+}

@@ -5,7 +5,7 @@ import { useLinkCheck } from './lib/useLinkCheck.ts';
 import { inviteFromUrl, peekToken, randomRoomName, roomFromPath, roomLink, roomPath, tokenFromUrl, validateRoomName } from './lib/route.ts';
 import { takeWarmConnection } from './media/connection.ts';
 import { capture } from './media/devices.ts';
-import { preloadDevice, RoomClient } from './media/RoomClient.ts';
+import { prepareReceive, preloadDevice, RoomClient } from './media/RoomClient.ts';
 import { mark } from './media/marks.ts';
 import { wire } from './media/wire.ts';
 import { attachMeeting } from './meeting/attach.ts';
@@ -99,16 +99,32 @@ export function App() {
 		return fetchDevToken({ room, name, identity: tabIdentity() });
 	}, []);
 
+	/**
+	 * Getting ready in the lobby: the join token (dev mode), and with it the receive connection
+	 * (preparedReceive.ts: ICE and DTLS done before Join is clicked).
+	 */
 	const prepareJoin = useCallback(
 		(room: string, name: string) => {
-			if (!info?.dev || usableToken || invite || validateRoomName(room) || !name) return;
+			if (!info) return;
+			if (usableToken) {
+				prepareReceive(usableToken);
+				return;
+			}
+			if (invite) {
+				const cachedInvite = link.problem ? null : redeemedInvite(invite, name);
+				if (cachedInvite) prepareReceive(cachedInvite.token);
+				return;
+			}
+			if (!info.dev || validateRoomName(room) || !name) return;
 			const cached = prefetched.current;
 			if (cached && cached.room === room && cached.name === name && Date.now() - cached.at < 60_000) return;
 			const promise = fetchDevToken({ room, name, identity: tabIdentity() });
-			promise.catch(() => {});
+			promise.then(({ token }) => {
+				if (prefetched.current?.promise === promise) prepareReceive(token);
+			}, () => {});
 			prefetched.current = { room, name, at: Date.now(), promise };
 		},
-		[info, usableToken, invite],
+		[info, usableToken, invite, link.problem],
 	);
 
 	/** The join token for this join: the link's, one for the invitation, or (dev) a minted one. */

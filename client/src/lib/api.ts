@@ -8,6 +8,8 @@ import type {
 	InviteRedeemResponse,
 	LinkCheckRequest,
 	LinkCheckResponse,
+	MediaPrepareConnectRequest,
+	MediaPrepareResponse,
 	RoomRecordingResponse,
 	RecordingListResponse,
 	RtpCapabilities,
@@ -34,6 +36,13 @@ export class ApiError extends Error {
 }
 
 async function call<T>(path: string, init?: RequestInit): Promise<T> {
+	const body = await callOrEmpty<T>(path, init);
+	if (body === null) throw new ApiError('internal', `Unexpected answer from ${path}.`, 204);
+	return body;
+}
+
+/** As call(), and null for 204 No Content. */
+async function callOrEmpty<T>(path: string, init?: RequestInit): Promise<T | null> {
 	let response: Response;
 	try {
 		response = await fetch(path, { ...init, headers: { accept: 'application/json', ...init?.headers } });
@@ -55,6 +64,7 @@ async function call<T>(path: string, init?: RequestInit): Promise<T> {
 				: `The server answered ${response.status} ${response.statusText}`.trim();
 		throw new ApiError(code, message, response.status);
 	}
+	if (response.status === 204) return null;
 	if (body === null) throw new ApiError('internal', `Unexpected answer from ${path}.`, response.status);
 	return body as T;
 }
@@ -142,4 +152,17 @@ export function fetchRoomRecording(room: string, credential: string | null): Pro
 /** A host's list of the meeting's recordings (the join token says which room). */
 export function listRecordings(room: string, token: string): Promise<RecordingListResponse> {
 	return call<RecordingListResponse>(`/api/rooms/${encodeURIComponent(room)}/recordings`, { headers: bearer(token) });
+}
+
+/** A receive connection prepared in the lobby (signaling/http/prepare.ts); null: nothing to prepare. */
+export function prepareMedia(token: string): Promise<MediaPrepareResponse | null> {
+	return callOrEmpty<MediaPrepareResponse>('/api/media/prepare', { method: 'POST', headers: bearer(token) });
+}
+
+export async function connectPreparedMedia(token: string, request: MediaPrepareConnectRequest): Promise<void> {
+	await callOrEmpty<Record<string, never>>('/api/media/prepare/connect', {
+		method: 'POST',
+		headers: { ...bearer(token), 'content-type': 'application/json' },
+		body: JSON.stringify(request),
+	});
 }

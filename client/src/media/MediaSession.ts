@@ -15,6 +15,7 @@ import { toRoomError } from './errors.ts';
 import { joinWithDevice } from './joinWithDevice.ts';
 import { mark, type Epoch } from './marks.ts';
 import type { MediaStats } from './MediaStats.ts';
+import type { PreparedReceive } from './preparedReceive.ts';
 import type { Publisher } from './Publisher.ts';
 import type { RemoteMedia } from './RemoteMedia.ts';
 import type { SignalingSession } from './SignalingSession.ts';
@@ -38,6 +39,8 @@ export interface MediaSessionContext {
 	epoch: Epoch;
 	/** Microphone, camera, screen. */
 	publishers: readonly Publisher[];
+	/** The receive connection prepared in the lobby for this session's token, if any is usable (preparedReceive.ts). */
+	takePreparedReceive(): Promise<PreparedReceive | null>;
 	/** Waiting room: resolves once a host lets this connection in. */
 	admission: (() => Promise<void>) | undefined;
 	notice(message: string): void;
@@ -79,8 +82,27 @@ export class MediaSession {
 			if (!epoch.isCurrent(generation)) return;
 		}
 		const loaded = prepared ? transports.device : null;
-		const { device, joinAnswer } = loaded && prepared ? { device: loaded, joinAnswer: prepared } : await joinWithDevice(this.#ctx.signaling);
-		if (!epoch.isCurrent(generation)) return;
+		// The receive connection prepared in the lobby (a first join; none for a moved session).
+		const lobby = prepared ? null : await this.#ctx.takePreparedReceive();
+		if (!epoch.isCurrent(generation)) {
+			lobby?.transport.close();
+			return;
+		}
+		let joined;
+		try {
+			joined = loaded && prepared ? { device: loaded, joinAnswer: prepared } : await joinWithDevice(this.#ctx.signaling, lobby);
+		} catch (error) {
+			lobby?.transport.close();
+			throw error;
+		}
+		const { device, joinAnswer } = joined;
+		// Not taken (the server made another one, or the Device changed): closed, unused.
+		const adopt = lobby && joinAnswer.receive?.transport.id === lobby.transport.id && lobby.device === device ? lobby.transport : null;
+		if (lobby && !adopt) lobby.transport.close();
+		if (!epoch.isCurrent(generation)) {
+			adopt?.close();
+			return;
+		}
 		transports.device = device;
 		mark(loaded ? 'joined-prepared' : 'joined');
 		this.#ctx.joined(joinAnswer);
@@ -100,7 +122,7 @@ export class MediaSession {
 		// transport and the consumers of everyone here (one negotiation, no more round trips).
 		const { receive } = joinAnswer;
 		if (receive) remote.prefetch(receive.consumers);
-		const opened = receive ? transports.openRecv(receive.transport, generation) : null;
+		const opened = adopt ? transports.adoptRecv(adopt, generation) : receive ? transports.openRecv(receive.transport, generation) : null;
 		for (const peer of joinAnswer.peers) remote.peerJoined(peer);
 		remote.dropUnknownPrefetched();
 		if (opened) {

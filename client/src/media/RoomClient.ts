@@ -18,6 +18,7 @@ import { Dynacast } from './Dynacast.ts';
 import { tuning } from './tuning.ts';
 import { RoomError, toRoomError } from './errors.ts';
 import { deferred, Epoch, mark } from './marks.ts';
+import { takePreparedReceive } from './preparedReceive.ts';
 import { MediaSession } from './MediaSession.ts';
 import { LocalSources } from './LocalSources.ts';
 import type { PublisherContext } from './publisherTypes.ts';
@@ -39,6 +40,7 @@ import type {
 export type * from './types.ts';
 export { RoomError, toRoomError } from './errors.ts';
 export { preloadDevice } from './device.ts';
+export { prepareReceive } from './preparedReceive.ts';
 
 /** What chat, receipts and presence need of the call: its connection, token and identity. */
 export interface ChatSession {
@@ -123,6 +125,7 @@ export class RoomClient {
 			epoch: this.#epoch,
 			publishers: this.#local.publishers,
 			admission: options.admission,
+			takePreparedReceive: () => takePreparedReceive(this.#signaling.token),
 			notice,
 			joined: ({ self, videoCodec, activeSpeaker }) => {
 				this.#self = { id: self.id, name: self.name };

@@ -86,6 +86,20 @@ export class TransportManager {
 	}
 
 	/**
+	 * Use the receive transport prepared in the lobby (preparedReceive.ts), which the join
+	 * answer took: its ICE and DTLS are usually done already.
+	 */
+	adoptRecv(transport: msc.Transport, generation: number): msc.Transport {
+		this.#watch('recv', transport, generation);
+		mark(`recv-transport-adopted-${transport.connectionState}`);
+		this.#recvConnectStarted = true;
+		this.#recv = transport;
+		this.#recvReady.resolve(transport);
+		this.#dtls.stateChanged(transport, transport.connectionState);
+		return transport;
+	}
+
+	/**
 	 * Close the receive transport on both ends (its consumers close with it) and open a fresh
 	 * one: after a failed negotiation the old one cannot negotiate again.
 	 */
@@ -195,6 +209,12 @@ export class TransportManager {
 					}, errback);
 			});
 		}
+		this.#watch(direction, transport, generation);
+		return transport;
+	}
+
+	/** Recovery (ICE restarts, the DTLS watchdog) follows the transport's connection state. */
+	#watch(direction: Direction, transport: msc.Transport, generation: number): void {
 		transport.on('connectionstatechange', (state) => {
 			mark(`${direction}-transport-${state}`);
 			if (!this.#epoch.isCurrent(generation) || transport.closed) return;
@@ -210,7 +230,6 @@ export class TransportManager {
 				this.#clearIceTimer(transport.id);
 			}
 		});
-		return transport;
 	}
 
 	#clearIceTimer(transportId: string): void {

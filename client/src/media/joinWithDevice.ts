@@ -8,6 +8,7 @@ import type { Device } from 'mediasoup-client';
 import type { ResponseData } from '../../../signaling/protocol/index.ts';
 import { loadDevice, preloadedDevice } from './device.ts';
 import { mark } from './marks.ts';
+import type { PreparedReceive } from './preparedReceive.ts';
 import type { SignalingSession } from './SignalingSession.ts';
 import { wire } from './wire.ts';
 
@@ -31,9 +32,15 @@ export interface Joined {
  */
 const JOIN_WITH_RECEIVE = true;
 
-export async function joinWithDevice(s: SignalingSession): Promise<Joined> {
+/** `prepared`: the receive transport prepared in the lobby, named in the join if it was made with the Device used. */
+export async function joinWithDevice(s: SignalingSession, prepared: PreparedReceive | null = null): Promise<Joined> {
 	const join = (device: Device, receive = JOIN_WITH_RECEIVE): Promise<ResponseData<'room:join'>> =>
-		s.request('room:join', { rtpCapabilities: device.recvRtpCapabilities, receive, pushConsumers: true });
+		s.request('room:join', {
+			rtpCapabilities: device.recvRtpCapabilities,
+			receive,
+			pushConsumers: true,
+			...(receive && prepared?.device === device ? { prepared: prepared.transport.id } : {}),
+		});
 	const preloaded = await preloadedDevice();
 	if (preloaded) {
 		const capabilities = s.request('media:getRouterRtpCapabilities', {});

@@ -78,11 +78,16 @@ export function JoinPage(props: JoinPageProps) {
 		return prewarmConnection();
 	}, []);
 	const { onPrepare } = props;
+	/** The room and name last prepared for: the first ones (filled in already, the usual case) at once, typing debounced. */
+	const preparedFor = useRef<string | null>(null);
 	useEffect(() => {
 		const trimmedRoom = room.trim();
 		const trimmed = name.trim();
 		if (!onPrepare || !trimmed || validateRoomName(trimmedRoom)) return;
-		const timer = setTimeout(() => onPrepare(trimmedRoom, trimmed), 250);
+		const key = `${trimmedRoom}\n${trimmed}`;
+		const delay = preparedFor.current === null || preparedFor.current === key ? 0 : 250;
+		preparedFor.current = key;
+		const timer = setTimeout(() => onPrepare(trimmedRoom, trimmed), delay);
 		return () => clearTimeout(timer);
 	}, [room, name, onPrepare]);
 

@@ -1,0 +1,140 @@
+/**
+ * The receive connection prepared while the person is in the lobby (LiveKit's "prepare
+ * connection"): with their join token and the preloaded Device, the server opens a receive
+ * transport (POST /api/media/prepare) and this page negotiates its data channel, which gets
+ * ICE and DTLS done before Join is clicked. room:join then names it (`prepared`), and the
+ * join only adds consumers to a connected transport: the first remote frame waits for no
+ * connection set-up.
+ *
+ * Best effort: whatever goes wrong (nothing to prepare, another Device, an expired or failed
+ * transport, a server answering a new one), the join opens its receive transport as before.
+ */
+import type { Device, types as msc } from 'mediasoup-client';
+import { connectPreparedMedia, prepareMedia } from '../lib/api.ts';
+import { preloadedDevice } from './device.ts';
+import { mark } from './marks.ts';
+import { wire } from './wire.ts';
+
+export interface PreparedReceive {
+	device: Device;
+	transport: msc.Transport;
+}
+
+interface Entry {
+	token: string;
+	/** The prepared receive side once negotiated; null when there is nothing to prepare or it failed. */
+	ready: Promise<PreparedReceive | null>;
+	/** Closed (expired, replaced, taken by nobody) after this time (epoch ms). */
+	expiresAt: number;
+	timer?: ReturnType<typeof setTimeout>;
+	/** How many expired ones this one replaces. */
+	renewals: number;
+	/** The server answered (the transport exists here, its first negotiation is under way). */
+	answered?: boolean;
+	/** Given up (replaced, expired, the lobby left): what it made is closed. */
+	discarded?: boolean;
+}
+
+/** A join waits this long at most for a preparation whose transport is still negotiating (not for the server's answer). */
+const TAKE_WAIT_MS = 150;
+/** Given up a little before the server closes it. */
+const EXPIRY_MARGIN_MS = 5000;
+/** A lobby left open prepares again when one expires, this many times at most. */
+const MAX_RENEWALS = 10;
+
+let current: Entry | null = null;
+
+/** Prepare the receive connection for this token (again only if the last one is gone). */
+export function prepareReceive(token: string, renewals = 0): void {
+	if (current?.token === token && current.expiresAt > Date.now()) return;
+	discardPreparedReceive();
+	const entry: Entry = { token, renewals, ready: Promise.resolve(null), expiresAt: Date.now() + 60_000 };
+	entry.ready = open(entry).catch((error: unknown) => {
+		console.debug('[parley] could not prepare the receive connection; the join will open it', error);
+		return null;
+	});
+	current = entry;
+}
+
+async function open(entry: Entry): Promise<PreparedReceive | null> {
+	const loaded = await preloadedDevice();
+	if (!loaded || entry.discarded) return null;
+	const answer = await prepareMedia(entry.token);
+	if (!answer || entry.discarded) return null;
+	entry.answered = true;
+	const { device } = loaded;
+	const transport = device.createRecvTransport({
+		...wire.transportOptions(answer.transport),
+		iceServers: answer.transport.iceServers,
+		...(answer.transport.sctpParameters ? { sctpParameters: answer.transport.sctpParameters } : {}),
+	});
+	transport.on('connect', ({ dtlsParameters }, callback) => {
+		// Not waited for, as for any transport: the DTLS parameters are on their way before the
+		// browser's first ICE check. A failure leaves the transport unconnected, and unused.
+		connectPreparedMedia(entry.token, { transportId: transport.id, dtlsParameters }).catch((error: unknown) => {
+			console.debug('[parley] prepared receive connection refused', error);
+			if (current === entry) discardPreparedReceive();
+		});
+		callback();
+	});
+	entry.expiresAt = Date.now() + Math.max(0, answer.expiresInMs - EXPIRY_MARGIN_MS);
+	entry.timer = setTimeout(() => {
+		if (current !== entry) return;
+		discardPreparedReceive();
+		// Still in the lobby: a fresh one (for 20 minutes or so; the join does without after that).
+		if (entry.renewals < MAX_RENEWALS) prepareReceive(entry.token, entry.renewals + 1);
+	}, entry.expiresAt - Date.now());
+	try {
+		await transport.consumeData({ ...answer.probe, sctpStreamParameters: answer.probe.sctpStreamParameters as msc.SctpStreamParameters });
+	} catch (error) {
+		transport.close();
+		throw error;
+	}
+	if (entry.discarded) {
+		transport.close();
+		return null;
+	}
+	mark('recv-prepared');
+	return { device, transport };
+}
+
+/**
+ * The prepared receive connection for this token, now owned by the caller (null if none is
+ * usable). One still negotiating is waited for a moment (TAKE_WAIT_MS).
+ */
+export async function takePreparedReceive(token: string): Promise<PreparedReceive | null> {
+	const entry = current;
+	if (!entry || entry.token !== token) return null;
+	current = null;
+	clearTimeout(entry.timer);
+	if (!entry.answered) {
+		// The server has not answered yet: joining without it is sooner.
+		entry.discarded = true;
+		void entry.ready.then((late) => late?.transport.close());
+		return null;
+	}
+	const timeout = new Promise<'late'>((resolve) => setTimeout(() => resolve('late'), TAKE_WAIT_MS));
+	const prepared = await Promise.race([entry.ready, timeout]);
+	if (prepared === 'late') {
+		entry.discarded = true;
+		void entry.ready.then((late) => late?.transport.close());
+		return null;
+	}
+	if (!prepared) return null;
+	const state = prepared.transport.connectionState;
+	if (prepared.transport.closed || entry.expiresAt <= Date.now() || state === 'failed' || state === 'disconnected' || state === 'closed') {
+		prepared.transport.close();
+		return null;
+	}
+	return prepared;
+}
+
+/** Close the prepared connection, if any (the lobby was left, or a newer token came). */
+export function discardPreparedReceive(): void {
+	const entry = current;
+	current = null;
+	if (!entry) return;
+	entry.discarded = true;
+	clearTimeout(entry.timer);
+	void entry.ready.then((prepared) => prepared?.transport.close());
+}

@@ -125,6 +125,8 @@ describe('POST /api/media/prepare', () => {
 		assert.equal(refused.status, 429);
 		// Bob replacing his own is still allowed at the cap.
 		const third = await prepared(bobToken);
+		// Operators see them.
+		assert.match(await (await fetch(`${t.url}/metrics`)).text(), /^parley_prepared_transports 3$/m);
 		// None of them is a peer's transport.
 		assert.equal(transports(), before);
 		// After the lifetime (1.5 s here) they are closed: nothing left to connect, and room for new ones.

@@ -186,7 +186,7 @@ export function createParleyServer(options: ParleyServerOptions): ParleyHttpServ
 		pingInterval: config.presence.heartbeatIntervalMs,
 		pingTimeout: config.presence.heartbeatTimeoutMs,
 	});
-	const ops = createOps({ config, sfu, io, logger, storeCheck: messageStoreCheck(messages) });
+	const ops = createOps({ config, sfu, io, logger, storeCheck: messageStoreCheck(messages), prepared: () => prepared.size });
 	const cluster = createCluster({
 		config,
 		io,

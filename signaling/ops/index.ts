@@ -31,6 +31,8 @@ export interface OpsOptions {
 	io: ParleyServer;
 	logger: Logger;
 	storeCheck: StoreCheck;
+	/** Receive transports prepared in lobbies, waiting for their join (a gauge). */
+	prepared?: () => number;
 }
 
 export interface Ops {
@@ -47,10 +49,10 @@ const DrainRequestSchema = z.strictObject({
 	graceMs: z.number().int().min(0).max(24 * 3_600_000).optional(),
 });
 
-export function createOps({ config, sfu, io, logger, storeCheck }: OpsOptions): Ops {
+export function createOps({ config, sfu, io, logger, storeCheck, prepared }: OpsOptions): Ops {
 	const log = logger.child({ component: 'ops' });
 	const drainer = new Drainer({ sfu, io, logger: log, graceMs: config.ops.drainGraceMs });
-	const metrics = new ParleyMetrics({ sfu, io, draining: () => drainer.draining });
+	const metrics = new ParleyMetrics({ sfu, io, draining: () => drainer.draining, ...(prepared ? { prepared } : {}) });
 	const quality = new QualityCache();
 	sfu.on('roomcreated', (room) => quality.watch(room));
 	const router = express.Router();

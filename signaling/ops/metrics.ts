@@ -17,6 +17,8 @@ export interface MetricsOptions {
 	io: ParleyServer;
 	/** Whether the server is draining (a 0/1 gauge). */
 	draining: () => boolean;
+	/** Receive transports prepared in lobbies, waiting for their join. */
+	prepared?: () => number;
 }
 
 type Direction = 'received' | 'sent';
@@ -26,6 +28,7 @@ export class ParleyMetrics {
 	readonly #sfu: Sfu;
 	readonly #io: ParleyServer;
 	readonly #draining: () => boolean;
+	readonly #preparedCount: () => number;
 	readonly #totals = new Map<string, MonotonicTotal>();
 	readonly #published = new Map<string, number>();
 	readonly #cpuSeen = new Map<string, { pid: number; value: number }>();
@@ -47,6 +50,7 @@ export class ParleyMetrics {
 	readonly #packetsLost;
 	readonly #connections;
 	readonly #draining_;
+	readonly #prepared;
 	readonly #join;
 	readonly #chatAck;
 	readonly #requests;
@@ -56,10 +60,11 @@ export class ParleyMetrics {
 	readonly #migrations;
 	readonly #unhandled;
 
-	constructor({ sfu, io, draining }: MetricsOptions) {
+	constructor({ sfu, io, draining, prepared }: MetricsOptions) {
 		this.#sfu = sfu;
 		this.#io = io;
 		this.#draining = draining;
+		this.#preparedCount = prepared ?? (() => 0);
 		const registers = [this.registry];
 		collectDefaultMetrics({ register: this.registry });
 		// prom-client names these gauges `_total`, which Prometheus reserves for counters.
@@ -87,6 +92,7 @@ export class ParleyMetrics {
 		);
 		this.#connections = gauge('parley_socketio_connections', 'Connected Socket.IO clients.');
 		this.#draining_ = gauge('parley_draining', '1 while the server drains (not ready, no new rooms).');
+		this.#prepared = gauge('parley_prepared_transports', 'Receive transports prepared in lobbies (POST /api/media/prepare), waiting for their join.');
 		this.#join = new Histogram({
 			name: 'parley_join_duration_seconds',
 			help: 'Server-side join latency: Socket.IO handshake to the first consumer resumed (joins into rooms with media).',
@@ -176,6 +182,7 @@ export class ParleyMetrics {
 		await sfu.load.sample();
 		this.#connections.set(this.#io.engine.clientsCount);
 		this.#draining_.set(this.#draining() ? 1 : 0);
+		this.#prepared.set(this.#preparedCount());
 		this.#workers.set(sfu.pool.workers.length);
 		this.#workerRss.reset();
 		this.#workerPid.reset();

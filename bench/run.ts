@@ -1,6 +1,6 @@
 /**
  * `npm run bench` → `node bench/run.ts [--quick] [--targets=parley,mediasoup,janus]
- * [--loads=10,50,100,200,300] [--window=8] [--rooms=4] [--joins=40] [--fast-join=false]`
+ * [--loads=10,50,100,200,300] [--window=8] [--rooms=4] [--joins=40] [--fast-join=false] [--prepare=false]`
  *
  * Measures Parley, a raw-mediasoup harness and Janus VideoRoom side by side with the same
  * werift bots, in one run, bounded in time (< 15 min), and prints a table and writes
@@ -59,6 +59,8 @@ const opts = {
 	joinConcurrency: Number(args.get('join-concurrency') ?? 8),
 	/** Parley's bots join as the browser does (capabilities reused, room:join brings the receive side); --fast-join=false: one request after another. */
 	fastJoin: args.get('fast-join') !== 'false',
+	/** Parley's bots prepare their receive connection before the timed join, as the browser's lobby does; --prepare=false: not. */
+	prepare: args.get('prepare') !== 'false',
 	budgetS: Number(args.get('budget') ?? 12.5 * 60),
 	/** One room over 1 then 2 workers (bench/largeRoom.ts); --large-room=false skips it. */
 	largeRoom: args.get('large-room') !== 'false' && (args.get('targets') ?? 'parley').includes('parley'),
@@ -234,8 +236,11 @@ interface JoinResult {
 	firstKeyframeP95Ms: number;
 	/** connect → the SFU's join answered (signaling alone). */
 	joinedP50Ms: number;
-	/** connect → the receive connection is connected (ICE + DTLS). */
+	/** connect → the receive connection is connected (ICE + DTLS; 0 when prepared before). */
 	connectedP50Ms: number;
+	/** Joins whose receive connection was prepared before (the lobby's POST /api/media/prepare), and how long that took (outside the timed join). */
+	prepared: number;
+	preparedP50Ms: number;
 	errors: string[];
 }
 
@@ -307,6 +312,23 @@ async function joinPhase(t: Target, rooms: string[], latency: LatencyRecorder): 
 			}),
 	);
 	const errors: string[] = [];
+	// As the browser's lobby does (Parley; --prepare=false: not): every bot's receive connection
+	// is set up first, 8 at a time, outside the timed joins (people wait in the lobby, then click).
+	let prepared = 0;
+	if (opts.prepare) {
+		let i = 0;
+		const lobby = async () => {
+			while (i < bots.length) {
+				const bot = bots[i++]!;
+				try {
+					if (await bot.prepare()) prepared++;
+				} catch (error) {
+					errors.push(`${bot.identity}: prepare: ${(error as Error).message}`);
+				}
+			}
+		};
+		await Promise.all(Array.from({ length: Math.min(opts.joinConcurrency, bots.length) }, lobby));
+	}
 	const t0 = performance.now();
 	let done = 0;
 	let last = t0;
@@ -335,6 +357,7 @@ async function joinPhase(t: Target, rooms: string[], latency: LatencyRecorder): 
 	const kf = bots.map((b) => b.timing.firstKeyframeMs).filter((x): x is number => x !== undefined);
 	const joined = bots.map((b) => b.timing.joinedMs).filter((x): x is number => x !== undefined);
 	const connected = bots.map((b) => b.timing.connectedMs).filter((x): x is number => x !== undefined);
+	const preparing = bots.map((b) => b.timing.preparedMs).filter((x): x is number => x !== undefined);
 	await Promise.all(bots.map((b) => b.close()));
 	return {
 		attempted: bots.length,
@@ -347,6 +370,8 @@ async function joinPhase(t: Target, rooms: string[], latency: LatencyRecorder): 
 		firstKeyframeP95Ms: percentile(kf, 95),
 		joinedP50Ms: percentile(joined, 50),
 		connectedP50Ms: percentile(connected, 50),
+		prepared,
+		preparedP50Ms: percentile(preparing, 50),
 		errors: [...new Set(errors)].slice(0, 5),
 	};
 }
@@ -691,7 +716,7 @@ function report(results: TargetResult[], direct: LatencyResult | undefined): { t
 		'\nJoin (subscriber joining a room with a live video publisher, 8 at a time): connect → first RTP packet, → first video keyframe ' +
 			'(what joins/s and ok count), → join answered, → receive connection connected; simulcast check',
 	);
-	const jrows = [['target', 'joins', 'ok', 'joins/s', 'p50 ms', 'p95 ms', 'keyframe p50', 'keyframe p95', 'joined p50', 'connected p50', 'simulcast kbps', 'simulcast']];
+	const jrows = [['target', 'joins', 'ok', 'joins/s', 'p50 ms', 'p95 ms', 'keyframe p50', 'keyframe p95', 'joined p50', 'connected p50', 'prepared', 'prepare p50', 'simulcast kbps', 'simulcast']];
 	for (const r of results) {
 		const j = r.join;
 		jrows.push([
@@ -705,6 +730,8 @@ function report(results: TargetResult[], direct: LatencyResult | undefined): { t
 			fmt(j?.firstKeyframeP95Ms, 0),
 			fmt(j?.joinedP50Ms, 0),
 			fmt(j?.connectedP50Ms, 0),
+			j ? String(j.prepared) : '—',
+			j?.prepared ? fmt(j.preparedP50Ms, 0) : '—',
 			fmt(r.simulcast?.receivedKbps, 0),
 			r.simulcast ? (r.simulcast.ok ? 'ok' : 'FAILED') : '—',
 		]);

@@ -84,6 +84,29 @@ it('a receive transport whose ICE completed before its connect request still con
 	assert.ok(subscriber.received().video.packets > 10, `video packets: ${subscriber.received().video.packets}`);
 });
 
+it('a subscriber bot prepared before its join (the lobby\'s POST /api/media/prepare) receives on that connection', { timeout: 20_000 }, async () => {
+	const token = (room: string, identity: string, grants: { publish: boolean; subscribe: boolean }) => t.token({ room, identity, name: identity, grants });
+	const connector = new ParleyConnector({ url: t.url, token });
+	const publisher = new Bot({ connector, room: 'prepared', identity: 'pub', publish: { video: 'single', audio: true } });
+	bots.push(publisher);
+	await publisher.start();
+	const subscriber = new Bot({ connector, room: 'prepared', identity: 'sub', subscribe: true });
+	bots.push(subscriber);
+	assert.equal(await subscriber.prepare(), true, 'a receive connection was prepared');
+	// Connected (ICE, DTLS and the data channel's SCTP) before the join: a transport nobody owns yet.
+	assert.equal(t.sfu.rooms.get('prepared')!.peers.has('sub'), false);
+	await subscriber.start();
+	const peer = t.sfu.rooms.get('prepared')!.peer('sub');
+	assert.equal(peer.transports.size, 1, 'the join opened no receive transport of its own');
+	assert.equal(subscriber.timing.connectedMs, 0, 'connected before the join');
+	await new Promise((r) => setTimeout(r, 1500));
+	const got = subscriber.received();
+	assert.equal(got.streams, 2);
+	assert.ok(got.video.keyframes >= 1 && got.video.packets > 20, `video: ${JSON.stringify(got.video)}`);
+	assert.ok(got.audio.packets > 20, `audio packets: ${got.audio.packets}`);
+	console.log(`prepared: prepare ${subscriber.timing.preparedMs?.toFixed(0)} ms, join → keyframe ${subscriber.timing.firstKeyframeMs?.toFixed(0)} ms`);
+});
+
 function iceStateOf(transportId: string): string {
 	for (const room of t.sfu.rooms.values()) {
 		for (const peer of room.peers.values()) {

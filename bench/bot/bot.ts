@@ -21,7 +21,7 @@ import {
 	type RTCPeerConnection,
 	type RTCRtpSender,
 } from 'werift';
-import type { PublishedMedia, PublishSpec, RemoteStream, SfuConnector, SfuSession } from './connector.ts';
+import type { PublishedMedia, PublishSpec, RemoteStream, SessionOptions, SfuConnector, SfuSession } from './connector.ts';
 import { LOOP_SECONDS, loadMedia, VIDEO_FPS, type MediaSet } from './media.ts';
 import { createPeerConnection, waitConnected } from './peer.ts';
 import { isVp8KeyframeStart, packetizeVp8, payloadKey, SeqTracker, type Vp8PictureState } from './rtp.ts';
@@ -53,6 +53,8 @@ export interface StreamCounts {
 }
 
 export interface JoinTiming {
+	/** prepare(): the receive connection set up before the join (ms; not part of the others). */
+	preparedMs?: number;
 	/** connect() start → signaling joined (ms). */
 	joinedMs?: number;
 	/** connect() start → the receive connection is connected (ICE and DTLS done) (ms). */
@@ -391,6 +393,8 @@ export class Bot {
 	readonly #streams = new Map<number, StreamCounter>();
 	#unknown = 0;
 	#t0 = 0;
+	/** What prepare() set up, until start() uses it. */
+	#lobby: { pc: RTCPeerConnection; prepared: unknown } | undefined;
 	#closed = false;
 	#hooked = new WeakSet<object>();
 	#mediaMoves = 0;
@@ -403,17 +407,37 @@ export class Bot {
 		this.identity = options.identity;
 	}
 
+	#sessionOptions(): SessionOptions {
+		return { room: this.options.room, identity: this.identity, publish: !!this.options.publish, subscribe: !!this.options.subscribe };
+	}
+
+	/**
+	 * The browser's lobby: set up the receive connection before start() (SFUs that can, i.e.
+	 * Parley; a no-op elsewhere). Whether one was prepared; start() then joins on it.
+	 */
+	async prepare(): Promise<boolean> {
+		const { connector } = this.options;
+		if (!this.options.subscribe || !connector.prepare) return false;
+		const t = performance.now();
+		const pc = createPeerConnection(connector.localAddress);
+		let prepared: unknown = null;
+		try {
+			prepared = await connector.prepare(this.#sessionOptions(), pc);
+		} finally {
+			if (!prepared) await pc.close().catch(() => {});
+		}
+		if (!prepared) return false;
+		this.#lobby = { pc, prepared };
+		this.timing.preparedMs = performance.now() - t;
+		return true;
+	}
+
 	/** Join, then publish and/or subscribe. Resolves when both are negotiated and connected. */
 	async start(): Promise<void> {
 		const { connector } = this.options;
 		this.#t0 = performance.now();
 		const media = this.options.publish ? await loadMedia() : undefined;
-		this.session = await connector.connect({
-			room: this.options.room,
-			identity: this.identity,
-			publish: !!this.options.publish,
-			subscribe: !!this.options.subscribe,
-		});
+		this.session = await connector.connect(this.#sessionOptions(), this.#lobby?.prepared);
 		this.timing.joinedMs = performance.now() - this.#t0;
 		const session = this.session;
 		session.onMediaReconnect?.((prepared) => {
@@ -441,7 +465,13 @@ export class Bot {
 			);
 		}
 		if (this.options.subscribe) {
-			const pc = (this.#recvPc = createPeerConnection(connector.localAddress));
+			// The connection prepare() set up, if the join took it (connected before the join).
+			const lobby = this.#lobby?.pc;
+			this.#lobby = undefined;
+			const taken = !!lobby && session.preparedTaken === true;
+			if (lobby && !taken) void lobby.close().catch(() => {});
+			if (taken) this.timing.connectedMs = 0;
+			const pc = (this.#recvPc = taken ? lobby : createPeerConnection(connector.localAddress));
 			const hook = (): void => this.#hookReceive(pc);
 			pc.connectionStateChange.subscribe((state) => {
 				if (state === 'connected' && this.timing.connectedMs === undefined) this.timing.connectedMs = performance.now() - this.#t0;

@@ -59,6 +59,8 @@ export interface SfuSession {
 	 * the SFU prepared (as the browser does: no round trip), else by joining again.
 	 */
 	rejoin?(prepared?: unknown): Promise<void>;
+	/** Whether the join took the receive connection prepare() set up (then subscribe() gets that PeerConnection). */
+	readonly preparedTaken?: boolean;
 	close(): Promise<void>;
 }
 
@@ -67,7 +69,13 @@ export interface SfuConnector {
 	readonly name: string;
 	/** The local address bots use for ICE (127.0.0.1, or the bots' end of a veth pair). */
 	readonly localAddress: string;
-	/** Connect and join (signaling only; no media yet). */
-	connect(options: SessionOptions): Promise<SfuSession>;
+	/**
+	 * Set up the receive connection on `pc` before joining, as the browser's lobby does
+	 * (Parley's POST /api/media/prepare): resolves once it is connected, with what connect()
+	 * takes; null when there is nothing to prepare. Optional: only Parley does.
+	 */
+	prepare?(options: SessionOptions, pc: RTCPeerConnection): Promise<unknown>;
+	/** Connect and join (signaling only; no media yet); `prepared`: what prepare() gave. */
+	connect(options: SessionOptions, prepared?: unknown): Promise<SfuSession>;
 	close?(): Promise<void>;
 }

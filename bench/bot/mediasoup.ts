@@ -25,7 +25,7 @@ export interface MediasoupSignaling {
 	 * asked for and the SFU does it (Parley's `room:join` with `receive`), the receive transport
 	 * with a consumer of each of them (two round trips fewer, as in the browser).
 	 */
-	join(rtpCapabilities: RtpCapabilities, receive: boolean): Promise<Joined>;
+	join(rtpCapabilities: RtpCapabilities, receive: boolean, prepared?: string): Promise<Joined>;
 	createTransport(direction: 'send' | 'recv'): Promise<TransportOptions>;
 	connectTransport(transportId: string, dtlsParameters: DtlsParameters): Promise<void>;
 	produce(transportId: string, kind: 'audio' | 'video', rtpParameters: RtpParameters): Promise<string>;
@@ -50,6 +50,31 @@ export interface PreparedSession extends Joined {
 
 export type PushedConsumer = ConsumerOptions & { transportId: string };
 
+/**
+ * A receive connection set up before the join (Parley's POST /api/media/prepare, as the
+ * browser's lobby does): its transport, and the data section whose negotiation connected it.
+ */
+export interface PreparedReceiveLink {
+	transport: TransportOptions;
+	pc: RTCPeerConnection;
+	sections: SectionSpec[];
+}
+
+/** Negotiate a prepared receive transport's data channel on `pc` and wait until it is connected (ICE and DTLS). */
+export async function connectPreparedReceive(
+	pc: RTCPeerConnection,
+	transport: TransportOptions,
+	connect: (dtlsParameters: DtlsParameters) => Promise<void>,
+): Promise<PreparedReceiveLink> {
+	const sections: SectionSpec[] = [{ mid: 'probe', kind: 'application', direction: 'sendonly' }];
+	await pc.setRemoteDescription({ type: 'offer', sdp: remoteSdp(transport, sections, 'actpass') });
+	await pc.setLocalDescription(await pc.createAnswer());
+	const local = pc.localDescription!.sdp;
+	await connect({ role: localSetupRole(local) === 'passive' ? 'server' : 'client', fingerprints: [localFingerprint(local)] });
+	await waitConnected(pc);
+	return { transport, pc, sections };
+}
+
 /** What a bot can receive: Opus and VP8 (no RTX), and the MID header extension. */
 export function botRtpCapabilities(router: RtpCapabilities): RtpCapabilities {
 	return {
@@ -66,11 +91,16 @@ export class MediasoupSession implements SfuSession {
 	#preparedSend: TransportOptions | undefined;
 	/** Bumped by rejoin(): the receive side of an older media session stops adding streams. */
 	#generation = 0;
+	/** The receive connection prepared before the join, if the join took it (until subscribe uses it). */
+	#lobby: PreparedReceiveLink | undefined;
+	readonly preparedTaken: boolean;
 
-	private constructor(identity: string, sig: MediasoupSignaling, joined: Joined) {
+	private constructor(identity: string, sig: MediasoupSignaling, joined: Joined, prepared?: PreparedReceiveLink) {
 		this.identity = identity;
 		this.#sig = sig;
 		this.#joined = joined;
+		this.#lobby = prepared && joined.receive?.transport.id === prepared.transport.id ? prepared : undefined;
+		this.preparedTaken = !!this.#lobby;
 	}
 
 	/**
@@ -82,14 +112,16 @@ export class MediasoupSession implements SfuSession {
 	static async open(
 		identity: string,
 		sig: MediasoupSignaling,
-		options: { receive?: boolean; known?: RtpCapabilities } = {},
+		options: { receive?: boolean; known?: RtpCapabilities; prepared?: PreparedReceiveLink } = {},
 	): Promise<MediasoupSession> {
 		const receive = options.receive ?? false;
 		if (options.known) {
 			const capabilities = sig.getRouterRtpCapabilities();
-			const joining = sig.join(botRtpCapabilities(options.known), receive);
+			const joining = sig.join(botRtpCapabilities(options.known), receive, receive ? options.prepared?.transport.id : undefined);
 			joining.catch(() => {});
-			if (JSON.stringify(await capabilities) === JSON.stringify(options.known)) return new MediasoupSession(identity, sig, await joining);
+			if (JSON.stringify(await capabilities) === JSON.stringify(options.known)) {
+				return new MediasoupSession(identity, sig, await joining, options.prepared);
+			}
 			await joining.catch(() => {});
 			return new MediasoupSession(identity, sig, await sig.join(botRtpCapabilities(await capabilities), false));
 		}
@@ -166,8 +198,11 @@ export class MediasoupSession implements SfuSession {
 		const generation = this.#generation;
 		const prepared = this.#joined.receive;
 		const transport = prepared?.transport ?? (await this.#sig.createTransport('recv'));
-		const sections: SectionSpec[] = [];
-		let connected = false;
+		// The connection prepared before the join, if the join took it: connected already, its data section first.
+		const lobby = this.#lobby?.transport.id === transport.id && this.#lobby.pc === pc ? this.#lobby : undefined;
+		this.#lobby = undefined;
+		const sections: SectionSpec[] = lobby ? [...lobby.sections] : [];
+		let connected = !!lobby;
 		// Consumes are serialized: each one renegotiates the receive connection.
 		let queue: Promise<void> = Promise.resolve();
 		const negotiate = (consumers: ConsumerOptions[]): Promise<void> => {
@@ -243,7 +278,8 @@ const OPUS = {
 
 interface SectionSpec {
 	mid: string;
-	kind: 'audio' | 'video';
+	/** 'application': the data channel of a prepared receive transport. */
+	kind: 'audio' | 'video' | 'application';
 	/** The SFU's direction. */
 	direction: 'sendonly' | 'recvonly';
 	/** For recvonly (send transport): the codec we send. */
@@ -275,19 +311,24 @@ function remoteSdp(transport: TransportOptions, sections: SectionSpec[], setup: 
 		`a=fingerprint:${fp.algorithm} ${fp.value}`,
 	];
 	const udp = transport.iceCandidates.filter((c) => c.protocol === 'udp');
+	const transportLines = (): string[] => [
+		`c=IN IP4 ${udp[0]?.address ?? '0.0.0.0'}`,
+		`a=ice-ufrag:${transport.iceParameters.usernameFragment}`,
+		`a=ice-pwd:${transport.iceParameters.password}`,
+		...udp.map((c) => `a=candidate:${c.foundation} 1 udp ${c.priority} ${c.address} ${c.port} typ host`),
+		'a=end-of-candidates',
+		`a=setup:${setup}`,
+	];
 	for (const s of sections) {
+		if (s.kind === 'application') {
+			lines.push(`m=application ${udp[0]?.port ?? 9} UDP/DTLS/SCTP webrtc-datachannel`, ...transportLines(), `a=mid:${s.mid}`);
+			lines.push(`a=sctp-port:${transport.sctpParameters?.port ?? 5000}`, `a=max-message-size:${transport.sctpParameters?.maxMessageSize ?? 262144}`);
+			continue;
+		}
 		const codecs = s.consumer ? s.consumer.rtpParameters.codecs : [s.codec!];
 		const exts = s.consumer ? (s.consumer.rtpParameters.headerExtensions ?? []) : [{ uri: MID_EXT_URI, id: MID_EXT_ID }];
 		const proto = 'UDP/TLS/RTP/SAVPF';
-		lines.push(`m=${s.kind} ${udp[0]?.port ?? 9} ${proto} ${codecs.map((c) => c.payloadType).join(' ')}`);
-		lines.push(`c=IN IP4 ${udp[0]?.address ?? '0.0.0.0'}`);
-		lines.push(`a=ice-ufrag:${transport.iceParameters.usernameFragment}`);
-		lines.push(`a=ice-pwd:${transport.iceParameters.password}`);
-		for (const c of udp) {
-			lines.push(`a=candidate:${c.foundation} 1 udp ${c.priority} ${c.address} ${c.port} typ host`);
-		}
-		lines.push('a=end-of-candidates');
-		lines.push(`a=setup:${setup}`);
+		lines.push(`m=${s.kind} ${udp[0]?.port ?? 9} ${proto} ${codecs.map((c) => c.payloadType).join(' ')}`, ...transportLines());
 		lines.push(`a=mid:${s.mid}`);
 		lines.push(`a=${s.direction}`);
 		lines.push('a=rtcp-mux');

@@ -7,6 +7,7 @@ import { io, type Socket } from 'socket.io-client';
 import {
 	type ClientToServerEvents,
 	emitWithAck,
+	type MediaPrepareResponse,
 	type ProducerInfo,
 	type RequestName,
 	type RequestPayload,
@@ -15,7 +16,8 @@ import {
 	type ServerToClientEvents,
 } from '../../signaling/protocol/index.ts';
 import type { SessionOptions, SfuConnector, SfuSession } from './connector.ts';
-import { type Joined, MediasoupSession, type MediasoupSignaling, type PreparedSession, type PushedConsumer } from './mediasoup.ts';
+import type { RTCPeerConnection } from 'werift';
+import { connectPreparedReceive, type Joined, MediasoupSession, type MediasoupSignaling, type PreparedReceiveLink, type PreparedSession, type PushedConsumer } from './mediasoup.ts';
 
 type ParleySocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -37,6 +39,14 @@ export interface ParleyConnectorOptions {
 	fastJoin?: boolean;
 	/** After a move, take the media session the server prepared (default true, as the browser does); false: join again. */
 	usePrepared?: boolean;
+	/** Prepare the receive connection before joining when asked (default true, as the browser's lobby does). */
+	prepare?: boolean;
+}
+
+/** What prepare() gives connect(): the token it used, and the connected receive link. */
+interface PreparedJoin {
+	token: string;
+	link: PreparedReceiveLink;
 }
 
 export class ParleyConnector implements SfuConnector {
@@ -51,8 +61,33 @@ export class ParleyConnector implements SfuConnector {
 		this.localAddress = options.localAddress ?? '127.0.0.1';
 	}
 
-	async connect(options: SessionOptions): Promise<SfuSession> {
-		const token = this.#options.token(options.room, options.identity, { publish: options.publish, subscribe: options.subscribe });
+	/**
+	 * The browser's lobby: a receive transport prepared over HTTP, its data channel negotiated
+	 * on `pc` until ICE and DTLS are done (null: nothing to prepare, e.g. an empty room).
+	 */
+	async prepare(options: SessionOptions, pc: RTCPeerConnection): Promise<PreparedJoin | null> {
+		if (!options.subscribe || !(this.#options.prepare ?? true)) return null;
+		const token = this.#token(options);
+		const auth = { authorization: `Bearer ${token}` };
+		const response = await fetch(`${this.#options.url}/api/media/prepare`, { method: 'POST', headers: auth });
+		if (response.status === 204) return null;
+		if (!response.ok) throw new Error(`prepare: HTTP ${response.status} ${await response.text()}`);
+		const { transport } = (await response.json()) as MediaPrepareResponse;
+		const link = await connectPreparedReceive(pc, transport, async (dtlsParameters) => {
+			const body = JSON.stringify({ transportId: transport.id, dtlsParameters });
+			const connected = await fetch(`${this.#options.url}/api/media/prepare/connect`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body });
+			if (!connected.ok) throw new Error(`prepare/connect: HTTP ${connected.status} ${await connected.text()}`);
+		});
+		return { token, link };
+	}
+
+	#token(options: SessionOptions): string {
+		return this.#options.token(options.room, options.identity, { publish: options.publish, subscribe: options.subscribe });
+	}
+
+	async connect(options: SessionOptions, prepared?: unknown): Promise<SfuSession> {
+		const lobby = prepared as PreparedJoin | null | undefined;
+		const token = lobby?.token ?? this.#token(options);
 		const socket: ParleySocket = io(this.#options.url, {
 			auth: { token },
 			transports: ['websocket'],
@@ -70,7 +105,11 @@ export class ParleyConnector implements SfuConnector {
 		const fast = this.#options.fastJoin ?? true;
 		if (fast) signaling.onCapabilities = (capabilities) => (this.#known = capabilities);
 		try {
-			return await MediasoupSession.open(options.identity, signaling, fast ? { receive: options.subscribe, known: this.#known } : {});
+			return await MediasoupSession.open(
+				options.identity,
+				signaling,
+				fast ? { receive: options.subscribe, known: this.#known, ...(lobby ? { prepared: lobby.link } : {}) } : {},
+			);
 		} catch (error) {
 			socket.disconnect();
 			throw error;
@@ -104,9 +143,13 @@ class ParleySignaling implements MediasoupSignaling {
 		return rtpCapabilities;
 	}
 
-	async join(rtpCapabilities: RtpCapabilities, receive: boolean): Promise<Joined> {
+	async join(rtpCapabilities: RtpCapabilities, receive: boolean, prepared?: string): Promise<Joined> {
 		// As the browser does: consumers pushed with a moved participant's new producers.
-		const answer = await this.#request('room:join', { rtpCapabilities, ...(receive ? { receive, pushConsumers: true } : {}) });
+		const answer = await this.#request('room:join', {
+			rtpCapabilities,
+			...(receive ? { receive, pushConsumers: true } : {}),
+			...(prepared ? { prepared } : {}),
+		});
 		const producers: ProducerInfo[] = answer.peers.flatMap((p) => p.producers);
 		return answer.receive ? { producers, receive: answer.receive } : { producers };
 	}

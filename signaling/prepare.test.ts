@@ -81,6 +81,10 @@ describe('POST /api/media/prepare', () => {
 		const carolToken = t.token({ room, identity: 'carol', name: 'Carol' });
 		assert.equal((await connect(carolToken, { transportId: ready.transport.id, dtlsParameters })).status, 404);
 		assert.deepEqual(await connect(bobToken, { transportId: ready.transport.id, dtlsParameters: { fingerprints: [] } }), { status: 400, code: 'bad_request' });
+		assert.deepEqual(await connect(bobToken, [ready.transport.id]), { status: 400, code: 'bad_request' });
+		const garbled = await fetch(`${t.url}/api/media/prepare/connect`, { method: 'POST', headers: { authorization: `Bearer ${bobToken}`, 'content-type': 'application/json' }, body: '{"transportId":' });
+		assert.equal(garbled.status, 400);
+		assert.equal(((await garbled.json()) as { error: { code: string } }).error.code, 'bad_request');
 		assert.equal((await connect(bobToken, { transportId: ready.transport.id, dtlsParameters })).status, 204);
 		assert.deepEqual(await connect(bobToken, { transportId: ready.transport.id, dtlsParameters }), { status: 409, code: 'invalid_state' });
 

@@ -10,6 +10,7 @@
  */
 import type { ConsumerOptions, PeerInfo, PeerQuality, ProducerInfo } from '../../../signaling/protocol/index.ts';
 import { ConsumerBatcher, NegotiationError } from './ConsumerBatcher.ts';
+import { spatialLayersOf } from './encodings.ts';
 import { RoomError, toRoomError } from './errors.ts';
 import { mark } from './marks.ts';
 import type { RemoteMediaContext } from './remoteMediaTypes.ts';
@@ -248,10 +249,11 @@ export class RemoteMedia {
 			// A failed negotiation is handled for the whole group (#onGroupFailed), and a replaced
 			// receive transport consumes everything again.
 			if (error instanceof NegotiationError || !current()) return;
-			if (!this.#ctx.closed() && !(error instanceof RoomError && error.code === 'closed')) {
-				console.warn('[parley] consume failed', error);
-				if (this.#peers.has(producer)) this.#reportFailure(producer, error);
-			}
+			if (this.#ctx.closed() || (error instanceof RoomError && error.code === 'closed')) return;
+			// Its producer went away meanwhile (its peer left): nothing wrong.
+			if (!this.#peers.has(producer)) return void console.debug('[parley] consume of a producer that went away', error);
+			console.warn('[parley] consume failed', error);
+			this.#reportFailure(producer, error);
 		} finally {
 			if (current()) this.#consuming.delete(producer.id);
 		}
@@ -362,15 +364,13 @@ export class RemoteMedia {
 		return consumer && !consumer.closed ? consumer : null;
 	}
 
-	#videoOf(producerId: string): RemoteVideo | null {
-		const consumer = this.#consumerOf(producerId);
-		return consumer ? { consumerId: consumer.id, track: consumer.track, layers: this.layersOf(consumer.id) } : null;
-	}
-
 	participants(quality: ReadonlyMap<string, PeerQuality>): RemoteParticipant[] {
 		return this.#peers.participants(quality, {
 			trackOf: (producerId) => this.#consumerOf(producerId)?.track ?? null,
-			videoOf: (producerId) => this.#videoOf(producerId),
+			videoOf: (producerId): RemoteVideo | null => {
+				const consumer = this.#consumerOf(producerId);
+				return consumer ? { consumerId: consumer.id, track: consumer.track, layers: this.layersOf(consumer.id) } : null;
+			},
 		});
 	}
 
@@ -396,10 +396,4 @@ export class RemoteMedia {
 		// A new session: whoever waited goes on (it checks its session itself).
 		for (const listener of [...this.#forwarding]) listener();
 	}
-}
-
-/** Spatial layers of a consumer, from the scalability mode mediasoup gives it ("L3T3" for a 3-layer simulcast). */
-function spatialLayersOf(consumer: RemoteConsumer | undefined): number {
-	const mode = consumer?.rtpParameters.encodings?.[0]?.scalabilityMode ?? '';
-	return Number(/^[LS](\d+)/.exec(mode)?.[1] ?? 1);
 }

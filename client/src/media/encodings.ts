@@ -67,3 +67,9 @@ export function micCodecOptions(): msc.ProducerCodecOptions {
 
 /** How long (ms) to wait after a transport goes 'disconnected' before restarting ICE. */
 export const ICE_DISCONNECTED_RESTART_MS = 2000;
+
+/** Spatial layers of a consumer, from the scalability mode mediasoup gives it ("L3T3" for a 3-layer simulcast). */
+export function spatialLayersOf(consumer: { rtpParameters: { encodings?: { scalabilityMode?: string }[] } } | undefined): number {
+	const mode = consumer?.rtpParameters.encodings?.[0]?.scalabilityMode ?? '';
+	return Number(/^[LS](\d+)/.exec(mode)?.[1] ?? 1);
+}

@@ -17,6 +17,20 @@ export interface TransportSettings {
 	sctp?: boolean;
 }
 
+/**
+ * The prepared transport's data channel carries nothing (its data producer never sends, and
+ * nothing is consumed from the browser): small buffers, so that a client writing into it
+ * cannot make the worker hold much.
+ */
+const SCTP = {
+	enableSctp: true,
+	maxSendMessageSize: 1024,
+	maxReceiveMessageSize: 1024,
+	sctpSendBufferSize: 16_384,
+	sctpPerStreamSendQueueLimit: 16_384,
+	sctpMaxReceiverWindowBufferSize: 65_536,
+} as const;
+
 export async function openWebRtcTransport(placement: PeerPlacement, direction: Direction, settings: TransportSettings, log: Logger): Promise<Transport> {
 	const transport = await placement.router.createWebRtcTransport<TransportAppData>({
 		webRtcServer: placement.webRtcServer,
@@ -24,7 +38,7 @@ export async function openWebRtcTransport(placement: PeerPlacement, direction: D
 		enableTcp: true,
 		preferUdp: true,
 		initialAvailableOutgoingBitrate: settings.initialOutgoingBitrate,
-		...(settings.sctp ? { enableSctp: true } : {}),
+		...(settings.sctp ? SCTP : {}),
 		appData: { direction },
 	});
 	if (direction === 'recv' && settings.minOutgoingBitrate > 0) {

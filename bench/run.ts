@@ -279,22 +279,26 @@ function sfuRss(t: Target): number {
 	return sum([...t.mediaPids, ...(t.nodePid ? [t.nodePid] : [])].map(rssBytes));
 }
 
-async function startBots(bots: Bot[], concurrency: number, onError: (b: Bot, e: Error) => void): Promise<Bot[]> {
-	const ok: Bot[] = [];
+/** `each` over every bot, at most `concurrency` at a time, in order. */
+async function atMost(bots: Bot[], concurrency: number, each: (bot: Bot) => Promise<void>): Promise<void> {
 	let i = 0;
 	const worker = async () => {
-		while (i < bots.length) {
-			const bot = bots[i++]!;
-			try {
-				await bot.start();
-				ok.push(bot);
-			} catch (error) {
-				onError(bot, error as Error);
-				await bot.close();
-			}
-		}
+		while (i < bots.length) await each(bots[i++]!);
 	};
 	await Promise.all(Array.from({ length: Math.min(concurrency, bots.length) }, worker));
+}
+
+async function startBots(bots: Bot[], concurrency: number, onError: (b: Bot, e: Error) => void): Promise<Bot[]> {
+	const ok: Bot[] = [];
+	await atMost(bots, concurrency, async (bot) => {
+		try {
+			await bot.start();
+			ok.push(bot);
+		} catch (error) {
+			onError(bot, error as Error);
+			await bot.close();
+		}
+	});
 	return ok;
 }
 
@@ -316,18 +320,13 @@ async function joinPhase(t: Target, rooms: string[], latency: LatencyRecorder): 
 	// is set up first, 8 at a time, outside the timed joins (people wait in the lobby, then click).
 	let prepared = 0;
 	if (opts.prepare) {
-		let i = 0;
-		const lobby = async () => {
-			while (i < bots.length) {
-				const bot = bots[i++]!;
-				try {
-					if (await bot.prepare()) prepared++;
-				} catch (error) {
-					errors.push(`${bot.identity}: prepare: ${(error as Error).message}`);
-				}
+		await atMost(bots, opts.joinConcurrency, async (bot) => {
+			try {
+				if (await bot.prepare()) prepared++;
+			} catch (error) {
+				errors.push(`${bot.identity}: prepare: ${(error as Error).message}`);
 			}
-		};
-		await Promise.all(Array.from({ length: Math.min(opts.joinConcurrency, bots.length) }, lobby));
+		});
 	}
 	const t0 = performance.now();
 	let done = 0;
@@ -335,24 +334,19 @@ async function joinPhase(t: Target, rooms: string[], latency: LatencyRecorder): 
 	// A join succeeds when its first video keyframe (the first frame a decoder can show) arrives
 	// within 10 s of starting. Janus forwards from the first packet, mediasoup from the next
 	// keyframe, so "first packet" alone would count Janus's undecodable packets as joined.
-	let next = 0;
-	const worker = async () => {
-		while (next < bots.length) {
-			const bot = bots[next++]!;
-			try {
-				await bot.start();
-				const deadline = performance.now() + 10_000;
-				while (bot.timing.firstKeyframeMs === undefined && performance.now() < deadline) await sleep(5);
-				if (bot.timing.firstKeyframeMs !== undefined) {
-					done++;
-					last = performance.now();
-				} else errors.push(`${bot.identity}: no video keyframe within 10 s`);
-			} catch (error) {
-				errors.push(`${bot.identity}: ${(error as Error).message}`);
-			}
+	await atMost(bots, opts.joinConcurrency, async (bot) => {
+		try {
+			await bot.start();
+			const deadline = performance.now() + 10_000;
+			while (bot.timing.firstKeyframeMs === undefined && performance.now() < deadline) await sleep(5);
+			if (bot.timing.firstKeyframeMs !== undefined) {
+				done++;
+				last = performance.now();
+			} else errors.push(`${bot.identity}: no video keyframe within 10 s`);
+		} catch (error) {
+			errors.push(`${bot.identity}: ${(error as Error).message}`);
 		}
-	};
-	await Promise.all(Array.from({ length: Math.min(opts.joinConcurrency, bots.length) }, worker));
+	});
 	const first = bots.map((b) => b.timing.firstPacketMs).filter((x): x is number => x !== undefined);
 	const kf = bots.map((b) => b.timing.firstKeyframeMs).filter((x): x is number => x !== undefined);
 	const joined = bots.map((b) => b.timing.joinedMs).filter((x): x is number => x !== undefined);

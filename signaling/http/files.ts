@@ -20,7 +20,7 @@ import { AuthError, verifyToken, type TokenClaims } from '../auth/tokens.ts';
 import { FileError, FileErrorReason, type FileStore } from '../files/FileStore.ts';
 import { normalizeMime, sanitizeFileName } from '../files/types.ts';
 import { ErrorCode, type FileUploadResponse } from '../protocol/index.ts';
-import { sendError } from './routes.ts';
+import { bearerToken, sendError } from './routes.ts';
 import type { RevocationList } from '../auth/Revocations.ts';
 import { roomUsage, scheduleRetention } from '../files/RoomQuota.ts';
 
@@ -43,9 +43,8 @@ export function filesRouter({ config, store, logger, revocations }: FilesRouterO
 		let token: unknown;
 		const header = req.get('authorization');
 		if (header !== undefined) {
-			const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header);
-			if (!match) return refusal(401, ErrorCode.Unauthorized, 'the Authorization header must be "Bearer <token>"');
-			token = match[1];
+			token = bearerToken(header);
+			if (!token) return refusal(401, ErrorCode.Unauthorized, 'the Authorization header must be "Bearer <token>"');
 		} else if (allowQueryToken) {
 			token = req.query.token;
 			if (Array.isArray(token)) return refusal(401, ErrorCode.Unauthorized, 'give one token');

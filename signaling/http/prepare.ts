@@ -24,7 +24,7 @@ import type { PreparedReceives } from '../prepare/PreparedReceives.ts';
 import { describeZodError } from '../rpc.ts';
 import { transportOptions } from '../handlers/wire.ts';
 import { turnIceServers } from '../turn/credentials.ts';
-import { sendError } from './routes.ts';
+import { bearerToken, sendError } from './routes.ts';
 
 export interface PrepareRouterOptions {
 	config: Pick<Config, 'auth' | 'turn'>;
@@ -47,10 +47,9 @@ export function prepareRouter(options: PrepareRouterOptions): Router {
 
 	/** The verified claims of the bearer token, or null with the refusal sent. */
 	const authorize = async (req: Request, res: Response): Promise<TokenClaims | null> => {
-		const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(req.get('authorization') ?? '');
 		let claims: TokenClaims;
 		try {
-			claims = verifyToken(config.auth, match?.[1]);
+			claims = verifyToken(config.auth, bearerToken(req.get('authorization')));
 		} catch (error) {
 			if (!(error instanceof AuthError)) throw error;
 			sendError(res, 401, ErrorCode.Unauthorized, error.message);

@@ -19,7 +19,7 @@ import type { RevocationList } from '../auth/Revocations.ts';
 import { verifyToken, type TokenClaims } from '../auth/tokens.ts';
 import { ErrorCode, ProtocolError, RoomNameSchema, type RecordingListResponse, type RoomRecordingResponse } from '../protocol/index.ts';
 import type { RecordingService } from '../recording/RecordingService.ts';
-import { sendError } from './routes.ts';
+import { bearerToken, sendError } from './routes.ts';
 import { toErrorBody } from '../rpc.ts';
 
 export interface RecordingsRouterOptions {
@@ -35,9 +35,8 @@ export function recordingsRouter({ config, recordings, revocations, isModerator,
 	const router = express.Router();
 
 	const bearer = (req: Request, allowQuery: boolean): string | undefined => {
-		const header = req.get('authorization');
-		const match = header ? /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header) : null;
-		if (match) return match[1];
+		const token = bearerToken(req.get('authorization'));
+		if (token) return token;
 		const query = allowQuery ? req.query.token : undefined;
 		return typeof query === 'string' ? query : undefined;
 	};

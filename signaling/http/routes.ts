@@ -17,6 +17,11 @@ import {
 import { describeZodError } from '../rpc.ts';
 import { devMediaStatsRoute } from './devMediaStats.ts';
 
+/** The token of an `Authorization: Bearer <token>` header; undefined when there is none or it has another form. */
+export function bearerToken(header: string | undefined): string | undefined {
+	return header ? /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header)?.[1] : undefined;
+}
+
 export function sendError(res: Response, status: number, code: Code, message: string): void {
 	res.status(status).json({ error: { code, message } });
 }

@@ -129,8 +129,8 @@ export async function takePreparedReceive(token: string): Promise<PreparedReceiv
 	return prepared;
 }
 
-/** Close the prepared connection, if any (the lobby was left, or a newer token came). */
-export function discardPreparedReceive(): void {
+/** Close the prepared connection, if any (a newer token came, it expired or its connect was refused). */
+function discardPreparedReceive(): void {
 	const entry = current;
 	current = null;
 	if (!entry) return;

@@ -71,6 +71,11 @@ export interface JoinTiming {
 
 const sentAt = new Map<string, Map<number, number>>();
 const SENT_KEEP_MS = 3000;
+/**
+ * A publisher takes at most one keyframe request per this many ms and drops the others, as
+ * Chromium does (libwebrtc video/encoder_rtcp_feedback.cc, kMinKeyframeSendIntervalMs).
+ */
+export const KEYFRAME_MIN_INTERVAL_MS = 300;
 
 function noteSent(stream: string, key: number, now: number): void {
 	let m = sentAt.get(stream);
@@ -175,11 +180,13 @@ class MediaPump implements Tickable {
 	#audioOctets = 0;
 	#audioSeq = (Math.random() * 0xffff) & 0xffff;
 	#keyframeWanted = false;
-	#lastKeyframeJump = 0;
+	#lastKeyframeRequest = -Infinity;
 	#lastSr = 0;
 	packetsSent = 0;
 	bytesSent = 0;
 	keyframeRequests = 0;
+	/** Keyframe requests dropped because one was taken less than KEYFRAME_MIN_INTERVAL_MS before. */
+	keyframeRequestsDropped = 0;
 	/** Video frames not sent because the bot process stalled. */
 	framesSkipped = 0;
 
@@ -204,6 +211,14 @@ class MediaPump implements Tickable {
 			if (fb instanceof PictureLossIndication || fir) {
 				if (fir || this.#layers.some((l) => l.ssrc === fb.mediaSsrc)) {
 					this.keyframeRequests++;
+					// As libwebrtc's EncoderRtcpFeedback: a request within 300 ms of the last one taken
+					// is dropped, not deferred (the SFU must ask again).
+					const now = performance.now();
+					if (now - this.#lastKeyframeRequest < KEYFRAME_MIN_INTERVAL_MS) {
+						this.keyframeRequestsDropped++;
+						return;
+					}
+					this.#lastKeyframeRequest = now;
 					this.#keyframeWanted = true;
 				}
 			}
@@ -239,10 +254,9 @@ class MediaPump implements Tickable {
 		const video = this.#pub.video!;
 		const frames = this.#media.layers[0]!.frames.length;
 		let index = (this.#videoFrames + this.#clipAhead) % frames;
-		if (this.#keyframeWanted && now - this.#lastKeyframeJump > 300) {
+		if (this.#keyframeWanted) {
 			// Answer a keyframe request by jumping to the next keyframe of the loop.
 			this.#keyframeWanted = false;
-			this.#lastKeyframeJump = now;
 			const kf = this.#media.layers[1]!.frames.findIndex((f, i) => i >= index && f.keyframe);
 			const next = kf >= 0 ? kf : frames;
 			this.#clipAhead += next - index;
@@ -583,11 +597,12 @@ export class Bot {
 	}
 
 	/** What this bot has sent so far. */
-	sent(): { packets: number; bytes: number; keyframeRequests: number; framesSkipped: number } {
+	sent(): { packets: number; bytes: number; keyframeRequests: number; keyframeRequestsDropped: number; framesSkipped: number } {
 		return {
 			packets: this.#pump?.packetsSent ?? 0,
 			bytes: this.#pump?.bytesSent ?? 0,
 			keyframeRequests: this.#pump?.keyframeRequests ?? 0,
+			keyframeRequestsDropped: this.#pump?.keyframeRequestsDropped ?? 0,
 			framesSkipped: this.#pump?.framesSkipped ?? 0,
 		};
 	}

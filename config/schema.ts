@@ -54,6 +54,13 @@ export const ConfigSchema = z.strictObject({
 			qualityIntervalMs: z.coerce.number().int().min(0).max(60_000).default(2000),
 			/** Dynacast waits this long before telling a publisher to stop encoding unneeded layers (ms). */
 			dynacastLowerDelayMs: z.coerce.number().int().min(0).max(60_000).default(2000),
+			/**
+			 * Keyframe requests to a video publisher are at least this far apart (ms; 0: sent at once);
+			 * the ones in between are held and sent together at the end. Chromium takes one request
+			 * per 300 ms and drops the rest (libwebrtc's kMinKeyframeSendIntervalMs), after which the
+			 * SFU asks again only a second later: people joining close together would wait that long.
+			 */
+			keyFrameRequestDelayMs: z.coerce.number().int().min(0).max(5000).default(350),
 		})
 		.prefault({}),
 	turn: z

@@ -213,6 +213,7 @@ export class Peer extends EventEmitter<PeerEvents> {
 				kind: options.kind,
 				rtpParameters: options.rtpParameters,
 				paused: options.paused ?? false,
+				...(options.kind === 'video' ? { keyFrameRequestDelay: this.#ctx.keyFrameRequestDelayMs } : {}),
 				appData: {
 					peerId: this.id,
 					source: options.source,

@@ -38,6 +38,8 @@ export interface RoomOptions {
 	qualityIntervalMs: number;
 	/** Dynacast waits this long before telling a publisher to drop layers (ms). */
 	dynacastLowerDelayMs: number;
+	/** Least time between two keyframe requests to a video publisher (ms; see config media.keyFrameRequestDelayMs). */
+	keyFrameRequestDelayMs: number;
 	maxPeers: number;
 	initialOutgoingBitrate: number;
 	/** Floor under the send estimate of each receive transport (bps; 0: none). */
@@ -199,6 +201,7 @@ export class Room extends EventEmitter<RoomEvents> {
 			...placementOf(entry),
 			initialOutgoingBitrate: this.#options.initialOutgoingBitrate,
 			minOutgoingBitrate: this.#options.minOutgoingBitrate,
+			keyFrameRequestDelayMs: this.#options.keyFrameRequestDelayMs,
 			logger: this.log,
 			...(this.#options.peerLimits ? { limits: this.#options.peerLimits } : {}),
 			beforeConsume: (producer, at) => this.#demand.lease(producer, at.workerIndex),

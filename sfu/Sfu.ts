@@ -72,6 +72,7 @@ export class Sfu extends EventEmitter<SfuEvents> {
 				videoCodec: this.#config.media.videoCodec,
 				qualityIntervalMs: this.#config.media.qualityIntervalMs,
 				dynacastLowerDelayMs: this.#config.media.dynacastLowerDelayMs,
+				keyFrameRequestDelayMs: this.#config.media.keyFrameRequestDelayMs,
 				maxPeers: this.#config.rooms.maxPeers,
 				initialOutgoingBitrate: this.#config.media.initialOutgoingBitrate,
 				minOutgoingBitrate: this.#config.media.minOutgoingBitrate,

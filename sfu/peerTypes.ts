@@ -29,6 +29,8 @@ export interface PeerContext extends PeerPlacement {
 	initialOutgoingBitrate: number;
 	/** Floor under the send estimate of receive transports (bps; 0: none). */
 	minOutgoingBitrate: number;
+	/** Least time between two keyframe requests to one of this peer's video producers (ms; 0: none). */
+	keyFrameRequestDelayMs: number;
 	logger: Logger;
 	limits?: PeerLimits;
 	/**

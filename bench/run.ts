@@ -241,6 +241,8 @@ interface JoinResult {
 	/** Joins whose receive connection was prepared before (the lobby's POST /api/media/prepare), and how long that took (outside the timed join). */
 	prepared: number;
 	preparedP50Ms: number;
+	/** Keyframe requests the rooms' publishers dropped during the joins (one taken per 300 ms, as Chromium). */
+	keyframeRequestsDropped: number;
 	errors: string[];
 }
 
@@ -302,7 +304,8 @@ async function startBots(bots: Bot[], concurrency: number, onError: (b: Bot, e: 
 	return ok;
 }
 
-async function joinPhase(t: Target, rooms: string[], latency: LatencyRecorder): Promise<JoinResult> {
+async function joinPhase(t: Target, rooms: string[], publishers: Bot[], latency: LatencyRecorder): Promise<JoinResult> {
+	const dropped = (): number => sum(publishers.map((p) => p.sent().keyframeRequestsDropped));
 	const bots = Array.from(
 		{ length: opts.joins },
 		(_, i) =>
@@ -328,6 +331,7 @@ async function joinPhase(t: Target, rooms: string[], latency: LatencyRecorder): 
 			}
 		});
 	}
+	const dropped0 = dropped();
 	const t0 = performance.now();
 	let done = 0;
 	let last = t0;
@@ -366,6 +370,7 @@ async function joinPhase(t: Target, rooms: string[], latency: LatencyRecorder): 
 		connectedP50Ms: percentile(connected, 50),
 		prepared,
 		preparedP50Ms: percentile(preparing, 50),
+		keyframeRequestsDropped: dropped() - dropped0,
 		errors: [...new Set(errors)].slice(0, 5),
 	};
 }
@@ -537,7 +542,7 @@ async function runTarget(name: TargetName, budgetS: number, direct: LatencyResul
 		await sleep(1000);
 
 		log(`${name}: join phase (${opts.joins} subscribers, ${opts.joinConcurrency} at a time)`);
-		result.join = await joinPhase(t, rooms, latency);
+		result.join = await joinPhase(t, rooms, publishers, latency);
 		log(
 			`${name}: joins ${result.join.succeeded}/${result.join.attempted}, ${result.join.joinsPerS.toFixed(1)}/s, ` +
 				`first packet p50 ${result.join.firstPacketP50Ms.toFixed(0)} ms`,
@@ -707,10 +712,11 @@ function report(results: TargetResult[], direct: LatencyResult | undefined): { t
 	out.push(table(rows.map((r) => (r.length < rows[0]!.length ? [...r, ...Array(rows[0]!.length - r.length).fill('')] : r))));
 
 	out.push(
-		'\nJoin (subscriber joining a room with a live video publisher, 8 at a time): connect → first RTP packet, → first video keyframe ' +
-			'(what joins/s and ok count), → join answered, → receive connection connected; simulcast check',
+		`\nJoin (subscriber joining a room with a live video publisher, ${opts.joinConcurrency} at a time): connect → first RTP packet, → first video keyframe ` +
+			'(what joins/s and ok count), → join answered, → receive connection connected; keyframe requests the publishers dropped ' +
+			'(each takes one per 300 ms and drops the rest, as Chromium does); simulcast check',
 	);
-	const jrows = [['target', 'joins', 'ok', 'joins/s', 'p50 ms', 'p95 ms', 'keyframe p50', 'keyframe p95', 'joined p50', 'connected p50', 'prepared', 'prepare p50', 'simulcast kbps', 'simulcast']];
+	const jrows = [['target', 'joins', 'ok', 'joins/s', 'p50 ms', 'p95 ms', 'keyframe p50', 'keyframe p95', 'joined p50', 'connected p50', 'prepared', 'prepare p50', 'kf req dropped', 'simulcast kbps', 'simulcast']];
 	for (const r of results) {
 		const j = r.join;
 		jrows.push([
@@ -726,6 +732,7 @@ function report(results: TargetResult[], direct: LatencyResult | undefined): { t
 			fmt(j?.connectedP50Ms, 0),
 			j ? String(j.prepared) : '—',
 			j?.prepared ? fmt(j.preparedP50Ms, 0) : '—',
+			j ? String(j.keyframeRequestsDropped) : '—',
 			fmt(r.simulcast?.receivedKbps, 0),
 			r.simulcast ? (r.simulcast.ok ? 'ok' : 'FAILED') : '—',
 		]);

@@ -33,7 +33,7 @@ async function secondJoin(env: Record<string, string>): Promise<{ firstKeyframeM
 	const first = new Bot({ connector, room: 'kf', identity: 'first', subscribe: true });
 	bots.push(first);
 	await first.start();
-	for (let i = 0; i < 400 && first.timing.firstKeyframeMs === undefined; i++) await new Promise((r) => setTimeout(r, 5));
+	for (let i = 0; i < 600 && first.timing.firstKeyframeMs === undefined; i++) await new Promise((r) => setTimeout(r, 5));
 	assert.ok(first.timing.firstKeyframeMs !== undefined, 'the first subscriber got a keyframe');
 	const second = new Bot({ connector, room: 'kf', identity: 'second', subscribe: true });
 	bots.push(second);
@@ -47,7 +47,7 @@ it('a subscriber joining right after another gets its first keyframe without wai
 	const held = await secondJoin({});
 	console.log(`held requests (default delay): second join → keyframe ${held.firstKeyframeMs.toFixed(0)} ms, publisher dropped ${held.dropped}`);
 	assert.equal(held.dropped, 0, 'no request reached the publisher within its 300 ms');
-	assert.ok(held.firstKeyframeMs < 700, `second join → first keyframe ${held.firstKeyframeMs.toFixed(0)} ms`);
+	assert.ok(held.firstKeyframeMs < 800, `second join → first keyframe ${held.firstKeyframeMs.toFixed(0)} ms`);
 	// The control: without holding, the request is dropped and the SFU asks again a second later
 	// (when the join is quick enough to fall within the publisher's 300 ms; a loaded machine may not).
 	const sent = await secondJoin({ PARLEY_MEDIA_KEY_FRAME_REQUEST_DELAY_MS: '0' });

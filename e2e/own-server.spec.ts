@@ -44,8 +44,18 @@ test('production: the host copies an invitation link; it brings a second browser
 		await expect(gus.page.getByTestId('room-input')).toHaveValue(room);
 		await expect(gus.page.getByTestId('token-missing')).toHaveCount(0);
 		await gus.page.getByTestId('name-input').fill('Gus');
+		// The lobby redeems the invitation for the name typed and prepares the receive connection with its token.
+		await gus.page.waitForFunction(
+			(name) => (globalThis as unknown as { performance: { getEntriesByName(n: string): unknown[] } }).performance.getEntriesByName(name).length > 0,
+			'parley:recv-prepared',
+			{ timeout: 10_000, polling: 100 },
+		);
 		await gus.page.getByTestId('join-button').click();
 		await expect(gus.page.getByTestId('call')).toHaveAttribute('data-status', 'joined', { timeout: 10_000 });
+		const adopted = await gus.page.evaluate(() =>
+			(globalThis as unknown as { performance: { getEntries(): { name: string }[] } }).performance.getEntries().some((e) => e.name.startsWith('parley:recv-transport-adopted')),
+		);
+		expect(adopted, 'the join took the connection prepared in the lobby').toBe(true);
 		await expect(remoteTile(hana.page, 'Gus')).toHaveAttribute('data-video', 'on', { timeout: 15_000 });
 		await expectMediaFlowing(gus.page, 'Gus receiving Hana');
 

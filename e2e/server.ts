@@ -68,6 +68,10 @@ export async function startOwnServer(options: OwnServerOptions): Promise<OwnServ
 				reject(new Error(`server on ${url} exited (${code}):\n${output}`));
 			});
 		});
+		// A server that dies during a test says why (its last output), not just "connection refused" in the pages.
+		proc.once('exit', (code, signal) => {
+			if (child === proc) process.stderr.write(`[own server ${url}] exited (${code ?? signal}) during the test:\n${output.slice(-4000)}\n`);
+		});
 	};
 
 	const stop = async (): Promise<void> => {

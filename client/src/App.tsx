@@ -40,6 +40,8 @@ export function App() {
 	const [initialRoom] = useState(() => roomFromPath() ?? claims.room ?? randomRoomName());
 	/** A dev token fetched while the person is still in the lobby (so that Join does not wait for it). */
 	const prefetched = useRef<{ room: string; name: string; at: number; promise: Promise<DevTokenResponse> } | null>(null);
+	/** The invitation redeemed in the lobby for the name typed (its token prepares the receive connection). */
+	const redeeming = useRef<{ name: string; promise: Promise<{ token: string; room: string }> } | null>(null);
 	const joined = useRef<Joined | null>(null);
 	/** Dev mode ignores a broken ?token= (a new dev token is minted); elsewhere a broken link blocks Join. */
 	const usableToken = token && !link.problem ? token : null;
@@ -111,8 +113,29 @@ export function App() {
 				return;
 			}
 			if (invite) {
-				const cachedInvite = link.problem ? null : redeemedInvite(invite, name);
-				if (cachedInvite) prepareReceive(cachedInvite.token);
+				if (link.problem || name.length > 64) return;
+				const cachedInvite = redeemedInvite(invite, name);
+				if (cachedInvite) {
+					prepareReceive(cachedInvite.token);
+					return;
+				}
+				// Redeemed now rather than at the click (an invitation is not used up by it: each
+				// redemption is a fresh identity), so the lobby can prepare with its token.
+				if (redeeming.current?.name === name) return;
+				const promise = redeemInvite(invite, name).then((issued) => {
+					rememberInvite(invite, name, issued);
+					return { token: issued.token, room: issued.room };
+				});
+				const entry = { name, promise };
+				redeeming.current = entry;
+				promise.then(
+					({ token }) => {
+						if (redeeming.current === entry) prepareReceive(token);
+					},
+					() => {
+						if (redeeming.current === entry) redeeming.current = null;
+					},
+				);
 				return;
 			}
 			if (!info.dev || validateRoomName(room) || !name) return;
@@ -136,6 +159,12 @@ export function App() {
 				try {
 					const cached = redeemedInvite(invite, name);
 					if (cached) return cached;
+					// The lobby's redemption for this name, if it is still on its way.
+					const pending = redeeming.current?.name === name ? redeeming.current.promise : null;
+					if (pending) {
+						const lobby = await pending.catch(() => null);
+						if (lobby) return lobby;
+					}
 					const issued = await redeemInvite(invite, name);
 					rememberInvite(invite, name, issued);
 					return { token: issued.token, room: issued.room };

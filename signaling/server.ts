@@ -162,7 +162,16 @@ export function createParleyServer(options: ParleyServerOptions): ParleyHttpServ
 			logger: log.child({ component: 'prepare' }),
 		}),
 	);
-	app.use(invitesRouter({ config, store: invites, logger: logger.child({ component: 'invites' }), revocations }));
+	app.use(
+		invitesRouter({
+			config,
+			store: invites,
+			logger: logger.child({ component: 'invites' }),
+			revocations,
+			// The lobby redeems again as the name typed changes; a client hammering it is refused like any requests.
+			limit: (address) => rateLimits.take('ipRequests', address),
+		}),
+	);
 	app.use(apiRouter(config, sfu));
 	app.use(clientRouter(path.resolve(clientDist ?? DEFAULT_CLIENT_DIST), { sourceMaps: config.dev }));
 	app.use(errorHandler);

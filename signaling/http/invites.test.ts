@@ -111,6 +111,24 @@ describe('links and invitations (production mode)', () => {
 	});
 });
 
+describe('redeeming invitations is rate limited per client address', () => {
+	let t: TestServer;
+	before(async () => {
+		t = await startTestServer({ env: { PARLEY_LIMITS_IP_REQUESTS_BURST: '3', PARLEY_LIMITS_IP_REQUESTS_PER_SECOND: '1' } });
+	});
+	after(() => t.close());
+
+	it('a client redeeming over and over (each redemption mints a join token) is refused with 429', async () => {
+		const invite = mintInvite(t.config.auth, { room: 'standup', role: 'participant', ttlSeconds: 600 }).invite;
+		const redeem = async (name: string) =>
+			fetch(`${t.url}/api/invites/redeem`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ invite, name }) });
+		for (const name of ['G', 'Gu', 'Gus']) assert.equal((await redeem(name)).status, 200);
+		const refused = await redeem('Gust');
+		assert.equal(refused.status, 429);
+		assert.equal(((await refused.json()) as { error: { code: string } }).error.code, 'rate_limited');
+	});
+});
+
 describe('the invitation store', () => {
 	it('keeps invitations in <data.dir>/invites.json: a revoked one stays revoked after a restart', () => {
 		const dataDir = mkdtempSync(path.join(os.tmpdir(), 'parley-invites-'));

@@ -50,9 +50,11 @@ export interface InvitesRouterOptions {
 	logger: Logger;
 	/** Removed participants: their tokens are told as revoked and cannot manage invitations. */
 	revocations: RevocationList;
+	/** Per client address: whether one more redemption may go (each mints a join token). */
+	limit: (address: string) => Promise<boolean>;
 }
 
-export function invitesRouter({ config, store, logger, revocations }: InvitesRouterOptions): Router {
+export function invitesRouter({ config, store, logger, revocations, limit }: InvitesRouterOptions): Router {
 	const router = express.Router();
 	const json = express.json({ limit: '8kb' });
 
@@ -85,7 +87,11 @@ export function invitesRouter({ config, store, logger, revocations }: InvitesRou
 		res.json(body);
 	});
 
-	router.post('/api/invites/redeem', json, (req: Request, res: Response) => {
+	router.post('/api/invites/redeem', json, async (req: Request, res: Response) => {
+		if (!(await limit(req.ip ?? req.socket.remoteAddress ?? ''))) {
+			sendError(res, 429, ErrorCode.RateLimited, 'too many requests');
+			return;
+		}
 		const parsed = InviteRedeemRequestSchema.safeParse(req.body);
 		if (!parsed.success) {
 			sendError(res, 400, ErrorCode.BadRequest, describeZodError(parsed.error));

@@ -56,3 +56,30 @@ it('a subscriber joining right after another gets its first keyframe without wai
 		assert.ok(sent.dropped >= 1 && sent.firstKeyframeMs > 900, `without the delay the publisher drops the request (${sent.dropped}) and the keyframe comes late (${sent.firstKeyframeMs.toFixed(0)} ms)`);
 	}
 });
+
+it('a receiver asking for keyframes 100 times a second: the publisher gets a request every 350 ms at most, none of them dropped there', { timeout: 30_000 }, async () => {
+	await loadMedia();
+	const t = await startTestServer();
+	servers.push(t);
+	const connector = new ParleyConnector({ url: t.url, token: (room, identity, grants) => t.token({ room, identity, name: identity, grants }) });
+	const publisher = new Bot({ connector, room: 'storm', identity: 'pub', publish: { video: 'single', audio: false } });
+	const storm = new Bot({ connector, room: 'storm', identity: 'storm', subscribe: true });
+	bots.push(publisher, storm);
+	await publisher.start();
+	await storm.start();
+	await storm.connected();
+	for (let i = 0; i < 200 && storm.received().video.keyframes === 0; i++) await new Promise((r) => setTimeout(r, 10));
+	const before = publisher.sent().keyframeRequests;
+	const started = performance.now();
+	let sent = 0;
+	while (performance.now() - started < 2000) {
+		sent += await storm.requestKeyframes();
+		await new Promise((r) => setTimeout(r, 10));
+	}
+	await new Promise((r) => setTimeout(r, 400)); // the last held request
+	const reached = publisher.sent().keyframeRequests - before;
+	console.log(`storm: ${sent} PLIs sent in 2 s, ${reached} keyframe requests reached the publisher, ${publisher.sent().keyframeRequestsDropped} dropped there`);
+	assert.ok(sent >= 100, `the storm sent ${sent} PLIs`);
+	assert.ok(reached >= 2 && reached <= Math.ceil(2400 / 350) + 1, `${reached} requests reached the publisher`);
+	assert.equal(publisher.sent().keyframeRequestsDropped, 0, 'none came within 300 ms of the last');
+});

@@ -581,6 +581,19 @@ export class Bot {
 		}
 	}
 
+	/**
+	 * Ask for a keyframe of every video stream received (one RTCP PLI each), as a receiver
+	 * does after a loss; sent many times over, it is a hostile receiver's keyframe storm.
+	 */
+	async requestKeyframes(): Promise<number> {
+		const dtls = this.#recvPc?.dtlsTransports[0];
+		if (!dtls) return 0;
+		const video = [...this.#streams.values()].filter((c) => c.info.kind === 'video');
+		const packets = video.map((c) => new RtcpPayloadSpecificFeedback({ feedback: new PictureLossIndication({ senderSsrc: 1, mediaSsrc: c.info.ssrc }) }));
+		if (packets.length > 0) await dtls.sendRtcp(packets);
+		return packets.length;
+	}
+
 	/** Totals per kind over every stream received so far. */
 	received(): { audio: StreamCounts; video: StreamCounts; streams: number; unknownPackets: number } {
 		const zero = (): StreamCounts => ({ packets: 0, bytes: 0, lost: 0, expected: 0, keyframes: 0 });

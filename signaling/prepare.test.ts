@@ -140,3 +140,27 @@ describe('POST /api/media/prepare', () => {
 		alice.disconnect();
 	});
 });
+
+describe('prepared receive transports per client address', () => {
+	let s: TestServer;
+	before(async () => {
+		s = await startTestServer({ prepare: { ttlMs: 5000, max: 100, perAddress: 2 } });
+	});
+	after(async () => {
+		await s.close();
+	});
+
+	it('one address holds a few at once (an invitation lets it mint identities); its own replacement still goes', async () => {
+		const room = 'prep-address';
+		const alice = await s.client(s.token({ room, identity: 'alice', name: 'Alice' }));
+		const { rtpCapabilities } = await ok(alice, 'media:getRouterRtpCapabilities', {});
+		await ok(alice, 'room:join', { rtpCapabilities });
+		const post = async (identity: string): Promise<number> =>
+			(await fetch(`${s.url}/api/media/prepare`, { method: 'POST', headers: { authorization: `Bearer ${s.token({ room, identity })}` } })).status;
+		assert.equal(await post('g1'), 200);
+		assert.equal(await post('g2'), 200);
+		assert.equal(await post('g3'), 429, 'a third identity from the same address');
+		assert.equal(await post('g2'), 200, 'replacing its own');
+		alice.disconnect();
+	});
+});

@@ -74,7 +74,7 @@ export interface ParleyServerOptions {
 	/** Override the HTTP/connect timeouts (tests). */
 	timeouts?: Partial<HttpTimeouts>;
 	/** Receive transports prepared in the lobby: how long one waits for its join, how many at once (tests shorten them). */
-	prepare?: { ttlMs?: number; max?: number };
+	prepare?: { ttlMs?: number; max?: number; perAddress?: number };
 }
 
 export interface ParleyHttpServer {
@@ -149,7 +149,12 @@ export function createParleyServer(options: ParleyServerOptions): ParleyHttpServ
 	app.use('/api/server', serverApi);
 	const recordingRoutes = express.Router(); // hosts' recordings and the lobby's indicator, filled below
 	app.use(recordingRoutes);
-	const prepared = new PreparedReceives({ ttlMs: options.prepare?.ttlMs ?? PREPARED_TTL_MS, max: options.prepare?.max ?? PREPARED_MAX, log: log.child({ component: 'prepare' }) });
+	const prepared = new PreparedReceives({
+		ttlMs: options.prepare?.ttlMs ?? PREPARED_TTL_MS,
+		max: options.prepare?.max ?? PREPARED_MAX,
+		perAddress: options.prepare?.perAddress ?? PREPARED_PER_ADDRESS,
+		log: log.child({ component: 'prepare' }),
+	});
 	app.use(
 		prepareRouter({
 			config,
@@ -386,6 +391,8 @@ const FETCH_SOCKETS_TIMEOUT_MS = 1500;
 const PREPARED_TTL_MS = 120_000;
 /** Prepared receive transports waiting for their join on one node, at most. */
 const PREPARED_MAX = 1000;
+/** … and from one client address (an office behind one NAT whose people sit in lobbies together fits). */
+const PREPARED_PER_ADDRESS = 32;
 
 /** Identities (→ name) with a socket in the room's messaging on another node; empty when the nodes cannot be asked. */
 async function connectedElsewhere(io: ParleyServer, room: string): Promise<Map<string, string>> {

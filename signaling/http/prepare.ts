@@ -78,14 +78,15 @@ export function prepareRouter(options: PrepareRouterOptions): Router {
 			res.status(204).end();
 			return;
 		}
-		if (!prepared.hasRoomFor(claims.room, claims.sub)) {
+		const address = options.address(req);
+		if (!prepared.hasRoomFor(claims.room, claims.sub, address)) {
 			sendError(res, 429, ErrorCode.LimitExceeded, 'too many connections are being prepared: join without');
 			return;
 		}
 		let receive;
 		try {
 			receive = await room.prepareReceive();
-			prepared.add(claims.room, claims.sub, receive);
+			prepared.add(claims.room, claims.sub, address, receive);
 		} catch (error) {
 			// The room closed meanwhile, its worker went, or the cap was reached: the join does without.
 			logger.info({ err: error, roomId: claims.room, peerId: claims.sub }, 'could not prepare a receive transport');

@@ -1,6 +1,7 @@
 /**
  * Receive transports prepared for people in the lobby (sfu PreparedReceive), by owner: one
- * per identity and room (a newer one replaces the older), at most `max` waiting at once, each
+ * per identity and room (a newer one replaces the older), at most `max` waiting at once and
+ * `perAddress` from one client address (an invitation lets a client mint identities), each
  * closed after `ttlMs` unless a join took it. An entry stays findable by id until its
  * transport closes, so that a connect crossing the join still finds it.
  */
@@ -11,12 +12,15 @@ export interface PreparedReceivesOptions {
 	ttlMs: number;
 	/** Untaken prepared transports on this node at once. */
 	max: number;
+	/** Untaken prepared transports of one client address at once (people behind one NAT share it). */
+	perAddress: number;
 	log: Logger;
 }
 
 interface Entry {
 	readonly room: string;
 	readonly identity: string;
+	readonly address: string;
 	readonly prepared: PreparedReceive;
 }
 
@@ -42,19 +46,24 @@ export class PreparedReceives {
 		return this.#waiting.size;
 	}
 
-	/** Whether one more may be prepared for this owner (its own older one is replaced, so it does not count). */
-	hasRoomFor(room: string, identity: string): boolean {
-		return !this.#closed && this.#waiting.size - (this.#waiting.has(ownerKey(room, identity)) ? 1 : 0) < this.#options.max;
+	/** Whether one more may be prepared for this owner from this address (its own older one is replaced, so it does not count). */
+	hasRoomFor(room: string, identity: string, address: string): boolean {
+		if (this.#closed) return false;
+		const own = this.#waiting.get(ownerKey(room, identity));
+		if (this.#waiting.size - (own ? 1 : 0) >= this.#options.max) return false;
+		let fromAddress = 0;
+		for (const entry of this.#waiting.values()) if (entry.address === address && entry !== own) fromAddress++;
+		return fromAddress < this.#options.perAddress;
 	}
 
-	add(room: string, identity: string, prepared: PreparedReceive): void {
-		if (!this.hasRoomFor(room, identity)) {
+	add(room: string, identity: string, address: string, prepared: PreparedReceive): void {
+		if (!this.hasRoomFor(room, identity, address)) {
 			prepared.close();
-			throw new LimitError(this.#closed ? 'shutting down' : `at most ${this.#options.max} prepared receive transports at once`);
+			throw new LimitError(this.#closed ? 'shutting down' : 'too many prepared receive transports at once');
 		}
 		const key = ownerKey(room, identity);
 		this.#waiting.get(key)?.prepared.close();
-		const entry: Entry = { room, identity, prepared };
+		const entry: Entry = { room, identity, address, prepared };
 		const id = prepared.transport.id;
 		this.#byId.set(id, entry);
 		this.#waiting.set(key, entry);

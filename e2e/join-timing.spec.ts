@@ -22,6 +22,12 @@ const PROFILE = !!process.env.E2E_PROFILE;
  * real network path. Off by default.
  */
 const MEDIA_RTT_MS = Number(process.env.E2E_JOIN_RTT_MS ?? 0);
+/**
+ * E2E_JOIN_LOBBY_MS=N: how long the joiner stays in the lobby once its connection is prepared
+ * (default 300 ms). Past the dynacast delay (2 s) a publisher nobody watched has stopped
+ * encoding, unless the lobby's preparation had it start again.
+ */
+const LOBBY_MS = Number(process.env.E2E_JOIN_LOBBY_MS ?? 300);
 /** getStats polling period; 0 relies on requestVideoFrameCallback alone. */
 const STATS_POLL_MS = Number(process.env.E2E_STATS_POLL_MS ?? 10);
 
@@ -78,7 +84,7 @@ test('join latency: click on Join → first remote frame decoded', async ({ part
 			null,
 			{ timeout: 10_000 },
 		);
-		await joiner.page.waitForTimeout(300);
+		await joiner.page.waitForTimeout(LOBBY_MS);
 
 		// Arm the probes in the page, then click with a real (CDP) mouse click.
 		await joiner.page.evaluate(({ pollMs }) => {

@@ -5,7 +5,10 @@
  *   there if needed); a pipe is swept once nobody needs it there any more (nobody on that
  *   worker consumes it, the speaker observer need not hear it, no link sends it).
  * - How large: dynacast tells each video producer's publisher the layers its subscribers
- *   show (`layers`), and a recording (or a link) may hold one at its top layer.
+ *   show (`layers`), and a recording (or a link) may hold one at its top layer. While
+ *   someone waits in the lobby with a prepared receive connection, every video producer
+ *   encodes at least the layer a new consumer starts with (a publisher alone in the room,
+ *   whose encoder dynacast stopped, starts it again before the newcomer clicks Join).
  *
  * close() is idempotent: it stops dynacast's timers, and releasing a top-layer hold after it
  * no longer updates dynacast. Listeners stay: the room removes its own when it closes.
@@ -14,6 +17,7 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { Dynacast } from './layers/Dynacast.ts';
 import { NotFoundError } from './errors.ts';
+import { ConsumerViews } from './layers/ConsumerViews.ts';
 import type { Peer, Producer } from './Peer.ts';
 import type { RoomLinks } from './RoomLinks.ts';
 import type { RoomRouters } from './RoomRouters.ts';
@@ -40,6 +44,8 @@ export class ProducerDemand extends EventEmitter<ProducerDemandEvents> {
 	readonly #dynacast: Dynacast;
 	/** Producers a recording holds at their top layer (count of holds). */
 	readonly #topLayerHolds = new Map<string, number>();
+	/** Prepared receive connections of people in the lobby, waiting for their join. */
+	#newcomers = 0;
 	#closed = false;
 
 	constructor(room: DemandingRoom) {
@@ -48,7 +54,12 @@ export class ProducerDemand extends EventEmitter<ProducerDemandEvents> {
 		this.#dynacast = new Dynacast({
 			lowerDelayMs: room.lowerDelayMs,
 			peers: () => room.peers.values(),
-			extraDemand: (producerId) => (this.#topLayerHolds.has(producerId) ? Number.MAX_SAFE_INTEGER : -1),
+			extraDemand: (producer) => {
+				if (this.#topLayerHolds.has(producer.id)) return Number.MAX_SAFE_INTEGER;
+				if (this.#newcomers === 0) return -1;
+				const viewed = { id: producer.id, kind: producer.kind, encodings: producer.rtpParameters.encodings ?? [], height: producer.appData.dimensions.height };
+				return ConsumerViews.initialLayers(viewed)?.spatialLayer ?? -1;
+			},
 			publish: (producer, layer) => {
 				room.log.debug({ producerId: producer.id, maxSpatialLayer: layer }, 'dynacast');
 				this.emit('layers', producer, layer);
@@ -98,10 +109,31 @@ export class ProducerDemand extends EventEmitter<ProducerDemandEvents> {
 		};
 	}
 
+	/**
+	 * Someone is about to join (a receive connection prepared in the lobby): every video
+	 * producer encodes at least the layer a new consumer starts with, until the release
+	 * (idempotent; lowering then waits as usual, so the join's consumers take over smoothly).
+	 */
+	holdForNewcomer(): () => void {
+		this.#newcomers++;
+		this.#updateAll();
+		let released = false;
+		return () => {
+			if (released) return;
+			released = true;
+			this.#newcomers--;
+			if (!this.#closed) this.#updateAll();
+		};
+	}
+
 	close(): void {
 		if (this.#closed) return;
 		this.#closed = true;
 		this.#dynacast.close();
+	}
+
+	#updateAll(): void {
+		for (const peer of this.#room.peers.values()) for (const producer of peer.producers.values()) this.#dynacast.update(producer);
 	}
 
 	/** Whether someone on a worker consumes a producer, or the speaker observer there must hear it. */

@@ -251,7 +251,10 @@ export class Room extends EventEmitter<RoomEvents> {
 		const transport = await openWebRtcTransport(placement, 'recv', settings, this.log);
 		try {
 			const dataConsumer = await transport.consumeData({ dataProducerId: standby.id });
-			return new PreparedReceive(transport, dataConsumer, placement);
+			const prepared = new PreparedReceive(transport, dataConsumer, placement);
+			// The publishers encode what the newcomer will be shown first, by the time they click.
+			prepared.once('close', this.#demand.holdForNewcomer());
+			return prepared;
 		} catch (error) {
 			transport.close();
 			throw error;

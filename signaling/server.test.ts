@@ -383,6 +383,33 @@ describe('layers, dynacast and viewports', () => {
 		}
 	});
 
+	it('someone preparing in the lobby has a lone publisher encode again before they join; stopped again when they do not', async () => {
+		const lt = await startTestServer({ env: { PARLEY_MEDIA_DYNACAST_LOWER_DELAY_MS: '100' }, prepare: { ttlMs: 800, max: 10 } });
+		try {
+			const pub = await lt.client(lt.token({ room: 'lobby-layers', identity: 'pub' }));
+			await joinRoom(pub);
+			const send = await ok(pub, 'media:createTransport', { direction: 'send' });
+			const { producerId } = await ok(pub, 'media:produce', {
+				transportId: send.id,
+				kind: 'video',
+				rtpParameters: simulcast(8000),
+				source: 'camera',
+				dimensions: { width: 1280, height: 720 },
+			});
+			assert.deepEqual(await next(pub, 'producer:layers'), { producerId, maxSpatialLayer: -1 }, 'alone: nobody watches');
+			const raised = next(pub, 'producer:layers');
+			const response = await fetch(`${lt.url}/api/media/prepare`, { method: 'POST', headers: { authorization: `Bearer ${lt.token({ room: 'lobby-layers', identity: 'newcomer' })}` } });
+			assert.equal(response.status, 200);
+			assert.deepEqual(await raised, { producerId, maxSpatialLayer: 1 }, 'what a new viewer is shown first, at once');
+			// Never joined: the prepared connection expires (0.8 s here), and the encoder stops again.
+			const started = Date.now();
+			assert.deepEqual(await next(pub, 'producer:layers'), { producerId, maxSpatialLayer: -1 });
+			assert.ok(Date.now() - started > 500, 'not before the prepared connection went');
+		} finally {
+			await lt.close();
+		}
+	});
+
 	it('a camera published with its encodings up to one layer (after a move) is told only what differs from that', async () => {
 		const lt = await startTestServer({ env: { PARLEY_MEDIA_DYNACAST_LOWER_DELAY_MS: '100' } });
 		try {

@@ -10,8 +10,8 @@ import { layoutOf } from './chooseLayers.ts';
 export interface DynacastOptions {
 	lowerDelayMs: number;
 	peers: () => Iterable<Peer>;
-	/** Demand that is not a peer's (a recording wants the top layer); -1: none. */
-	extraDemand?: (producerId: string) => number;
+	/** Demand that is not a peer's (a recording wants the top layer, a newcomer in the lobby the first one shown); -1: none. */
+	extraDemand?: (producer: Producer) => number;
 	/** Tell the producer's peer to encode up to this spatial layer. */
 	publish: (producer: Producer, maxSpatialLayer: number) => void;
 }
@@ -33,7 +33,7 @@ export class Dynacast {
 	update(producer: Producer): void {
 		if (producer.closed || producer.kind !== 'video') return;
 		const top = layoutOf(producer.rtpParameters.encodings ?? []).heights.length - 1;
-		let demand = this.#options.extraDemand?.(producer.id) ?? -1;
+		let demand = this.#options.extraDemand?.(producer) ?? -1;
 		for (const peer of this.#options.peers()) {
 			if (peer.id === producer.appData.peerId) continue;
 			demand = Math.max(demand, peer.demandFor(producer.id) ?? -1);

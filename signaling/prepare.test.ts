@@ -141,6 +141,21 @@ describe('POST /api/media/prepare', () => {
 	});
 });
 
+describe('a join that does not name its prepared connection', () => {
+	it('closes it at once (not at its expiry): it would hold the publishers\' encoders up for nothing', async () => {
+		const room = 'prep-unnamed';
+		const { socket: alice } = await publisher(room);
+		const daveToken = t.token({ room, identity: 'dave' });
+		const ready = await prepared(daveToken);
+		const dave = await t.client(daveToken);
+		const { rtpCapabilities } = await ok(dave, 'media:getRouterRtpCapabilities', {});
+		const joined = await ok(dave, 'room:join', { rtpCapabilities, receive: true });
+		assert.notEqual(joined.receive?.transport.id, ready.transport.id);
+		assert.equal((await connect(daveToken, { transportId: ready.transport.id, dtlsParameters })).status, 404, 'closed');
+		for (const s of [alice, dave]) s.disconnect();
+	});
+});
+
 describe('prepared receive transports per client address', () => {
 	let s: TestServer;
 	before(async () => {

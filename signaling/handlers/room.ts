@@ -125,7 +125,10 @@ export function registerRoomHandlers(ctx: HandlerContext): void {
 			}
 		});
 		await socket.join([channels.room(roomId), channels.peer(roomId, peer.id)]);
-		return answer(room, peer, receive, prepared);
+		const joinAnswer = await answer(room, peer, receive, prepared);
+		// One prepared in the lobby and not taken (the client joined without naming it): closed now, not at its expiry.
+		ctx.prepared.discard(roomId, session.claims.sub);
+		return joinAnswer;
 	});
 
 	handle(ctx, 'room:leave', () => {

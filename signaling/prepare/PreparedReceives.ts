@@ -88,6 +88,11 @@ export class PreparedReceives {
 		return entry.prepared;
 	}
 
+	/** Close this owner's untaken one, if any (it joined without it: of no use any more, and it holds dynacast up). */
+	discard(room: string, identity: string): void {
+		this.#waiting.get(ownerKey(room, identity))?.prepared.close();
+	}
+
 	close(): void {
 		this.#closed = true;
 		for (const entry of [...this.#waiting.values()]) entry.prepared.close();

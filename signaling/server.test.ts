@@ -16,6 +16,7 @@ import {
 	request,
 	startTestServer,
 	syntheticRtpParameters,
+	type TestClient,
 	type TestServer,
 } from '../test/harness.ts';
 
@@ -332,6 +333,18 @@ describe('layers, dynacast and viewports', () => {
 		],
 		rtcp: { cname: 'sim' },
 	});
+	/** A 720p simulcast camera published by `pub` (joined already); its producer id. */
+	const publishCamera = async (pub: TestClient, base: number): Promise<string> => {
+		const send = await ok(pub, 'media:createTransport', { direction: 'send' });
+		const { producerId } = await ok(pub, 'media:produce', {
+			transportId: send.id,
+			kind: 'video',
+			rtpParameters: simulcast(base),
+			source: 'camera',
+			dimensions: { width: 1280, height: 720 },
+		});
+		return producerId;
+	};
 
 	it('maps tile sizes to layers, pauses hidden tiles and tells the publisher what to encode', async () => {
 		const lt = await startTestServer({ env: { PARLEY_MEDIA_DYNACAST_LOWER_DELAY_MS: '100' } });
@@ -340,14 +353,7 @@ describe('layers, dynacast and viewports', () => {
 			const sub = await lt.client(lt.token({ room: 'layers', identity: 'sub' }));
 			await joinRoom(pub);
 			await joinRoom(sub);
-			const send = await ok(pub, 'media:createTransport', { direction: 'send' });
-			const { producerId } = await ok(pub, 'media:produce', {
-				transportId: send.id,
-				kind: 'video',
-				rtpParameters: simulcast(5000),
-				source: 'camera',
-				dimensions: { width: 1280, height: 720 },
-			});
+			const producerId = await publishCamera(pub, 5000);
 			// Nobody watches: after the delay the publisher may stop encoding entirely.
 			assert.deepEqual(await next(pub, 'producer:layers'), { producerId, maxSpatialLayer: -1 });
 
@@ -388,14 +394,7 @@ describe('layers, dynacast and viewports', () => {
 		try {
 			const pub = await lt.client(lt.token({ room: 'lobby-layers', identity: 'pub' }));
 			await joinRoom(pub);
-			const send = await ok(pub, 'media:createTransport', { direction: 'send' });
-			const { producerId } = await ok(pub, 'media:produce', {
-				transportId: send.id,
-				kind: 'video',
-				rtpParameters: simulcast(8000),
-				source: 'camera',
-				dimensions: { width: 1280, height: 720 },
-			});
+			const producerId = await publishCamera(pub, 8000);
 			assert.deepEqual(await next(pub, 'producer:layers'), { producerId, maxSpatialLayer: -1 }, 'alone: nobody watches');
 			const raised = next(pub, 'producer:layers');
 			const response = await fetch(`${lt.url}/api/media/prepare`, { method: 'POST', headers: { authorization: `Bearer ${lt.token({ room: 'lobby-layers', identity: 'newcomer' })}` } });

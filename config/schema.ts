@@ -254,6 +254,11 @@ export const ConfigSchema = z.strictObject({
 			socketsPerIdentity: z.coerce.number().int().min(1).max(100).default(4),
 			/** Open TCP connections (HTTP and WebSocket) per client address. */
 			connectionsPerIp: z.coerce.number().int().min(1).max(100_000).default(256),
+			/**
+			 * Receive connections prepared in lobbies and waiting for their join, per client address
+			 * (an invitation lets one client mint identities; people behind one NAT share an address).
+			 */
+			preparedPerAddress: z.coerce.number().int().min(1).max(100_000).default(32),
 		})
 		.prefault({}),
 	files: z

@@ -152,7 +152,7 @@ export function createParleyServer(options: ParleyServerOptions): ParleyHttpServ
 	const prepared = new PreparedReceives({
 		ttlMs: options.prepare?.ttlMs ?? PREPARED_TTL_MS,
 		max: options.prepare?.max ?? PREPARED_MAX,
-		perAddress: options.prepare?.perAddress ?? PREPARED_PER_ADDRESS,
+		perAddress: options.prepare?.perAddress ?? config.limits.preparedPerAddress,
 		log: log.child({ component: 'prepare' }),
 	});
 	app.use(
@@ -391,8 +391,6 @@ const FETCH_SOCKETS_TIMEOUT_MS = 1500;
 const PREPARED_TTL_MS = 120_000;
 /** Prepared receive transports waiting for their join on one node, at most. */
 const PREPARED_MAX = 1000;
-/** … and from one client address (an office behind one NAT whose people sit in lobbies together fits). */
-const PREPARED_PER_ADDRESS = 32;
 
 /** Identities (→ name) with a socket in the room's messaging on another node; empty when the nodes cannot be asked. */
 async function connectedElsewhere(io: ParleyServer, room: string): Promise<Map<string, string>> {

@@ -64,6 +64,7 @@ export async function startParley(options: StartParleyOptions): Promise<ParleySe
 		PARLEY_LIMITS_CONNECTIONS_PER_IP: '100000',
 		PARLEY_LIMITS_IP_REQUESTS_PER_SECOND: '1000000',
 		PARLEY_LIMITS_IP_REQUESTS_BURST: '1000000',
+		PARLEY_LIMITS_PREPARED_PER_ADDRESS: '100000',
 		...options.env,
 	});
 	const child: ChildProcess = spawn(process.execPath, [path.join(root, 'signaling', 'main.ts')], {

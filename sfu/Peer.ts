@@ -8,7 +8,7 @@ import type { types } from 'mediasoup';
 import type { Logger } from 'pino';
 import type { MediaKind, MediaSource } from './types.ts';
 import type { Consumer, ConsumerAppData, Direction, PeerContext, PeerEvents, PeerPlacement, Producer, ProducerAppData, TransportAppData } from './peerTypes.ts';
-import { ConsumerViews } from './layers/ConsumerViews.ts';
+import { ConsumerViews, viewedOf } from './layers/ConsumerViews.ts';
 import { InvalidStateError, LimitError, NotFoundError } from './errors.ts';
 import { logUnlessClosed } from './log.ts';
 import { DEFAULT_PEER_LIMITS, type PeerLimits } from './limits.ts';
@@ -275,7 +275,7 @@ export class Peer extends EventEmitter<PeerEvents> {
 		if (held >= this.#limits.consumersPerProducer) {
 			throw new LimitError(`at most ${this.#limits.consumersPerProducer} consumers of one producer`);
 		}
-		const viewed = { id: producer.id, kind: producer.kind, encodings: producer.rtpParameters.encodings ?? [], height: producer.appData.dimensions.height };
+		const viewed = viewedOf(producer);
 		const layers = ConsumerViews.initialLayers(viewed);
 		this.#pendingConsumers.set(producer.id, (this.#pendingConsumers.get(producer.id) ?? 0) + 1);
 		const consumer = await transport.consume<ConsumerAppData>({

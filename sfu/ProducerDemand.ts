@@ -17,7 +17,7 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { Dynacast } from './layers/Dynacast.ts';
 import { NotFoundError } from './errors.ts';
-import { ConsumerViews } from './layers/ConsumerViews.ts';
+import { ConsumerViews, viewedOf } from './layers/ConsumerViews.ts';
 import type { Peer, Producer } from './Peer.ts';
 import type { RoomLinks } from './RoomLinks.ts';
 import type { RoomRouters } from './RoomRouters.ts';
@@ -57,8 +57,7 @@ export class ProducerDemand extends EventEmitter<ProducerDemandEvents> {
 			extraDemand: (producer) => {
 				if (this.#topLayerHolds.has(producer.id)) return Number.MAX_SAFE_INTEGER;
 				if (this.#newcomers === 0) return -1;
-				const viewed = { id: producer.id, kind: producer.kind, encodings: producer.rtpParameters.encodings ?? [], height: producer.appData.dimensions.height };
-				return ConsumerViews.initialLayers(viewed)?.spatialLayer ?? -1;
+				return ConsumerViews.initialLayers(viewedOf(producer))?.spatialLayer ?? -1;
 			},
 			publish: (producer, layer) => {
 				room.log.debug({ producerId: producer.id, maxSpatialLayer: layer }, 'dynacast');

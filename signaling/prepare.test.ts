@@ -159,7 +159,7 @@ describe('a join that does not name its prepared connection', () => {
 describe('prepared receive transports per client address', () => {
 	let s: TestServer;
 	before(async () => {
-		s = await startTestServer({ prepare: { ttlMs: 5000, max: 100, perAddress: 2 } });
+		s = await startTestServer({ env: { PARLEY_LIMITS_PREPARED_PER_ADDRESS: '2' }, prepare: { ttlMs: 5000, max: 100 } });
 	});
 	after(async () => {
 		await s.close();

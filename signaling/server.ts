@@ -74,7 +74,7 @@ export interface ParleyServerOptions {
 	/** Override the HTTP/connect timeouts (tests). */
 	timeouts?: Partial<HttpTimeouts>;
 	/** Receive transports prepared in the lobby: how long one waits for its join, how many at once (tests shorten them). */
-	prepare?: { ttlMs?: number; max?: number; perAddress?: number };
+	prepare?: { ttlMs?: number; max?: number };
 }
 
 export interface ParleyHttpServer {
@@ -152,7 +152,7 @@ export function createParleyServer(options: ParleyServerOptions): ParleyHttpServ
 	const prepared = new PreparedReceives({
 		ttlMs: options.prepare?.ttlMs ?? PREPARED_TTL_MS,
 		max: options.prepare?.max ?? PREPARED_MAX,
-		perAddress: options.prepare?.perAddress ?? config.limits.preparedPerAddress,
+		perAddress: config.limits.preparedPerAddress,
 		log: log.child({ component: 'prepare' }),
 	});
 	app.use(

@@ -5,6 +5,7 @@
  * the mediasoup consumers.
  */
 import { chooseLayers, layoutOf, type LayerLayout, type Layers, type Viewport } from './chooseLayers.ts';
+import type { Producer } from '../Peer.ts';
 
 interface ConsumerView {
 	producerId: string;
@@ -24,6 +25,11 @@ export interface ViewedProducer {
 	kind: 'audio' | 'video';
 	encodings: Parameters<typeof layoutOf>[0];
 	height: number;
+}
+
+/** What layer choice needs to know of a producer. */
+export function viewedOf(producer: Producer): ViewedProducer {
+	return { id: producer.id, kind: producer.kind, encodings: producer.rtpParameters.encodings ?? [], height: producer.appData.dimensions.height };
 }
 
 export class ConsumerViews {

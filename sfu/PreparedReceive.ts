@@ -6,8 +6,10 @@
  * data producer (RoomRouters.standbyDataProducer), which never sends anything.
  *
  * At join the peer adopts the transport (Peer.adopt → take()); one never taken closes with
- * close() or with its router. close() is idempotent; 'close' is emitted once, when the
- * transport is taken or closed.
+ * close() or with its router, and by itself once the browser is gone: its connection closed
+ * (DTLS close, a lobby page closed or left) or silent (ICE consent expired, 30 s). Until then
+ * it would hold the room's cameras at a newcomer's layer (ProducerDemand.holdForNewcomer).
+ * close() is idempotent; 'close' is emitted once, when the transport is taken or closed.
  */
 import { EventEmitter } from 'node:events';
 import type { types } from 'mediasoup';
@@ -15,7 +17,11 @@ import { InvalidStateError } from './errors.ts';
 import type { PeerPlacement } from './peerTypes.ts';
 import type { Transport } from './webRtcTransport.ts';
 
-export type PreparedReceiveEvents = { close: [] };
+/** Why an untaken prepared transport closed by itself. */
+export type PreparedReceiveGone = 'dtls-closed' | 'dtls-failed' | 'ice-disconnected';
+
+/** 'gone' (the browser went before its join) comes just before that 'close'. */
+export type PreparedReceiveEvents = { close: []; gone: [reason: PreparedReceiveGone] };
 
 export class PreparedReceive extends EventEmitter<PreparedReceiveEvents> {
 	readonly #transport: Transport;
@@ -31,6 +37,22 @@ export class PreparedReceive extends EventEmitter<PreparedReceiveEvents> {
 		this.routerId = placement.router.id;
 		this.workerIndex = placement.workerIndex;
 		transport.observer.once('close', () => this.#finish());
+		transport.on('dtlsstatechange', this.#onDtls);
+		transport.on('icestatechange', this.#onIce);
+	}
+
+	readonly #onDtls = (state: types.DtlsState): void => {
+		if (state === 'closed' || state === 'failed') this.#gone(state === 'closed' ? 'dtls-closed' : 'dtls-failed');
+	};
+
+	readonly #onIce = (state: types.IceState): void => {
+		if (state === 'disconnected' || state === 'closed') this.#gone('ice-disconnected');
+	};
+
+	#gone(reason: PreparedReceiveGone): void {
+		if (this.#done) return;
+		this.emit('gone', reason);
+		this.close();
 	}
 
 	get transport(): Transport {
@@ -76,6 +98,9 @@ export class PreparedReceive extends EventEmitter<PreparedReceiveEvents> {
 	#finish(): void {
 		if (this.#done) return;
 		this.#done = true;
+		// Taken: the peer watches its transport from now on.
+		this.#transport.off('dtlsstatechange', this.#onDtls);
+		this.#transport.off('icestatechange', this.#onIce);
 		this.emit('close');
 	}
 }

@@ -179,3 +179,67 @@ describe('prepared receive transports per client address', () => {
 		alice.disconnect();
 	});
 });
+
+describe('a lobby that goes without joining', () => {
+	const release = async (token: string, body: unknown): Promise<number> =>
+		(
+			await fetch(`${t.url}/api/media/prepare/release`, {
+				method: 'POST',
+				headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+				body: JSON.stringify(body),
+			})
+		).status;
+
+	it('releases its prepared transport: closed at once; only by its owner, and not once a join took it', async () => {
+		const room = 'prep-release';
+		const { socket: alice } = await publisher(room);
+		const bobToken = t.token({ room, identity: 'bob', name: 'Bob' });
+		const ready = await prepared(bobToken);
+		assert.equal(await release(bobToken, { transportId: 42 }), 400);
+		assert.equal(await release(bobToken, { transportId: ready.transport.id, extra: true }), 400);
+		assert.equal(await release('not.a.token', { transportId: ready.transport.id }), 401);
+		// Someone else's release is answered alike, and closes nothing.
+		assert.equal(await release(t.token({ room, identity: 'carol' }), { transportId: ready.transport.id }), 204);
+		assert.equal((await connect(bobToken, { transportId: ready.transport.id, dtlsParameters })).status, 204, 'still open');
+		assert.equal(await release(bobToken, { transportId: ready.transport.id }), 204);
+		assert.equal((await connect(bobToken, { transportId: ready.transport.id, dtlsParameters })).status, 404, 'closed');
+		assert.equal(await release(bobToken, { transportId: ready.transport.id }), 204, 'again: nothing to do');
+
+		// A release that crosses the join (the page went right after the click) leaves the peer's transport alone.
+		const taken = await prepared(bobToken);
+		const bob = await t.client(bobToken);
+		const { rtpCapabilities } = await ok(bob, 'media:getRouterRtpCapabilities', {});
+		const joined = await ok(bob, 'room:join', { rtpCapabilities, receive: true, prepared: taken.transport.id });
+		assert.equal(joined.receive?.transport.id, taken.transport.id);
+		assert.equal(await release(bobToken, { transportId: taken.transport.id }), 204);
+		const transport = t.sfu.rooms.get(room)!.peer('bob')!.transports.get(taken.transport.id);
+		assert.ok(transport && !transport.closed, 'the peer keeps it');
+		for (const s of [alice, bob]) s.disconnect();
+	});
+
+	it("closes by itself once the browser's connection goes (DTLS closed or failed, ICE consent expired); a taken one is its peer's", async () => {
+		const room = 'prep-gone';
+		const { socket: alice } = await publisher(room);
+		const sfuRoom = t.sfu.rooms.get(room)!;
+		// What the worker tells of a lobby page that closed (e2e/join-timing.spec.ts has the real browser).
+		for (const [event, state, reason] of [
+			['dtlsstatechange', 'closed', 'dtls-closed'],
+			['dtlsstatechange', 'failed', 'dtls-failed'],
+			['icestatechange', 'disconnected', 'ice-disconnected'],
+		] as const) {
+			const receive = await sfuRoom.prepareReceive();
+			const gone: string[] = [];
+			receive.on('gone', (why) => gone.push(why));
+			receive.transport.emit(event, state);
+			assert.deepEqual(gone, [reason], `${event} ${state}`);
+			assert.ok(receive.done && receive.transport.closed, `${event} ${state}: closed`);
+		}
+		const receive = await sfuRoom.prepareReceive();
+		const transport = receive.take();
+		assert.ok(transport);
+		transport.emit('dtlsstatechange', 'closed');
+		assert.equal(transport.closed, false, 'taken: its peer decides');
+		transport.close();
+		alice.disconnect();
+	});
+});

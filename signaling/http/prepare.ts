@@ -7,10 +7,13 @@
  *                                     when there is nothing to prepare (nobody in the
  *                                     meeting yet, or a cluster: the join may land elsewhere)
  *   POST /api/media/prepare/connect   Bearer <join token>, { transportId, dtlsParameters } → 204
+ *   POST /api/media/prepare/release   Bearer <join token>, { transportId } → 204 (the lobby was
+ *                                     left without joining: closed, if it is still untaken)
  *
  * Over HTTP, not the meeting's socket: connecting that socket is arriving in the meeting
  * (presence, the waiting room), which the lobby must not do. Bounded per identity (one, the
- * newest) and per node (PreparedReceives), rate limited like requests, closed after a while.
+ * newest) and per node (PreparedReceives), rate limited like requests, closed after a while,
+ * when released, or when the browser's connection goes (sfu PreparedReceive).
  */
 import express, { type Request, type Response, type Router } from 'express';
 import type { types } from 'mediasoup';
@@ -19,7 +22,7 @@ import type { Config } from '../../config/index.ts';
 import { InvalidStateError, type Sfu } from '../../sfu/index.ts';
 import { AuthError, verifyToken, type TokenClaims } from '../auth/tokens.ts';
 import type { RevocationList } from '../auth/Revocations.ts';
-import { ErrorCode, MediaPrepareConnectSchema, type MediaPrepareResponse } from '../protocol/index.ts';
+import { ErrorCode, MediaPrepareConnectSchema, MediaPrepareReleaseSchema, type MediaPrepareResponse } from '../protocol/index.ts';
 import type { PreparedReceives } from '../prepare/PreparedReceives.ts';
 import { describeZodError } from '../rpc.ts';
 import { transportOptions } from '../handlers/wire.ts';
@@ -134,6 +137,23 @@ export function prepareRouter(options: PrepareRouterOptions): Router {
 			if (!(error instanceof InvalidStateError)) throw error;
 			sendError(res, 409, ErrorCode.InvalidState, error.message);
 			return;
+		}
+		res.status(204).end();
+	});
+
+	// Sent with `keepalive` as the lobby page goes: answered the same whether or not there was one to close.
+	router.post('/api/media/prepare/release', json, async (req: Request, res: Response) => {
+		const claims = await authorize(req, res);
+		if (!claims) return;
+		const parsed = MediaPrepareReleaseSchema.safeParse(req.body);
+		if (!parsed.success) {
+			sendError(res, 400, ErrorCode.BadRequest, describeZodError(parsed.error));
+			return;
+		}
+		const receive = prepared.find(claims.room, claims.sub, parsed.data.transportId);
+		if (receive && !receive.done) {
+			logger.debug({ roomId: claims.room, peerId: claims.sub, transportId: parsed.data.transportId }, 'prepared receive transport released by its lobby');
+			receive.close();
 		}
 		res.status(204).end();
 	});

@@ -72,6 +72,9 @@ export class PreparedReceives {
 			prepared.close();
 		}, this.#options.ttlMs);
 		timer.unref();
+		prepared.once('gone', (reason) => {
+			this.#options.log.debug({ roomId: room, peerId: identity, transportId: id, reason }, 'lobby connection gone: prepared receive transport closed');
+		});
 		prepared.once('close', () => {
 			clearTimeout(timer);
 			if (this.#waiting.get(key) === entry) this.#waiting.delete(key);

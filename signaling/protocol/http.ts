@@ -108,3 +108,7 @@ export interface MediaPrepareResponse {
 /** POST /api/media/prepare/connect: the browser's DTLS parameters for a prepared transport. */
 export const MediaPrepareConnectSchema = z.strictObject({ transportId: IdSchema, dtlsParameters: DtlsParametersSchema });
 export type MediaPrepareConnectRequest = z.infer<typeof MediaPrepareConnectSchema>;
+
+/** POST /api/media/prepare/release: the lobby is left without joining; its prepared transport is of no use. */
+export const MediaPrepareReleaseSchema = z.strictObject({ transportId: IdSchema });
+export type MediaPrepareReleaseRequest = z.infer<typeof MediaPrepareReleaseSchema>;

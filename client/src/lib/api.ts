@@ -9,6 +9,7 @@ import type {
 	LinkCheckRequest,
 	LinkCheckResponse,
 	MediaPrepareConnectRequest,
+	MediaPrepareReleaseRequest,
 	MediaPrepareResponse,
 	RoomRecordingResponse,
 	RecordingListResponse,
@@ -157,6 +158,19 @@ export function listRecordings(room: string, token: string): Promise<RecordingLi
 /** A receive connection prepared in the lobby (signaling/http/prepare.ts); null: nothing to prepare. */
 export function prepareMedia(token: string): Promise<MediaPrepareResponse | null> {
 	return callOrEmpty<MediaPrepareResponse>('/api/media/prepare', { method: 'POST', headers: bearer(token) });
+}
+
+/**
+ * The lobby is left without joining: the server closes the prepared connection now rather
+ * than at its expiry. `keepalive`: it still goes out as the page closes. Best effort.
+ */
+export function releasePreparedMedia(token: string, request: MediaPrepareReleaseRequest): void {
+	void fetch('/api/media/prepare/release', {
+		method: 'POST',
+		keepalive: true,
+		headers: { ...bearer(token), 'content-type': 'application/json' },
+		body: JSON.stringify(request),
+	}).catch((error: unknown) => console.debug('[parley] could not release the prepared connection', error));
 }
 
 export async function connectPreparedMedia(token: string, request: MediaPrepareConnectRequest): Promise<void> {

@@ -10,7 +10,7 @@
  * transport, a server answering a new one), the join opens its receive transport as before.
  */
 import type { Device, types as msc } from 'mediasoup-client';
-import { connectPreparedMedia, prepareMedia } from '../lib/api.ts';
+import { connectPreparedMedia, prepareMedia, releasePreparedMedia } from '../lib/api.ts';
 import { preloadedDevice } from './device.ts';
 import { mark } from './marks.ts';
 import { wire } from './wire.ts';
@@ -29,8 +29,8 @@ interface Entry {
 	timer?: ReturnType<typeof setTimeout>;
 	/** How many expired ones this one replaces. */
 	renewals: number;
-	/** The server answered (the transport exists here, its first negotiation is under way). */
-	answered?: boolean;
+	/** The server answered with this transport (it exists here, its first negotiation is under way). */
+	answered?: string;
 	/** Given up (replaced, expired, the lobby left): what it made is closed. */
 	discarded?: boolean;
 }
@@ -61,7 +61,7 @@ async function open(entry: Entry): Promise<PreparedReceive | null> {
 	if (!loaded || entry.discarded) return null;
 	const answer = await prepareMedia(entry.token);
 	if (!answer || entry.discarded) return null;
-	entry.answered = true;
+	entry.answered = answer.transport.id;
 	const { device } = loaded;
 	const transport = device.createRecvTransport({
 		...wire.transportOptions(answer.transport),
@@ -129,12 +129,23 @@ export async function takePreparedReceive(token: string): Promise<PreparedReceiv
 	return prepared;
 }
 
-/** Close the prepared connection, if any (a newer token came, it expired or its connect was refused). */
+/**
+ * Close the prepared connection, if any (a newer token came, it expired, its connect was
+ * refused, the page goes), here and on the server: there it would hold the room's cameras at
+ * a newcomer's layer until its expiry.
+ */
 function discardPreparedReceive(): void {
 	const entry = current;
 	current = null;
 	if (!entry) return;
 	entry.discarded = true;
 	clearTimeout(entry.timer);
+	if (entry.answered && entry.expiresAt > Date.now()) releasePreparedMedia(entry.token, { transportId: entry.answered });
 	void entry.ready.then((prepared) => prepared?.transport.close());
 }
+
+// The lobby closed or left for another page: an untaken preparation goes with it (a join took
+// its own already). The server also notices the browser's connection going, later (sfu PreparedReceive).
+globalThis.addEventListener?.('pagehide', (event) => {
+	if (!(event as PageTransitionEvent).persisted) discardPreparedReceive();
+});

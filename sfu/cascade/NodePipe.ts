@@ -195,10 +195,14 @@ export class NodePipe extends EventEmitter<NodePipeEvents> {
 
 	/** The other node's producer was paused or resumed there. */
 	setPaused(producerId: string, paused: boolean): void {
+		// A producer whose piping failed was logged where it failed; one closed meanwhile has nothing to mirror.
 		void this.#receiving.get(producerId)?.then(
-			(p) => (paused ? p.pause() : p.resume()),
+			(p) =>
+				(paused ? p.pause() : p.resume()).catch((error: unknown) => {
+					if (!p.closed) this.#log.warn({ err: error, producerId, paused }, 'cascade: could not mirror the other node\'s pause/resume');
+				}),
 			() => undefined,
-		).catch(() => undefined);
+		);
 	}
 
 	/** Whether a producer of the other node is produced here. */

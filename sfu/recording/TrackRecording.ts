@@ -129,7 +129,7 @@ export class TrackRecording extends EventEmitter<TrackRecordingEvents> {
 			const rtpTs = info?.rtpPacket?.timestamp;
 			if (typeof rtpTs !== 'number') return;
 			this.#partFirst = { rtpTs, at: Date.now() };
-			void consumer.enableTraceEvent([]).catch(() => undefined);
+			void consumer.enableTraceEvent([]).catch((error: unknown) => this.#log.debug({ err: error }, 'could not stop the trace events (consumer closed?)'));
 			// A report from before maps it for now (the part may end before the next one); the next one decides.
 			if (this.#clock.last) this.#capture(this.#clock.last, false);
 		});
@@ -137,7 +137,7 @@ export class TrackRecording extends EventEmitter<TrackRecordingEvents> {
 		clock.on('error', (err) => this.#log.warn({ err }, 'sender reports socket failed: capture times stop for this file'));
 		consumer.on('layerschange', (layers) => {
 			this.#log.debug({ layers }, 'recorded layer changed: asking for a keyframe');
-			void consumer.requestKeyFrame().catch(() => undefined);
+			void consumer.requestKeyFrame().catch((error: unknown) => this.#log.debug({ err: error }, 'keyframe request failed (consumer closed?)'));
 		});
 	}
 
@@ -224,7 +224,7 @@ export class TrackRecording extends EventEmitter<TrackRecordingEvents> {
 		this.#partCapturedAt = null;
 		this.#partCaptureFresh = false;
 		proc.once('exit', (exit) => {
-			void unlink(sdpPath).catch(() => undefined);
+			void unlink(sdpPath).catch((error: unknown) => this.#log.warn({ err: error, file: path.basename(sdpPath) }, 'could not remove the recorder\'s SDP file'));
 			if (!exit.crashed) return;
 			this.#log.warn({ code: exit.code, signal: exit.signal, file: path.basename(outPath), stderr: exit.stderr.slice(-500) }, 'recorder process died');
 			this.#enqueue(async () => {
@@ -275,7 +275,7 @@ export class TrackRecording extends EventEmitter<TrackRecordingEvents> {
 		const bytes = await stat(proc.outPath).then((s) => s.size, () => 0);
 		if (bytes === 0) {
 			// ffmpeg writes the header once it knows the stream: nothing came, nothing to keep.
-			await unlink(proc.outPath).catch(() => undefined);
+			await unlink(proc.outPath).catch((error: unknown) => this.#log.warn({ err: error, file: path.basename(proc.outPath) }, 'could not remove an empty recorded part'));
 			return;
 		}
 		// How the part will be placed in the composed file: by its capture time, or (no sender report came) its wall-clock start.

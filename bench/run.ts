@@ -1,6 +1,7 @@
 /**
  * `npm run bench` → `node bench/run.ts [--quick] [--targets=parley,mediasoup,janus]
- * [--loads=10,50,100,200,300] [--window=8] [--rooms=4] [--joins=40] [--fast-join=false] [--prepare=false]`
+ * [--loads=10,50,100,200,300] [--window=8] [--rooms=4] [--joins=40] [--join-concurrency=8]
+ * [--join-rate=0] [--fast-join=false] [--prepare=false]`
  *
  * Measures Parley, a raw-mediasoup harness and Janus VideoRoom side by side with the same
  * werift bots, in one run, bounded in time (< 15 min), and prints a table and writes
@@ -9,8 +10,10 @@
  * Per target: start the SFU (Parley as `node signaling/main.ts` with one worker; the raw
  * harness as a forked process; Janus inside a network namespace made for the run), one
  * video publisher (VP8 ~500 kbps, looped) per room, then
- *  1. join: subscriber bots join at a bounded concurrency; connect → first RTP packet,
- *     joins per second, success ratio;
+ *  1. join: subscriber bots join at a bounded concurrency (a closed loop: each next join
+ *     starts as one ends), or with --join-rate=N at N joins a second whatever the answers
+ *     (an open loop: arrivals as people click, not in step with the publishers' keyframes);
+ *     connect → first RTP packet, joins per second, success ratio;
  *  2. simulcast: one 3-layer publisher and one subscriber for a few seconds;
  *  3. forwarding ramp: subscribers are added round-robin over the rooms up to each load
  *     (consumers = forwarded video streams); at each load, over a window: CPU seconds of
@@ -57,6 +60,8 @@ const opts = {
 	rooms: Number(args.get('rooms') ?? 4),
 	joins: Number(args.get('joins') ?? (quick ? 12 : 40)),
 	joinConcurrency: Number(args.get('join-concurrency') ?? 8),
+	/** Open loop: a join starts every 1/N s, round-robin over the rooms (0: the closed loop of joinConcurrency). */
+	joinRate: Number(args.get('join-rate') ?? 0),
 	/** Parley's bots join as the browser does (capabilities reused, room:join brings the receive side); --fast-join=false: one request after another. */
 	fastJoin: args.get('fast-join') !== 'false',
 	/** Parley's bots prepare their receive connection before the timed join, as the browser's lobby does; --prepare=false: not. */
@@ -66,6 +71,9 @@ const opts = {
 	largeRoom: args.get('large-room') !== 'false' && (args.get('targets') ?? 'parley').includes('parley'),
 	largeRoomSubscribers: Number(args.get('large-room-subscribers') ?? (quick ? 40 : 150)),
 };
+/** How the joins come: a closed loop of N at a time, or (--join-rate) an open loop. */
+const joinLoad = (): string =>
+	opts.joinRate > 0 ? `${opts.joinRate} joins/s offered over ${opts.rooms} rooms, open loop` : `${opts.joinConcurrency} at a time over ${opts.rooms} rooms`;
 /** Seconds kept for the large-room case at the end. */
 const LARGE_ROOM_S = 150;
 const T_START = performance.now();
@@ -338,7 +346,7 @@ async function joinPhase(t: Target, rooms: string[], publishers: Bot[], latency:
 	// A join succeeds when its first video keyframe (the first frame a decoder can show) arrives
 	// within 10 s of starting. Janus forwards from the first packet, mediasoup from the next
 	// keyframe, so "first packet" alone would count Janus's undecodable packets as joined.
-	await atMost(bots, opts.joinConcurrency, async (bot) => {
+	const joinOne = async (bot: Bot): Promise<void> => {
 		try {
 			await bot.start();
 			const deadline = performance.now() + 10_000;
@@ -350,7 +358,16 @@ async function joinPhase(t: Target, rooms: string[], publishers: Bot[], latency:
 		} catch (error) {
 			errors.push(`${bot.identity}: ${(error as Error).message}`);
 		}
-	});
+	};
+	if (opts.joinRate > 0) {
+		// Open loop: the i-th join starts at i / rate seconds, whether or not the earlier ones are done.
+		await Promise.all(
+			bots.map(async (bot, i) => {
+				await sleep(Math.max(0, t0 + (i * 1000) / opts.joinRate - performance.now()));
+				await joinOne(bot);
+			}),
+		);
+	} else await atMost(bots, opts.joinConcurrency, joinOne);
 	const first = bots.map((b) => b.timing.firstPacketMs).filter((x): x is number => x !== undefined);
 	const kf = bots.map((b) => b.timing.firstKeyframeMs).filter((x): x is number => x !== undefined);
 	const joined = bots.map((b) => b.timing.joinedMs).filter((x): x is number => x !== undefined);
@@ -541,7 +558,7 @@ async function runTarget(name: TargetName, budgetS: number, direct: LatencyResul
 		await Promise.all(publishers.map((p) => p.start()));
 		await sleep(1000);
 
-		log(`${name}: join phase (${opts.joins} subscribers, ${opts.joinConcurrency} at a time)`);
+		log(`${name}: join phase (${opts.joins} subscribers, ${joinLoad()})`);
 		result.join = await joinPhase(t, rooms, publishers, latency);
 		log(
 			`${name}: joins ${result.join.succeeded}/${result.join.attempted}, ${result.join.joinsPerS.toFixed(1)}/s, ` +
@@ -712,7 +729,7 @@ function report(results: TargetResult[], direct: LatencyResult | undefined): { t
 	out.push(table(rows.map((r) => (r.length < rows[0]!.length ? [...r, ...Array(rows[0]!.length - r.length).fill('')] : r))));
 
 	out.push(
-		`\nJoin (subscriber joining a room with a live video publisher, ${opts.joinConcurrency} at a time): connect → first RTP packet, → first video keyframe ` +
+		`\nJoin (subscriber joining a room with a live video publisher, ${joinLoad()}): connect → first RTP packet, → first video keyframe ` +
 			'(what joins/s and ok count), → join answered, → receive connection connected; keyframe requests the publishers dropped ' +
 			'(each takes one per 300 ms and drops the rest, as Chromium does); simulcast check',
 	);
@@ -791,7 +808,7 @@ function report(results: TargetResult[], direct: LatencyResult | undefined): { t
 		['joinP95Ms', 'join → first packet p95 ms', 0],
 		['joinKeyframeP50Ms', 'join → first video keyframe p50 ms', 0],
 		['joinKeyframeP95Ms', 'join → first video keyframe p95 ms', 0],
-		['joinsPerS', `joins per second to a first keyframe (${opts.joinConcurrency} concurrent)`, 1],
+		['joinsPerS', `joins per second to a first keyframe (${joinLoad()})`, 1],
 		['joinSuccess', 'join success ratio', 2],
 		['memPerParticipantMB', `SFU memory per participant MB @${common}`, 2],
 	];

@@ -16,6 +16,7 @@
  * when released, or when the browser's connection goes (sfu PreparedReceive).
  */
 import express, { type Request, type Response, type Router } from 'express';
+import type { z } from 'zod';
 import type { types } from 'mediasoup';
 import type { Logger } from 'pino';
 import type { Config } from '../../config/index.ts';
@@ -117,22 +118,28 @@ export function prepareRouter(options: PrepareRouterOptions): Router {
 		res.json(body);
 	});
 
-	router.post('/api/media/prepare/connect', json, async (req: Request, res: Response) => {
+	/** The verified claims and the body, valid by `schema`, or null with the refusal sent. */
+	const authorizeWith = async <T>(schema: z.ZodType<T>, req: Request, res: Response): Promise<{ claims: TokenClaims; body: T } | null> => {
 		const claims = await authorize(req, res);
-		if (!claims) return;
-		const parsed = MediaPrepareConnectSchema.safeParse(req.body);
-		if (!parsed.success) {
-			sendError(res, 400, ErrorCode.BadRequest, describeZodError(parsed.error));
-			return;
-		}
-		const receive = prepared.find(claims.room, claims.sub, parsed.data.transportId);
+		if (!claims) return null;
+		const parsed = schema.safeParse(req.body);
+		if (parsed.success) return { claims, body: parsed.data };
+		sendError(res, 400, ErrorCode.BadRequest, describeZodError(parsed.error));
+		return null;
+	};
+
+	router.post('/api/media/prepare/connect', json, async (req: Request, res: Response) => {
+		const valid = await authorizeWith(MediaPrepareConnectSchema, req, res);
+		if (!valid) return;
+		const { claims, body: parsed } = valid;
+		const receive = prepared.find(claims.room, claims.sub, parsed.transportId);
 		if (!receive) {
 			sendError(res, 404, ErrorCode.NotFound, 'no such prepared transport (expired, or replaced by a newer one)');
 			return;
 		}
 		try {
 			// mediasoup checks the fingerprints' algorithms in depth.
-			await receive.connect(parsed.data.dtlsParameters as types.DtlsParameters);
+			await receive.connect(parsed.dtlsParameters as types.DtlsParameters);
 		} catch (error) {
 			if (!(error instanceof InvalidStateError)) throw error;
 			sendError(res, 409, ErrorCode.InvalidState, error.message);
@@ -143,16 +150,12 @@ export function prepareRouter(options: PrepareRouterOptions): Router {
 
 	// Sent with `keepalive` as the lobby page goes: answered the same whether or not there was one to close.
 	router.post('/api/media/prepare/release', json, async (req: Request, res: Response) => {
-		const claims = await authorize(req, res);
-		if (!claims) return;
-		const parsed = MediaPrepareReleaseSchema.safeParse(req.body);
-		if (!parsed.success) {
-			sendError(res, 400, ErrorCode.BadRequest, describeZodError(parsed.error));
-			return;
-		}
-		const receive = prepared.find(claims.room, claims.sub, parsed.data.transportId);
+		const valid = await authorizeWith(MediaPrepareReleaseSchema, req, res);
+		if (!valid) return;
+		const { claims, body } = valid;
+		const receive = prepared.find(claims.room, claims.sub, body.transportId);
 		if (receive && !receive.done) {
-			logger.debug({ roomId: claims.room, peerId: claims.sub, transportId: parsed.data.transportId }, 'prepared receive transport released by its lobby');
+			logger.debug({ roomId: claims.room, peerId: claims.sub, transportId: body.transportId }, 'prepared receive transport released by its lobby');
 			receive.close();
 		}
 		res.status(204).end();

@@ -165,7 +165,7 @@ export function prepareMedia(token: string): Promise<MediaPrepareResponse | null
  * than at its expiry. `keepalive`: it still goes out as the page closes. Best effort.
  */
 export function releasePreparedMedia(token: string, request: MediaPrepareReleaseRequest): void {
-	void fetch('/api/media/prepare/release', {
+	void callOrEmpty<Record<string, never>>('/api/media/prepare/release', {
 		method: 'POST',
 		keepalive: true,
 		headers: { ...bearer(token), 'content-type': 'application/json' },

@@ -232,6 +232,8 @@ test('join latency: click on Join → first remote frame decoded', async ({ part
 		joined: stats(runs.map((r) => r.joinedMs)),
 		/** Joins whose receive transport was the one prepared in the lobby. */
 		prepared: runs.filter((r) => Object.keys(r.marks ?? {}).some((m) => m.startsWith('recv-transport-adopted'))).length,
+		/** Joins whose publisher's video came on a consumer negotiated in the lobby (no SDP negotiation at the join). */
+		preparedVideo: runs.filter((r) => 'consumer-prepared-video' in (r.marks ?? {})).length,
 		samples: runs.map((r) => ({
 			joinedMs: nullableRound(r.joinedMs),
 			tileMs: nullableRound(r.tileMs),
@@ -261,6 +263,8 @@ test('join latency: click on Join → first remote frame decoded', async ({ part
 	expect(summary.p95, 'p95 join latency sanity ceiling').toBeLessThan(5000);
 	// Every join used the connection prepared in the lobby (the server took it: no second receive transport).
 	expect(summary.prepared, 'joins on the receive connection prepared in the lobby').toBe(RUNS);
+	// ... and every one showed the publisher's camera on the consumer prepared there.
+	expect(summary.preparedVideo, 'joins with the video consumer prepared in the lobby').toBe(RUNS);
 });
 
 interface ProfileNode {

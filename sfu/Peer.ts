@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { MediaKind, MediaSource } from './types.ts';
 import type { Consumer, ConsumerAppData, Direction, PeerContext, PeerEvents, PeerPlacement, Producer, ProducerAppData, TransportAppData } from './peerTypes.ts';
 import { ConsumerViews, viewedOf } from './layers/ConsumerViews.ts';
+import { consumerSettings } from './consumerSettings.ts';
 import { InvalidStateError, LimitError, NotFoundError } from './errors.ts';
 import { logUnlessClosed } from './log.ts';
 import { DEFAULT_PEER_LIMITS, type PeerLimits } from './limits.ts';
@@ -132,19 +133,31 @@ export class Peer extends EventEmitter<PeerEvents> {
 
 	/**
 	 * Take over a receive transport prepared before this peer joined (its ICE and DTLS are
-	 * usually done already). Only one on this peer's own router: null otherwise (or if it closed
-	 * meanwhile), and the caller opens a new one.
+	 * usually done already), with the consumers prepared on it (paused; the browser has
+	 * negotiated them in the lobby: resumeConsumer may resume them at once). Only one on this
+	 * peer's own router: null otherwise (or if it closed meanwhile), and the caller opens a new one.
 	 */
-	adopt(prepared: PreparedReceive): Transport | null {
+	adopt(prepared: PreparedReceive): { transport: Transport; consumers: Consumer[] } | null {
 		this.#assertOpen();
 		this.#assertTransportRoom('recv');
 		if (prepared.routerId !== this.#ctx.router.id) return null;
-		const transport = prepared.take();
-		if (!transport) return null;
+		const taken = prepared.take();
+		if (!taken) return null;
+		const { transport } = taken;
 		this.#transports.set(transport.id, transport);
 		transport.observer.once('close', () => this.#transports.delete(transport.id));
-		this.log.debug({ transportId: transport.id, state: transport.dtlsState }, 'prepared receive transport adopted');
-		return transport;
+		const consumers: Consumer[] = [];
+		for (const { consumer, producer } of taken.consumers) {
+			// Made with the lobby's identity: another one (a token for someone else) gets none of them.
+			if (consumer.closed || producer.closed || consumer.appData.peerId !== this.id) {
+				consumer.close();
+				continue;
+			}
+			this.#track(consumer, producer);
+			consumers.push(consumer);
+		}
+		this.log.debug({ transportId: transport.id, state: transport.dtlsState, consumers: consumers.length }, 'prepared receive transport adopted');
+		return { transport, consumers };
 	}
 
 	async createTransport(direction: Direction): Promise<Transport> {
@@ -276,18 +289,8 @@ export class Peer extends EventEmitter<PeerEvents> {
 			throw new LimitError(`at most ${this.#limits.consumersPerProducer} consumers of one producer`);
 		}
 		const viewed = viewedOf(producer);
-		const layers = ConsumerViews.initialLayers(viewed);
 		this.#pendingConsumers.set(producer.id, (this.#pendingConsumers.get(producer.id) ?? 0) + 1);
-		const consumer = await transport.consume<ConsumerAppData>({
-			producerId: producer.id,
-			rtpCapabilities: this.rtpCapabilities,
-			paused: true,
-			// Retransmit audio too (mediasoup does it for video only by default): under loss
-			// on the subscriber's link it more than halves concealment.
-			enableRtx: true,
-			...(layers ? { preferredLayers: layers } : {}),
-			appData: { peerId: this.id, producerPeerId: producer.appData.peerId, source: producer.appData.source },
-		}).finally(() => {
+		const consumer = await transport.consume<ConsumerAppData>(consumerSettings(this.id, producer, viewed, this.rtpCapabilities)).finally(() => {
 			const left = (this.#pendingConsumers.get(producer.id) ?? 1) - 1;
 			if (left > 0) this.#pendingConsumers.set(producer.id, left);
 			else this.#pendingConsumers.delete(producer.id);
@@ -296,8 +299,14 @@ export class Peer extends EventEmitter<PeerEvents> {
 			consumer.close();
 			throw new InvalidStateError(`peer ${this.id} closed`);
 		}
+		this.#track(consumer, producer);
+		return consumer;
+	}
+
+	/** Keep a consumer of this peer's (made here, or prepared in the lobby and adopted): its views, events and cleanup. */
+	#track(consumer: Consumer, producer: Producer): void {
 		this.#consumers.set(consumer.id, consumer);
-		this.#views.add(consumer.id, viewed);
+		this.#views.add(consumer.id, viewedOf(producer));
 		consumer.observer.once('close', () => {
 			this.#consumers.delete(consumer.id);
 			this.#views.delete(consumer.id);
@@ -314,7 +323,6 @@ export class Peer extends EventEmitter<PeerEvents> {
 			void consumer.setPriority(3).catch((err: unknown) => logUnlessClosed(this.log, consumer, err, 'consumer priority not set'));
 		}
 		this.emit('demandchange', producer.id);
-		return consumer;
 	}
 
 	/** The client is ready for a consumer's media: resume it unless its video is not visible. */
@@ -360,7 +368,8 @@ export class Peer extends EventEmitter<PeerEvents> {
 		try {
 			await action();
 		} catch (error) {
-			if (consumer.closed) throw new NotFoundError(`consumer ${consumer.id} closed (its producer went away)`);
+			// The worker may have closed it (its producer went) before this process heard of it.
+			if (consumer.closed || (error instanceof Error && error.name === 'NotFoundError')) throw new NotFoundError(`consumer ${consumer.id} closed (its producer went away)`);
 			throw error;
 		}
 	}

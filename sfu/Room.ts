@@ -25,7 +25,7 @@ import { RoomLinks } from './RoomLinks.ts';
 import { ProducerDemand } from './ProducerDemand.ts';
 import { RoomSpeaker } from './RoomSpeaker.ts';
 import { RoomMover, placementOf } from './RoomMover.ts';
-import { PreparedReceive } from './PreparedReceive.ts';
+import { PreparedReceive, type PrepareConsumersOptions } from './PreparedReceive.ts';
 import { openWebRtcTransport } from './webRtcTransport.ts';
 
 /** Picks the worker for a peer among the live ones (waiting for one when none is). */
@@ -239,9 +239,10 @@ export class Room extends EventEmitter<RoomEvents> {
 
 	/**
 	 * A receive transport for someone about to join (see PreparedReceive), on the worker the
-	 * placement policy picks now; join(…, prepared) puts the peer on the same router.
+	 * placement policy picks now; join(…, prepared) puts the peer on the same router. With
+	 * `consume` (the lobby's capabilities), also paused consumers of the others' producers.
 	 */
-	async prepareReceive(): Promise<PreparedReceive> {
+	async prepareReceive(consume?: Omit<PrepareConsumersOptions, 'producers' | 'lease'>): Promise<PreparedReceive> {
 		this.#assertOpen();
 		const entry = await this.#routers.routerOn(await this.#place(this.#routers.workers));
 		this.#assertOpen();
@@ -254,6 +255,12 @@ export class Room extends EventEmitter<RoomEvents> {
 			const prepared = new PreparedReceive(transport, dataConsumer, placement);
 			// The publishers encode what the newcomer will be shown first, by the time they click.
 			prepared.once('close', this.#demand.holdForNewcomer());
+			// Its leases ended (taken: its consumers are the peer's by the next tick; closed: nobody's).
+			prepared.once('close', () => queueMicrotask(() => this.closed || this.#demand.sweep()));
+			if (consume) {
+				const producers = [...this.#peers.values()].filter((p) => p.id !== consume.identity).flatMap((p) => [...p.producers.values()]);
+				await prepared.prepareConsumers({ ...consume, producers, lease: (producer) => this.#demand.lease(producer, placement.workerIndex) });
+			}
 			return prepared;
 		} catch (error) {
 			transport.close();

@@ -235,7 +235,7 @@ describe('a lobby that goes without joining', () => {
 			assert.ok(receive.done && receive.transport.closed, `${event} ${state}: closed`);
 		}
 		const receive = await sfuRoom.prepareReceive();
-		const transport = receive.take();
+		const transport = receive.take()?.transport;
 		assert.ok(transport);
 		transport.emit('dtlsstatechange', 'closed');
 		assert.equal(transport.closed, false, 'taken: its peer decides');

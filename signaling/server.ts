@@ -162,6 +162,8 @@ export function createParleyServer(options: ParleyServerOptions): ParleyHttpServ
 			prepared,
 			revocations,
 			enabled: !config.redis.url,
+			// People are in (or nothing is prepared): their meeting exists and has the say.
+			admitsDirectly: (claims) => meetings.get(claims.room)?.admitsDirectly(claims.sub, claims.role, claims.grants.skipWaitingRoom) ?? false,
 			limit: async (who, address) => (await rateLimits.take('requests', who)) && (await rateLimits.take('ipRequests', address)),
 			address: (req) => req.ip ?? req.socket.remoteAddress ?? '',
 			logger: log.child({ component: 'prepare' }),

@@ -27,10 +27,20 @@ export function registerRoomHandlers(ctx: HandlerContext): void {
 	const answer = async (room: Room, peer: Peer, receive: boolean | undefined, prepared?: PreparedReceive): Promise<JoinAnswer> => {
 		let opened: JoinAnswer['receive'];
 		if (receive && session.claims.grants.subscribe) {
-			// The one prepared in the lobby (connected already, usually) if it is on this peer's router.
-			const transport = (prepared && peer.adopt(prepared)) ?? (await peer.createTransport('recv'));
-			const producers = [...room.peers.values()].filter((p) => p.id !== peer.id).flatMap((p) => [...p.producers.values()]);
-			const made = await Promise.allSettled(producers.map(async (producer) => consumerOptions(await peer.consume(transport.id, producer), producer)));
+			// The one prepared in the lobby (connected already, usually) if it is on this peer's router,
+			// with the consumers the browser negotiated there: resumed now, before anything else (the
+			// keyframe requests go out while this answer is made).
+			const adopted = prepared ? peer.adopt(prepared) : null;
+			const transport = adopted?.transport ?? (await peer.createTransport('recv'));
+			const resumed = (adopted?.consumers ?? []).map(async (consumer) => {
+				await peer.resumeConsumer(consumer.id);
+				const producer = room.peers.get(consumer.appData.producerPeerId)?.producers.get(consumer.producerId);
+				if (!producer) throw new Error(`producer ${consumer.producerId} went away`);
+				return { ...consumerOptions(consumer, producer), resumed: true as const };
+			});
+			const covered = new Set(adopted?.consumers.map((c) => c.producerId));
+			const producers = [...room.peers.values()].filter((p) => p.id !== peer.id).flatMap((p) => [...p.producers.values()]).filter((p) => !covered.has(p.id));
+			const made = await Promise.allSettled([...resumed, ...producers.map(async (producer) => consumerOptions(await peer.consume(transport.id, producer), producer))]);
 			const consumers: ConsumerOptions[] = [];
 			for (const m of made) {
 				if (m.status === 'fulfilled') consumers.push(m.value);

@@ -3,7 +3,9 @@
  * "prepare connection"): a receive transport whose ICE and DTLS are done before Join is
  * clicked, so the join only adds consumers to a connected transport.
  *
- *   POST /api/media/prepare           Bearer <join token> → MediaPrepareResponse, or 204
+ *   POST /api/media/prepare           Bearer <join token>, optional { rtpCapabilities } (then
+ *                                     also paused consumers of the meeting's media, for someone
+ *                                     who would go straight in) → MediaPrepareResponse, or 204
  *                                     when there is nothing to prepare (nobody in the
  *                                     meeting yet, or a cluster: the join may land elsewhere)
  *   POST /api/media/prepare/connect   Bearer <join token>, { transportId, dtlsParameters } → 204
@@ -20,10 +22,10 @@ import type { z } from 'zod';
 import type { types } from 'mediasoup';
 import type { Logger } from 'pino';
 import type { Config } from '../../config/index.ts';
-import { InvalidStateError, type Sfu } from '../../sfu/index.ts';
+import { InvalidStateError, type PreparedReceive, type Sfu } from '../../sfu/index.ts';
 import { AuthError, verifyToken, type TokenClaims } from '../auth/tokens.ts';
 import type { RevocationList } from '../auth/Revocations.ts';
-import { ErrorCode, MediaPrepareConnectSchema, MediaPrepareReleaseSchema, type MediaPrepareResponse } from '../protocol/index.ts';
+import { ErrorCode, MediaPrepareConnectSchema, MediaPrepareReleaseSchema, MediaPrepareRequestSchema, type MediaPrepareRequest, type MediaPrepareResponse, type PreparedConsumerOptions } from '../protocol/index.ts';
 import type { PreparedReceives } from '../prepare/PreparedReceives.ts';
 import { describeZodError } from '../rpc.ts';
 import { transportOptions } from '../handlers/wire.ts';
@@ -39,15 +41,33 @@ export interface PrepareRouterOptions {
 	enabled: boolean;
 	/** One more request of this participant (`room:identity`) from this address; false: over the rate. */
 	limit: (who: string, address: string) => Promise<boolean>;
+	/** Whether this token's holder would go straight into the meeting now (no lock, no waiting room): only then are consumers prepared. */
+	admitsDirectly: (claims: TokenClaims) => boolean;
 	/** The client's address (behind a trusted proxy, the hop it added). */
 	address: (req: Request) => string;
 	logger: Logger;
+}
+
+/** Consumers prepared per lobby at most (the first people's media; the join consumes the rest). */
+const PREPARED_CONSUMERS_MAX = 24;
+
+/** The prepared consumers for the lobby, grouped by person without saying who. */
+function preparedConsumerOptions(receive: PreparedReceive): PreparedConsumerOptions[] {
+	const groups = new Map<string, string>();
+	return receive.consumers.map(({ consumer, producer }) => {
+		const key = `${producer.appData.peerId}\u0000${producer.appData.source.startsWith('screen') ? 'screen' : 'user'}`;
+		let group = groups.get(key);
+		if (!group) groups.set(key, (group = `g${groups.size}`));
+		return { id: consumer.id, producerId: producer.id, kind: consumer.kind, rtpParameters: consumer.rtpParameters, streamGroup: group };
+	});
 }
 
 export function prepareRouter(options: PrepareRouterOptions): Router {
 	const { config, sfu, prepared, revocations, logger } = options;
 	const router = express.Router();
 	const json = express.json({ limit: '8kb' });
+	// A browser's receive capabilities are 2-6 kB.
+	const prepareJson = express.json({ limit: '32kb' });
 
 	/** The verified claims of the bearer token, or null with the refusal sent. */
 	const authorize = async (req: Request, res: Response): Promise<TokenClaims | null> => {
@@ -74,9 +94,11 @@ export function prepareRouter(options: PrepareRouterOptions): Router {
 		return claims;
 	};
 
-	router.post('/api/media/prepare', async (req: Request, res: Response) => {
-		const claims = await authorize(req, res);
-		if (!claims) return;
+	router.post('/api/media/prepare', prepareJson, async (req: Request, res: Response) => {
+		// No body (an older page): the transport only.
+		const valid = req.body === undefined ? await authorize(req, res).then((claims) => claims && { claims, body: {} as MediaPrepareRequest }) : await authorizeWith(MediaPrepareRequestSchema, req, res);
+		if (!valid) return;
+		const { claims, body: request } = valid;
 		const room = sfu.rooms.get(claims.room);
 		if (!options.enabled || !room || room.closed || room.peers.size === 0) {
 			res.status(204).end();
@@ -89,7 +111,11 @@ export function prepareRouter(options: PrepareRouterOptions): Router {
 		}
 		let receive;
 		try {
-			receive = await room.prepareReceive();
+			// The meeting's media only for someone who would go straight in (no lock, no waiting room).
+			const consume = request.rtpCapabilities && options.admitsDirectly(claims)
+				? { identity: claims.sub, rtpCapabilities: request.rtpCapabilities as types.RtpCapabilities, max: PREPARED_CONSUMERS_MAX }
+				: undefined;
+			receive = await room.prepareReceive(consume);
 			prepared.add(claims.room, claims.sub, address, receive);
 		} catch (error) {
 			// The room closed meanwhile, its worker went, or the cap was reached: the join does without.
@@ -114,7 +140,8 @@ export function prepareRouter(options: PrepareRouterOptions): Router {
 			},
 			expiresInMs: prepared.ttlMs,
 		};
-		logger.debug({ roomId: claims.room, peerId: claims.sub, transportId: transport.id }, 'receive transport prepared');
+		if (receive.consumers.length) body.consumers = preparedConsumerOptions(receive);
+		logger.debug({ roomId: claims.room, peerId: claims.sub, transportId: transport.id, consumers: receive.consumers.length }, 'receive transport prepared');
 		res.json(body);
 	});
 

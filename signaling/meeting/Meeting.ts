@@ -93,6 +93,16 @@ export class Meeting extends EventEmitter<MeetingEvents> {
 		return this.#isKnown(identity);
 	}
 
+	/**
+	 * Would this identity go straight in now (not locked out, not to the waiting room)? The
+	 * lobby may see the meeting's media only then (media prepared before the join).
+	 */
+	admitsDirectly(identity: string, tokenRole: 'host' | 'participant', skipWaitingRoom: boolean): boolean {
+		if (!this.mayEnter(identity, tokenRole)) return false;
+		if (tokenRole === 'host' || this.roleOf(identity) !== 'participant') return true;
+		return !this.#settings.waitingRoom || skipWaitingRoom || this.#isKnown(identity);
+	}
+
 	/** A connection arrives (after the handshake): decide its role and whether it waits. */
 	arrive(a: Arrival): ArrivalResult {
 		this.#assertOpen();

@@ -1,7 +1,7 @@
 /** Bodies of the HTTP API (validated at the edge like the socket events). */
 import { z } from 'zod';
 import { DisplayNameSchema, IdentitySchema, RoomNameSchema } from './identifiers.ts';
-import { DtlsParametersSchema, IdSchema, type RtpCapabilities, type SctpStreamParameters } from './media.ts';
+import { DtlsParametersSchema, IdSchema, RtpCapabilitiesSchema, type RtpCapabilities, type RtpParameters, type SctpStreamParameters } from './media.ts';
 import type { TransportOptions } from './requests.ts';
 
 /** GET /api/info: what the lobby needs before anyone joins. */
@@ -101,8 +101,31 @@ export interface InviteRedeemResponse {
 export interface MediaPrepareResponse {
 	transport: TransportOptions;
 	probe: { id: string; dataProducerId: string; sctpStreamParameters: SctpStreamParameters; label: string; protocol: string };
+	/**
+	 * Asked for with the lobby's `rtpCapabilities` (and the person would go straight in: no
+	 * lock, no waiting room): paused consumers of the meeting's media on this transport, for the
+	 * browser to negotiate now. room:join resumes them (ConsumerOptions `resumed`).
+	 */
+	consumers?: PreparedConsumerOptions[];
 	/** Closed after this long if no join took it (ms). */
 	expiresInMs: number;
+}
+
+/** POST /api/media/prepare body (optional): the lobby Device's receive capabilities, to prepare consumers too. */
+export const MediaPrepareRequestSchema = z.strictObject({ rtpCapabilities: RtpCapabilitiesSchema.optional() });
+export type MediaPrepareRequest = z.infer<typeof MediaPrepareRequestSchema>;
+
+/**
+ * A consumer prepared in the lobby. Whose media it is stays unsaid until the join (the lobby is
+ * not in the meeting yet): `streamGroup` only tells which of them belong together (one person's
+ * camera and microphone: the browser syncs their playout).
+ */
+export interface PreparedConsumerOptions {
+	id: string;
+	producerId: string;
+	kind: 'audio' | 'video';
+	rtpParameters: RtpParameters;
+	streamGroup: string;
 }
 
 /** POST /api/media/prepare/connect: the browser's DTLS parameters for a prepared transport. */

@@ -119,6 +119,8 @@ export interface ConsumerOptions {
 	rtpParameters: RtpParameters;
 	/** Whether the producer is paused (e.g. a muted microphone). */
 	producerPaused: boolean;
+	/** Prepared in the lobby (the browser has it already) and resumed by the join itself: no media:resumeConsumer needed. */
+	resumed?: true;
 }
 
 export interface ResponseMap extends ChatResponseMap, MeetingResponseMap, RecordingResponseMap {

@@ -10,6 +10,7 @@ import type {
 	LinkCheckResponse,
 	MediaPrepareConnectRequest,
 	MediaPrepareReleaseRequest,
+	MediaPrepareRequest,
 	MediaPrepareResponse,
 	RoomRecordingResponse,
 	RecordingListResponse,
@@ -156,8 +157,12 @@ export function listRecordings(room: string, token: string): Promise<RecordingLi
 }
 
 /** A receive connection prepared in the lobby (signaling/http/prepare.ts); null: nothing to prepare. */
-export function prepareMedia(token: string): Promise<MediaPrepareResponse | null> {
-	return callOrEmpty<MediaPrepareResponse>('/api/media/prepare', { method: 'POST', headers: bearer(token) });
+export function prepareMedia(token: string, request: MediaPrepareRequest): Promise<MediaPrepareResponse | null> {
+	return callOrEmpty<MediaPrepareResponse>('/api/media/prepare', {
+		method: 'POST',
+		headers: { ...bearer(token), 'content-type': 'application/json' },
+		body: JSON.stringify(request),
+	});
 }
 
 /**

@@ -13,6 +13,7 @@
 import type { types as msc } from 'mediasoup-client';
 import type { ConsumerOptions } from '../../../signaling/protocol/index.ts';
 import type { ConsumerAppData, RemoteConsumer } from './types.ts';
+import { mark } from './marks.ts';
 import { wire } from './wire.ts';
 
 /** A consumer that was part of a failed SDP negotiation. */
@@ -32,6 +33,8 @@ export interface Created {
 export interface BatcherContext {
 	/** Consume requests still waiting for their answers (a short wait lets them join the group). */
 	inflight(): number;
+	/** The consumer with this id negotiated in the lobby on `transport` (preparedReceive.ts), if any: no negotiation for it. */
+	prepared(consumerId: string, transport: msc.Transport): msc.Consumer | null;
 	/** Resume on the server before negotiating (null: not now). */
 	resumeEarly(consumerId: string): Promise<unknown> | null;
 	/** A negotiation failed: these consumers (a group of one: the culprit) are lost with the receive connection. */
@@ -110,6 +113,14 @@ export class ConsumerBatcher {
 
 	async #run(group: Pending[]): Promise<void> {
 		const started = group.map(({ transport, options }) => {
+			const appData: ConsumerAppData = { peerId: options.peerId, source: options.source };
+			const prepared = this.#ctx.prepared(options.id, transport);
+			if (prepared) {
+				// Negotiated in the lobby; the join resumed it on the server (`resumed`) unless that failed.
+				Object.assign(prepared.appData, appData);
+				mark(`consumer-prepared-${prepared.kind}`);
+				return Promise.resolve({ consumer: prepared as RemoteConsumer, resumed: options.resumed ? Promise.resolve() : null });
+			}
 			const resumed = this.#ctx.resumeEarly(options.id);
 			resumed?.catch(() => {});
 			const consumer = transport.consume<ConsumerAppData>({
@@ -119,7 +130,7 @@ export class ConsumerBatcher {
 				rtpParameters: wire.rtpParameters(options.rtpParameters),
 				// Same stream id for a person's camera and microphone: the browser syncs their playout.
 				streamId: `${options.peerId}-${options.source.startsWith('screen') ? 'screen' : 'user'}`,
-				appData: { peerId: options.peerId, source: options.source },
+				appData,
 			});
 			return consumer.then((c) => ({ consumer: c, resumed }));
 		});

@@ -122,7 +122,8 @@ export class MediaSession {
 		// transport and the consumers of everyone here (one negotiation, no more round trips).
 		const { receive } = joinAnswer;
 		if (receive) remote.prefetch(receive.consumers);
-		const opened = adopt ? transports.adoptRecv(adopt, generation) : receive ? transports.openRecv(receive.transport, generation) : null;
+		const opened = adopt && lobby ? transports.adoptRecv(adopt, generation, lobby.consumers) : receive ? transports.openRecv(receive.transport, generation) : null;
+		if (adopt) transports.dropPreparedExcept(new Set(receive?.consumers.map((c) => c.id)));
 		for (const peer of joinAnswer.peers) remote.peerJoined(peer);
 		remote.dropUnknownPrefetched();
 		if (opened) {

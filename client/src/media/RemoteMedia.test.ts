@@ -96,6 +96,8 @@ interface Options {
 	resume?(consumerId: string): Promise<unknown>;
 	/** How long each negotiation takes (a busy page). */
 	negotiationMs?: number;
+	/** Consumers negotiated in the lobby on the first receive transport, by id. */
+	prepared?: Map<string, FakeConsumer>;
 }
 
 function setup(bad: string[], options: Options = {}) {
@@ -130,6 +132,11 @@ function setup(bad: string[], options: Options = {}) {
 				recv = new FakeTransport(badSet);
 				all.push(recv);
 			},
+			takePrepared(consumerId: string, transport: FakeTransport) {
+				const consumer = options.prepared?.get(consumerId) ?? null;
+				options.prepared?.delete(consumerId);
+				return transport === all[0] ? consumer : null;
+			},
 		},
 		epoch,
 		selfId: () => 'me',
@@ -163,6 +170,32 @@ test('consumers that arrive together share one negotiation', async () => {
 	await eventually(() => t.remote.consumerCount === 2, 'two consumers');
 	assert.deepEqual(t.transports[0]!.negotiations, [['a-mic', 'a-cam']]);
 	assert.equal(t.transports.length, 1);
+});
+
+test('consumers negotiated in the lobby and resumed by the join are used as they are: no negotiation, no resume request', async () => {
+	const lobby = (id: string, producerId: string, kind: 'audio' | 'video'): FakeConsumer => ({
+		id, producerId, kind, track: { id: `track-${id}` }, rtpParameters: { encodings: [{}] }, closed: false, appData: {} as FakeConsumer['appData'],
+		close() {
+			this.closed = true;
+		},
+		on() {},
+	});
+	const prepared = new Map([['p-cam', lobby('p-cam', 'a-cam', 'video')], ['p-mic', lobby('p-mic', 'a-mic', 'audio')]]);
+	const t = setup([], { prepared });
+	const answer = (id: string, producerId: string, kind: 'audio' | 'video', source: string, resumed?: true) =>
+		({ id, producerId, peerId: 'alice', kind, source, rtpParameters: { codecs: [] }, producerPaused: false, ...(resumed ? { resumed } : {}) }) as never;
+	// The camera was resumed by the join; the microphone's resume failed there (no `resumed`): the client asks.
+	t.remote.prefetch([answer('p-cam', 'a-cam', 'video', 'camera', true), answer('p-mic', 'a-mic', 'audio', 'microphone')]);
+	t.join('alice', 'Alice', [
+		{ id: 'a-cam', kind: 'video', source: 'camera' },
+		{ id: 'a-mic', kind: 'audio', source: 'microphone' },
+	]);
+	await eventually(() => t.remote.consumerCount === 2, 'two consumers');
+	await t.remote.settled();
+	assert.deepEqual(t.transports[0]!.negotiations, [], 'negotiated in the lobby already');
+	assert.deepEqual(t.requests.filter((r) => r.name === 'media:resumeConsumer').map((r) => r.payload.consumerId), ['p-mic']);
+	assert.deepEqual(t.remote.consumers().map((c) => [c.id, c.appData.peerId, c.appData.source]).sort(), [['p-cam', 'alice', 'camera'], ['p-mic', 'alice', 'microphone']]);
+	assert.equal(t.requests.some((r) => r.name === 'media:consume'), false);
 });
 
 test('consumers that arrive one by one while a negotiation runs go together in the next one', async () => {

@@ -57,6 +57,7 @@ export class RemoteMedia {
 			resumeEarly: (consumerId) =>
 				ctx.transports.recvConnectStarted ? null : ctx.request('media:resumeConsumer', { consumerId }),
 			onGroupFailed: (failed, error) => this.#onGroupFailed(failed, error),
+			prepared: (consumerId, transport) => ctx.transports.takePrepared(consumerId, transport),
 		});
 		this.#viewports = new Viewports({
 			request: (name, payload) => ctx.request(name, payload),

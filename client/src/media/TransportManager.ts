@@ -30,6 +30,8 @@ export class TransportManager {
 	#recvReady: Deferred<msc.Transport> = deferred();
 	/** The receive transport has started its DTLS connect (its first negotiation is under way). */
 	#recvConnectStarted = false;
+	/** Consumers negotiated in the lobby on the adopted receive transport, not claimed yet (by id). */
+	readonly #prepared = new Map<string, msc.Consumer>();
 	readonly #iceTimers = new Map<string, ReturnType<typeof setTimeout>>();
 	readonly #iceAttempts = new Map<string, number>();
 	readonly #dtls: DtlsWatchdog;
@@ -89,14 +91,33 @@ export class TransportManager {
 	 * Use the receive transport prepared in the lobby (preparedReceive.ts), which the join
 	 * answer took: its ICE and DTLS are usually done already.
 	 */
-	adoptRecv(transport: msc.Transport, generation: number): msc.Transport {
+	adoptRecv(transport: msc.Transport, generation: number, consumers: ReadonlyMap<string, msc.Consumer> = new Map()): msc.Transport {
 		this.#watch('recv', transport, generation);
+		this.#prepared.clear();
+		for (const [id, consumer] of consumers) this.#prepared.set(id, consumer);
 		mark(`recv-transport-adopted-${transport.connectionState}`);
 		this.#recvConnectStarted = true;
 		this.#recv = transport;
 		this.#recvReady.resolve(transport);
 		this.#dtls.stateChanged(transport, transport.connectionState);
 		return transport;
+	}
+
+	/** The consumer with this id negotiated in the lobby on `transport` (the current receive one), now the caller's; null if none. */
+	takePrepared(consumerId: string, transport: msc.Transport): msc.Consumer | null {
+		const consumer = this.#prepared.get(consumerId);
+		if (!consumer) return null;
+		this.#prepared.delete(consumerId);
+		return transport === this.#recv && !consumer.closed ? consumer : null;
+	}
+
+	/** Close the lobby's consumers the join did not name (their producers went meanwhile). */
+	dropPreparedExcept(named: ReadonlySet<string>): void {
+		for (const [id, consumer] of this.#prepared) {
+			if (named.has(id)) continue;
+			this.#prepared.delete(id);
+			consumer.close();
+		}
 	}
 
 	/**
@@ -106,6 +127,7 @@ export class TransportManager {
 	async replaceRecv(generation: number): Promise<void> {
 		const old = this.#recv;
 		this.#recv = null;
+		this.#prepared.clear();
 		this.#recvReady.reject(new RoomError('closed', 'Receive transport replaced.'));
 		this.#recvReady = deferred();
 		this.#recvConnectStarted = false;
@@ -295,6 +317,7 @@ export class TransportManager {
 		this.#iceAttempts.clear();
 		const old = [this.#send, this.#recv];
 		this.#send = this.#recv = null;
+		this.#prepared.clear();
 		this.#sendPromise = null;
 		this.#sendOptions = null;
 		this.#recvReady.reject(new RoomError('closed', 'Session closed.'));

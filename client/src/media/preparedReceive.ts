@@ -2,9 +2,11 @@
  * The receive connection prepared while the person is in the lobby (LiveKit's "prepare
  * connection"): with their join token and the preloaded Device, the server opens a receive
  * transport (POST /api/media/prepare) and this page negotiates its data channel, which gets
- * ICE and DTLS done before Join is clicked. room:join then names it (`prepared`), and the
- * join only adds consumers to a connected transport: the first remote frame waits for no
- * connection set-up.
+ * ICE and DTLS done before Join is clicked. With the Device's capabilities, the server also
+ * makes paused consumers of the meeting's media on it (for someone who would go straight in),
+ * which this page negotiates here too. room:join then names the transport (`prepared`), resumes
+ * those consumers itself and adds the rest: the first remote frame waits for no connection
+ * set-up and, for the media prepared here, for no SDP negotiation either.
  *
  * Best effort: whatever goes wrong (nothing to prepare, another Device, an expired or failed
  * transport, a server answering a new one), the join opens its receive transport as before.
@@ -18,6 +20,8 @@ import { wire } from './wire.ts';
 export interface PreparedReceive {
 	device: Device;
 	transport: msc.Transport;
+	/** Consumers negotiated in the lobby, by id (the join answer says whose they are). */
+	consumers: ReadonlyMap<string, msc.Consumer>;
 }
 
 interface Entry {
@@ -59,7 +63,7 @@ export function prepareReceive(token: string, renewals = 0): void {
 async function open(entry: Entry): Promise<PreparedReceive | null> {
 	const loaded = await preloadedDevice();
 	if (!loaded || entry.discarded) return null;
-	const answer = await prepareMedia(entry.token);
+	const answer = await prepareMedia(entry.token, { rtpCapabilities: loaded.device.recvRtpCapabilities });
 	if (!answer || entry.discarded) return null;
 	entry.answered = answer.transport.id;
 	const { device } = loaded;
@@ -84,9 +88,25 @@ async function open(entry: Entry): Promise<PreparedReceive | null> {
 		// Still in the lobby: a fresh one (for 20 minutes or so; the join does without after that).
 		if (entry.renewals < MAX_RENEWALS) prepareReceive(entry.token, entry.renewals + 1);
 	}, entry.expiresAt - Date.now());
+	const consumers = new Map<string, msc.Consumer>();
 	try {
-		await transport.consumeData({ ...answer.probe, sctpStreamParameters: answer.probe.sctpStreamParameters as msc.SctpStreamParameters });
+		// One negotiation for the data channel and the consumers (mediasoup-client gathers calls made together).
+		await Promise.all([
+			transport.consumeData({ ...answer.probe, sctpStreamParameters: answer.probe.sctpStreamParameters as msc.SctpStreamParameters }),
+			...(answer.consumers ?? []).map(async (options) => {
+				const consumer = await transport.consume({
+					id: options.id,
+					producerId: options.producerId,
+					kind: options.kind,
+					rtpParameters: wire.rtpParameters(options.rtpParameters),
+					// One person's camera and microphone share a stream: the browser syncs their playout.
+					streamId: `lobby-${options.streamGroup}`,
+				});
+				consumers.set(consumer.id, consumer);
+			}),
+		]);
 	} catch (error) {
+		// A failed negotiation leaves the transport unable to negotiate again: the join opens its own.
 		transport.close();
 		throw error;
 	}
@@ -95,7 +115,7 @@ async function open(entry: Entry): Promise<PreparedReceive | null> {
 		return null;
 	}
 	mark('recv-prepared');
-	return { device, transport };
+	return { device, transport, consumers };
 }
 
 /**

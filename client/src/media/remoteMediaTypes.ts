@@ -10,6 +10,8 @@ export interface ReceiveTransports {
 	recvTransport(): Promise<msc.Transport>;
 	/** Close the receive transport on both ends and open a fresh one. */
 	replaceRecv(generation: number): Promise<void>;
+	/** A consumer negotiated in the lobby on `transport`, now the caller's (null: none with this id). */
+	takePrepared(consumerId: string, transport: msc.Transport): msc.Consumer | null;
 }
 
 export interface RemoteMediaContext {

@@ -60,6 +60,8 @@ export class ConsumerBatcher {
 	#pending: Pending[] = [];
 	#timer: ReturnType<typeof setTimeout> | null = null;
 	#lane: Promise<void> = IDLE;
+	/** Media streams named otherwise than `<peer>-user|screen` (in the lobby), by that name. */
+	readonly #streams = new Map<string, string>();
 
 	constructor(ctx: BatcherContext) {
 		this.#ctx = ctx;
@@ -114,8 +116,12 @@ export class ConsumerBatcher {
 	async #run(group: Pending[]): Promise<void> {
 		const started = group.map(({ transport, options }) => {
 			const appData: ConsumerAppData = { peerId: options.peerId, source: options.source };
+			const stream = `${options.peerId}-${options.source.startsWith('screen') ? 'screen' : 'user'}`;
 			const prepared = this.#ctx.prepared(options.id, transport);
 			if (prepared) {
+				// Its stream was named in the lobby (not knowing whose it was): this person's later consumers join it.
+				const named = prepared.appData.streamId;
+				if (typeof named === 'string') this.#streams.set(stream, named);
 				// Negotiated in the lobby; the join resumed it on the server (`resumed`) unless that failed.
 				Object.assign(prepared.appData, appData);
 				mark(`consumer-prepared-${prepared.kind}`);
@@ -129,7 +135,7 @@ export class ConsumerBatcher {
 				kind: options.kind,
 				rtpParameters: wire.rtpParameters(options.rtpParameters),
 				// Same stream id for a person's camera and microphone: the browser syncs their playout.
-				streamId: `${options.peerId}-${options.source.startsWith('screen') ? 'screen' : 'user'}`,
+				streamId: this.#streams.get(stream) ?? stream,
 				appData,
 			});
 			return consumer.then((c) => ({ consumer: c, resumed }));

@@ -42,7 +42,11 @@ class FakeTransport {
 		this.#negotiationMs = negotiationMs;
 	}
 
-	consume(options: { id: string; producerId: string; kind: 'audio' | 'video'; appData: FakeConsumer['appData'] }): Promise<FakeConsumer> {
+	/** The media stream each consumer was put in (its `streamId`), by producer. */
+	streams = new Map<string, string | undefined>();
+
+	consume(options: { id: string; producerId: string; kind: 'audio' | 'video'; appData: FakeConsumer['appData']; streamId?: string }): Promise<FakeConsumer> {
+		this.streams.set(options.producerId, options.streamId);
 		if (this.closed) return Promise.reject(Object.assign(new Error('closed'), { name: 'InvalidStateError' }));
 		return new Promise((resolve, reject) => {
 			this.#pending.push({ options, resolve, reject });
@@ -196,6 +200,30 @@ test('consumers negotiated in the lobby and resumed by the join are used as they
 	assert.deepEqual(t.requests.filter((r) => r.name === 'media:resumeConsumer').map((r) => r.payload.consumerId), ['p-mic']);
 	assert.deepEqual(t.remote.consumers().map((c) => [c.id, c.appData.peerId, c.appData.source]).sort(), [['p-cam', 'alice', 'camera'], ['p-mic', 'alice', 'microphone']]);
 	assert.equal(t.requests.some((r) => r.name === 'media:consume'), false);
+});
+
+test('a person\'s later consumers join the media stream their consumers prepared in the lobby were put in (the browser syncs their playout)', async () => {
+	const cam: FakeConsumer = {
+		id: 'p-cam', producerId: 'a-cam', kind: 'video', track: { id: 'track-p-cam' }, rtpParameters: { encodings: [{}] }, closed: false,
+		appData: { streamId: 'lobby-g0' } as unknown as FakeConsumer['appData'],
+		close() {
+			this.closed = true;
+		},
+		on() {},
+	};
+	const t = setup([], { prepared: new Map([['p-cam', cam]]) });
+	t.remote.prefetch([{ id: 'p-cam', producerId: 'a-cam', peerId: 'alice', kind: 'video', source: 'camera', rtpParameters: { codecs: [] }, producerPaused: false, resumed: true } as never]);
+	t.join('alice', 'Alice', [{ id: 'a-cam', kind: 'video', source: 'camera' }]);
+	await eventually(() => t.remote.consumerCount === 1, 'the prepared camera');
+	// Her microphone comes after the join: consumed as usual, in her camera's stream.
+	t.producers.set('a-mic', { peerId: 'alice', kind: 'audio', source: 'microphone' });
+	t.remote.producerNew({ id: 'a-mic', peerId: 'alice', kind: 'audio', source: 'microphone', paused: false } as never);
+	await eventually(() => t.remote.consumerCount === 2, 'and the microphone');
+	assert.equal(t.transports[0]!.streams.get('a-mic'), 'lobby-g0');
+	// Someone else's: their own stream.
+	t.join('bob', 'Bob', [{ id: 'b-mic', kind: 'audio', source: 'microphone' }]);
+	await eventually(() => t.remote.consumerCount === 3, 'Bob');
+	assert.equal(t.transports[0]!.streams.get('b-mic'), 'bob-user');
 });
 
 test('consumers that arrive one by one while a negotiation runs go together in the next one', async () => {

@@ -101,6 +101,8 @@ async function open(entry: Entry): Promise<PreparedReceive | null> {
 					rtpParameters: wire.rtpParameters(options.rtpParameters),
 					// One person's camera and microphone share a stream: the browser syncs their playout.
 					streamId: `lobby-${options.streamGroup}`,
+					// Kept: this person's later consumers join the same stream (ConsumerBatcher).
+					appData: { streamId: `lobby-${options.streamGroup}` },
 				});
 				consumers.set(consumer.id, consumer);
 			}),

@@ -129,6 +129,31 @@ describe('consumers prepared in the lobby', () => {
 	});
 });
 
+describe('consumers prepared per lobby', () => {
+	let s: TestServer;
+	before(async () => {
+		s = await startTestServer({ prepare: { ttlMs: 5000, max: 10, consumers: 3 } });
+	});
+	after(async () => {
+		await s.close();
+	});
+
+	it('are bounded (24 by default, 3 here): the join consumes the rest', async () => {
+		const room = 'prepc-cap';
+		const alice = await publisher(s, room, 'alice');
+		const bert = await publisher(s, room, 'bert');
+		const token = s.token({ room, identity: 'jill' });
+		const { body: ready } = await prepare(s, token, { rtpCapabilities: alice.caps });
+		assert.equal(ready?.consumers?.length, 3);
+		const jill = await s.client(token);
+		const joined = await ok(jill, 'room:join', { rtpCapabilities: alice.caps, receive: true, prepared: ready!.transport.id });
+		const answered = joined.receive?.consumers ?? [];
+		assert.deepEqual(answered.map((c) => c.producerId).sort(), [alice.camera, alice.microphone, bert.camera, bert.microphone].sort());
+		assert.equal(answered.filter((c) => c.resumed).length, 3, 'the prepared ones resumed, the fourth made by the join');
+		for (const x of [alice.socket, bert.socket, jill]) x.disconnect();
+	});
+});
+
 describe('consumers prepared on another worker than their producer', () => {
 	let s: TestServer;
 	before(async () => {

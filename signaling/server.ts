@@ -73,8 +73,8 @@ export interface ParleyServerOptions {
 	revocations?: RevocationList;
 	/** Override the HTTP/connect timeouts (tests). */
 	timeouts?: Partial<HttpTimeouts>;
-	/** Receive transports prepared in the lobby: how long one waits for its join, how many at once (tests shorten them). */
-	prepare?: { ttlMs?: number; max?: number };
+	/** Receive transports prepared in the lobby: how long one waits for its join, how many at once, consumers on each (tests shorten them). */
+	prepare?: { ttlMs?: number; max?: number; consumers?: number };
 }
 
 export interface ParleyHttpServer {
@@ -162,6 +162,7 @@ export function createParleyServer(options: ParleyServerOptions): ParleyHttpServ
 			prepared,
 			revocations,
 			enabled: !config.redis.url,
+			...(options.prepare?.consumers !== undefined ? { maxConsumers: options.prepare.consumers } : {}),
 			// People are in (or nothing is prepared): their meeting exists and has the say.
 			admitsDirectly: (claims) => meetings.get(claims.room)?.admitsDirectly(claims.sub, claims.role, claims.grants.skipWaitingRoom) ?? false,
 			limit: async (who, address) => (await rateLimits.take('requests', who)) && (await rateLimits.take('ipRequests', address)),

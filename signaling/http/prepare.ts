@@ -41,6 +41,8 @@ export interface PrepareRouterOptions {
 	enabled: boolean;
 	/** One more request of this participant (`room:identity`) from this address; false: over the rate. */
 	limit: (who: string, address: string) => Promise<boolean>;
+	/** Consumers prepared per lobby at most (default 24). */
+	maxConsumers?: number;
 	/** Whether this token's holder would go straight into the meeting now (no lock, no waiting room): only then are consumers prepared. */
 	admitsDirectly: (claims: TokenClaims) => boolean;
 	/** The client's address (behind a trusted proxy, the hop it added). */
@@ -113,7 +115,7 @@ export function prepareRouter(options: PrepareRouterOptions): Router {
 		try {
 			// The meeting's media only for someone who would go straight in (no lock, no waiting room).
 			const consume = request.rtpCapabilities && options.admitsDirectly(claims)
-				? { identity: claims.sub, rtpCapabilities: request.rtpCapabilities as types.RtpCapabilities, max: PREPARED_CONSUMERS_MAX }
+				? { identity: claims.sub, rtpCapabilities: request.rtpCapabilities as types.RtpCapabilities, max: options.maxConsumers ?? PREPARED_CONSUMERS_MAX }
 				: undefined;
 			receive = await room.prepareReceive(consume);
 			prepared.add(claims.room, claims.sub, address, receive);

@@ -118,6 +118,9 @@ describe('consumers prepared in the lobby', () => {
 		for (const bad of [{ rtpCapabilities: { codecs: 'vp8' } }, { rtpCapabilities: alice.caps, extra: 1 }, [1, 2]]) {
 			assert.equal((await prepare(t, token, bad)).status, 400, JSON.stringify(bad));
 		}
+		// A body over 32 kB (a browser's capabilities are 2-6 kB): refused before it is parsed.
+		const huge = { rtpCapabilities: { codecs: [{ kind: 'audio', mimeType: 'audio/opus', clockRate: 48000, parameters: { x: 'y'.repeat(40_000) } }] } };
+		assert.equal((await prepare(t, token, huge)).status, 413);
 		const bare = await prepare(t, token);
 		assert.equal(bare.status, 200);
 		assert.equal(bare.body?.consumers, undefined);

@@ -92,14 +92,18 @@ test('host controls: hand, mute, remove, waiting room admit and deny, end for al
 	});
 
 	await test.step('waiting room: one knocker admitted, another denied', async () => {
+		const [cara, dave] = await Promise.all([participant('Cara'), participant('Dave', { noMedia: true })]);
+		// Cara's lobby is ready before the waiting room is on: it prepared her connection with the
+		// meeting's media (she would have gone straight in), so her join goes out without waiting
+		// to be told; the server puts her in the waiting room all the same.
+		await openLobby(cara.page, { room, name: 'Cara' });
+		await cara.page.waitForFunction(() => performance.getEntriesByName('parley:recv-prepared').length > 0, undefined, { polling: 100 });
 		// A controlled checkbox: it shows the server's answer (meeting:state), not the click itself.
 		await hana.page.getByTestId('setting-waiting-room').click();
 		await expect(hana.page.getByTestId('setting-waiting-room')).toBeChecked();
-		const [cara, dave] = await Promise.all([participant('Cara'), participant('Dave', { noMedia: true })]);
 		// Both knock at the same time.
 		await Promise.all([
 			(async () => {
-				await openLobby(cara.page, { room, name: 'Cara' });
 				await cara.page.getByTestId('join-button').click();
 				await expect(cara.page.getByTestId('waiting-screen')).toBeVisible();
 				await expect(cara.page.getByTestId('waiting-screen').locator('video')).toHaveCount(1); // her own preview

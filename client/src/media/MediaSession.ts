@@ -11,7 +11,7 @@
  */
 import type { PreparedMedia, ResponseData, TransportOptions } from '../../../signaling/protocol/index.ts';
 import type { Dynacast } from './Dynacast.ts';
-import { toRoomError } from './errors.ts';
+import { RoomError, toRoomError } from './errors.ts';
 import { joinWithDevice } from './joinWithDevice.ts';
 import { mark, type Epoch } from './marks.ts';
 import type { MediaStats } from './MediaStats.ts';
@@ -41,6 +41,8 @@ export interface MediaSessionContext {
 	publishers: readonly Publisher[];
 	/** The receive connection prepared in the lobby for this session's token, if any is usable (preparedReceive.ts). */
 	takePreparedReceive(): Promise<PreparedReceive | null>;
+	/** The lobby's preparation said this person goes straight in (preparedReceive.ts): the first join need not wait for admission. */
+	preparedStraightIn(): boolean;
 	/** Waiting room: resolves once a host lets this connection in. */
 	admission: (() => Promise<void>) | undefined;
 	notice(message: string): void;
@@ -76,9 +78,13 @@ export class MediaSession {
 		const { epoch, transports, remote } = this.#ctx;
 		const generation = epoch.bump();
 		// Waiting room: the media join waits until a host lets this connection in (a moved session
-		// is on a connection that is in already).
-		if (this.#ctx.admission && !prepared) {
-			await this.#ctx.admission();
+		// is on a connection that is in already). Not when the lobby's preparation said a moment ago
+		// that this person goes straight in: the join goes out with the connection, and waits only
+		// if the meeting changed meanwhile (refused with not_admitted).
+		const admission = prepared ? undefined : this.#ctx.admission;
+		const straightIn = !!admission && this.#ctx.preparedStraightIn();
+		if (admission && !straightIn) {
+			await admission();
 			if (!epoch.isCurrent(generation)) return;
 		}
 		const loaded = prepared ? transports.device : null;
@@ -90,7 +96,19 @@ export class MediaSession {
 		}
 		let joined;
 		try {
-			joined = loaded && prepared ? { device: loaded, joinAnswer: prepared } : await joinWithDevice(this.#ctx.signaling, lobby);
+			if (loaded && prepared) joined = { device: loaded, joinAnswer: prepared };
+			else {
+				joined = await joinWithDevice(this.#ctx.signaling, lobby).catch(async (error: unknown) => {
+					if (!(straightIn && error instanceof RoomError && error.code === 'not_admitted')) throw error;
+					// The meeting put this connection in its waiting room after all: join once let in.
+					await admission();
+					return epoch.isCurrent(generation) ? joinWithDevice(this.#ctx.signaling, lobby) : null;
+				});
+				if (!joined) {
+					lobby?.transport.close();
+					return;
+				}
+			}
 		} catch (error) {
 			lobby?.transport.close();
 			throw error;

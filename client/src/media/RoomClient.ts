@@ -18,7 +18,7 @@ import { Dynacast } from './Dynacast.ts';
 import { tuning } from './tuning.ts';
 import { RoomError, toRoomError } from './errors.ts';
 import { deferred, Epoch, mark } from './marks.ts';
-import { takePreparedReceive } from './preparedReceive.ts';
+import { preparedStraightIn, takePreparedReceive } from './preparedReceive.ts';
 import { MediaSession } from './MediaSession.ts';
 import { LocalSources } from './LocalSources.ts';
 import type { PublisherContext } from './publisherTypes.ts';
@@ -126,6 +126,7 @@ export class RoomClient {
 			publishers: this.#local.publishers,
 			admission: options.admission,
 			takePreparedReceive: () => takePreparedReceive(this.#signaling.token),
+			preparedStraightIn: () => preparedStraightIn(this.#signaling.token),
 			notice,
 			joined: ({ self, videoCodec, activeSpeaker }) => {
 				this.#self = { id: self.id, name: self.name };

@@ -37,6 +37,8 @@ interface Entry {
 	answered?: string;
 	/** Given up (replaced, expired, the lobby left): what it made is closed. */
 	discarded?: boolean;
+	/** The server prepared consumers: it would have let this person straight in (no lock, no waiting room). */
+	straightIn?: boolean;
 }
 
 /** A join waits this long at most for a preparation whose transport is still negotiating (not for the server's answer). */
@@ -66,6 +68,7 @@ async function open(entry: Entry): Promise<PreparedReceive | null> {
 	const answer = await prepareMedia(entry.token, { rtpCapabilities: loaded.device.recvRtpCapabilities });
 	if (!answer || entry.discarded) return null;
 	entry.answered = answer.transport.id;
+	entry.straightIn = (answer.consumers?.length ?? 0) > 0;
 	const { device } = loaded;
 	const transport = device.createRecvTransport({
 		...wire.transportOptions(answer.transport),
@@ -118,6 +121,14 @@ async function open(entry: Entry): Promise<PreparedReceive | null> {
 	}
 	mark('recv-prepared');
 	return { device, transport, consumers };
+}
+
+/**
+ * Whether the server, preparing for this token, said this person goes straight into the meeting
+ * (it prepared consumers: no lock, no waiting room then). The join need not wait to hear it again.
+ */
+export function preparedStraightIn(token: string): boolean {
+	return current?.token === token && current.straightIn === true && current.expiresAt > Date.now();
 }
 
 /**

@@ -191,6 +191,29 @@ test('delivered: one watermark request for many messages; a drop right after a m
 	chat.close();
 });
 
+test('read: a refused or unanswered chat:read is sent again until acknowledged; one asked for offline goes after the reconnect', async () => {
+	let refuse = 2;
+	const socket = new FakeSocket({
+		'chat:sync': () => ({ ok: true, data: { messages: [message(1, 'msg-their-1', 'bob'), message(2, 'msg-their-2', 'bob')], lastSeq: 2, hasMore: false, epoch: 'e1', readUpTo: {}, deliveredUpTo: {} } }),
+		'chat:read': () => (refuse-- > 0 ? { ok: false, error: { code: refuse === 1 ? 'rate_limited' : 'timeout', message: 'try later' } } : { ok: true, data: {} }),
+	});
+	const chat = client(socket);
+	socket.connect();
+	await settle();
+	await chat.markRead();
+	const reads = () => socket.sent.filter((s) => s.event === 'chat:read').map((s) => s.payload.upToSeq);
+	assert.deepEqual(reads(), [2, 2, 2], 'refused twice, then acknowledged');
+	await chat.markRead(2);
+	assert.deepEqual(reads(), [2, 2, 2], 'acknowledged already: not sent again');
+	socket.disconnect();
+	await chat.markRead(3);
+	assert.deepEqual(reads(), [2, 2, 2], 'nothing sent while offline');
+	socket.connect();
+	await settle(50);
+	assert.deepEqual(reads(), [2, 2, 2, 3], 'sent after the reconnect');
+	chat.close();
+});
+
 test('a store restarted from empty (new epoch): held messages dropped, synced from 0, the outbox kept and sent', async () => {
 	let epoch = 'old';
 	let stored = [message(1, 'msg-their-001', 'bob'), message(2, 'msg-their-002', 'bob')];

@@ -79,6 +79,10 @@ export class ChatClient {
 	#live = false;
 	#deliveredSent = 0;
 	#deliveredTimer: ReturnType<typeof setTimeout> | undefined;
+	/** Read up to here (markRead), and what the server acknowledged of it. */
+	#readWanted = 0;
+	#readSent = 0;
+	#reading: Promise<void> | undefined;
 	/** The message store's epoch the held messages belong to (undefined before the first answer). */
 	#epoch: string | undefined;
 	readonly #off: (() => void)[] = [];
@@ -169,8 +173,32 @@ export class ChatClient {
 
 	/** Everything up to `seq` has been shown on screen. */
 	async markRead(seq = this.#history.sorted.at(-1)?.seq ?? 0): Promise<void> {
-		if (seq <= 0 || !this.#socket.connected) return;
-		await this.#link.request('chat:read', { upToSeq: seq });
+		if (seq <= 0) return;
+		this.#readWanted = Math.max(this.#readWanted, seq);
+		// A run that ended just before this call did not see it: go again until it is acknowledged (or cannot be now).
+		while (this.#readWanted > this.#readSent && this.#socket.connected && !this.#closed) await this.#sendRead();
+	}
+
+	/**
+	 * Send the read watermark until the server acknowledges it: a rate limit, a lost answer or an
+	 * unavailable store is retried while connected; offline, it goes after the next sync.
+	 */
+	#sendRead(): Promise<void> {
+		const send = async (): Promise<void> => {
+			while (!this.#closed && this.#socket.connected && this.#readWanted > this.#readSent) {
+				const upToSeq = this.#readWanted;
+				const r = await this.#link.request('chat:read', { upToSeq });
+				if (r.ok || StoreLink.isFinal(r.error.code)) {
+					if (r.ok) this.#link.answered();
+					this.#readSent = Math.max(this.#readSent, upToSeq);
+				} else if (this.#socket.connected) await this.#link.backoff(r.error.code);
+			}
+		};
+		// (Cleared in a later microtask: a run with nothing to send ends before it is stored.)
+		this.#reading ??= send().finally(() => {
+			this.#reading = undefined;
+		});
+		return this.#reading;
 	}
 
 	/** Say whether this person is typing (to everyone, or to `to`): false when not sent or refused (e.g. the typing rate limit). */
@@ -261,6 +289,7 @@ export class ChatClient {
 				this.#heldUpTo = Math.max(this.#heldUpTo, this.#history.watermark);
 				this.#live = this.#socket.connected;
 				this.#scheduleDelivered();
+				void this.#sendRead();
 			}
 			await this.#outbox.flush();
 		})();
@@ -307,6 +336,8 @@ export class ChatClient {
 		this.#receipts.clear();
 		this.#heldUpTo = 0;
 		this.#deliveredSent = 0;
+		// Seqs of the old store: what was read there means nothing here.
+		this.#readWanted = this.#readSent = 0;
 		this.#live = false;
 		this.#hasMoreHistory = true;
 		this.#outbox.requeue();

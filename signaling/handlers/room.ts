@@ -33,10 +33,16 @@ export function registerRoomHandlers(ctx: HandlerContext): void {
 			const adopted = prepared ? peer.adopt(prepared) : null;
 			const transport = adopted?.transport ?? (await peer.createTransport('recv'));
 			const resumed = (adopted?.consumers ?? []).map(async (consumer) => {
-				await peer.resumeConsumer(consumer.id);
-				const producer = room.peers.get(consumer.appData.producerPeerId)?.producers.get(consumer.producerId);
-				if (!producer) throw new Error(`producer ${consumer.producerId} went away`);
-				return { ...consumerOptions(consumer, producer), resumed: true as const };
+				try {
+					await peer.resumeConsumer(consumer.id);
+					const producer = room.peers.get(consumer.appData.producerPeerId)?.producers.get(consumer.producerId);
+					if (!producer) throw new Error(`producer ${consumer.producerId} went away`);
+					return { ...consumerOptions(consumer, producer), resumed: true as const };
+				} catch (error) {
+					// Not in the answer: the client drops its side and consumes the producer anew if it is still there.
+					consumer.close();
+					throw error;
+				}
 			});
 			const covered = new Set(adopted?.consumers.map((c) => c.producerId));
 			const producers = [...room.peers.values()].filter((p) => p.id !== peer.id).flatMap((p) => [...p.producers.values()]).filter((p) => !covered.has(p.id));

@@ -31,13 +31,14 @@ test('UDP blocked mid-call: ICE restarts onto TCP; a newcomer connects over TCP'
 		await join(bob.page, { room, name: 'Bob' });
 		await expect(remoteTile(alice.page, 'Bob')).toHaveAttribute('data-video', 'on');
 		await expectMediaFlowing(alice.page, 'Alice receiving Bob');
+		// Chromium may first select the TCP pair when its check answers first (a loaded machine)
+		// and move to the UDP pair, which mediasoup ranks higher, a moment later: wait for that,
+		// then the panel must say so.
+		await expect.poll(() => selectedPaths(alice.page), { message: 'both transports settle on UDP', timeout: 10_000 }).toEqual(['udp', 'udp']);
 		await alice.page.getByTestId('toggle-stats').click();
 		const shownPath = alice.page.getByTestId('stats-path');
 		await expect(shownPath, 'the stats panel shows the UDP path').toHaveAttribute('data-path', 'udp');
 		await expect(shownPath).toHaveText('UDP');
-		// Chromium may first select the TCP pair when its check answers first (a loaded machine)
-		// and move to the UDP pair, which mediasoup ranks higher, a moment later: wait for that.
-		await expect.poll(() => selectedPaths(alice.page), { message: 'both transports settle on UDP', timeout: 10_000 }).toEqual(['udp', 'udp']);
 
 		await test.step('block UDP to the SFU: both move to TCP and media flows again', async () => {
 			const t0 = Date.now();

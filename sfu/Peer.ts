@@ -15,7 +15,7 @@ import { logUnlessClosed } from './log.ts';
 import { DEFAULT_PEER_LIMITS, type PeerLimits } from './limits.ts';
 import { ssrcsOf, validateRtpParameters } from './rtpValidation.ts';
 import { DEFAULT_DIMENSIONS, type Viewport } from './layers/chooseLayers.ts';
-import type { PreparedReceive } from './PreparedReceive.ts';
+import type { PreparedConsumer, PreparedReceive } from './PreparedReceive.ts';
 import { openWebRtcTransport, type Transport } from './webRtcTransport.ts';
 
 export type { ConsumerAppData, Consumer, Direction, PeerContext, PeerEvents, PeerPlacement, Producer, ProducerAppData, TransportAppData } from './peerTypes.ts';
@@ -137,7 +137,7 @@ export class Peer extends EventEmitter<PeerEvents> {
 	 * negotiated them in the lobby: resumeConsumer may resume them at once). Only one on this
 	 * peer's own router: null otherwise (or if it closed meanwhile), and the caller opens a new one.
 	 */
-	adopt(prepared: PreparedReceive): { transport: Transport; consumers: Consumer[] } | null {
+	adopt(prepared: PreparedReceive): { transport: Transport; consumers: PreparedConsumer[] } | null {
 		this.#assertOpen();
 		this.#assertTransportRoom('recv');
 		if (prepared.routerId !== this.#ctx.router.id) return null;
@@ -146,7 +146,7 @@ export class Peer extends EventEmitter<PeerEvents> {
 		const { transport } = taken;
 		this.#transports.set(transport.id, transport);
 		transport.observer.once('close', () => this.#transports.delete(transport.id));
-		const consumers: Consumer[] = [];
+		const consumers: PreparedConsumer[] = [];
 		for (const { consumer, producer } of taken.consumers) {
 			// Made with the lobby's identity: another one (a token for someone else) gets none of them.
 			if (consumer.closed || producer.closed || consumer.appData.peerId !== this.id) {
@@ -154,7 +154,7 @@ export class Peer extends EventEmitter<PeerEvents> {
 				continue;
 			}
 			this.#track(consumer, producer);
-			consumers.push(consumer);
+			consumers.push({ consumer, producer });
 		}
 		this.log.debug({ transportId: transport.id, state: transport.dtlsState, consumers: consumers.length }, 'prepared receive transport adopted');
 		return { transport, consumers };

@@ -152,9 +152,9 @@ export class PreparedReceive extends EventEmitter<PreparedReceiveEvents> {
 	 * already. The taker must keep the consumers in the same tick: their pipes' leases end here,
 	 * and from now on a pipe stays while its consumer is the taker's.
 	 */
-	take(): { transport: Transport; consumers: PreparedConsumer[] } | null {
+	take(): { transport: Transport; consumers: readonly PreparedConsumer[] } | null {
 		if (this.#done || this.#transport.closed) return null;
-		const consumers = [...this.consumers];
+		const consumers = this.consumers;
 		this.#finish();
 		return { transport: this.#transport, consumers };
 	}

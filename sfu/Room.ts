@@ -175,6 +175,11 @@ export class Room extends EventEmitter<RoomEvents> {
 		return this.#peers;
 	}
 
+	/** Every producer of this node's peers but `peerId`'s (what that peer consumes on joining). */
+	producersExcept(peerId: string): Producer[] {
+		return [...this.#peers.values()].filter((p) => p.id !== peerId).flatMap((p) => [...p.producers.values()]);
+	}
+
 	/**
 	 * Add a peer, on the worker the placement policy picks. A peer with the same id (the same
 	 * identity joining again) replaces the old one, which is closed first.
@@ -258,8 +263,7 @@ export class Room extends EventEmitter<RoomEvents> {
 			// Its leases ended (taken: its consumers are the peer's by the next tick; closed: nobody's).
 			prepared.once('close', () => queueMicrotask(() => this.closed || this.#demand.sweep()));
 			if (consume) {
-				const producers = [...this.#peers.values()].filter((p) => p.id !== consume.identity).flatMap((p) => [...p.producers.values()]);
-				await prepared.prepareConsumers({ ...consume, producers, lease: (producer) => this.#demand.lease(producer, placement.workerIndex) });
+				await prepared.prepareConsumers({ ...consume, producers: this.producersExcept(consume.identity), lease: (producer) => this.#demand.lease(producer, placement.workerIndex) });
 			}
 			return prepared;
 		} catch (error) {

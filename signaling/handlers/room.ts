@@ -32,11 +32,10 @@ export function registerRoomHandlers(ctx: HandlerContext): void {
 			// keyframe requests go out while this answer is made).
 			const adopted = prepared ? peer.adopt(prepared) : null;
 			const transport = adopted?.transport ?? (await peer.createTransport('recv'));
-			const resumed = (adopted?.consumers ?? []).map(async (consumer) => {
+			const resumed = (adopted?.consumers ?? []).map(async ({ consumer, producer }) => {
 				try {
 					await peer.resumeConsumer(consumer.id);
-					const producer = room.peers.get(consumer.appData.producerPeerId)?.producers.get(consumer.producerId);
-					if (!producer) throw new Error(`producer ${consumer.producerId} went away`);
+					if (producer.closed) throw new Error(`producer ${producer.id} went away`);
 					return { ...consumerOptions(consumer, producer), resumed: true as const };
 				} catch (error) {
 					// Not in the answer: the client drops its side and consumes the producer anew if it is still there.
@@ -44,8 +43,8 @@ export function registerRoomHandlers(ctx: HandlerContext): void {
 					throw error;
 				}
 			});
-			const covered = new Set(adopted?.consumers.map((c) => c.producerId));
-			const producers = [...room.peers.values()].filter((p) => p.id !== peer.id).flatMap((p) => [...p.producers.values()]).filter((p) => !covered.has(p.id));
+			const covered = new Set(adopted?.consumers.map((c) => c.producer.id));
+			const producers = room.producersExcept(peer.id).filter((p) => !covered.has(p.id));
 			const made = await Promise.allSettled([...resumed, ...producers.map(async (producer) => consumerOptions(await peer.consume(transport.id, producer), producer))]);
 			const consumers: ConsumerOptions[] = [];
 			for (const m of made) {

@@ -25,7 +25,7 @@ import type { Config } from '../../config/index.ts';
 import { InvalidStateError, type PreparedReceive, type Sfu } from '../../sfu/index.ts';
 import { AuthError, verifyToken, type TokenClaims } from '../auth/tokens.ts';
 import type { RevocationList } from '../auth/Revocations.ts';
-import { ErrorCode, MediaPrepareConnectSchema, MediaPrepareReleaseSchema, MediaPrepareRequestSchema, type MediaPrepareRequest, type MediaPrepareResponse, type PreparedConsumerOptions } from '../protocol/index.ts';
+import { ErrorCode, MediaPrepareConnectSchema, MediaPrepareReleaseSchema, MediaPrepareRequestSchema, type MediaPrepareResponse, type PreparedConsumerOptions } from '../protocol/index.ts';
 import type { PreparedReceives } from '../prepare/PreparedReceives.ts';
 import { describeZodError } from '../rpc.ts';
 import { transportOptions } from '../handlers/wire.ts';
@@ -98,7 +98,7 @@ export function prepareRouter(options: PrepareRouterOptions): Router {
 
 	router.post('/api/media/prepare', prepareJson, async (req: Request, res: Response) => {
 		// No body (an older page): the transport only.
-		const valid = req.body === undefined ? await authorize(req, res).then((claims) => claims && { claims, body: {} as MediaPrepareRequest }) : await authorizeWith(MediaPrepareRequestSchema, req, res);
+		const valid = await authorizeWith(MediaPrepareRequestSchema, req, res);
 		if (!valid) return;
 		const { claims, body: request } = valid;
 		const room = sfu.rooms.get(claims.room);
@@ -151,7 +151,8 @@ export function prepareRouter(options: PrepareRouterOptions): Router {
 	const authorizeWith = async <T>(schema: z.ZodType<T>, req: Request, res: Response): Promise<{ claims: TokenClaims; body: T } | null> => {
 		const claims = await authorize(req, res);
 		if (!claims) return null;
-		const parsed = schema.safeParse(req.body);
+		// No JSON body at all reads as {} (a route whose fields are all optional takes it).
+		const parsed = schema.safeParse(req.body ?? {});
 		if (parsed.success) return { claims, body: parsed.data };
 		sendError(res, 400, ErrorCode.BadRequest, describeZodError(parsed.error));
 		return null;

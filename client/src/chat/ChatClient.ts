@@ -82,7 +82,8 @@ export class ChatClient {
 	/** Read up to here (markRead), and what the server acknowledged of it. */
 	#readWanted = 0;
 	#readSent = 0;
-	#reading: Promise<void> | undefined;
+	/** The read watermark's sends, one after the other. */
+	#reading: Promise<void> = Promise.resolve();
 	/** The message store's epoch the held messages belong to (undefined before the first answer). */
 	#epoch: string | undefined;
 	readonly #off: (() => void)[] = [];
@@ -175,8 +176,7 @@ export class ChatClient {
 	async markRead(seq = this.#history.sorted.at(-1)?.seq ?? 0): Promise<void> {
 		if (seq <= 0) return;
 		this.#readWanted = Math.max(this.#readWanted, seq);
-		// A run that ended just before this call did not see it: go again until it is acknowledged (or cannot be now).
-		while (this.#readWanted > this.#readSent && this.#socket.connected && !this.#closed) await this.#sendRead();
+		await this.#sendRead();
 	}
 
 	/**
@@ -184,7 +184,8 @@ export class ChatClient {
 	 * unavailable store is retried while connected; offline, it goes after the next sync.
 	 */
 	#sendRead(): Promise<void> {
-		const send = async (): Promise<void> => {
+		// Queued after the run under way (which ends at once when that one sent it already).
+		this.#reading = this.#reading.then(async () => {
 			while (!this.#closed && this.#socket.connected && this.#readWanted > this.#readSent) {
 				const upToSeq = this.#readWanted;
 				const r = await this.#link.request('chat:read', { upToSeq });
@@ -193,10 +194,6 @@ export class ChatClient {
 					this.#readSent = Math.max(this.#readSent, upToSeq);
 				} else if (this.#socket.connected) await this.#link.backoff(r.error.code);
 			}
-		};
-		// (Cleared in a later microtask: a run with nothing to send ends before it is stored.)
-		this.#reading ??= send().finally(() => {
-			this.#reading = undefined;
 		});
 		return this.#reading;
 	}

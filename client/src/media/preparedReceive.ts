@@ -97,15 +97,16 @@ async function open(entry: Entry): Promise<PreparedReceive | null> {
 		await Promise.all([
 			transport.consumeData({ ...answer.probe, sctpStreamParameters: answer.probe.sctpStreamParameters as msc.SctpStreamParameters }),
 			...(answer.consumers ?? []).map(async (options) => {
+				// One person's camera and microphone share a stream (the browser syncs their playout);
+				// kept in appData: this person's later consumers join it (ConsumerBatcher).
+				const streamId = `lobby-${options.streamGroup}`;
 				const consumer = await transport.consume({
 					id: options.id,
 					producerId: options.producerId,
 					kind: options.kind,
 					rtpParameters: wire.rtpParameters(options.rtpParameters),
-					// One person's camera and microphone share a stream: the browser syncs their playout.
-					streamId: `lobby-${options.streamGroup}`,
-					// Kept: this person's later consumers join the same stream (ConsumerBatcher).
-					appData: { streamId: `lobby-${options.streamGroup}` },
+					streamId,
+					appData: { streamId },
 				});
 				consumers.set(consumer.id, consumer);
 			}),
